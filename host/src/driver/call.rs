@@ -1,0 +1,378 @@
+//! One call into the plugin (with pauses, fuel slices and failure reporting), and what
+//! happens after each call: deferred actions and callout answers.
+
+use wasmi::{Val, ValType};
+
+use super::{CalloutAnswer, Driver, Pause};
+use crate::scenario::{Body, LogLevel, MockResponse};
+use crate::state::{Callout, CalloutKind, Deferred, to_pairs};
+use crate::trace::{CallbackRecord, Failure, LogSource};
+use crate::vm::{CallEnd, Progress};
+
+/// How a call ended.
+pub(crate) enum CallOutcome {
+    /// The export does not exist (Envoy skips missing callbacks).
+    Missing,
+    /// It returned (the first result, if any).
+    Returned(Option<i64>),
+    /// It failed; the VM is now failed.
+    Failed(Failure),
+}
+
+impl Driver {
+    /// Calls export `name` for `context` with `args`.
+    pub(crate) async fn call(&mut self, name: &str, args: &[i64], context: u32) -> CallOutcome {
+        if self.failed {
+            return CallOutcome::Missing;
+        }
+        let Some(func) = self.vm.func(name) else {
+            return CallOutcome::Missing;
+        };
+        let ty = func.ty(&self.vm.store);
+        let vals: Vec<Val> = ty
+            .params()
+            .iter()
+            .zip(args.iter().chain(std::iter::repeat(&0)))
+            .map(|(t, a)| match t {
+                ValType::I64 => Val::I64(*a),
+                _ => Val::I32(*a as i32),
+            })
+            .collect();
+        let n_out = ty.results().len();
+        let index = {
+            let mut w = self.world.borrow_mut();
+            let callback_us = self.scenario.clock.callback_us;
+            w.now_ns += callback_us * 1000;
+            w.mono_ns += callback_us * 1000;
+            let index = w.trace.callbacks.len();
+            let request = w.request_index;
+            w.trace.callbacks.push(CallbackRecord {
+                index,
+                name: name.to_string(),
+                context_id: context,
+                args: args.to_vec(),
+                request,
+                ret: None,
+                action: None,
+                hostcalls: Vec::new(),
+                changes: Vec::new(),
+                duration_us: 0.0,
+                fuel: 0,
+                error: None,
+            });
+            w.current_callback = Some((name.to_string(), index));
+            w.current_context = context;
+            // The effective context is reset at the start of every host -> VM call.
+            w.effective = None;
+            index
+        };
+        let before = self.snapshot();
+        self.y.pause(Pause::BeforeCallback { index }).await;
+
+        let limit = self.world.borrow().cfg().limits.fuel_per_callback;
+        let slice = self.control.slice_fuel.get().min(limit).max(1);
+        {
+            let ctx = self.vm.store.data_mut();
+            ctx.hostcalls_in_callback = 0;
+            ctx.nested_fuel = 0;
+            ctx.pause_on_hostcalls = self.control.step_into.get();
+        }
+        let now = self.control.now_us.get();
+        let mut elapsed = 0.0;
+        let mut t0 = now();
+        let mut used: u64 = 0;
+        let mut given = slice;
+        let mut progress = self.vm.start_call(func, &vals, slice);
+        let end = loop {
+            match progress {
+                Progress::Done(end) => {
+                    used += given.saturating_sub(self.vm.fuel_left());
+                    break end;
+                }
+                Progress::HostCall(t, results) => {
+                    let left = self.vm.fuel_left();
+                    used += given.saturating_sub(left);
+                    given = left;
+                    elapsed += now() - t0;
+                    let hostcall = self.world.borrow().trace.callbacks[index]
+                        .hostcalls
+                        .len()
+                        .saturating_sub(1);
+                    self.y.pause(Pause::HostCall { callback: index, hostcall }).await;
+                    t0 = now();
+                    self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();
+                    progress = self.vm.resume_host(t, &results, n_out);
+                }
+                Progress::OutOfFuel(t) => {
+                    used += given + std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
+                    if used >= limit {
+                        drop(t);
+                        break CallEnd::Failed(crate::vm::failure_from_error(&wasmi::Error::from(
+                            wasmi::TrapCode::OutOfFuel,
+                        )));
+                    }
+                    elapsed += now() - t0;
+                    self.y.pause(Pause::Slice).await;
+                    t0 = now();
+                    given = slice.min(limit - used);
+                    self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();
+                    progress = self.vm.resume_fuel(t, given, n_out);
+                }
+            }
+        };
+        elapsed += now() - t0;
+        used += std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
+        let changes = self.changes_since(&before);
+        let pages = self.vm.memory_pages();
+        let mut w = self.world.borrow_mut();
+        w.flush_stdio();
+        w.current_callback = None;
+        w.memory_bytes = u64::from(pages) * 65536;
+        let outcome = match end {
+            CallEnd::Returned(vals) => {
+                let ret = vals.first().map(|v| match v {
+                    Val::I32(x) => i64::from(*x),
+                    Val::I64(x) => *x,
+                    _ => 0,
+                });
+                w.trace.callbacks[index].ret = ret;
+                CallOutcome::Returned(ret)
+            }
+            CallEnd::Failed(mut f) => {
+                f.callback = Some(name.to_string());
+                let limit_pages = w.cfg().limits.memory_pages;
+                if f.kind == "trap" && pages + 1 >= limit_pages {
+                    f.kind = "memory_limit".into();
+                    f.message = format!(
+                        "{} (memory is at the limit of {limit_pages} pages = {} MiB: the plugin probably ran out of memory)",
+                        f.message,
+                        u64::from(limit_pages) * 64 / 1024
+                    );
+                }
+                let cb = &w.trace.callbacks[index];
+                f.backtrace.push(format!("in {name}({})", join(&cb.args)));
+                for h in cb.hostcalls.iter().rev().take(3) {
+                    f.backtrace.push(format!("after host call {} {}", h.name, h.detail));
+                }
+                f.panic = panic_text(&w.trace.logs, index);
+                w.trace.callbacks[index].error = Some(f.clone());
+                if w.failure.is_none() {
+                    w.failure = Some(f.clone());
+                }
+                self.failed = true;
+                CallOutcome::Failed(f)
+            }
+        };
+        let cb = &mut w.trace.callbacks[index];
+        cb.fuel = used;
+        cb.duration_us = elapsed;
+        cb.changes = changes;
+        drop(w);
+        if let CallOutcome::Failed(_) = outcome {
+            self.y.pause(Pause::Failed { callback: index }).await;
+        }
+        outcome
+    }
+
+    /// Applies what the plugin asked for during the last call, and delivers callout answers,
+    /// until nothing is left. `stream` is the stream context, whose resumes are collected.
+    pub(crate) async fn settle(&mut self, stream: Option<u32>) {
+        for _ in 0..10_000 {
+            if self.failed {
+                return;
+            }
+            let deferred: Vec<Deferred> = std::mem::take(&mut self.world.borrow_mut().deferred);
+            let mut did = false;
+            for d in deferred {
+                did = true;
+                match d {
+                    Deferred::QueueReady { root, token } => {
+                        let _ = self
+                            .call("proxy_on_queue_ready", &[i64::from(root), i64::from(token)], root)
+                            .await;
+                    }
+                    other => {
+                        if stream.is_some() {
+                            self.world.borrow_mut().applied.push(other);
+                        }
+                    }
+                }
+            }
+            let pending = self.world.borrow().callouts.iter().find(|c| c.pending).cloned();
+            if let Some(c) = pending {
+                self.answer(c).await;
+                did = true;
+            }
+            if !did {
+                return;
+            }
+        }
+    }
+
+    /// Finds the answer to a callout (mock, user or default) and delivers it.
+    async fn answer(&mut self, c: Callout) {
+        let answer = match self.mock_answer(&c) {
+            Some(a) => a,
+            None => loop {
+                if let Some(a) = self.control.answers.borrow_mut().remove(&c.token) {
+                    break a;
+                }
+                if !self.control.interactive_callouts.get() {
+                    self.world.borrow_mut().note(format!(
+                        "no mock answers the {:?} callout to cluster {:?} ({}); it was answered as a connection reset. Add a mock to the scenario to answer it.",
+                        c.kind,
+                        c.cluster,
+                        c.path()
+                    ));
+                    break CalloutAnswer::Reset;
+                }
+                self.y.pause(Pause::Callout { token: c.token }).await;
+            },
+        };
+        if let Some(call) = self.world.borrow_mut().callout_mut(c.token) {
+            call.pending = false;
+            call.answer = describe(&answer);
+        }
+        self.deliver(&c, answer).await;
+    }
+
+    fn mock_answer(&self, c: &Callout) -> Option<CalloutAnswer> {
+        let m = &self.scenario.mocks;
+        match c.kind {
+            CalloutKind::Http => {
+                let path = c.path();
+                let method = crate::state::header(&c.headers, ":method").unwrap_or_default();
+                let mock = m.http.iter().find(|h| {
+                    h.cluster == c.cluster
+                        && h.path.as_ref().is_none_or(|p| path.starts_with(p.as_str()))
+                        && h.method.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&method))
+                })?;
+                Some(if mock.reset {
+                    CalloutAnswer::Reset
+                } else if mock.timeout {
+                    CalloutAnswer::Http(MockResponse {
+                        status: 504,
+                        headers: crate::scenario::Headers(vec![(
+                            "content-type".into(),
+                            "text/plain".into(),
+                        )]),
+                        body: Some(Body::Text("upstream request timeout".into())),
+                        trailers: Default::default(),
+                    })
+                } else {
+                    CalloutAnswer::Http(mock.response.clone())
+                })
+            }
+            CalloutKind::Grpc | CalloutKind::GrpcStream => {
+                let mock = m.grpc.iter().find(|g| {
+                    g.cluster == c.cluster
+                        && g.service.as_ref().is_none_or(|s| c.method.starts_with(s.as_str()))
+                        && g.method.as_ref().is_none_or(|x| c.method.ends_with(x.as_str()))
+                })?;
+                let msg = mock.message.as_ref().and_then(|b| b.bytes().ok()).unwrap_or_default();
+                Some(CalloutAnswer::Grpc(mock.status, msg))
+            }
+            CalloutKind::Redis => {
+                let command = c.method.split_whitespace().next().unwrap_or("").to_string();
+                let mock = m.redis.iter().find(|r| {
+                    r.cluster.as_ref().is_none_or(|x| *x == c.cluster)
+                        && r.command.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&command))
+                })?;
+                Some(if mock.network_error {
+                    CalloutAnswer::Reset
+                } else {
+                    CalloutAnswer::Redis(mock.reply.clone())
+                })
+            }
+        }
+    }
+
+    async fn deliver(&mut self, c: &Callout, answer: CalloutAnswer) {
+        let root = i64::from(c.root);
+        let token = i64::from(c.token);
+        match (c.kind, answer) {
+            (CalloutKind::Http, CalloutAnswer::Http(r)) => {
+                let mut headers = vec![(b":status".to_vec(), r.status.to_string().into_bytes())];
+                headers.extend(to_pairs(&r.headers.0));
+                let body = r.body.as_ref().and_then(|b| b.bytes().ok()).unwrap_or_default();
+                let trailers = to_pairs(&r.trailers.0);
+                let args = [root, token, headers.len() as i64, body.len() as i64, trailers.len() as i64];
+                self.world.borrow_mut().http_call_response = Some((headers, body, trailers));
+                let _ = self.call("proxy_on_http_call_response", &args, c.root).await;
+                self.world.borrow_mut().http_call_response = None;
+            }
+            (CalloutKind::Http, _) => {
+                self.world.borrow_mut().call_status = (11, "reset".into());
+                let _ = self.call("proxy_on_http_call_response", &[root, token, 0, 0, 0], c.root).await;
+                self.world.borrow_mut().call_status = (0, String::new());
+            }
+            (CalloutKind::Redis, CalloutAnswer::Redis(reply)) => {
+                let bytes = reply.into_bytes();
+                let len = bytes.len() as i64;
+                self.world.borrow_mut().redis_response = Some(bytes);
+                let _ = self.call("proxy_on_redis_call_response", &[root, token, 0, len], c.root).await;
+                self.world.borrow_mut().redis_response = None;
+            }
+            (CalloutKind::Redis, _) => {
+                self.world.borrow_mut().call_status = (11, "reset".into());
+                let _ = self.call("proxy_on_redis_call_response", &[root, token, 1, 0], c.root).await;
+                self.world.borrow_mut().call_status = (0, String::new());
+            }
+            (_, answer) => {
+                // gRPC: initial metadata, message, trailing metadata, close.
+                let (status, msg) = match answer {
+                    CalloutAnswer::Grpc(s, m) => (s, m),
+                    _ => (14, Vec::new()),
+                };
+                if status == 0 {
+                    self.world.borrow_mut().grpc_metadata = Some(Vec::new());
+                    let _ = self
+                        .call("proxy_on_grpc_receive_initial_metadata", &[root, token, 0], c.root)
+                        .await;
+                    self.world.borrow_mut().grpc_metadata = None;
+                    let len = msg.len() as i64;
+                    self.world.borrow_mut().grpc_message = Some(msg);
+                    let _ = self.call("proxy_on_grpc_receive", &[root, token, len], c.root).await;
+                    self.world.borrow_mut().grpc_message = None;
+                    self.world.borrow_mut().grpc_metadata = Some(Vec::new());
+                    let _ = self
+                        .call("proxy_on_grpc_receive_trailing_metadata", &[root, token, 0], c.root)
+                        .await;
+                    self.world.borrow_mut().grpc_metadata = None;
+                }
+                self.world.borrow_mut().call_status = (status, String::new());
+                let _ = self.call("proxy_on_grpc_close", &[root, token, i64::from(status)], c.root).await;
+            }
+        }
+    }
+}
+
+fn describe(a: &CalloutAnswer) -> String {
+    match a {
+        CalloutAnswer::Http(r) => format!("HTTP {}", r.status),
+        CalloutAnswer::Reset => "reset".into(),
+        CalloutAnswer::Redis(r) => format!("redis {}", r.trim_end()),
+        CalloutAnswer::Grpc(s, _) => format!("gRPC status {s}"),
+    }
+}
+
+fn join(args: &[i64]) -> String {
+    args.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The plugin's own account of a crash: stderr/stdout lines (Go, TinyGo) or a critical
+/// `proxy_log` (Rust's panic hook) written during the failing callback.
+fn panic_text(logs: &[crate::trace::LogLine], index: usize) -> Option<String> {
+    let lines: Vec<&str> = logs
+        .iter()
+        .filter(|l| l.callback_index == Some(index))
+        .filter(|l| {
+            matches!(l.source, LogSource::Stderr)
+                || l.level == LogLevel::Critical
+                || l.message.starts_with("panic")
+                || l.message.contains("panicked at")
+        })
+        .map(|l| l.message.as_str())
+        .collect();
+    if lines.is_empty() { None } else { Some(lines.join("\n")) }
+}

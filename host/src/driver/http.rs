@@ -1,0 +1,869 @@
+//! One HTTP request through the filter, as Envoy (>= 1.33, or Higress) runs it.
+
+use serde::{Deserialize, Serialize};
+
+use super::Driver;
+use crate::abi::{AbiVersion, Action, StreamType};
+use crate::pairs::Pair;
+use crate::scenario::{Body, body_chunks};
+use crate::state::{Access, Deferred, HttpStream, LocalReply, from_pairs, header, to_pairs};
+use crate::trace::Change;
+
+/// A request or response as it left the filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Headers (pseudo-headers included), in order.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Body,
+    /// Trailers.
+    pub trailers: Vec<(String, String)>,
+}
+
+/// What the client received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientResponse {
+    /// `:status`
+    pub status: u16,
+    /// Headers (with `:status`), body and trailers.
+    #[serde(flatten)]
+    pub message: Message,
+    /// Sent by a plugin (`proxy_send_local_response`) or by Envoy on the plugin's behalf.
+    pub local_reply: bool,
+    /// `response.code_details`.
+    pub details: String,
+}
+
+/// The outcome of one replayed request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestOutcome {
+    /// 0-based index.
+    pub index: u32,
+    /// What reached the upstream, if anything did.
+    pub upstream_request: Option<Message>,
+    /// What the client received; `None` when the stream was reset or stalled.
+    pub client_response: Option<ClientResponse>,
+    /// The stream was reset (`proxy_close_stream`).
+    pub reset: bool,
+    /// Why the stream never finished, if it did not.
+    pub stalled: Option<String>,
+    /// Wall time of the request's callbacks, in microseconds.
+    pub duration_us: f64,
+    /// Guest memory after the request, in pages.
+    pub memory_pages: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Request,
+    Response,
+}
+
+/// Why a side of the stream stopped early.
+enum Stop {
+    /// The plugin sent a local reply.
+    LocalReply(LocalReply),
+    /// The plugin reset the stream.
+    Reset,
+    /// The VM failed.
+    Failed,
+    /// A stop is still in effect and nothing can resume it.
+    Stalled(String),
+}
+
+/// State of one direction while it flows through the filter.
+#[derive(Default)]
+struct Flow {
+    /// Headers are held (the header callback did not return Continue).
+    headers_held: bool,
+    /// Body callbacks are withheld until resumed (StopAll).
+    withhold: bool,
+    /// Bytes that arrived while withheld.
+    withheld: Vec<u8>,
+    /// All chunks have arrived.
+    complete: bool,
+    /// Trailers arrived while withheld.
+    trailers_withheld: bool,
+    /// The body callback returned StopIterationAndBuffer.
+    buffering: bool,
+    /// Bytes retained by Envoy's filter manager (watermark) for later forwarding.
+    retained: Vec<u8>,
+    /// Paused by a body or trailer callback.
+    paused: bool,
+    /// What has been forwarded.
+    forwarded: Vec<u8>,
+    /// The trailers callback ran.
+    trailers_done: bool,
+}
+
+impl Driver {
+    /// Runs replayed request `index`.
+    pub(crate) async fn request(&mut self, index: u32) {
+        let t0 = self.world.borrow().trace.callbacks.iter().map(|c| c.duration_us).sum::<f64>();
+        let outcome = self.run_request(index).await;
+        let t1 = self.world.borrow().trace.callbacks.iter().map(|c| c.duration_us).sum::<f64>();
+        let mut outcome = outcome;
+        outcome.duration_us = t1 - t0;
+        outcome.memory_pages = self.vm.memory_pages();
+        let mut w = self.world.borrow_mut();
+        w.outcomes.push(outcome);
+        w.stream = None;
+        w.request_index = None;
+    }
+
+    async fn run_request(&mut self, index: u32) -> RequestOutcome {
+        let mut out = RequestOutcome {
+            index,
+            upstream_request: None,
+            client_response: None,
+            reset: false,
+            stalled: None,
+            duration_us: 0.0,
+            memory_pages: 0,
+        };
+        let (req_headers, req_chunks, req_trailers) = self.request_parts(index);
+        if self.failed {
+            let fail_open = self.world.borrow().cfg().fail_open;
+            if fail_open {
+                // The filter is skipped: traffic passes untouched.
+                let body: Vec<u8> = req_chunks.concat();
+                out.upstream_request = Some(message(&req_headers, &body, &req_trailers));
+                out.client_response = Some(self.upstream_response_untouched());
+            } else {
+                out.client_response = Some(fail_reply());
+            }
+            return out;
+        }
+        let id = {
+            let mut w = self.world.borrow_mut();
+            let id = w.next_context_id;
+            w.next_context_id += 1;
+            let root = w.root_id;
+            w.contexts.insert(id, root);
+            w.request_index = Some(index);
+            let now = w.now_ns;
+            let grpc = header(&req_headers, "content-type")
+                .is_some_and(|c| c.starts_with("application/grpc"));
+            w.stream = Some(HttpStream {
+                id,
+                index,
+                request_headers: req_headers,
+                request_trailers: Vec::new(),
+                start_ns: now,
+                grpc,
+                protocol: self.scenario.request.protocol.clone(),
+                ..HttpStream::default()
+            });
+            id
+        };
+        let root = self.world.borrow().root_id;
+        let _ = self.call("proxy_on_context_create", &[i64::from(id), i64::from(root)], id).await;
+
+        let request = self.side(Dir::Request, id, req_chunks, req_trailers).await;
+        match request {
+            Err(stop) => self.stopped(stop, id, &mut out, false).await,
+            Ok(body) => {
+                let upstream = {
+                    let w = self.world.borrow();
+                    let s = w.stream.as_ref().expect("stream lives until the request ends");
+                    message(&s.request_headers, &body, &s.request_trailers)
+                };
+                out.upstream_request = Some(upstream);
+                let (headers, chunks, trailers) = self.response_parts();
+                {
+                    let mut w = self.world.borrow_mut();
+                    let s = w.stream.as_mut().expect("stream");
+                    s.response_headers = headers;
+                    s.response_code = Some(u32::from(self.scenario.response.status));
+                    s.code_details = "via_upstream".into();
+                    s.req_headers = Access::None;
+                    s.req_body = Access::None;
+                    s.req_trailers = Access::None;
+                }
+                match self.side(Dir::Response, id, chunks, trailers).await {
+                    Err(stop) => self.stopped(stop, id, &mut out, true).await,
+                    Ok(body) => {
+                        let w = self.world.borrow();
+                        let s = w.stream.as_ref().expect("stream");
+                        out.client_response = Some(ClientResponse {
+                            status: self.scenario.response.status,
+                            message: message(&s.response_headers, &body, &s.response_trailers),
+                            local_reply: false,
+                            details: s.code_details.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        self.finish_stream(id).await;
+        out
+    }
+
+    /// Handles a side that stopped early.
+    async fn stopped(&mut self, stop: Stop, id: u32, out: &mut RequestOutcome, response_phase: bool) {
+        match stop {
+            Stop::LocalReply(reply) => {
+                out.client_response = Some(self.local_reply(id, reply, response_phase).await);
+            }
+            Stop::Reset => {
+                out.reset = true;
+                self.world.borrow_mut().note("the plugin reset the stream (proxy_close_stream): the client sees a reset, not a response");
+            }
+            Stop::Failed => {
+                let fail_open = self.world.borrow().cfg().fail_open;
+                if fail_open {
+                    out.client_response = Some(self.upstream_response_untouched());
+                } else {
+                    out.client_response = Some(fail_reply());
+                }
+            }
+            Stop::Stalled(why) => {
+                self.world.borrow_mut().note(format!("the stream stalled: {why}"));
+                out.stalled = Some(why);
+            }
+        }
+    }
+
+    /// Sends a local reply: through this plugin's response callbacks if the response had not
+    /// started, directly otherwise (Envoy's `sendLocalReplyViaFilterChain`).
+    async fn local_reply(&mut self, id: u32, reply: LocalReply, response_phase: bool) -> ClientResponse {
+        let grpc = self.world.borrow().stream.as_ref().is_some_and(|s| s.grpc);
+        let details = reply.details.replace(' ', "_");
+        let mut headers: Vec<Pair> = vec![(b":status".to_vec(), reply.status.to_string().into_bytes())];
+        let mut body = reply.body.clone();
+        if grpc {
+            headers[0].1 = b"200".to_vec();
+            headers.push((b"content-type".to_vec(), b"application/grpc".to_vec()));
+            let status = if (0..=16).contains(&reply.grpc_status) {
+                reply.grpc_status
+            } else {
+                grpc_status_for_http(reply.status)
+            };
+            headers.push((b"grpc-status".to_vec(), status.to_string().into_bytes()));
+            if !body.is_empty() {
+                headers.push((b"grpc-message".to_vec(), percent_encode(&body).into_bytes()));
+            }
+            body.clear();
+        } else {
+            headers.extend(reply.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+            if !body.is_empty() {
+                headers.push((b"content-length".to_vec(), body.len().to_string().into_bytes()));
+                if header(&headers, "content-type").is_none() {
+                    headers.push((b"content-type".to_vec(), b"text/plain".to_vec()));
+                }
+            }
+        }
+        {
+            let mut w = self.world.borrow_mut();
+            let s = w.stream.as_mut().expect("stream");
+            s.response_code = Some(reply.status);
+            s.code_details = details.clone();
+            s.req_headers = Access::None;
+            s.req_body = Access::None;
+            s.req_trailers = Access::None;
+            s.response_headers = headers;
+            s.response_body = body.clone();
+            s.local_reply = None;
+        }
+        let mut sent_body = body.clone();
+        if !response_phase && !self.failed {
+            // The reply flows back through this same plugin's encoder callbacks.
+            let eos = body.is_empty();
+            let n = self.world.borrow().stream.as_ref().map_or(0, |s| s.response_headers.len());
+            self.set_access(Dir::Response, Access::ReadWrite, Access::None);
+            let _ = self
+                .call("proxy_on_response_headers", &self.header_args(id, n, eos), id)
+                .await;
+            self.discard_stream_requests();
+            if !eos && !self.failed {
+                self.set_access(Dir::Response, Access::ReadWrite, Access::ReadWrite);
+                let len = body.len() as i64;
+                let _ = self.call("proxy_on_response_body", &[i64::from(id), len, 1], id).await;
+                self.discard_stream_requests();
+                sent_body = self.world.borrow().stream.as_ref().map_or(body, |s| s.response_body.clone());
+            }
+        }
+        let w = self.world.borrow();
+        let s = w.stream.as_ref().expect("stream");
+        let status = header(&s.response_headers, ":status")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(reply.status as u16);
+        ClientResponse {
+            status,
+            message: message(&s.response_headers, &sent_body, &[]),
+            local_reply: true,
+            details,
+        }
+    }
+
+    /// Local replies and resets requested inside the local reply's own callbacks are ignored.
+    fn discard_stream_requests(&mut self) {
+        let mut w = self.world.borrow_mut();
+        w.applied.clear();
+        if let Some(s) = w.stream.as_mut() {
+            s.local_reply = None;
+        }
+    }
+
+    /// Access log, done, delete.
+    async fn finish_stream(&mut self, id: u32) {
+        {
+            let mut w = self.world.borrow_mut();
+            if let Some(s) = w.stream.as_mut() {
+                s.req_headers = Access::ReadOnly;
+                s.req_body = Access::None;
+                s.req_trailers = Access::None;
+                s.resp_headers = Access::ReadOnly;
+                s.resp_body = Access::None;
+                s.resp_trailers = Access::ReadOnly;
+            }
+        }
+        let _ = self.call("proxy_on_log", &[i64::from(id)], id).await;
+        let _ = self.call("proxy_on_done", &[i64::from(id)], id).await;
+        let _ = self.call("proxy_on_delete", &[i64::from(id)], id).await;
+        self.settle(None).await;
+        let mut w = self.world.borrow_mut();
+        w.contexts.remove(&id);
+        w.applied.clear();
+    }
+
+    fn header_args(&self, id: u32, n: usize, eos: bool) -> Vec<i64> {
+        if self.world.borrow().cfg().abi == AbiVersion::V0_1_0 {
+            vec![i64::from(id), n as i64]
+        } else {
+            vec![i64::from(id), n as i64, i64::from(eos)]
+        }
+    }
+
+    fn set_access(&mut self, dir: Dir, headers: Access, body: Access) {
+        let mut w = self.world.borrow_mut();
+        if let Some(s) = w.stream.as_mut() {
+            match dir {
+                Dir::Request => {
+                    s.req_headers = headers;
+                    s.req_body = body;
+                }
+                Dir::Response => {
+                    s.resp_headers = headers;
+                    s.resp_body = body;
+                }
+            }
+        }
+    }
+
+    /// After a stream callback: the failure, local reply or reset it caused, if any; and
+    /// whether it (or a callout answered since) resumed this direction.
+    async fn after(&mut self, id: u32, dir: Dir) -> Result<bool, Stop> {
+        if self.failed {
+            return Err(Stop::Failed);
+        }
+        if let Some(reply) = self.world.borrow_mut().stream.as_mut().and_then(|s| s.local_reply.take()) {
+            return Err(Stop::LocalReply(reply));
+        }
+        self.settle(Some(id)).await;
+        if self.failed {
+            return Err(Stop::Failed);
+        }
+        if let Some(reply) = self.world.borrow_mut().stream.as_mut().and_then(|s| s.local_reply.take()) {
+            return Err(Stop::LocalReply(reply));
+        }
+        let applied: Vec<Deferred> = std::mem::take(&mut self.world.borrow_mut().applied);
+        let mut resumed = false;
+        for a in applied {
+            match a {
+                Deferred::Close(_) => return Err(Stop::Reset),
+                Deferred::Continue(StreamType::Request) if dir == Dir::Request => resumed = true,
+                Deferred::Continue(StreamType::Response) if dir == Dir::Response => resumed = true,
+                _ => {}
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// One direction: headers, body chunks, trailers, and waiting for resumes. Returns the
+    /// forwarded body.
+    async fn side(
+        &mut self,
+        dir: Dir,
+        id: u32,
+        chunks: Vec<Vec<u8>>,
+        trailers: Vec<Pair>,
+    ) -> Result<Vec<u8>, Stop> {
+        let names = match dir {
+            Dir::Request => ("proxy_on_request_headers", "proxy_on_request_body", "proxy_on_request_trailers"),
+            Dir::Response => ("proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers"),
+        };
+        let mut f = Flow::default();
+        let eos = chunks.is_empty() && trailers.is_empty();
+        let n = self.with_stream(|s| headers_of(s, dir).len());
+        self.set_access(dir, Access::ReadWrite, Access::None);
+        let ret = self.call(names.0, &self.header_args(id, n, eos), id).await;
+        let resumed = self.after(id, dir).await?;
+        let real_stop = {
+            let w = self.world.borrow();
+            match dir {
+                Dir::Request => w.cfg().request_headers_real_stop,
+                Dir::Response => w.cfg().response_headers_real_stop,
+            }
+        };
+        let action = match ret {
+            super::CallOutcome::Returned(r) => Action::from_headers(r.unwrap_or(0) as u32, real_stop),
+            _ => Action::Continue,
+        };
+        self.set_action(action);
+        f.headers_held = action.is_stop();
+        f.withhold = matches!(action, Action::StopAllIterationAndBuffer | Action::StopAllIterationAndWatermark);
+        if !f.headers_held {
+            self.release_headers(dir);
+        }
+        if resumed {
+            self.resume(dir, id, &mut f, names.1).await?;
+        }
+        let last = chunks.len();
+        for (k, chunk) in chunks.into_iter().enumerate() {
+            self.with_stream(|s| {
+                if dir == Dir::Request {
+                    s.request_size += chunk.len() as u64;
+                }
+            });
+            let eos = k + 1 == last && trailers.is_empty();
+            if k + 1 == last {
+                f.complete = true;
+            }
+            if f.withhold {
+                f.withheld.extend_from_slice(&chunk);
+                continue;
+            }
+            self.body_callback(dir, id, &mut f, chunk, eos, names.1).await?;
+        }
+        if last == 0 {
+            f.complete = true;
+        }
+        if !trailers.is_empty() {
+            self.with_stream(|s| *trailers_of(s, dir) = trailers.clone());
+            if f.withhold {
+                f.trailers_withheld = true;
+            } else {
+                self.trailers_callback(dir, id, &mut f, names.2).await?;
+            }
+        } else {
+            f.trailers_done = true;
+        }
+        if f.headers_held || f.withhold || f.paused || f.buffering {
+            let why = format!(
+                "{} paused the {} and nothing resumed it (no proxy_continue_stream). In Envoy the stream would wait until a timeout.",
+                if f.headers_held && !f.paused && !f.buffering { names.0 } else { names.1 },
+                if dir == Dir::Request { "request" } else { "response" },
+            );
+            return Err(Stop::Stalled(why));
+        }
+        Ok(std::mem::take(&mut f.forwarded))
+    }
+
+    async fn body_callback(
+        &mut self,
+        dir: Dir,
+        id: u32,
+        f: &mut Flow,
+        chunk: Vec<u8>,
+        eos: bool,
+        name: &str,
+    ) -> Result<(), Stop> {
+        let (legacy, max_body) = {
+            let w = self.world.borrow();
+            (
+                w.cfg().body_buffering == crate::scenario::BodyBuffering::Legacy,
+                w.cfg().limits.max_body_bytes,
+            )
+        };
+        let visible = if f.buffering {
+            let mut b = self.with_stream(|s| body_of(s, dir).clone());
+            if !legacy {
+                b.extend_from_slice(&chunk);
+            }
+            b
+        } else {
+            chunk.clone()
+        };
+        if f.buffering && visible.len() as u64 > max_body {
+            return Err(Stop::LocalReply(too_large(dir)));
+        }
+        let len = visible.len();
+        self.with_stream(|s| *body_of(s, dir) = visible);
+        self.set_body_access(dir, Access::ReadWrite, eos);
+        let ret = self.call(name, &[i64::from(id), len as i64, i64::from(eos)], id).await;
+        let resumed = self.after(id, dir).await?;
+        let action = match ret {
+            super::CallOutcome::Returned(r) => Action::from_body(r.unwrap_or(0) as u32),
+            _ => Action::Continue,
+        };
+        self.set_action(action);
+        let mut after = self.with_stream(|s| body_of(s, dir).clone());
+        if legacy && f.buffering {
+            after.extend_from_slice(&chunk);
+        }
+        match action {
+            Action::Continue => {
+                f.forwarded.append(&mut f.retained);
+                f.forwarded.extend_from_slice(&after);
+                f.buffering = false;
+                f.paused = false;
+                if f.headers_held {
+                    f.headers_held = false;
+                    self.release_headers(dir);
+                }
+                self.set_body_access(dir, Access::None, false);
+            }
+            Action::StopIterationAndBuffer => {
+                f.buffering = true;
+                f.paused = false;
+                self.with_stream(|s| *body_of(s, dir) = after);
+            }
+            Action::StopIterationAndWatermark => {
+                f.retained.extend_from_slice(&after);
+                f.buffering = false;
+                f.paused = true;
+                self.set_body_access(dir, Access::None, false);
+            }
+            _ => {
+                // StopIterationNoBuffer: the chunk is dropped.
+                f.buffering = false;
+                f.paused = true;
+                self.set_body_access(dir, Access::None, false);
+            }
+        }
+        if resumed {
+            self.resume(dir, id, f, name).await?;
+        }
+        Ok(())
+    }
+
+    async fn trailers_callback(&mut self, dir: Dir, id: u32, f: &mut Flow, name: &str) -> Result<(), Stop> {
+        let n = self.with_stream(|s| trailers_of(s, dir).len());
+        self.with_stream(|s| match dir {
+            Dir::Request => s.req_trailers = Access::ReadWrite,
+            Dir::Response => s.resp_trailers = Access::ReadWrite,
+        });
+        let ret = self.call(name, &[i64::from(id), n as i64], id).await;
+        let resumed = self.after(id, dir).await?;
+        let action = match ret {
+            super::CallOutcome::Returned(r) => Action::from_trailers(r.unwrap_or(0) as u32),
+            _ => Action::Continue,
+        };
+        self.set_action(action);
+        f.trailers_done = true;
+        if action == Action::Continue {
+            self.with_stream(|s| match dir {
+                Dir::Request => s.req_trailers = Access::None,
+                Dir::Response => s.resp_trailers = Access::None,
+            });
+            // Trailers continuing also releases a buffered body.
+            if f.buffering {
+                let body = self.with_stream(|s| body_of(s, dir).clone());
+                f.forwarded.append(&mut f.retained);
+                f.forwarded.extend_from_slice(&body);
+                f.buffering = false;
+            }
+            if f.headers_held && !f.withhold {
+                f.headers_held = false;
+                self.release_headers(dir);
+            }
+        } else {
+            f.paused = true;
+        }
+        if resumed {
+            self.resume(dir, id, f, name).await?;
+        }
+        Ok(())
+    }
+
+    /// `proxy_continue_stream` for this direction: release what is held and deliver what was
+    /// withheld (the whole body so far, as one callback).
+    async fn resume(&mut self, dir: Dir, id: u32, f: &mut Flow, body_name: &str) -> Result<(), Stop> {
+        f.headers_held = false;
+        f.paused = false;
+        if f.buffering {
+            let body = self.with_stream(|s| body_of(s, dir).clone());
+            f.forwarded.append(&mut f.retained);
+            f.forwarded.extend_from_slice(&body);
+            f.buffering = false;
+        } else {
+            f.forwarded.append(&mut f.retained);
+        }
+        self.release_headers(dir);
+        if f.withhold {
+            f.withhold = false;
+            if !f.withheld.is_empty() {
+                let data = std::mem::take(&mut f.withheld);
+                let eos = f.complete && !f.trailers_withheld && f.trailers_done;
+                let eos = eos || (f.complete && !f.trailers_withheld);
+                Box::pin(self.body_callback(dir, id, f, data, eos, body_name)).await?;
+            }
+            if f.trailers_withheld {
+                f.trailers_withheld = false;
+                let name = if dir == Dir::Request { "proxy_on_request_trailers" } else { "proxy_on_response_trailers" };
+                Box::pin(self.trailers_callback(dir, id, f, name)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn release_headers(&mut self, dir: Dir) {
+        self.with_stream(|s| match dir {
+            Dir::Request => s.req_headers = Access::None,
+            // `continue_stream` does not clear Envoy's response-headers pointer.
+            Dir::Response => {
+                if s.resp_headers == Access::ReadWrite {
+                    s.resp_headers = Access::None;
+                }
+            }
+        });
+    }
+
+    fn set_body_access(&mut self, dir: Dir, access: Access, last_chunk: bool) {
+        self.with_stream(|s| match dir {
+            Dir::Request => {
+                s.req_body = access;
+                if last_chunk {
+                    // Trailers may be created during the last chunk.
+                    s.req_trailers = Access::ReadWrite;
+                }
+            }
+            Dir::Response => {
+                s.resp_body = access;
+                if last_chunk {
+                    s.resp_trailers = Access::ReadWrite;
+                }
+            }
+        });
+    }
+
+    fn set_action(&mut self, action: Action) {
+        let mut w = self.world.borrow_mut();
+        if let Some(cb) = w.trace.callbacks.last_mut() {
+            if cb.error.is_none() && cb.action.is_none() {
+                cb.action = Some(action.name().to_string());
+            }
+        }
+    }
+
+    fn with_stream<R>(&mut self, f: impl FnOnce(&mut HttpStream) -> R) -> R {
+        let mut w = self.world.borrow_mut();
+        f(w.stream.as_mut().expect("the stream lives until the request ends"))
+    }
+
+    fn request_parts(&mut self, index: u32) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
+        let r = self.scenario.request.clone();
+        let mut headers: Vec<Pair> = vec![
+            (b":authority".to_vec(), r.authority.as_bytes().to_vec()),
+            (b":path".to_vec(), r.path.as_bytes().to_vec()),
+            (b":method".to_vec(), r.method.as_bytes().to_vec()),
+            (b":scheme".to_vec(), r.scheme.as_bytes().to_vec()),
+        ];
+        headers.extend(to_pairs(&r.headers.0));
+        let chunks = match body_chunks(&r.body, &r.chunks) {
+            Ok(c) => c,
+            Err(e) => {
+                self.world.borrow_mut().note(format!("request body: {e}"));
+                Vec::new()
+            }
+        };
+        if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty() {
+            let len: usize = chunks.iter().map(Vec::len).sum();
+            headers.push((b"content-length".to_vec(), len.to_string().into_bytes()));
+        }
+        // Envoy's connection manager adds these before any filter runs.
+        if header(&headers, "x-forwarded-proto").is_none() {
+            headers.push((b"x-forwarded-proto".to_vec(), r.scheme.as_bytes().to_vec()));
+        }
+        if header(&headers, "x-request-id").is_none() {
+            let id = self.request_id(index);
+            headers.push((b"x-request-id".to_vec(), id.into_bytes()));
+        }
+        (headers, chunks, to_pairs(&r.trailers.0))
+    }
+
+    fn request_id(&mut self, _index: u32) -> String {
+        let mut w = self.world.borrow_mut();
+        let a = w.next_random();
+        let b = w.next_random();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            ((b >> 48) & 0x3fff) | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn response_parts(&mut self) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
+        let r = &self.scenario.response;
+        let mut headers: Vec<Pair> = vec![(b":status".to_vec(), r.status.to_string().into_bytes())];
+        headers.extend(to_pairs(&r.headers.0));
+        let chunks = body_chunks(&r.body, &r.chunks).unwrap_or_default();
+        if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty() {
+            let len: usize = chunks.iter().map(Vec::len).sum();
+            headers.push((b"content-length".to_vec(), len.to_string().into_bytes()));
+        }
+        (headers, chunks, to_pairs(&r.trailers.0))
+    }
+
+    fn upstream_response_untouched(&mut self) -> ClientResponse {
+        let (headers, chunks, trailers) = self.response_parts();
+        ClientResponse {
+            status: self.scenario.response.status,
+            message: message(&headers, &chunks.concat(), &trailers),
+            local_reply: false,
+            details: "via_upstream".into(),
+        }
+    }
+
+    /// A copy of the stream's messages, to diff after a callback.
+    pub(crate) fn snapshot(&self) -> Option<HttpStream> {
+        self.world.borrow().stream.clone()
+    }
+
+    /// What a callback changed in the stream's headers, bodies and trailers.
+    pub(crate) fn changes_since(&self, before: &Option<HttpStream>) -> Vec<Change> {
+        let w = self.world.borrow();
+        let (Some(b), Some(a)) = (before, w.stream.as_ref()) else { return Vec::new() };
+        if b.id != a.id {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        diff_map("request_headers", &b.request_headers, &a.request_headers, &mut out);
+        diff_map("response_headers", &b.response_headers, &a.response_headers, &mut out);
+        diff_map("request_trailers", &b.request_trailers, &a.request_trailers, &mut out);
+        diff_map("response_trailers", &b.response_trailers, &a.response_trailers, &mut out);
+        for (target, old, new) in [
+            ("request_body", &b.request_body, &a.request_body),
+            ("response_body", &b.response_body, &a.response_body),
+        ] {
+            if old != new {
+                out.push(Change {
+                    target: target.into(),
+                    op: "changed".into(),
+                    name: String::new(),
+                    old: Some(String::from_utf8_lossy(old).into_owned()),
+                    new: Some(String::from_utf8_lossy(new).into_owned()),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn headers_of(s: &mut HttpStream, dir: Dir) -> &mut Vec<Pair> {
+    match dir {
+        Dir::Request => &mut s.request_headers,
+        Dir::Response => &mut s.response_headers,
+    }
+}
+
+fn body_of(s: &mut HttpStream, dir: Dir) -> &mut Vec<u8> {
+    match dir {
+        Dir::Request => &mut s.request_body,
+        Dir::Response => &mut s.response_body,
+    }
+}
+
+fn trailers_of(s: &mut HttpStream, dir: Dir) -> &mut Vec<Pair> {
+    match dir {
+        Dir::Request => &mut s.request_trailers,
+        Dir::Response => &mut s.response_trailers,
+    }
+}
+
+fn diff_map(target: &str, before: &[Pair], after: &[Pair], out: &mut Vec<Change>) {
+    let mut names: Vec<&Vec<u8>> = before.iter().chain(after.iter()).map(|(k, _)| k).collect();
+    names.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    for name in names {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let values = |m: &[Pair]| -> Vec<String> {
+            m.iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                .collect()
+        };
+        let (old, new) = (values(before), values(after));
+        if old == new {
+            continue;
+        }
+        let op = match (old.is_empty(), new.is_empty()) {
+            (true, _) => "added",
+            (_, true) => "removed",
+            _ => "changed",
+        };
+        out.push(Change {
+            target: target.into(),
+            op: op.into(),
+            name: String::from_utf8_lossy(name).into_owned(),
+            old: (!old.is_empty()).then(|| old.join(", ")),
+            new: (!new.is_empty()).then(|| new.join(", ")),
+        });
+    }
+}
+
+fn message(headers: &[Pair], body: &[u8], trailers: &[Pair]) -> Message {
+    Message {
+        headers: from_pairs(headers),
+        body: Body::from_bytes(body),
+        trailers: from_pairs(trailers),
+    }
+}
+
+/// Envoy's reply when a fail-closed plugin has failed.
+fn fail_reply() -> ClientResponse {
+    ClientResponse {
+        status: 503,
+        message: Message {
+            headers: vec![(":status".into(), "503".into())],
+            body: Body::Text(String::new()),
+            trailers: Vec::new(),
+        },
+        local_reply: true,
+        details: "wasm_fail_stream".into(),
+    }
+}
+
+fn too_large(dir: Dir) -> LocalReply {
+    let (status, body, details) = match dir {
+        Dir::Request => (413, "Payload Too Large", "request_payload_too_large"),
+        Dir::Response => (500, "Internal Server Error", "response_payload_too_large"),
+    };
+    LocalReply {
+        status,
+        details: details.into(),
+        body: body.as_bytes().to_vec(),
+        headers: Vec::new(),
+        grpc_status: -1,
+    }
+}
+
+fn grpc_status_for_http(status: u32) -> i32 {
+    match status {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502..=504 => 14,
+        _ => 2,
+    }
+}
+
+fn percent_encode(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| {
+            if b.is_ascii_graphic() && *b != b'%' || *b == b' ' {
+                (*b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

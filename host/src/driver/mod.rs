@@ -1,0 +1,298 @@
+//! The driver: Envoy's sequence of callbacks, written as straight-line async code.
+//!
+//! The lifecycle (start-up, then per request: context create, request headers, body chunks,
+//! trailers, response headers, ..., log, done, delete) reads top to bottom. Every call into
+//! the plugin is a point where the driver may pause: before a callback, after a host call,
+//! when a fuel slice ends, or while a callout waits for an answer. The async function is
+//! polled by [`crate::Session`] with a no-op waker; a pause is simply `Pending`, so stepping,
+//! breakpoints and "never freeze the page" all fall out of one mechanism.
+
+mod call;
+mod http;
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use serde::Serialize;
+
+use crate::scenario::{MockResponse, Scenario};
+use crate::state::World;
+use crate::trace::Failure;
+use crate::vm::Vm;
+
+pub(crate) use call::CallOutcome;
+pub use http::{ClientResponse, Message, RequestOutcome};
+
+/// Where a run is paused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pause {
+    /// About to call a callback (`Trace::callbacks[index]`, already recorded with its args).
+    BeforeCallback {
+        /// Index in the trace.
+        index: usize,
+    },
+    /// A host call just returned (the last one of `Trace::callbacks[callback]`).
+    HostCall {
+        /// Index of the callback in the trace.
+        callback: usize,
+        /// Index of the host call in that callback.
+        hostcall: usize,
+    },
+    /// A callback failed (trap, limit).
+    Failed {
+        /// Index of the callback in the trace.
+        callback: usize,
+    },
+    /// A callout waits for an answer (interactive mode, no matching mock).
+    Callout {
+        /// Its token.
+        token: u32,
+    },
+    /// A fuel slice ended; resume to go on.
+    Slice,
+}
+
+/// A user's answer to a pending callout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CalloutAnswer {
+    /// An HTTP response (also used for gRPC: status in `:status`-less form is not needed).
+    Http(MockResponse),
+    /// A stream reset / network error.
+    Reset,
+    /// A Redis RESP reply.
+    Redis(String),
+    /// A gRPC answer: status and message.
+    Grpc(u32, Vec<u8>),
+}
+
+/// Settings the session can change between steps.
+#[derive(Debug)]
+pub struct Control {
+    /// Fuel per slice before the driver yields.
+    pub slice_fuel: Cell<u64>,
+    /// Pause after each host call.
+    pub step_into: Cell<bool>,
+    /// Pause on callouts no mock answers, instead of answering them with a reset.
+    pub interactive_callouts: Cell<bool>,
+    /// Answers given by the user, by token.
+    pub answers: RefCell<BTreeMap<u32, CalloutAnswer>>,
+    /// Wall-clock microseconds, for durations (performance.now in the browser).
+    pub now_us: Cell<fn() -> f64>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control {
+            slice_fuel: Cell::new(u64::MAX),
+            step_into: Cell::new(false),
+            interactive_callouts: Cell::new(false),
+            answers: RefCell::new(BTreeMap::new()),
+            now_us: Cell::new(default_now_us),
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn default_now_us() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e6
+}
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn default_now_us() -> f64 {
+    0.0
+}
+
+/// Where the driver reports pauses.
+#[derive(Clone, Default)]
+pub(crate) struct Yielder {
+    slot: Rc<RefCell<Option<Pause>>>,
+}
+
+impl Yielder {
+    pub(crate) fn slot(&self) -> Rc<RefCell<Option<Pause>>> {
+        self.slot.clone()
+    }
+
+    /// Suspends the driver once, reporting `p`.
+    pub(crate) async fn pause(&self, p: Pause) {
+        *self.slot.borrow_mut() = Some(p);
+        YieldOnce(false).await;
+    }
+}
+
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+/// Everything the driver works with.
+pub(crate) struct Driver {
+    pub vm: Vm,
+    pub world: Rc<RefCell<World>>,
+    pub scenario: Scenario,
+    pub y: Yielder,
+    pub control: Rc<Control>,
+    /// The VM failed (trap in a callback): later callbacks are skipped, as in Envoy.
+    pub failed: bool,
+}
+
+impl Driver {
+    /// Runs the whole scenario: plugin start, then each request.
+    pub(crate) async fn run(mut self) {
+        let started = self.start().await;
+        if let Err(f) = started {
+            self.world.borrow_mut().failure = Some(f);
+            self.world.borrow_mut().finished = true;
+            return;
+        }
+        let n = self.scenario.requests.max(1);
+        for i in 0..n {
+            if i > 0 {
+                let interval = self.scenario.clock.interval_ms;
+                self.advance_clock(interval * 1_000_000).await;
+            }
+            self.request(i).await;
+        }
+        self.world.borrow_mut().finished = true;
+    }
+
+    /// VM start as Envoy does it: start functions, root context, vm start, configure.
+    async fn start(&mut self) -> Result<(), Failure> {
+        self.world.borrow_mut().in_start = true;
+        let start = if self.vm.func("_initialize").is_some() {
+            let r = self.call_checked("_initialize", &[], 0).await;
+            if r.is_ok() {
+                if self.vm.func("main").is_some() {
+                    self.call_checked("main", &[0, 0], 0).await.map(|_| ())
+                } else if self.vm.func("__main_void").is_some() {
+                    self.call_checked("__main_void", &[], 0).await.map(|_| ())
+                } else {
+                    Ok(())
+                }
+            } else {
+                r.map(|_| ())
+            }
+        } else if self.vm.func("_start").is_some() {
+            self.call_checked("_start", &[], 0).await.map(|_| ())
+        } else {
+            Ok(())
+        };
+        self.world.borrow_mut().in_start = false;
+        start.map_err(|mut f| {
+            if f.kind == "trap" {
+                f.kind = "start_failed".into();
+            }
+            f
+        })?;
+
+        let root = {
+            let mut w = self.world.borrow_mut();
+            let id = w.next_context_id;
+            w.next_context_id += 1;
+            w.root_id = id;
+            w.contexts.insert(id, 0);
+            w.plugin_config_readable = true;
+            id
+        };
+        self.call_checked("proxy_on_context_create", &[i64::from(root), 0], root).await?;
+        let (vm_len, cfg_len) = {
+            let w = self.world.borrow();
+            (w.cfg().vm_config.len() as i64, w.cfg().plugin_config.len() as i64)
+        };
+        if self.vm.func("proxy_on_vm_start").is_some() {
+            let ok = self.call_checked("proxy_on_vm_start", &[i64::from(root), vm_len], root).await?;
+            if ok == Some(0) {
+                return Err(refused("vm_start_failed", "proxy_on_vm_start returned false"));
+            }
+        }
+        if self.vm.func("proxy_on_configure").is_some() {
+            let ok = self.call_checked("proxy_on_configure", &[i64::from(root), cfg_len], root).await?;
+            if ok == Some(0) {
+                return Err(refused(
+                    "configure_failed",
+                    "proxy_on_configure returned false: the plugin rejected its configuration",
+                ));
+            }
+        }
+        self.world.borrow_mut().plugin_config_readable = false;
+        self.settle(None).await;
+        if self.failed {
+            return Err(self.world.borrow().failure.clone().unwrap_or_else(|| {
+                refused("configure_failed", "the plugin failed while starting")
+            }));
+        }
+        Ok(())
+    }
+
+    /// Calls a callback; a failure is returned as `Err` (and marks the VM failed).
+    pub(crate) async fn call_checked(
+        &mut self,
+        name: &str,
+        args: &[i64],
+        context: u32,
+    ) -> Result<Option<i64>, Failure> {
+        match self.call(name, args, context).await {
+            CallOutcome::Missing => Ok(None),
+            CallOutcome::Returned(r) => Ok(r),
+            CallOutcome::Failed(f) => Err(f),
+        }
+    }
+
+    /// Moves the virtual clock forward, firing the ticks that fall due.
+    pub(crate) async fn advance_clock(&mut self, ns: u64) {
+        let target = self.world.borrow().mono_ns + ns;
+        let mut fired = 0;
+        loop {
+            let (period, due, root) = {
+                let w = self.world.borrow();
+                (w.tick_period_ms, w.next_tick_ns, w.root_id)
+            };
+            if period == 0 || due > target || fired >= 10_000 || self.failed {
+                break;
+            }
+            self.set_clock(due);
+            self.world.borrow_mut().next_tick_ns = due + u64::from(period) * 1_000_000;
+            let _ = self.call("proxy_on_tick", &[i64::from(root)], root).await;
+            self.settle(None).await;
+            fired += 1;
+        }
+        self.set_clock(target);
+    }
+
+    fn set_clock(&mut self, mono: u64) {
+        let mut w = self.world.borrow_mut();
+        if mono > w.mono_ns {
+            let d = mono - w.mono_ns;
+            w.mono_ns = mono;
+            w.now_ns += d;
+        }
+    }
+}
+
+/// A start-up failure that is the plugin's own answer, not a trap.
+fn refused(kind: &str, message: &str) -> Failure {
+    Failure {
+        kind: kind.into(),
+        message: format!("{message}; Envoy refuses the plugin and rejects the whole configuration update"),
+        callback: None,
+        backtrace: Vec::new(),
+        panic: None,
+    }
+}

@@ -1,0 +1,316 @@
+//! Envoy static configuration: an `envoy.filters.http.wasm` filter followed by the router.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::istio::yaml;
+use super::{ExportOptions, FailStrategy, Warnings, checked_env, url_scheme};
+use crate::scenario::config_bytes;
+
+const DEFAULT_FILENAME: &str = "/etc/envoy/plugin.wasm";
+
+#[derive(Serialize)]
+struct Root {
+    http_filters: Vec<HttpFilter>,
+}
+
+#[derive(Serialize)]
+struct HttpFilter {
+    name: &'static str,
+    typed_config: TypedConfig,
+}
+
+#[derive(Serialize)]
+struct TypedConfig {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<PluginConfig>,
+}
+
+#[derive(Serialize)]
+struct PluginConfig {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    configuration: Option<StringValue>,
+    vm_config: VmConfig,
+    failure_policy: &'static str,
+}
+
+#[derive(Serialize)]
+struct StringValue {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct VmConfig {
+    vm_id: String,
+    runtime: &'static str,
+    code: Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    configuration: Option<StringValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment_variables: Option<EnvironmentVariables>,
+}
+
+#[derive(Serialize)]
+struct Code {
+    local: Local,
+}
+
+#[derive(Serialize)]
+struct Local {
+    filename: String,
+}
+
+#[derive(Serialize)]
+struct EnvironmentVariables {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    key_values: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    host_env_keys: Vec<String>,
+}
+
+/// A JSON configuration as Envoy's `google.protobuf.StringValue`: a string as is, any other
+/// value as compact JSON, null as absent (the bytes the playground gives the plugin).
+fn string_value(config: &Value) -> Option<StringValue> {
+    let bytes = config_bytes(config);
+    (!bytes.is_empty()).then(|| StringValue {
+        type_url: "type.googleapis.com/google.protobuf.StringValue",
+        value: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+/// The `http_filters` list of an HTTP connection manager.
+pub(super) fn http_filters(
+    o: &ExportOptions,
+    config: &Value,
+    sha256: Option<&str>,
+    w: &mut Warnings,
+) -> String {
+    let mut ignored = Vec::new();
+    if !o.selector.is_empty() || !o.target_refs.is_empty() {
+        ignored.push("selector/targetRefs");
+    }
+    if o.phase.is_some() || o.priority.is_some() {
+        ignored.push("phase/priority (the filter order is the order of http_filters)");
+    }
+    if o.image_pull_policy.is_some()
+        || o.image_pull_secret
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+    {
+        ignored.push("image pull settings");
+    }
+    if !o.higress.match_rules.is_empty() || o.higress.default_config_disable {
+        ignored.push("Higress match rules (put the `_rules_` JSON in configuration to keep them)");
+    }
+    if !ignored.is_empty() {
+        w.warn(format!("Envoy has no {}: left out", ignored.join(", ")));
+    }
+    if !o.vm_env.is_empty() {
+        checked_env(&o.vm_env, w);
+    }
+    let image = o.image.trim();
+    let (filename, source) = match image.strip_prefix("file://") {
+        Some(path) if !path.is_empty() => (path.to_string(), None),
+        _ => (
+            DEFAULT_FILENAME.to_string(),
+            (!image.is_empty()).then_some(image),
+        ),
+    };
+    if source.is_some_and(|s| url_scheme(s) == "oci") {
+        w.warn(format!(
+            "Envoy cannot pull OCI images: put the module at {filename} (the file you loaded, or \
+             plugin.wasm from the image)"
+        ));
+    }
+    let env = (!o.vm_env.is_empty()).then(|| EnvironmentVariables {
+        key_values: o
+            .vm_env
+            .iter()
+            .filter(|v| !v.from_host)
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect(),
+        host_env_keys: o
+            .vm_env
+            .iter()
+            .filter(|v| v.from_host)
+            .map(|v| v.name.clone())
+            .collect(),
+    });
+    let plugin = PluginConfig {
+        name: o.name.clone(),
+        root_id: Some(o.plugin_name.trim().to_string()).filter(|s| !s.is_empty()),
+        configuration: string_value(config),
+        vm_config: VmConfig {
+            vm_id: o.name.clone(),
+            runtime: "envoy.wasm.runtime.v8",
+            code: Code {
+                local: Local {
+                    filename: filename.clone(),
+                },
+            },
+            configuration: string_value(&o.vm_config),
+            environment_variables: env,
+        },
+        failure_policy: match o.fail_strategy {
+            FailStrategy::FailClose => "FAIL_CLOSED",
+            FailStrategy::FailOpen => "FAIL_OPEN",
+            FailStrategy::FailReload => "FAIL_RELOAD",
+        },
+    };
+    let root = Root {
+        http_filters: vec![
+            HttpFilter {
+                name: "envoy.filters.http.wasm",
+                typed_config: TypedConfig {
+                    type_url: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                    config: Some(plugin),
+                },
+            },
+            HttpFilter {
+                name: "envoy.filters.http.router",
+                typed_config: TypedConfig {
+                    type_url: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+                    config: None,
+                },
+            },
+        ],
+    };
+    let mut header = String::from(
+        "# Envoy http_filters for an http_connection_manager (envoy.filters.network.http_connection_manager).\n",
+    );
+    header.push_str(&format!("# The module is read from {filename}"));
+    if let Some(src) = source {
+        header.push_str(&format!(" (from {src})"));
+    }
+    match sha256 {
+        Some(sha) => header.push_str(&format!("; its sha256 is {sha}.\n")),
+        None => header.push_str(".\n"),
+    }
+    header.push_str(
+        "# failure_policy needs a recent Envoy; older ones take `fail_open: true|false` instead.\n",
+    );
+    yaml(&header, &root)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::{EnvVar, ExportFormat, ExportOptions, FailStrategy, Phase, export};
+
+    #[test]
+    fn the_filter_is_the_wasm_filter_then_the_router() {
+        let o = ExportOptions {
+            name: "request-block".into(),
+            image: "file:///opt/plugins/rb.wasm".into(),
+            plugin_name: "rb".into(),
+            fail_strategy: FailStrategy::FailOpen,
+            vm_env: vec![
+                EnvVar {
+                    name: "POD_NAME".into(),
+                    value: String::new(),
+                    from_host: true,
+                },
+                EnvVar {
+                    name: "TRUST_DOMAIN".into(),
+                    value: "cluster.local".into(),
+                    from_host: false,
+                },
+            ],
+            vm_config: json!({"name": "vm configuration"}),
+            ..ExportOptions::default()
+        };
+        let sha = "ab".repeat(32);
+        let e = export(
+            ExportFormat::Envoy,
+            &o,
+            &json!({"block_urls": ["swagger.html"]}),
+            Some(&sha),
+            None,
+        );
+        let doc: serde_json::Value = yaml_serde::from_str(&e.text).unwrap();
+        let expected = json!({"http_filters": [
+            {
+                "name": "envoy.filters.http.wasm",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                    "config": {
+                        "name": "request-block",
+                        "root_id": "rb",
+                        "configuration": {
+                            "@type": "type.googleapis.com/google.protobuf.StringValue",
+                            "value": r#"{"block_urls":["swagger.html"]}"#
+                        },
+                        "vm_config": {
+                            "vm_id": "request-block",
+                            "runtime": "envoy.wasm.runtime.v8",
+                            "code": {"local": {"filename": "/opt/plugins/rb.wasm"}},
+                            "configuration": {
+                                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                                "value": r#"{"name":"vm configuration"}"#
+                            },
+                            "environment_variables": {
+                                "key_values": {"TRUST_DOMAIN": "cluster.local"},
+                                "host_env_keys": ["POD_NAME"]
+                            }
+                        },
+                        "failure_policy": "FAIL_OPEN"
+                    }
+                }
+            },
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
+            }
+        ]});
+        assert_eq!(doc, expected, "{}", e.text);
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+        assert!(e.text.contains(&sha), "{}", e.text);
+    }
+
+    #[test]
+    fn a_string_config_passes_as_is_and_nothing_is_omitted_silently() {
+        let o = ExportOptions {
+            image: "oci://r.example/p:1".into(),
+            phase: Some(Phase::Authn),
+            selector: [("a".to_string(), "b".to_string())].into(),
+            ..ExportOptions::default()
+        };
+        let e = export(
+            ExportFormat::Envoy,
+            &o,
+            &json!("key=value"),
+            None,
+            Some("0_2_100"),
+        );
+        let doc: serde_json::Value = yaml_serde::from_str(&e.text).unwrap();
+        let config = &doc["http_filters"][0]["typed_config"]["config"];
+        assert_eq!(config["configuration"]["value"], "key=value");
+        assert_eq!(
+            config["vm_config"]["code"]["local"]["filename"],
+            "/etc/envoy/plugin.wasm"
+        );
+        assert_eq!(config["failure_policy"], "FAIL_CLOSED");
+        assert!(
+            config.get("root_id").is_none() && config["vm_config"].get("configuration").is_none()
+        );
+        let all = e.warnings.join("\n");
+        for needle in [
+            "ABI 0.2.100",
+            "selector/targetRefs",
+            "phase/priority",
+            "OCI",
+        ] {
+            assert!(all.contains(needle), "{needle}: {all}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Buffers: bodies, configurations, callout responses (spec "Buffers").
+
+use wasmi::Caller;
+
+use super::misc::world;
+use super::{note, show};
+use crate::abi::{BufferType, Status};
+use crate::memory::{self, HostErr, HostResult};
+use crate::state::{Access, World};
+use crate::vm::Ctx;
+
+const OK: HostResult = Ok(Status::Ok as i32);
+
+/// A copy of the buffer, or `NotFound` when it is not available now.
+fn read_buffer(w: &mut World, bt: BufferType) -> Result<Vec<u8>, Status> {
+    let target = w.target_context();
+    match bt {
+        BufferType::RequestBody | BufferType::ResponseBody => {
+            let s = w.stream_for(target).ok_or(Status::NotFound)?;
+            let (access, body) = if bt == BufferType::RequestBody {
+                (s.req_body, &s.request_body)
+            } else {
+                (s.resp_body, &s.response_body)
+            };
+            if access == Access::None {
+                return Err(Status::NotFound);
+            }
+            Ok(body.clone())
+        }
+        BufferType::HttpCallResponseBody => {
+            w.http_call_response.as_ref().map(|r| r.1.clone()).ok_or(Status::NotFound)
+        }
+        BufferType::GrpcReceiveBuffer => w.grpc_message.clone().ok_or(Status::NotFound),
+        BufferType::VmConfiguration => Ok(w.cfg().vm_config.clone()),
+        BufferType::PluginConfiguration => {
+            if w.plugin_config_readable {
+                Ok(w.cfg().plugin_config.clone())
+            } else {
+                Err(Status::NotFound)
+            }
+        }
+        BufferType::CallData => Ok(w.call_data.clone()),
+        BufferType::RedisCallResponse => w.redis_response.clone().ok_or(Status::NotFound),
+        BufferType::DownstreamData | BufferType::UpstreamData => Err(Status::NotFound),
+    }
+}
+
+fn buffer_type(c: &mut Caller<'_, Ctx>, v: i64) -> Result<BufferType, HostErr> {
+    let higress = world(c).borrow().cfg().higress;
+    BufferType::from_abi(v as u32, higress).ok_or_else(|| {
+        note(c, format!("buffer type {v} (invalid)"));
+        HostErr::from(Status::BadArgument)
+    })
+}
+
+pub(super) fn get_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let bt = buffer_type(c, a[0])?;
+    let (start, max) = (a[1] as u32 as usize, a[2] as u32 as usize);
+    let buf = {
+        let w = world(c);
+        let mut w = w.borrow_mut();
+        read_buffer(&mut w, bt)
+    };
+    let buf = match buf {
+        Ok(b) => b,
+        Err(s) => {
+            note(c, format!("{} (not available)", bt.name()));
+            return Err(s.into());
+        }
+    };
+    // Out-of-range requests are clamped, never refused (wasm-go over-asks on purpose).
+    let from = start.min(buf.len());
+    let to = from.saturating_add(max).min(buf.len());
+    let slice = &buf[from..to];
+    note(c, format!("{} [{start}, +{max}) -> {}", bt.name(), show(slice)));
+    memory::return_bytes(c, slice, a[3] as u32, a[4] as u32)?;
+    OK
+}
+
+pub(super) fn get_status(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let bt = buffer_type(c, a[0])?;
+    let buf = {
+        let w = world(c);
+        let mut w = w.borrow_mut();
+        read_buffer(&mut w, bt)
+    };
+    let buf = buf.map_err(HostErr::from)?;
+    memory::write_u32(c, a[1] as u32, buf.len() as u32)?;
+    memory::write_u32(c, a[2] as u32, 0)?;
+    note(c, format!("{} -> {} bytes", bt.name(), buf.len()));
+    OK
+}
+
+pub(super) fn set_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let bt = buffer_type(c, a[0])?;
+    let (start, len) = (a[1] as u32 as usize, a[2] as u32 as usize);
+    let data = memory::read(c, a[3] as u32, a[4] as u32)?;
+    let shown = format!("{} [{start}, +{len}) <- {}", bt.name(), show(&data));
+    note(c, shown.clone());
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    if !matches!(bt, BufferType::RequestBody | BufferType::ResponseBody) {
+        return Err(if read_buffer(&mut w, bt).is_ok() {
+            Status::BadArgument
+        } else {
+            Status::NotFound
+        }
+        .into());
+    }
+    let target = w.target_context();
+    let Some(s) = w.stream_for(target) else {
+        return Err(Status::NotFound.into());
+    };
+    let (access, body) = if bt == BufferType::RequestBody {
+        (s.req_body, &mut s.request_body)
+    } else {
+        (s.resp_body, &mut s.response_body)
+    };
+    match access {
+        Access::None => return Err(Status::NotFound.into()),
+        Access::ReadOnly => return Err(Status::BadArgument.into()),
+        Access::ReadWrite => {}
+    }
+    // Envoy's Buffer::copyFrom: prepend, replace a prefix, or append; no splicing.
+    if start == 0 {
+        let keep = body.split_off(len.min(body.len()));
+        *body = data;
+        body.extend_from_slice(&keep);
+    } else if start >= body.len() {
+        body.extend_from_slice(&data);
+    } else {
+        return Err(Status::BadArgument.into());
+    }
+    OK
+}
+
+/// ABI 0.1.0: plugin configuration inside root create/configure, VM configuration otherwise.
+pub(super) fn get_configuration(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let bytes = {
+        let w = world(c);
+        let w = w.borrow();
+        if w.plugin_config_readable {
+            w.cfg().plugin_config.clone()
+        } else {
+            w.cfg().vm_config.clone()
+        }
+    };
+    note(c, format!("-> {}", show(&bytes)));
+    memory::return_bytes(c, &bytes, a[0] as u32, a[1] as u32)?;
+    OK
+}

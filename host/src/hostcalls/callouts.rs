@@ -1,0 +1,252 @@
+//! HTTP and gRPC callouts. A call is only recorded here; its answer (from a mock, or from
+//! the user) is delivered by the driver after the current VM call returns, to the root
+//! context, as Envoy does.
+
+use wasmi::Caller;
+
+use super::misc::world;
+use super::{note, show};
+use crate::abi::Status;
+use crate::memory::{self, HostResult};
+use crate::pairs;
+use crate::state::{Callout, CalloutKind, World, header};
+use crate::vm::Ctx;
+
+const OK: HostResult = Ok(Status::Ok as i32);
+
+/// Registers a callout and returns its token.
+pub(super) fn register(w: &mut World, mut callout: Callout) -> u32 {
+    if w.next_callout_seq == 0 {
+        w.next_callout_seq = 1;
+    }
+    let kind_bits = match callout.kind {
+        CalloutKind::Http => 0,
+        CalloutKind::Grpc => 1,
+        CalloutKind::GrpcStream => 2,
+        CalloutKind::Redis => 3,
+    };
+    let token = w.next_callout_seq * 4 + kind_bits;
+    w.next_callout_seq += 1;
+    callout.token = token;
+    callout.request = w.request_index;
+    w.callouts.push(callout);
+    token
+}
+
+pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    // cpp-host checks the token pointer before anything else.
+    memory::check(c, a[9] as u32, 4)?;
+    let cluster = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    let headers = pairs::decode(&memory::read(c, a[2] as u32, a[3] as u32)?).unwrap_or_default();
+    let body = memory::read(c, a[4] as u32, a[5] as u32)?;
+    let trailers = pairs::decode(&memory::read(c, a[6] as u32, a[7] as u32)?).unwrap_or_default();
+    let timeout = a[8] as u32;
+    let path = header(&headers, ":path").unwrap_or_default();
+    let detail = format!("cluster={} {path} body={}", show(cluster.as_bytes()), show(&body));
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    if !w.cfg().clusters.contains(&cluster) {
+        w.note(format!(
+            "proxy_http_call: there is no cluster named {cluster:?}, so Envoy answers BadArgument. The first argument is an Envoy cluster name, not a host name or URL; add the cluster (or a mock for it) to the scenario."
+        ));
+        drop(w);
+        note(c, detail);
+        return Err(Status::BadArgument.into());
+    }
+    for required in [":method", ":path", ":authority"] {
+        if header(&headers, required).is_none() {
+            w.note(format!(
+                "proxy_http_call: the callout has no {required} header, so Envoy answers BadArgument (callouts need :method, :path and :authority)"
+            ));
+            drop(w);
+            note(c, detail);
+            return Err(Status::BadArgument.into());
+        }
+    }
+    if timeout >= 1 << 31 {
+        drop(w);
+        note(c, detail);
+        return Err(Status::BadArgument.into());
+    }
+    let root = w.root_of(w.target_context());
+    let issuer = w.target_context();
+    let token = register(
+        &mut w,
+        Callout {
+            token: 0,
+            kind: CalloutKind::Http,
+            root,
+            issuer,
+            cluster,
+            headers,
+            body,
+            trailers,
+            method: String::new(),
+            timeout_ms: timeout,
+            pending: true,
+            answer: String::new(),
+            request: None,
+        },
+    );
+    drop(w);
+    memory::write_u32(c, a[9] as u32, token)?;
+    note(c, format!("{detail} -> token {token}"));
+    OK
+}
+
+/// The cluster a gRPC `service` argument names: a bare cluster name, or a serialized
+/// `envoy.config.core.v3.GrpcService` whose `envoy_grpc.cluster_name` is set.
+fn grpc_cluster(service: &[u8]) -> String {
+    fn field(bytes: &[u8], want: u64) -> Option<&[u8]> {
+        let mut i = 0;
+        while i < bytes.len() {
+            let (key, n) = varint(&bytes[i..])?;
+            i += n;
+            match key & 7 {
+                0 => {
+                    let (_, n) = varint(&bytes[i..])?;
+                    i += n;
+                }
+                2 => {
+                    let (len, n) = varint(&bytes[i..])?;
+                    i += n;
+                    let end = i.checked_add(len as usize)?;
+                    let data = bytes.get(i..end)?;
+                    if key >> 3 == want {
+                        return Some(data);
+                    }
+                    i = end;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+    fn varint(b: &[u8]) -> Option<(u64, usize)> {
+        let mut v = 0u64;
+        for (i, byte) in b.iter().enumerate().take(10) {
+            v |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Some((v, i + 1));
+            }
+        }
+        None
+    }
+    if let Some(name) = field(service, 1).and_then(|eg| field(eg, 1)) {
+        return String::from_utf8_lossy(name).into_owned();
+    }
+    String::from_utf8_lossy(service).into_owned()
+}
+
+fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
+    let token_ptr = if stream { a[8] } else { a[11] } as u32;
+    memory::check(c, token_ptr, 4)?;
+    let service_raw = memory::read(c, a[0] as u32, a[1] as u32)?;
+    let service_name = memory::read_string(c, a[2] as u32, a[3] as u32)?;
+    let method = memory::read_string(c, a[4] as u32, a[5] as u32)?;
+    let metadata = pairs::decode(&memory::read(c, a[6] as u32, a[7] as u32)?).unwrap_or_default();
+    let (message, timeout) = if stream {
+        (Vec::new(), 0)
+    } else {
+        (memory::read(c, a[8] as u32, a[9] as u32)?, a[10] as u32)
+    };
+    let cluster = grpc_cluster(&service_raw);
+    let detail = format!("{cluster} {service_name}/{method}");
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    if !w.cfg().clusters.contains(&cluster) {
+        w.note(format!("gRPC callout to unknown cluster {cluster:?}: Envoy answers ParseFailure"));
+        drop(w);
+        note(c, detail);
+        return Err(Status::ParseFailure.into());
+    }
+    let root = w.root_of(w.target_context());
+    let issuer = w.target_context();
+    let token = register(
+        &mut w,
+        Callout {
+            token: 0,
+            kind: if stream { CalloutKind::GrpcStream } else { CalloutKind::Grpc },
+            root,
+            issuer,
+            cluster,
+            headers: metadata,
+            body: message,
+            trailers: Vec::new(),
+            method: format!("{service_name}/{method}"),
+            timeout_ms: timeout,
+            pending: true,
+            answer: String::new(),
+            request: None,
+        },
+    );
+    drop(w);
+    memory::write_u32(c, token_ptr, token)?;
+    note(c, format!("{detail} -> token {token}"));
+    OK
+}
+
+pub(super) fn grpc_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    grpc_open(c, a, false)
+}
+
+pub(super) fn grpc_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    grpc_open(c, a, true)
+}
+
+pub(super) fn grpc_send(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let token = a[0] as u32;
+    let msg = memory::read(c, a[1] as u32, a[2] as u32)?;
+    note(c, format!("token {token} {}", show(&msg)));
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    match w.callout_mut(token) {
+        None => Err(Status::NotFound.into()),
+        Some(call) if call.kind != CalloutKind::GrpcStream => Err(Status::BadArgument.into()),
+        Some(call) => {
+            call.body.extend_from_slice(&msg);
+            OK
+        }
+    }
+}
+
+fn grpc_end(c: &mut Caller<'_, Ctx>, a: &[i64], how: &str) -> HostResult {
+    let token = a[0] as u32;
+    note(c, format!("token {token}"));
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    match w.callout_mut(token) {
+        None => Err(Status::NotFound.into()),
+        Some(call) if !matches!(call.kind, CalloutKind::Grpc | CalloutKind::GrpcStream) => {
+            Err(Status::BadArgument.into())
+        }
+        Some(call) => {
+            if call.pending {
+                call.pending = false;
+                call.answer = how.to_string();
+            }
+            OK
+        }
+    }
+}
+
+pub(super) fn grpc_cancel(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    grpc_end(c, a, "cancelled by the plugin")
+}
+
+pub(super) fn grpc_close(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    grpc_end(c, a, "closed by the plugin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grpc_cluster;
+
+    #[test]
+    fn a_grpc_service_proto_names_its_cluster() {
+        // GrpcService { envoy_grpc { cluster_name: "authz" } }
+        let proto = [0x0a, 0x07, 0x0a, 0x05, b'a', b'u', b't', b'h', b'z'];
+        assert_eq!(grpc_cluster(&proto), "authz");
+        assert_eq!(grpc_cluster(b"plain"), "plain");
+    }
+}

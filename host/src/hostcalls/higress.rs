@@ -1,0 +1,155 @@
+//! Foreign functions, and Higress's additions: Redis, injected data, upstream hosts.
+
+use wasmi::Caller;
+
+use super::callouts::register;
+use super::misc::world;
+use super::{note, show};
+use crate::abi::Status;
+use crate::memory::{self, HostResult};
+use crate::pairs;
+use crate::state::{Callout, CalloutKind};
+use crate::vm::Ctx;
+
+const OK: HostResult = Ok(Status::Ok as i32);
+
+pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let name = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    let args = memory::read(c, a[2] as u32, a[3] as u32)?;
+    let (higress, level) = {
+        let w = world(c);
+        let w = w.borrow();
+        (w.cfg().higress, w.cfg().log_level)
+    };
+    let result: Result<Vec<u8>, Status> = match name.as_str() {
+        // Upstream Envoy (source/extensions/common/wasm/foreign.cc).
+        "compress" => Ok(miniz_oxide::deflate::compress_to_vec_zlib(&args, 6)),
+        "uncompress" => {
+            miniz_oxide::inflate::decompress_to_vec_zlib(&args).map_err(|_| Status::SerializationFailure)
+        }
+        "clear_route_cache" | "set_envoy_filter_state" | "declare_property" => Ok(Vec::new()),
+        // Higress's Envoy (used by wasm-go).
+        "get_log_level" if higress => Ok(level.abi().to_le_bytes().to_vec()),
+        "set_global_max_requests_per_io_cycle" | "inject_encoded_data_to_filter_chain_on_header"
+            if higress =>
+        {
+            Ok(Vec::new())
+        }
+        _ => Err(Status::NotFound),
+    };
+    match result {
+        Ok(bytes) => {
+            note(c, format!("{name} args={} -> {}", show(&args), show(&bytes)));
+            if a[4] != 0 {
+                memory::return_bytes(c, &bytes, a[4] as u32, a[5] as u32)?;
+            }
+            OK
+        }
+        Err(s) => {
+            note(c, format!("{name} (not provided by this proxy)"));
+            Err(s.into())
+        }
+    }
+}
+
+fn cluster_name(spec: &str) -> &str {
+    spec.split('?').next().unwrap_or(spec)
+}
+
+pub(super) fn redis_init(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let spec = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    let user = memory::read_string(c, a[2] as u32, a[3] as u32)?;
+    let _password = memory::read(c, a[4] as u32, a[5] as u32)?;
+    note(c, format!("cluster={spec:?} user={user:?} timeout={}ms", a[6]));
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    let cluster = cluster_name(&spec).to_string();
+    if !w.cfg().clusters.contains(&cluster) {
+        w.note(format!(
+            "proxy_redis_init: there is no cluster named {cluster:?}; Higress answers BadArgument. Add a redis mock (or the cluster) to the scenario."
+        ));
+        return Err(Status::BadArgument.into());
+    }
+    w.redis_clusters.insert(cluster);
+    OK
+}
+
+/// The command of a RESP array, e.g. `INCR key`.
+pub(crate) fn resp_command(query: &[u8]) -> String {
+    let text = String::from_utf8_lossy(query);
+    let parts: Vec<&str> = text
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
+        .collect();
+    if parts.is_empty() {
+        text.trim().to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+pub(super) fn redis_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    memory::check(c, a[4] as u32, 4)?;
+    let spec = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    let query = memory::read(c, a[2] as u32, a[3] as u32)?;
+    let command = resp_command(&query);
+    let cluster = cluster_name(&spec).to_string();
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    if !w.cfg().clusters.contains(&cluster) {
+        drop(w);
+        note(c, format!("{cluster} {command} (unknown cluster)"));
+        return Err(Status::BadArgument.into());
+    }
+    let root = w.root_of(w.target_context());
+    let issuer = w.target_context();
+    let token = register(
+        &mut w,
+        Callout {
+            token: 0,
+            kind: CalloutKind::Redis,
+            root,
+            issuer,
+            cluster: cluster.clone(),
+            headers: Vec::new(),
+            body: query,
+            trailers: Vec::new(),
+            method: command.clone(),
+            timeout_ms: 0,
+            pending: true,
+            answer: String::new(),
+            request: None,
+        },
+    );
+    drop(w);
+    memory::write_u32(c, a[4] as u32, token)?;
+    note(c, format!("{cluster} {command} -> token {token}"));
+    OK
+}
+
+pub(super) fn inject_encoded_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let data = memory::read(c, a[0] as u32, a[1] as u32)?;
+    note(c, format!("{} end_stream={}", show(&data), a[2]));
+    world(c).borrow_mut().injected.extend_from_slice(&data);
+    OK
+}
+
+pub(super) fn get_upstream_hosts(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let hosts = pairs::encode(&[("10.0.0.10:80", "{\"health_status\":\"HEALTHY\"}")]);
+    note(c, "-> 1 host (10.0.0.10:80)".into());
+    memory::return_bytes(c, &hosts, a[0] as u32, a[1] as u32)?;
+    OK
+}
+
+pub(super) fn set_upstream_override_host(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let host = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    note(c, host.clone());
+    world(c).borrow_mut().upstream_override_host = Some(host);
+    OK
+}
+
+pub(super) fn resolve_dns(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let name = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    note(c, format!("{name:?} (DNS is not emulated)"));
+    Err(Status::Unimplemented.into())
+}

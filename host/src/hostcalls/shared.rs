@@ -1,0 +1,214 @@
+//! Shared data (with CAS), shared queues and metrics.
+
+use std::collections::VecDeque;
+
+use wasmi::Caller;
+
+use super::misc::world;
+use super::{note, show};
+use crate::abi::{MetricType, Status};
+use crate::memory::{self, HostResult};
+use crate::state::{Deferred, Metric, Queue};
+use crate::vm::Ctx;
+
+const OK: HostResult = Ok(Status::Ok as i32);
+
+pub(super) fn get_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let key = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    memory::check(c, a[4] as u32, 4)?;
+    let found = world(c).borrow().shared_data.get(&key).cloned();
+    let Some((value, cas)) = found else {
+        note(c, format!("{key:?} (absent)"));
+        return Err(Status::NotFound.into());
+    };
+    note(c, format!("{key:?} -> {} cas={cas}", show(&value)));
+    memory::return_bytes(c, &value, a[2] as u32, a[3] as u32)?;
+    memory::write_u32(c, a[4] as u32, cas)?;
+    OK
+}
+
+pub(super) fn set_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let key = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    let value = memory::read(c, a[2] as u32, a[3] as u32)?;
+    let cas = a[4] as u32;
+    note(c, format!("{key:?} = {} cas={cas}", show(&value)));
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    if let Some((_, current)) = w.shared_data.get(&key)
+        && cas != 0
+        && cas != *current
+    {
+        return Err(Status::CasMismatch.into());
+    }
+    w.cas_counter += 1;
+    let next = w.cas_counter;
+    w.shared_data.insert(key, (value, next));
+    OK
+}
+
+pub(super) fn register_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let name = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    memory::check(c, a[2] as u32, 4)?;
+    let token = {
+        let w = world(c);
+        let mut w = w.borrow_mut();
+        let root = w.root_of(w.target_context());
+        let vm_id = w.cfg().vm_id.clone();
+        let existing = w.queues.iter().find(|(_, q)| q.name == name && q.vm_id == vm_id);
+        match existing.map(|(t, _)| *t) {
+            Some(t) => {
+                if let Some(q) = w.queues.get_mut(&t) {
+                    q.root = root;
+                }
+                t
+            }
+            None => {
+                let t = w.queues.len() as u32 + 1;
+                w.queues.insert(t, Queue { vm_id, name: name.clone(), root, items: VecDeque::new() });
+                t
+            }
+        }
+    };
+    memory::write_u32(c, a[2] as u32, token)?;
+    note(c, format!("{name:?} -> token {token}"));
+    OK
+}
+
+pub(super) fn resolve_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let vm_id = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+    let name = memory::read_string(c, a[2] as u32, a[3] as u32)?;
+    let found = {
+        let w = world(c);
+        let w = w.borrow();
+        let vm_id = if vm_id.is_empty() { w.cfg().vm_id.clone() } else { vm_id.clone() };
+        w.queues.iter().find(|(_, q)| q.name == name && q.vm_id == vm_id).map(|(t, _)| *t)
+    };
+    note(c, format!("{vm_id:?} {name:?} -> {found:?}"));
+    let Some(token) = found else { return Err(Status::NotFound.into()) };
+    memory::write_u32(c, a[4] as u32, token)?;
+    OK
+}
+
+pub(super) fn enqueue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let token = a[0] as u32;
+    let data = memory::read(c, a[1] as u32, a[2] as u32)?;
+    note(c, format!("token {token} <- {}", show(&data)));
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    let Some(q) = w.queues.get_mut(&token) else {
+        return Err(Status::NotFound.into());
+    };
+    q.items.push_back(data);
+    let root = q.root;
+    w.deferred.push(Deferred::QueueReady { root, token });
+    OK
+}
+
+pub(super) fn dequeue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let token = a[0] as u32;
+    memory::check(c, a[1] as u32, 4)?;
+    memory::check(c, a[2] as u32, 4)?;
+    let item = {
+        let w = world(c);
+        let mut w = w.borrow_mut();
+        match w.queues.get_mut(&token) {
+            None => None,
+            Some(q) => Some(q.items.pop_front()),
+        }
+    };
+    match item {
+        None => Err(Status::NotFound.into()),
+        Some(None) => {
+            note(c, format!("token {token} (empty)"));
+            Err(Status::Empty.into())
+        }
+        Some(Some(data)) => {
+            note(c, format!("token {token} -> {}", show(&data)));
+            memory::return_bytes(c, &data, a[1] as u32, a[2] as u32)?;
+            OK
+        }
+    }
+}
+
+pub(super) fn define_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let Some(kind) = MetricType::from_abi(a[0] as u32) else {
+        return Err(Status::BadArgument.into());
+    };
+    let name = memory::read_string(c, a[1] as u32, a[2] as u32)?;
+    memory::check(c, a[3] as u32, 4)?;
+    let id = {
+        let w = world(c);
+        let mut w = w.borrow_mut();
+        // Envoy numbers counters 4, 8, ...; gauges 5, 9, ...; histograms 6, 10, ...
+        let id = (w.metrics.len() as u32 + 1) * 4 + a[0] as u32;
+        w.metrics.push(Metric { id, kind, name: name.clone(), value: 0, samples: 0 });
+        id
+    };
+    memory::write_u32(c, a[3] as u32, id)?;
+    note(c, format!("{kind:?} {name:?} -> id {id}").to_lowercase());
+    OK
+}
+
+fn with_metric(
+    c: &mut Caller<'_, Ctx>,
+    id: u32,
+    f: impl FnOnce(&mut Metric) -> Result<(), Status>,
+) -> HostResult {
+    let w = world(c);
+    let mut w = w.borrow_mut();
+    let Some(m) = w.metrics.iter_mut().find(|m| m.id == id) else {
+        return Err(Status::NotFound.into());
+    };
+    f(m)?;
+    OK
+}
+
+pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let (id, delta) = (a[0] as u32, a[1]);
+    note(c, format!("id {id} += {delta}"));
+    with_metric(c, id, |m| match m.kind {
+        MetricType::Counter if delta > 0 => {
+            m.value = m.value.saturating_add(delta);
+            Ok(())
+        }
+        MetricType::Gauge => {
+            m.value = m.value.saturating_add(delta);
+            Ok(())
+        }
+        _ => Err(Status::BadArgument),
+    })
+}
+
+pub(super) fn record_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let (id, value) = (a[0] as u32, a[1]);
+    note(c, format!("id {id} record {}", value as u64));
+    with_metric(c, id, |m| {
+        match m.kind {
+            MetricType::Counter => m.value = m.value.saturating_add(value),
+            MetricType::Gauge => m.value = value,
+            MetricType::Histogram => {
+                m.value = value;
+                m.samples += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn get_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+    let id = a[0] as u32;
+    let value = {
+        let w = world(c);
+        let w = w.borrow();
+        w.metrics.iter().find(|m| m.id == id).map(|m| (m.kind, m.value))
+    };
+    match value {
+        None => Err(Status::NotFound.into()),
+        Some((MetricType::Histogram, _)) => Err(Status::BadArgument.into()),
+        Some((_, v)) => {
+            memory::write_u64(c, a[1] as u32, v as u64)?;
+            note(c, format!("id {id} -> {v}"));
+            OK
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! What a `.wasm` file is, before anything runs: its ABI, the toolchain that built it, its
+//! allocator and start function, every import with what the host does with it, and whether
+//! upstream Envoy would load it.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use wasmparser::{ExternalKind, KnownCustom, Parser, Payload, TypeRef, ValType};
+
+use crate::abi::AbiVersion;
+use crate::hostcalls;
+
+/// Static facts about a plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginInfo {
+    /// Size in bytes.
+    pub size: usize,
+    /// Lower-case hex sha256.
+    pub sha256: String,
+    /// ABI from the first marker export; `None` when there is none.
+    pub abi: Option<AbiVersion>,
+    /// The marker export's name.
+    pub abi_marker: Option<String>,
+    /// The toolchain, as far as it can be told.
+    pub toolchain: String,
+    /// Why we think so.
+    pub toolchain_evidence: String,
+    /// `malloc` or `proxy_on_memory_allocate`.
+    pub allocator: Option<String>,
+    /// `_initialize`, `_initialize + main`, `_start` or none.
+    pub start: Option<String>,
+    /// Every import.
+    pub imports: Vec<ImportInfo>,
+    /// Exported `proxy_on_*` callbacks (and start functions).
+    pub callbacks: Vec<String>,
+    /// Initial memory pages.
+    pub memory_pages: u64,
+    /// Functions in the module (imports excluded).
+    pub functions: usize,
+    /// Things the author should know.
+    pub warnings: Vec<String>,
+    /// Would upstream Envoy (and Istio) load this module?
+    pub envoy_would_load: bool,
+    /// Would Higress's Envoy load it?
+    pub higress_would_load: bool,
+    /// Why not, for each proxy.
+    pub load_problems: Vec<String>,
+}
+
+/// One import and what the host does with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportInfo {
+    /// Module (`env`, `wasi_snapshot_preview1`, ...).
+    pub module: String,
+    /// Name.
+    pub name: String,
+    /// `func (i32 i32) -> i32`, `memory`, ...
+    pub signature: String,
+    /// `implemented`, `stubbed` or `unknown`.
+    pub status: String,
+    /// Why it is stubbed, or what Envoy thinks of it.
+    pub note: Option<String>,
+}
+
+/// Why bytes are not a usable plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum LoadError {
+    /// Not WebAssembly at all.
+    #[error("not a WebAssembly module: {0}")]
+    NotWasm(String),
+    /// WebAssembly, but broken or using something the interpreter lacks.
+    #[error("invalid WebAssembly: {0}")]
+    Invalid(String),
+    /// A WebAssembly module for another ABI.
+    #[error("not a proxy-wasm plugin: {0}")]
+    NotProxyWasm(String),
+}
+
+fn sig(params: &[ValType], results: &[ValType]) -> (String, String) {
+    let l = |ts: &[ValType]| -> String {
+        ts.iter()
+            .map(|t| match t {
+                ValType::I32 => 'i',
+                ValType::I64 => 'I',
+                ValType::F32 => 'f',
+                ValType::F64 => 'F',
+                _ => 'r',
+            })
+            .collect()
+    };
+    (l(params), l(results))
+}
+
+fn show_sig(p: &str, r: &str) -> String {
+    let name = |c: char| match c {
+        'i' => "i32",
+        'I' => "i64",
+        'f' => "f32",
+        'F' => "f64",
+        _ => "ref",
+    };
+    let ps: Vec<&str> = p.chars().map(name).collect();
+    let rs: Vec<&str> = r.chars().map(name).collect();
+    if rs.is_empty() {
+        format!("func ({})", ps.join(" "))
+    } else {
+        format!("func ({}) -> {}", ps.join(" "), rs.join(" "))
+    }
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn not_wasm_hint(bytes: &[u8]) -> String {
+    let start = &bytes[..bytes.len().min(8)];
+    if bytes.is_empty() {
+        "the file is empty".into()
+    } else if start.starts_with(&[0x1f, 0x8b]) {
+        "it is gzip-compressed (an OCI layer? extract plugin.wasm from it first)".into()
+    } else if bytes.len() > 262 && &bytes[257..262] == b"ustar" {
+        "it is a tar archive (an OCI layer? extract plugin.wasm from it first)".into()
+    } else if start.starts_with(b"(module") || start.starts_with(b"(;") {
+        "it is WebAssembly text (.wat); compile it to .wasm first".into()
+    } else if start.starts_with(b"\x7fELF") || start.starts_with(b"MZ") {
+        "it is a native executable; build with GOOS=wasip1 GOARCH=wasm or --target wasm32-wasip1".into()
+    } else if start.starts_with(b"<") || start.starts_with(b"{") {
+        "it is a text document (an HTML error page or JSON?)".into()
+    } else {
+        "it does not start with the \\0asm magic bytes".into()
+    }
+}
+
+/// Inspects `bytes` without running anything.
+///
+/// # Errors
+///
+/// [`LoadError`] when the bytes are not a WebAssembly module, are malformed, or are a module
+/// for another ABI (http-wasm, a plain WASI program).
+pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm(not_wasm_hint(bytes)));
+    }
+    if bytes[4..8] != [1, 0, 0, 0] {
+        return Err(LoadError::NotWasm(
+            "it is a WebAssembly component (component model), not a core module; proxy-wasm plugins are core modules".into(),
+        ));
+    }
+    let mut types: Vec<(String, String)> = Vec::new();
+    let mut func_types: Vec<u32> = Vec::new();
+    let mut raw_imports: Vec<(String, String, Option<(String, String)>, &'static str)> = Vec::new();
+    let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
+    let mut producers: Vec<(String, String)> = Vec::new();
+    let mut custom_names: Vec<String> = Vec::new();
+    let mut fn_names_hint = String::new();
+    let mut memory_pages = 0u64;
+    let mut imported_funcs = 0u32;
+    let mut defined_funcs = 0usize;
+    let err = |e: wasmparser::BinaryReaderError| LoadError::Invalid(e.to_string());
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(err)? {
+            Payload::TypeSection(r) => {
+                for t in r.into_iter_err_on_gc_types() {
+                    let t = t.map_err(err)?;
+                    types.push(sig(t.params(), t.results()));
+                }
+            }
+            Payload::ImportSection(r) => {
+                for i in r {
+                    let i = i.map_err(err)?;
+                    let (ty, kind) = match i.ty {
+                        TypeRef::Func(idx) => {
+                            imported_funcs += 1;
+                            (types.get(idx as usize).cloned(), "func")
+                        }
+                        TypeRef::Memory(m) => {
+                            memory_pages = m.initial;
+                            (None, "memory")
+                        }
+                        TypeRef::Global(_) => (None, "global"),
+                        TypeRef::Table(_) => (None, "table"),
+                        TypeRef::Tag(_) => (None, "tag"),
+                    };
+                    raw_imports.push((i.module.to_string(), i.name.to_string(), ty, kind));
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for f in r {
+                    func_types.push(f.map_err(err)?);
+                }
+                defined_funcs = func_types.len();
+            }
+            Payload::MemorySection(r) => {
+                if let Some(m) = r.into_iter().next() {
+                    memory_pages = m.map_err(err)?.initial;
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e.map_err(err)?;
+                    exports.push((e.name.to_string(), e.kind, e.index));
+                }
+            }
+            Payload::CustomSection(c) => {
+                custom_names.push(c.name().to_string());
+                match c.as_known() {
+                    KnownCustom::Producers(p) => {
+                        for field in p.into_iter().flatten() {
+                            for v in field.values.into_iter().flatten() {
+                                producers.push((field.name.to_string(), v.name.to_string()));
+                            }
+                        }
+                    }
+                    KnownCustom::Name(n) => {
+                        for sub in n.into_iter().flatten() {
+                            if let wasmparser::Name::Function(map) = sub {
+                                for naming in map.into_iter().flatten().take(50_000) {
+                                    let name = naming.name;
+                                    if name.contains("_rt0_wasm_wasip1")
+                                        || name.starts_with("tinygo_")
+                                        || name == "runtime.alloc"
+                                        || name.contains("emscripten")
+                                        || name.starts_with("~lib/")
+                                    {
+                                        fn_names_hint.push_str(name);
+                                        fn_names_hint.push('\n');
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    let export_type = |index: u32| -> Option<(String, String)> {
+        let defined = index.checked_sub(imported_funcs)?;
+        types.get(*func_types.get(defined as usize)? as usize).cloned()
+    };
+    let func_exports: Vec<(&str, Option<(String, String)>)> = exports
+        .iter()
+        .filter(|(_, k, _)| *k == ExternalKind::Func)
+        .map(|(n, _, i)| (n.as_str(), export_type(*i)))
+        .collect();
+    let has = |name: &str| func_exports.iter().any(|(n, _)| *n == name);
+
+    // ABI: the first marker export in export-section order decides (cpp-host bytecode_util).
+    let marker = func_exports.iter().find(|(n, _)| AbiVersion::from_marker(n).is_some());
+    let abi = marker.and_then(|(n, _)| AbiVersion::from_marker(n));
+    let abi_marker = marker.map(|(n, _)| n.to_string());
+    let unknown_marker = func_exports
+        .iter()
+        .find(|(n, _)| n.starts_with("proxy_abi_version_") && AbiVersion::from_marker(n).is_none())
+        .map(|(n, _)| n.to_string());
+
+    if abi.is_none() {
+        let http_wasm = raw_imports.iter().any(|(m, ..)| m == "http_handler")
+            || has("handle_request");
+        if http_wasm {
+            return Err(LoadError::NotProxyWasm(
+                "it is an http-wasm handler (imports http_handler, exports handle_request); Envoy and Higress run proxy-wasm plugins, which export proxy_abi_version_0_2_x".into(),
+            ));
+        }
+        let proxy_imports = raw_imports.iter().any(|(m, n, ..)| m == "env" && n.starts_with("proxy_"));
+        let proxy_exports = func_exports.iter().any(|(n, _)| n.starts_with("proxy_on_"));
+        if let Some(m) = &unknown_marker {
+            return Err(LoadError::NotProxyWasm(format!(
+                "it exports the unknown ABI marker {m}; Envoy accepts proxy_abi_version_0_1_0, 0_2_0 and 0_2_1 (Higress also 0_2_100)"
+            )));
+        }
+        if !proxy_imports && !proxy_exports {
+            return Err(LoadError::NotProxyWasm(
+                "it has no proxy_abi_version_* export and no proxy_on_* callbacks: it looks like a plain WebAssembly program. Build it with a proxy-wasm SDK (Go: proxy-wasm-go-sdk, Rust: proxy-wasm crate)".into(),
+            ));
+        }
+        return Err(LoadError::NotProxyWasm(
+            "it has proxy-wasm callbacks but no proxy_abi_version_* marker export; Envoy refuses it with \"Missing or unknown Proxy-Wasm ABI version\"".into(),
+        ));
+    }
+    let abi_v = abi.unwrap_or(AbiVersion::V0_2_1);
+
+    let (toolchain, toolchain_evidence) =
+        toolchain(&producers, &custom_names, &fn_names_hint, &raw_imports, &func_exports);
+
+    let allocator = ["malloc", "proxy_on_memory_allocate"]
+        .iter()
+        .find(|n| func_exports.iter().any(|(e, t)| e == *n && *t == Some(("i".into(), "i".into()))))
+        .map(|s| s.to_string());
+    let start = if has("_initialize") {
+        Some(if has("main") {
+            "_initialize + main".to_string()
+        } else if has("__main_void") {
+            "_initialize + __main_void".to_string()
+        } else {
+            "_initialize".to_string()
+        })
+    } else if has("_start") {
+        Some("_start".to_string())
+    } else {
+        None
+    };
+
+    let mut warnings = Vec::new();
+    let mut load_problems = Vec::new();
+    let mut envoy_ok = true;
+    let mut higress_ok = true;
+    if abi == Some(AbiVersion::V0_2_100) {
+        envoy_ok = false;
+        load_problems.push(
+            "ABI 0.2.100 is Higress's own: upstream Envoy and Istio refuse it (\"Missing or unknown Proxy-Wasm ABI version\"). Deploy on Higress, or build with the upstream proxy-wasm-go-sdk for Istio.".into(),
+        );
+    }
+    if allocator.is_none() {
+        envoy_ok = false;
+        higress_ok = false;
+        load_problems.push(
+            "no allocator: Envoy needs an exported malloc or proxy_on_memory_allocate (i32) -> i32 (\"Wasm module is missing malloc function\")".into(),
+        );
+    }
+    if start.is_none() {
+        warnings.push("no _initialize or _start export: the runtime's initialisation never runs".into());
+    }
+
+    let mut imports = Vec::new();
+    for (module, name, ty, kind) in &raw_imports {
+        let (status, note, signature) = match (kind, ty) {
+            (&"func", Some((p, r))) => {
+                let signature = show_sig(p, r);
+                match hostcalls::lookup(module, name) {
+                    Some(spec) if spec.params == p && spec.results == r => {
+                        let upstream = hostcalls::envoy_registers(spec, abi_v, false);
+                        let higress = hostcalls::envoy_registers(spec, abi_v, true);
+                        let note = if !upstream && !higress {
+                            envoy_ok = false;
+                            higress_ok = false;
+                            Some(format!(
+                                "Envoy does not provide {name} to ABI {} plugins: it would refuse to load the module",
+                                abi_v.as_str()
+                            ))
+                        } else if !upstream {
+                            envoy_ok = false;
+                            Some("Higress only: upstream Envoy would refuse to load the module".to_string())
+                        } else {
+                            None
+                        };
+                        ("implemented", note, signature)
+                    }
+                    Some(spec) => {
+                        envoy_ok = false;
+                        higress_ok = false;
+                        (
+                            "stubbed",
+                            Some(format!(
+                                "type mismatch: the host's {name} is {}; Envoy refuses the module (\"import type mismatch\")",
+                                show_sig(spec.params, spec.results)
+                            )),
+                            signature,
+                        )
+                    }
+                    None => {
+                        envoy_ok = false;
+                        higress_ok = false;
+                        (
+                            "unknown",
+                            Some(
+                                "not provided by Envoy: the playground stubs it (status 12 when called); Envoy refuses the module (missing import)".to_string(),
+                            ),
+                            signature,
+                        )
+                    }
+                }
+            }
+            (k, _) => {
+                let note = if *k == "memory" {
+                    None
+                } else {
+                    envoy_ok = false;
+                    higress_ok = false;
+                    Some(format!("imported {k}s are refused by Envoy"))
+                };
+                ("implemented", note, k.to_string())
+            }
+        };
+        if let Some(n) = &note {
+            let line = format!("{module}.{name}: {n}");
+            if status != "implemented" || n.contains("refuse") {
+                load_problems.push(line);
+            }
+        }
+        imports.push(ImportInfo {
+            module: module.clone(),
+            name: name.clone(),
+            signature,
+            status: status.to_string(),
+            note,
+        });
+    }
+    let mut callbacks: Vec<String> = func_exports
+        .iter()
+        .filter(|(n, _)| n.starts_with("proxy_on_") || matches!(*n, "_initialize" | "_start" | "main"))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    callbacks.sort();
+    callbacks.dedup();
+    if !callbacks.iter().any(|c| c.starts_with("proxy_on_request") || c.starts_with("proxy_on_response")) {
+        warnings.push("no HTTP callbacks (proxy_on_request_*/proxy_on_response_*): the plugin will not see requests".into());
+    }
+
+    Ok(PluginInfo {
+        size: bytes.len(),
+        sha256: sha256_hex(bytes),
+        abi,
+        abi_marker,
+        toolchain,
+        toolchain_evidence,
+        allocator,
+        start,
+        imports,
+        callbacks,
+        memory_pages,
+        functions: defined_funcs,
+        warnings,
+        envoy_would_load: envoy_ok,
+        higress_would_load: higress_ok,
+        load_problems,
+    })
+}
+
+type RawImport = (String, String, Option<(String, String)>, &'static str);
+
+fn toolchain(
+    producers: &[(String, String)],
+    custom_names: &[String],
+    fn_names: &str,
+    imports: &[RawImport],
+    exports: &[(&str, Option<(String, String)>)],
+) -> (String, String) {
+    let produced = |field: &str, value: &str| {
+        producers.iter().any(|(f, v)| f == field && v.to_lowercase().contains(&value.to_lowercase()))
+    };
+    let has_export = |n: &str| exports.iter().any(|(e, _)| *e == n);
+    let has_import = |n: &str| imports.iter().any(|(_, i, ..)| i == n);
+    if custom_names.iter().any(|c| c == "go:buildid" || c == "go.buildid")
+        || fn_names.contains("_rt0_wasm_wasip1")
+    {
+        return ("Go (gc, GOOS=wasip1)".into(), "Go build id / Go runtime entry point".into());
+    }
+    if produced("processed-by", "tinygo") || fn_names.contains("tinygo_") {
+        return ("TinyGo".into(), "TinyGo runtime functions".into());
+    }
+    if produced("language", "rust") || produced("processed-by", "rustc") {
+        return ("Rust".into(), "producers section: rustc".into());
+    }
+    if has_import("emscripten_notify_memory_growth") || fn_names.contains("emscripten") {
+        return ("C++ (Emscripten)".into(), "Emscripten imports".into());
+    }
+    if has_export("__new") || has_export("__pin") || fn_names.contains("~lib/") {
+        return ("AssemblyScript".into(), "AssemblyScript runtime exports".into());
+    }
+    if produced("language", "c++") || produced("processed-by", "clang") {
+        return ("C/C++ (clang)".into(), "producers section: clang".into());
+    }
+    if has_export("_start") && has_export("malloc") {
+        return ("TinyGo (probably)".into(), "a WASI command exporting malloc".into());
+    }
+    ("unknown".into(), "no producers section or runtime markers".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_archives_are_named_not_just_refused() {
+        assert!(matches!(inspect(b""), Err(LoadError::NotWasm(m)) if m.contains("empty")));
+        assert!(matches!(inspect(b"(module)"), Err(LoadError::NotWasm(m)) if m.contains(".wat")));
+        assert!(matches!(inspect(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0]), Err(LoadError::NotWasm(m)) if m.contains("gzip")));
+        let component = [0, b'a', b's', b'm', 0x0d, 0, 1, 0];
+        assert!(matches!(inspect(&component), Err(LoadError::NotWasm(m)) if m.contains("component")));
+    }
+
+    #[test]
+    fn http_wasm_and_plain_programs_are_not_proxy_wasm() {
+        let http_wasm = wat::parse_str(
+            r#"(module (import "http_handler" "log" (func (param i32 i32 i32)))
+                (memory (export "memory") 1)
+                (func (export "handle_request") (result i64) i64.const 0))"#,
+        )
+        .unwrap();
+        let e = inspect(&http_wasm).unwrap_err().to_string();
+        assert!(e.contains("http-wasm"), "{e}");
+        let plain = wat::parse_str(r#"(module (func (export "_start")))"#).unwrap();
+        let e = inspect(&plain).unwrap_err().to_string();
+        assert!(e.contains("plain WebAssembly program"), "{e}");
+    }
+
+    #[test]
+    fn a_higress_marker_is_accepted_with_a_warning_for_istio() {
+        let m = wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+                (func (export "proxy_abi_version_0_2_100"))
+                (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 8)
+                (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) i32.const 0))"#,
+        )
+        .unwrap();
+        let info = inspect(&m).unwrap();
+        assert_eq!(info.abi, Some(AbiVersion::V0_2_100));
+        assert!(!info.envoy_would_load);
+        assert!(info.higress_would_load);
+        assert!(info.load_problems[0].contains("Istio"));
+        assert_eq!(info.allocator.as_deref(), Some("proxy_on_memory_allocate"));
+    }
+
+    #[test]
+    fn imports_are_classified_against_the_abi() {
+        let m = wat::parse_str(
+            r#"(module
+                (import "env" "proxy_get_log_level" (func (param i32) (result i32)))
+                (import "env" "proxy_log" (func (param i32 i32) (result i32)))
+                (import "env" "made_up" (func))
+                (memory (export "memory") 1)
+                (func (export "proxy_abi_version_0_2_0"))
+                (func (export "malloc") (param i32) (result i32) i32.const 8))"#,
+        )
+        .unwrap();
+        let info = inspect(&m).unwrap();
+        let by = |n: &str| info.imports.iter().find(|i| i.name == n).unwrap().clone();
+        assert_eq!(by("proxy_get_log_level").status, "implemented");
+        assert!(by("proxy_get_log_level").note.unwrap().contains("refuse"));
+        assert_eq!(by("proxy_log").status, "stubbed");
+        assert_eq!(by("made_up").status, "unknown");
+        assert!(!info.envoy_would_load);
+    }
+}

@@ -1,0 +1,887 @@
+//! The scenario: everything one run of a plugin needs, as a versioned document.
+//!
+//! A scenario is what the app's session edits, what a share link carries and what `pwp run`
+//! reads from a file (JSON, or YAML on input). Every field has a default, so `{}` is a useful
+//! scenario: `GET /` to `example.com`, answered by a 200 from the upstream.
+//!
+//! Unknown fields are rejected (`deny_unknown_fields`) so that a typo in a CI scenario is an
+//! error naming the field, never a silently ignored expectation.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// The current version of the scenario format.
+pub const SCENARIO_VERSION: u32 = 1;
+
+/// One run of a plugin: its settings, the traffic, the mocks and what to expect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Optional pointer to the JSON Schema, for editors.
+    #[serde(rename = "$schema", skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Format version; older versions are migrated on load.
+    pub version: u32,
+    /// A short title.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// What the scenario shows.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Which plugin to run; the CLI may also be given one on its command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginRef>,
+    /// Plugin and VM settings, and the host's Envoy-version toggles.
+    pub settings: Settings,
+    /// The downstream request.
+    pub request: Request,
+    /// The upstream's answer, if the request reaches it.
+    pub response: Response,
+    /// Property overrides, by dotted path (`xds.route_name`, `source.address`, `my_key`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, PropertyValue>,
+    /// Route and upstream cluster the request is matched to (Higress rule matching reads these).
+    pub route: Route,
+    /// Upstream clusters that exist, for callouts. Clusters named by mocks exist too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
+    /// Answers to HTTP, gRPC and Redis callouts.
+    pub mocks: Mocks,
+    /// The virtual clock.
+    pub clock: Clock,
+    /// How many times the request is replayed in the same VM.
+    pub requests: u32,
+    /// Assertions about the last request's outcome.
+    pub expect: Expect,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            schema: None,
+            version: SCENARIO_VERSION,
+            name: String::new(),
+            description: String::new(),
+            plugin: None,
+            settings: Settings::default(),
+            request: Request::default(),
+            response: Response::default(),
+            properties: BTreeMap::new(),
+            route: Route::default(),
+            clusters: Vec::new(),
+            mocks: Mocks::default(),
+            clock: Clock::default(),
+            requests: 1,
+            expect: Expect::default(),
+        }
+    }
+}
+
+/// Why a scenario document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The text is neither valid JSON nor valid YAML for a scenario.
+    #[error("invalid scenario: {0}")]
+    Invalid(String),
+    /// The document is from a newer version of the playground.
+    #[error("scenario version {found} is newer than this playground understands (up to {SCENARIO_VERSION})")]
+    TooNew {
+        /// The version the document declares.
+        found: u64,
+    },
+}
+
+impl Scenario {
+    /// Reads a scenario from JSON or YAML text, migrating older versions.
+    ///
+    /// # Errors
+    ///
+    /// [`ScenarioError::Invalid`] names the offending field or syntax error;
+    /// [`ScenarioError::TooNew`] when the document's version is unknown.
+    pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        let trimmed = text.trim_start();
+        let value: serde_json::Value = if trimmed.starts_with('{') {
+            serde_json::from_str(text).map_err(|e| ScenarioError::Invalid(format!("JSON: {e}")))?
+        } else if trimmed.is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            yaml_serde::from_str(text).map_err(|e| ScenarioError::Invalid(format!("YAML: {e}")))?
+        };
+        Scenario::from_value(value)
+    }
+
+    /// Reads a scenario from an already parsed JSON value, migrating older versions.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scenario::parse`].
+    pub fn from_value(mut value: serde_json::Value) -> Result<Scenario, ScenarioError> {
+        let Some(object) = value.as_object_mut() else {
+            return Err(ScenarioError::Invalid("a scenario must be an object".into()));
+        };
+        let version = match object.get("version") {
+            None => u64::from(SCENARIO_VERSION),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| ScenarioError::Invalid("`version` must be a number".into()))?,
+        };
+        if version > u64::from(SCENARIO_VERSION) {
+            return Err(ScenarioError::TooNew { found: version });
+        }
+        // Version 1 is the first published format; later versions add their migrations here,
+        // one step at a time (`migrate_v1_to_v2`, ...), so that old files and links keep working.
+        object.insert("version".into(), SCENARIO_VERSION.into());
+        serde_json::from_value(value).map_err(|e| ScenarioError::Invalid(e.to_string()))
+    }
+
+    /// The scenario as pretty JSON.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Where the plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginRef {
+    /// A bundled example, by name (`go-headers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+    /// A URL to fetch the `.wasm` from; it must match `sha256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A file path, relative to the scenario file (CLI only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The plugin itself, base64, for small plugins in share links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
+    /// Lower-case hex sha256 of the plugin bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The file name the user loaded, to tell them which file to drop in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// Size in bytes of the plugin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// Plugin and VM settings as Envoy's `PluginConfig` and `VmConfig` carry them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The plugin configuration (`proxy_on_configure`). A string is passed as is; any other
+    /// JSON value is passed as compact JSON, as Istio does with `pluginConfig`; null is empty.
+    pub config: serde_json::Value,
+    /// The VM configuration (`proxy_on_vm_start`), same encoding as `config`.
+    pub vm_config: serde_json::Value,
+    /// Envoy's `root_id` (Istio's `pluginName`); empty by default, as with Istio.
+    pub root_id: String,
+    /// Envoy's `vm_id`.
+    pub vm_id: String,
+    /// Envoy's plugin `name` (Istio: `<namespace>.<name>`).
+    pub plugin_name: String,
+    /// VM environment variables (`vm_config.environment_variables`).
+    pub env: BTreeMap<String, String>,
+    /// The level of the `wasm` logger (`proxy_get_log_level`); lower lines are dropped.
+    pub log_level: LogLevel,
+    /// Which proxy to emulate.
+    pub profile: Profile,
+    /// Overrides of the profile's version-dependent behaviour.
+    pub toggles: Toggles,
+    /// Fail open (skip the filter) instead of closed (503) when the plugin traps.
+    pub fail_open: bool,
+    /// Report, and refuse, what upstream Envoy would refuse at load time.
+    pub strict: bool,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Seed of `random_get`.
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            config: serde_json::Value::Null,
+            vm_config: serde_json::Value::Null,
+            root_id: String::new(),
+            vm_id: String::new(),
+            plugin_name: "playground".into(),
+            env: BTreeMap::new(),
+            log_level: LogLevel::Trace,
+            profile: Profile::Auto,
+            toggles: Toggles::default(),
+            fail_open: false,
+            strict: false,
+            limits: Limits::default(),
+            seed: 1,
+        }
+    }
+}
+
+/// Turns a configuration value into the bytes the plugin reads.
+pub fn config_bytes(value: &serde_json::Value) -> Vec<u8> {
+    match value {
+        serde_json::Value::Null => Vec::new(),
+        serde_json::Value::String(s) => s.as_bytes().to_vec(),
+        other => serde_json::to_vec(other).unwrap_or_default(),
+    }
+}
+
+/// proxy-wasm log levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// 0
+    #[default]
+    Trace,
+    /// 1
+    Debug,
+    /// 2
+    Info,
+    /// 3
+    #[serde(alias = "warning")]
+    Warn,
+    /// 4
+    Error,
+    /// 5
+    Critical,
+}
+
+impl LogLevel {
+    /// From the ABI value; `None` above 5.
+    pub fn from_abi(level: u32) -> Option<LogLevel> {
+        Some(match level {
+            0 => LogLevel::Trace,
+            1 => LogLevel::Debug,
+            2 => LogLevel::Info,
+            3 => LogLevel::Warn,
+            4 => LogLevel::Error,
+            5 => LogLevel::Critical,
+            _ => return None,
+        })
+    }
+
+    /// The ABI value.
+    pub fn abi(self) -> u32 {
+        self as u32
+    }
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Critical => "critical",
+        }
+    }
+}
+
+/// Which proxy the host emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Higress for plugins with the `0_2_100` ABI marker, upstream Envoy otherwise.
+    #[default]
+    Auto,
+    /// Upstream Envoy >= 1.33 (also what Istio ships).
+    Envoy,
+    /// Higress's Envoy fork: ABI 0.2.100, Redis, legacy top-level properties.
+    Higress,
+}
+
+/// Version-dependent behaviour; each `None` takes the profile's default.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Toggles {
+    /// Body buffering after a body callback returned `StopIterationAndBuffer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_buffering: Option<BodyBuffering>,
+    /// What `proxy_replace_header_map_value` does with a repeated header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_header: Option<ReplaceHeader>,
+    /// Envoy's `allow_on_headers_stop_iteration`: header callbacks may return real StopIteration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_on_headers_stop_iteration: Option<bool>,
+    /// Serve `route_name`, `cluster_name`, `node`, ... at the top level (Envoy < 1.33, Higress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_properties: Option<bool>,
+    /// Show each `fd_write` as its own log line, as Envoy does, instead of whole lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_stdio: Option<bool>,
+}
+
+/// Body buffering semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyBuffering {
+    /// Envoy >= 1.33: each callback sees everything buffered so far, including its own chunk.
+    Cumulative,
+    /// Envoy 1.27 (old Higress): a later callback sees only the previously buffered bytes.
+    Legacy,
+}
+
+/// `proxy_replace_header_map_value` semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceHeader {
+    /// Current Envoy: remove every entry of the key, then append one.
+    RemoveAndAppend,
+    /// Envoy 1.27: overwrite the first entry in place, keep later duplicates.
+    InPlace,
+}
+
+/// Limits that keep a looping or greedy plugin from hurting the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Fuel (roughly, wasm instructions) one callback may use.
+    pub fuel_per_callback: u64,
+    /// Maximum linear memory in 64 KiB pages.
+    pub memory_pages: u32,
+    /// Maximum buffered body in bytes (Envoy's default buffer limit is 1 MiB).
+    pub max_body_bytes: u64,
+    /// Host calls one callback may make before it is stopped.
+    pub max_hostcalls_per_callback: u32,
+    /// Log lines kept per run; later ones are counted, not stored.
+    pub max_log_lines: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel_per_callback: 2_000_000_000,
+            memory_pages: 4096,
+            max_body_bytes: 1 << 20,
+            max_hostcalls_per_callback: 100_000,
+            max_log_lines: 10_000,
+        }
+    }
+}
+
+/// Bytes given as text, or as `{"base64": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Body {
+    /// UTF-8 text.
+    Text(String),
+    /// Arbitrary bytes.
+    Base64 {
+        /// Standard base64.
+        base64: String,
+    },
+}
+
+impl Body {
+    /// The bytes; invalid base64 yields an error message.
+    ///
+    /// # Errors
+    ///
+    /// When the base64 form does not decode.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Body::Text(s) => Ok(s.as_bytes().to_vec()),
+            Body::Base64 { base64 } => base64::engine::general_purpose::STANDARD
+                .decode(base64.trim())
+                .map_err(|e| format!("invalid base64 body: {e}")),
+        }
+    }
+
+    /// Text when the bytes are UTF-8, base64 otherwise.
+    pub fn from_bytes(bytes: &[u8]) -> Body {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Body::Text(s.to_string()),
+            Err(_) => Body::Base64 {
+                base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            },
+        }
+    }
+}
+
+/// An ordered header list. Reads `[["name","value"], ...]` or `{"name": "value", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Headers(pub Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Pairs(Vec<(String, String)>),
+            Map(BTreeMap<String, String>),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Pairs(p) => Headers(p),
+            Form::Map(m) => Headers(m.into_iter().collect()),
+        })
+    }
+}
+
+impl Headers {
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The downstream request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Request {
+    /// `:method`
+    pub method: String,
+    /// `:path`, with the query.
+    pub path: String,
+    /// `:authority`
+    pub authority: String,
+    /// `:scheme`
+    pub scheme: String,
+    /// `request.protocol`
+    pub protocol: String,
+    /// Headers after the pseudo-headers, in order.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+    /// The body in one piece.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// The body as separate DATA chunks; used instead of `body` when not empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<Body>,
+    /// Trailers; when present the last body chunk does not end the stream.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub trailers: Headers,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            method: "GET".into(),
+            path: "/".into(),
+            authority: "example.com".into(),
+            scheme: "http".into(),
+            protocol: "HTTP/1.1".into(),
+            headers: Headers::default(),
+            body: None,
+            chunks: Vec::new(),
+            trailers: Headers::default(),
+        }
+    }
+}
+
+/// The upstream response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Response {
+    /// `:status`
+    pub status: u16,
+    /// Headers after `:status`, in order.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+    /// The body in one piece.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// The body as separate DATA chunks; used instead of `body` when not empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<Body>,
+    /// Trailers.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub trailers: Headers,
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Response {
+            status: 200,
+            headers: Headers::default(),
+            body: None,
+            chunks: Vec::new(),
+            trailers: Headers::default(),
+        }
+    }
+}
+
+/// Collects a message's body chunks: `chunks` if given, else `body` as one chunk, else none.
+///
+/// # Errors
+///
+/// When a base64 chunk does not decode.
+pub fn body_chunks(body: &Option<Body>, chunks: &[Body]) -> Result<Vec<Vec<u8>>, String> {
+    if !chunks.is_empty() {
+        return chunks.iter().map(Body::bytes).collect();
+    }
+    match body {
+        Some(b) => {
+            let bytes = b.bytes()?;
+            Ok(if bytes.is_empty() { Vec::new() } else { vec![bytes] })
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// A property override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// Served as 1 byte.
+    Bool(bool),
+    /// Served as 8 bytes little-endian.
+    Int(i64),
+    /// Served as raw bytes.
+    Text(String),
+    /// Served as the decoded bytes.
+    Bytes {
+        /// Standard base64.
+        base64: String,
+    },
+}
+
+/// The route the request matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Route {
+    /// Route name (`xds.route_name`; Higress `route_name`, e.g. `default/foo`).
+    pub name: String,
+    /// Upstream cluster (`xds.cluster_name`; Istio form `outbound|80||svc.ns.svc.cluster.local`).
+    pub cluster: String,
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Route {
+            name: "default-route".into(),
+            cluster: "outbound|80||example.com".into(),
+        }
+    }
+}
+
+/// Callout answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mocks {
+    /// HTTP callouts (`proxy_http_call`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<HttpMock>,
+    /// gRPC calls (`proxy_grpc_call`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grpc: Vec<GrpcMock>,
+    /// Higress Redis calls (`proxy_redis_call`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redis: Vec<RedisMock>,
+}
+
+/// The answer to HTTP callouts to a cluster (and path prefix).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpMock {
+    /// The cluster the plugin calls.
+    pub cluster: String,
+    /// Matches when the callout's `:path` starts with this; any path when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Matches only this `:method` when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The response.
+    pub response: MockResponse,
+    /// Answer with a stream reset (`proxy_get_status` = 11, "reset") instead.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
+    /// Answer as Envoy does when the callout times out (504, `upstream request timeout`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub timeout: bool,
+}
+
+/// A mocked HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MockResponse {
+    /// `:status`
+    pub status: u16,
+    /// Headers after `:status`.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+    /// Body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// Trailers.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub trailers: Headers,
+}
+
+impl Default for MockResponse {
+    fn default() -> Self {
+        MockResponse {
+            status: 200,
+            headers: Headers::default(),
+            body: None,
+            trailers: Headers::default(),
+        }
+    }
+}
+
+/// The answer to gRPC calls.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcMock {
+    /// The cluster (or the `GrpcService` target) the plugin calls.
+    pub cluster: String,
+    /// Matches only this service when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Matches only this method when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// gRPC status delivered to `proxy_on_grpc_close` (0 = OK).
+    pub status: u32,
+    /// Status message (`proxy_get_status`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status_message: String,
+    /// The response message (serialized protobuf), delivered to `proxy_on_grpc_receive`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Body>,
+    /// Initial metadata.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub initial_metadata: Headers,
+    /// Trailing metadata.
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub trailing_metadata: Headers,
+}
+
+/// The answer to Higress Redis calls.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisMock {
+    /// Matches only this cluster (the part before `?`) when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Matches only this command (case-insensitive, e.g. `INCR`) when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The RESP-encoded reply, e.g. `":1\r\n"`.
+    pub reply: String,
+    /// Answer with a network error (status 1) instead.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub network_error: bool,
+}
+
+/// The virtual clock: time is an input, so runs are reproducible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Clock {
+    /// Wall-clock time at VM start, in milliseconds since the Unix epoch.
+    pub start_unix_ms: u64,
+    /// Virtual time between replayed requests; ticks due in between fire.
+    pub interval_ms: u64,
+    /// Virtual time each callback takes (so durations are not all zero).
+    pub callback_us: u64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            // 2026-01-01T00:00:00Z
+            start_unix_ms: 1_767_225_600_000,
+            interval_ms: 0,
+            callback_us: 0,
+        }
+    }
+}
+
+/// Assertions on the outcome of the last request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expect {
+    /// What reached the upstream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_request: Option<MessageExpect>,
+    /// What the client received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_response: Option<MessageExpect>,
+    /// Log lines that must (or must not) appear.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogExpect>,
+    /// Callouts that must have been made, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callouts: Option<Vec<CalloutExpect>>,
+    /// Metric values at the end of the run, by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, i64>,
+    /// A regex the plugin's failure must match; when absent the run must not fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Expect {
+    /// True when nothing is asserted beyond "no failure".
+    pub fn is_empty(&self) -> bool {
+        *self == Expect::default()
+    }
+}
+
+/// Assertions on a request or response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessageExpect {
+    /// Whether the request reached the upstream (upstream request only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached: Option<bool>,
+    /// `:status` (client response only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Whether the response is a local reply (client response only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_reply: Option<bool>,
+    /// Header name → a string (equal), `true` (present) or `null` (absent).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, HeaderExpect>,
+    /// The whole body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// A substring of the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    /// Trailer name → as for headers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub trailers: BTreeMap<String, HeaderExpect>,
+}
+
+/// An expectation on one header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderExpect {
+    /// The first value equals this.
+    Equals(String),
+    /// The header is present with any value.
+    Present,
+    /// The header is absent.
+    Absent,
+}
+
+impl Serialize for HeaderExpect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HeaderExpect::Equals(v) => s.serialize_str(v),
+            HeaderExpect::Present => s.serialize_bool(true),
+            HeaderExpect::Absent => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HeaderExpect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Option::<serde_json::Value>::deserialize(d)?;
+        match v {
+            None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {
+                Ok(HeaderExpect::Absent)
+            }
+            Some(serde_json::Value::Bool(true)) => Ok(HeaderExpect::Present),
+            Some(serde_json::Value::String(s)) => Ok(HeaderExpect::Equals(s)),
+            Some(serde_json::Value::Number(n)) => Ok(HeaderExpect::Equals(n.to_string())),
+            Some(other) => Err(serde::de::Error::custom(format!(
+                "a header expectation is a string, true or null, not {other}"
+            ))),
+        }
+    }
+}
+
+/// An expectation on the log.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogExpect {
+    /// Only lines at this level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<LogLevel>,
+    /// A regex some line must match.
+    pub matches: String,
+    /// Instead: no line may match.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+}
+
+/// An expectation on one callout.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalloutExpect {
+    /// `http`, `grpc` or `redis`; any when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The `:path` (HTTP), method (gRPC) or command (Redis), as a prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_document_is_the_default_scenario() {
+        let s = Scenario::parse("{}").unwrap();
+        assert_eq!(s, Scenario::default());
+        assert_eq!(s.request.method, "GET");
+        assert_eq!(s.request.authority, "example.com");
+        assert_eq!(s.response.status, 200);
+        assert_eq!(Scenario::parse("").unwrap(), Scenario::default());
+    }
+
+    #[test]
+    fn headers_read_as_pairs_or_as_a_map() {
+        let s = Scenario::parse(r#"{"request":{"headers":[["a","1"],["a","2"]]}}"#).unwrap();
+        assert_eq!(s.request.headers.0, vec![("a".into(), "1".into()), ("a".into(), "2".into())]);
+        let s = Scenario::parse("request:\n  headers:\n    b: '2'\n").unwrap();
+        assert_eq!(s.request.headers.0, vec![("b".into(), "2".into())]);
+    }
+
+    #[test]
+    fn a_misspelled_field_is_named_in_the_error() {
+        let err = Scenario::parse(r#"{"requst":{}}"#).unwrap_err().to_string();
+        assert!(err.contains("requst"), "{err}");
+        let err = Scenario::parse(r#"{"expect":{"client_response":{"stauts":200}}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("stauts"), "{err}");
+    }
+
+    #[test]
+    fn a_newer_version_is_refused_with_its_number() {
+        let err = Scenario::parse(r#"{"version": 9}"#).unwrap_err();
+        assert!(matches!(err, ScenarioError::TooNew { found: 9 }));
+    }
+
+    #[test]
+    fn header_expectations_read_strings_true_and_null() {
+        let s = Scenario::parse(
+            r#"{"expect":{"upstream_request":{"headers":{"a":"x","b":true,"c":null}}}}"#,
+        )
+        .unwrap();
+        let h = &s.expect.upstream_request.unwrap().headers;
+        assert_eq!(h["a"], HeaderExpect::Equals("x".into()));
+        assert_eq!(h["b"], HeaderExpect::Present);
+        assert_eq!(h["c"], HeaderExpect::Absent);
+    }
+
+    #[test]
+    fn config_values_become_the_bytes_istio_delivers() {
+        assert_eq!(config_bytes(&serde_json::Value::Null), b"");
+        assert_eq!(config_bytes(&serde_json::json!("raw text")), b"raw text");
+        assert_eq!(config_bytes(&serde_json::json!({"a": [1, 2]})), br#"{"a":[1,2]}"#);
+    }
+
+    #[test]
+    fn a_scenario_survives_a_json_round_trip() {
+        let mut s = Scenario::default();
+        s.request.body = Some(Body::from_bytes(&[0xff, 0, 1]));
+        s.expect.metrics.insert("m".into(), 3);
+        let back = Scenario::parse(&s.to_json_pretty()).unwrap();
+        assert_eq!(back, s);
+    }
+}

@@ -1,0 +1,255 @@
+//! A run of one scenario against one plugin, which the caller advances step by step or runs
+//! to the end. The app steps it from UI events and in fuel slices; `pwp` runs it to the end.
+
+use std::cell::{Ref, RefCell};
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use base64::Engine as _;
+
+use crate::driver::{CalloutAnswer, Control, Driver, Pause, Yielder};
+use crate::inspect::{LoadError, PluginInfo, inspect};
+use crate::report::Report;
+use crate::scenario::{PropertyValue, Scenario};
+use crate::state::{Resolved, World};
+use crate::trace::Failure;
+use crate::vm::Vm;
+
+/// Why a session could not start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    /// The bytes are not a usable plugin.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Strict mode: upstream Envoy would refuse the module.
+    #[error("Envoy would refuse this plugin: {}", .0.join("; "))]
+    Refused(Vec<String>),
+    /// Compiling, linking or instantiating failed.
+    #[error("{0}")]
+    Instantiate(String),
+}
+
+/// How far [`Session::step`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUntil {
+    /// To the next callback (step over).
+    Callback,
+    /// To the next host call or callback (step into).
+    HostCall,
+    /// To the next breakpoint (continue).
+    Breakpoint,
+    /// To the end, ignoring breakpoints.
+    End,
+}
+
+/// What a step ended on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Paused here.
+    Paused(Pause),
+    /// A fuel slice ended; call `step` again to go on (lets a UI breathe).
+    Yielded,
+    /// The run is over; [`Session::report`] has the result.
+    Finished,
+}
+
+/// Where to stop when continuing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Breakpoints {
+    /// Callback export names, e.g. `proxy_on_response_headers`.
+    pub callbacks: BTreeSet<String>,
+    /// Host function names, e.g. `proxy_http_call`.
+    pub hostcalls: BTreeSet<String>,
+    /// Stop when a callback fails.
+    pub traps: bool,
+}
+
+/// A scenario running against a plugin.
+pub struct Session {
+    future: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    slot: Rc<RefCell<Option<Pause>>>,
+    control: Rc<Control>,
+    world: Rc<RefCell<World>>,
+    info: Rc<PluginInfo>,
+    scenario: Scenario,
+    /// Where to stop on `StepUntil::Breakpoint`.
+    pub breakpoints: Breakpoints,
+    paused: Option<Pause>,
+}
+
+impl Session {
+    /// Loads `bytes` and prepares `scenario`. Nothing runs until the first step.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError`] says why the plugin cannot run.
+    pub fn new(bytes: &[u8], scenario: Scenario) -> Result<Session, SessionError> {
+        let info = Rc::new(inspect(bytes)?);
+        let abi = info.abi.unwrap_or(crate::abi::AbiVersion::V0_2_1);
+        let cfg = Resolved::new(&scenario, abi);
+        let would_load = if cfg.higress { info.higress_would_load } else { info.envoy_would_load };
+        if cfg.strict && !would_load {
+            return Err(SessionError::Refused(info.load_problems.clone()));
+        }
+        let pages = cfg.limits.memory_pages;
+        let mut world = World {
+            now_ns: scenario.clock.start_unix_ms * 1_000_000,
+            mono_ns: 1_000_000_000,
+            rng: scenario.settings.seed,
+            next_context_id: 1,
+            route_name: scenario.route.name.clone(),
+            route_cluster: scenario.route.cluster.clone(),
+            ..World::default()
+        };
+        for (path, value) in &scenario.properties {
+            world.properties.insert(path.clone(), property_bytes(value));
+        }
+        world.cfg = Some(cfg);
+        let world = Rc::new(RefCell::new(world));
+        let vm = Vm::new(bytes, info.clone(), world.clone(), pages)
+            .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
+        let y = Yielder::default();
+        let slot = y.slot();
+        let control = Rc::new(Control::default());
+        let driver = Driver {
+            vm,
+            world: world.clone(),
+            scenario: scenario.clone(),
+            y,
+            control: control.clone(),
+            failed: false,
+        };
+        Ok(Session {
+            future: Some(Box::pin(driver.run())),
+            slot,
+            control,
+            world,
+            info,
+            scenario,
+            breakpoints: Breakpoints::default(),
+            paused: None,
+        })
+    }
+
+    /// Static facts about the plugin.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The live state: trace, stream, shared data, ... (read it between steps).
+    pub fn world(&self) -> Ref<'_, World> {
+        self.world.borrow()
+    }
+
+    /// Run-time knobs: fuel slice, interactive callouts, the clock used for durations.
+    pub fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// Where the run is paused now.
+    pub fn paused_at(&self) -> Option<&Pause> {
+        self.paused.as_ref()
+    }
+
+    /// True once the run is over.
+    pub fn finished(&self) -> bool {
+        self.future.is_none()
+    }
+
+    /// Answers a pending callout (after a [`Pause::Callout`]).
+    pub fn answer_callout(&self, token: u32, answer: CalloutAnswer) {
+        self.control.answers.borrow_mut().insert(token, answer);
+    }
+
+    /// Runs until `until` is reached, a fuel slice ends, or the run is over.
+    pub fn step(&mut self, until: StepUntil) -> Step {
+        self.control.step_into.set(
+            until == StepUntil::HostCall
+                || (until == StepUntil::Breakpoint && !self.breakpoints.hostcalls.is_empty()),
+        );
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        loop {
+            let Some(fut) = self.future.as_mut() else {
+                return Step::Finished;
+            };
+            if let Poll::Ready(()) = fut.as_mut().poll(&mut cx) {
+                self.future = None;
+                self.paused = None;
+                return Step::Finished;
+            }
+            let Some(p) = self.slot.borrow_mut().take() else { continue };
+            if self.stops_at(&p, until) {
+                self.paused = Some(p.clone());
+                return Step::Paused(p);
+            }
+            if p == Pause::Slice {
+                return Step::Yielded;
+            }
+        }
+    }
+
+    fn stops_at(&self, p: &Pause, until: StepUntil) -> bool {
+        let w = self.world.borrow();
+        let name = |i: usize| w.trace.callbacks.get(i).map(|c| c.name.as_str()).unwrap_or("");
+        match (p, until) {
+            (Pause::Callout { .. }, _) => true,
+            (Pause::Slice, _) | (_, StepUntil::End) => false,
+            (Pause::BeforeCallback { .. }, StepUntil::Callback | StepUntil::HostCall) => true,
+            (Pause::HostCall { .. }, StepUntil::HostCall) => true,
+            (Pause::Failed { .. }, StepUntil::Callback | StepUntil::HostCall) => true,
+            (Pause::BeforeCallback { index }, StepUntil::Breakpoint) => {
+                self.breakpoints.callbacks.contains(name(*index))
+            }
+            (Pause::HostCall { callback, hostcall }, StepUntil::Breakpoint) => w
+                .trace
+                .callbacks
+                .get(*callback)
+                .and_then(|c| c.hostcalls.get(*hostcall))
+                .is_some_and(|h| self.breakpoints.hostcalls.contains(&h.name)),
+            (Pause::Failed { .. }, StepUntil::Breakpoint) => self.breakpoints.traps,
+            _ => false,
+        }
+    }
+
+    /// Runs to the end and returns the report.
+    pub fn run_to_end(&mut self) -> Report {
+        while self.step(StepUntil::End) != Step::Finished {}
+        self.report()
+    }
+
+    /// The report (partial while the run is still going).
+    pub fn report(&self) -> Report {
+        let w = self.world.borrow();
+        let pages = w.outcomes.iter().map(|o| o.memory_pages).collect();
+        Report::build(&w, &self.info, pages, &self.scenario.expect)
+    }
+}
+
+/// Runs `scenario` against `bytes` to the end.
+///
+/// # Errors
+///
+/// When the plugin cannot be loaded at all; failures while running are in the report.
+pub fn run(bytes: &[u8], scenario: Scenario) -> Result<Report, SessionError> {
+    Ok(Session::new(bytes, scenario)?.run_to_end())
+}
+
+fn property_bytes(v: &PropertyValue) -> Vec<u8> {
+    match v {
+        PropertyValue::Bool(b) => vec![u8::from(*b)],
+        PropertyValue::Int(i) => i.to_le_bytes().to_vec(),
+        PropertyValue::Text(s) => s.as_bytes().to_vec(),
+        PropertyValue::Bytes { base64 } => {
+            base64::engine::general_purpose::STANDARD.decode(base64.trim()).unwrap_or_default()
+        }
+    }
+}

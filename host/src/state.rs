@@ -1,0 +1,492 @@
+//! The host's observable state: contexts, the HTTP stream, shared data, queues, metrics,
+//! callouts, the virtual clock and the trace. Plain data, shared between the store (host
+//! functions write it) and the session (the UI reads it between steps).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde::Serialize;
+
+use crate::abi::{AbiVersion, MetricType, StreamType};
+use crate::pairs::Pair;
+use crate::scenario::{BodyBuffering, Limits, LogLevel, Profile, ReplaceHeader, Scenario};
+use crate::trace::{LogLine, LogSource, Trace};
+
+/// Settings after applying the profile and the ABI.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolved {
+    /// Emulating Higress's Envoy.
+    pub higress: bool,
+    /// The plugin's ABI.
+    pub abi: AbiVersion,
+    /// `PLUGIN_CONFIGURATION`
+    pub plugin_config: Vec<u8>,
+    /// `VM_CONFIGURATION`
+    pub vm_config: Vec<u8>,
+    /// Envoy's plugin name.
+    pub plugin_name: String,
+    /// Envoy's root id.
+    pub root_id: String,
+    /// Envoy's vm id.
+    pub vm_id: String,
+    /// Environment variables, in order.
+    pub env: Vec<(String, String)>,
+    /// The wasm logger's level.
+    pub log_level: LogLevel,
+    /// Body buffering semantics.
+    pub body_buffering: BodyBuffering,
+    /// Replace-header semantics.
+    pub replace_header: ReplaceHeader,
+    /// A request-headers return of 1 is real StopIteration.
+    pub request_headers_real_stop: bool,
+    /// A response-headers return of 1 is real StopIteration.
+    pub response_headers_real_stop: bool,
+    /// Serve `route_name`, `cluster_name`, ... at the top level.
+    pub legacy_properties: bool,
+    /// Each `fd_write` is its own log line.
+    pub raw_stdio: bool,
+    /// Fail open on traps.
+    pub fail_open: bool,
+    /// Refuse what upstream Envoy refuses.
+    pub strict: bool,
+    /// Limits.
+    pub limits: Limits,
+    /// Clusters that exist.
+    pub clusters: BTreeSet<String>,
+}
+
+impl Resolved {
+    /// Resolves a scenario's settings for a plugin with `abi`.
+    pub fn new(s: &Scenario, abi: AbiVersion) -> Resolved {
+        let t = &s.settings.toggles;
+        let higress = match s.settings.profile {
+            Profile::Higress => true,
+            Profile::Envoy => false,
+            Profile::Auto => abi == AbiVersion::V0_2_100,
+        };
+        let allow_stop = t.allow_on_headers_stop_iteration.unwrap_or(false);
+        let mut clusters: BTreeSet<String> = s.clusters.iter().cloned().collect();
+        clusters.extend(s.mocks.http.iter().map(|m| m.cluster.clone()));
+        clusters.extend(s.mocks.grpc.iter().map(|m| m.cluster.clone()));
+        clusters.extend(s.mocks.redis.iter().filter_map(|m| m.cluster.clone()));
+        if !s.route.cluster.is_empty() {
+            clusters.insert(s.route.cluster.clone());
+        }
+        Resolved {
+            higress,
+            abi,
+            plugin_config: crate::scenario::config_bytes(&s.settings.config),
+            vm_config: crate::scenario::config_bytes(&s.settings.vm_config),
+            plugin_name: s.settings.plugin_name.clone(),
+            root_id: s.settings.root_id.clone(),
+            vm_id: s.settings.vm_id.clone(),
+            env: s.settings.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            log_level: s.settings.log_level,
+            body_buffering: t.body_buffering.unwrap_or(BodyBuffering::Cumulative),
+            replace_header: t.replace_header.unwrap_or(ReplaceHeader::RemoveAndAppend),
+            request_headers_real_stop: allow_stop || abi == AbiVersion::V0_2_100,
+            response_headers_real_stop: allow_stop,
+            legacy_properties: t.legacy_properties.unwrap_or(higress),
+            raw_stdio: t.raw_stdio.unwrap_or(false),
+            fail_open: s.settings.fail_open,
+            strict: s.settings.strict,
+            limits: s.settings.limits.clone(),
+            clusters,
+        }
+    }
+}
+
+/// Whether a header map or body may be read or written now (Envoy keeps raw pointers to
+/// them only at certain moments; see the host reference §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Not available.
+    #[default]
+    None,
+    /// Readable.
+    ReadOnly,
+    /// Readable and writable.
+    ReadWrite,
+}
+
+/// A local reply the plugin asked for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocalReply {
+    /// HTTP status.
+    pub status: u32,
+    /// Response code details, as given.
+    pub details: String,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Extra headers.
+    pub headers: Vec<Pair>,
+    /// gRPC status, or -1.
+    pub grpc_status: i32,
+}
+
+/// The one HTTP stream being processed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HttpStream {
+    /// Context id.
+    pub id: u32,
+    /// Which replayed request (0-based).
+    pub index: u32,
+    /// Request headers, pseudo-headers first.
+    pub request_headers: Vec<Pair>,
+    /// The request body visible to the plugin now.
+    pub request_body: Vec<u8>,
+    /// Request trailers.
+    pub request_trailers: Vec<Pair>,
+    /// Response headers.
+    pub response_headers: Vec<Pair>,
+    /// The response body visible to the plugin now.
+    pub response_body: Vec<u8>,
+    /// Response trailers.
+    pub response_trailers: Vec<Pair>,
+    /// Access to request headers.
+    pub req_headers: Access,
+    /// Access to the request body.
+    pub req_body: Access,
+    /// Access to request trailers (may be created during the last body chunk).
+    pub req_trailers: Access,
+    /// Access to response headers.
+    pub resp_headers: Access,
+    /// Access to the response body.
+    pub resp_body: Access,
+    /// Access to response trailers.
+    pub resp_trailers: Access,
+    /// The local reply requested during the current callback.
+    pub local_reply: Option<LocalReply>,
+    /// Local replies requested over the stream's life.
+    pub local_replies: u32,
+    /// Filter state written with `proxy_set_property` (`wasm.` prefix left out).
+    pub filter_state: BTreeMap<String, Vec<u8>>,
+    /// `response.code` once known.
+    pub response_code: Option<u32>,
+    /// `response.code_details` once known.
+    pub code_details: String,
+    /// Whether the request is gRPC (`content-type: application/grpc...`).
+    pub grpc: bool,
+    /// Bytes received from downstream.
+    pub request_size: u64,
+    /// Request start, virtual ns since epoch.
+    pub start_ns: u64,
+    /// `request.protocol`
+    pub protocol: String,
+}
+
+/// Something a host function asked for that Envoy applies after the VM call returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Deferred {
+    /// `proxy_continue_stream` / `proxy_continue_request|response`.
+    Continue(StreamType),
+    /// `proxy_close_stream`.
+    Close(StreamType),
+    /// Something was enqueued on a queue registered by `root`.
+    QueueReady {
+        /// The root context to call.
+        root: u32,
+        /// The queue.
+        token: u32,
+    },
+}
+
+/// Kinds of callouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalloutKind {
+    /// `proxy_http_call`
+    Http,
+    /// `proxy_grpc_call`
+    Grpc,
+    /// `proxy_grpc_stream`
+    GrpcStream,
+    /// Higress `proxy_redis_call`
+    Redis,
+}
+
+/// One callout the plugin made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Callout {
+    /// Envoy's token (HTTP 4, 8, ...; gRPC call 5, 9, ...; stream 6, 10; Redis 7, 11).
+    pub token: u32,
+    /// Kind.
+    pub kind: CalloutKind,
+    /// The root context that owns it.
+    pub root: u32,
+    /// The context that was current (or effective) when it was made.
+    pub issuer: u32,
+    /// Cluster (or gRPC target).
+    pub cluster: String,
+    /// HTTP headers, or gRPC initial metadata.
+    pub headers: Vec<Pair>,
+    /// HTTP body, gRPC message, or the RESP-encoded Redis query.
+    pub body: Vec<u8>,
+    /// HTTP trailers.
+    pub trailers: Vec<Pair>,
+    /// gRPC service / method, or the Redis command.
+    pub method: String,
+    /// Timeout in ms (0 = none).
+    pub timeout_ms: u32,
+    /// Still waiting for an answer.
+    pub pending: bool,
+    /// How it was answered.
+    pub answer: String,
+    /// Replayed request it belongs to.
+    pub request: Option<u32>,
+}
+
+impl Callout {
+    /// The HTTP `:path` (or gRPC method, Redis command).
+    pub fn path(&self) -> String {
+        match self.kind {
+            CalloutKind::Http => header(&self.headers, ":path").unwrap_or_default(),
+            _ => self.method.clone(),
+        }
+    }
+}
+
+/// A shared queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct Queue {
+    /// The vm id it belongs to.
+    pub vm_id: String,
+    /// Its name.
+    pub name: String,
+    /// The root context notified on enqueue.
+    pub root: u32,
+    /// Items, oldest first.
+    pub items: VecDeque<Vec<u8>>,
+}
+
+/// A metric.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metric {
+    /// Id handed to the plugin.
+    pub id: u32,
+    /// Kind.
+    pub kind: MetricType,
+    /// Name as defined.
+    pub name: String,
+    /// Counter or gauge value; histogram: last recorded value.
+    pub value: i64,
+    /// Histogram samples.
+    pub samples: u64,
+}
+
+/// All observable state of one VM.
+#[derive(Debug, Default)]
+pub struct World {
+    /// Resolved settings.
+    pub cfg: Option<Resolved>,
+    /// Virtual wall clock, ns since the epoch.
+    pub now_ns: u64,
+    /// Virtual monotonic clock, ns.
+    pub mono_ns: u64,
+    /// `random_get` state.
+    pub rng: u64,
+    /// Next context id.
+    pub next_context_id: u32,
+    /// The plugin's root context id.
+    pub root_id: u32,
+    /// Live contexts: id → parent (0 for roots).
+    pub contexts: BTreeMap<u32, u32>,
+    /// The context the current VM call is for (0: VM context, during start).
+    pub current_context: u32,
+    /// The current callback: name and index in the trace.
+    pub current_callback: Option<(String, usize)>,
+    /// `proxy_set_effective_context` for the rest of this VM call.
+    pub effective: Option<u32>,
+    /// Inside the start functions (only logging and WASI are allowed).
+    pub in_start: bool,
+    /// Buffer 7 is readable (root create and configure only).
+    pub plugin_config_readable: bool,
+    /// The HTTP stream.
+    pub stream: Option<HttpStream>,
+    /// Shared data: key → (value, cas).
+    pub shared_data: BTreeMap<String, (Vec<u8>, u32)>,
+    /// Last CAS handed out.
+    pub cas_counter: u32,
+    /// Queues by token.
+    pub queues: BTreeMap<u32, Queue>,
+    /// Metrics in definition order.
+    pub metrics: Vec<Metric>,
+    /// Every callout, in order.
+    pub callouts: Vec<Callout>,
+    /// Next callout sequence number (token = seq * 4 + kind).
+    pub next_callout_seq: u32,
+    /// Tick period of the root context (0 = off).
+    pub tick_period_ms: u32,
+    /// When the next tick is due (virtual monotonic ns).
+    pub next_tick_ns: u64,
+    /// Actions applied after the current VM call.
+    pub deferred: Vec<Deferred>,
+    /// HTTP callout response during `proxy_on_http_call_response`.
+    pub http_call_response: Option<(Vec<Pair>, Vec<u8>, Vec<Pair>)>,
+    /// gRPC metadata during the metadata callbacks.
+    pub grpc_metadata: Option<Vec<Pair>>,
+    /// gRPC message during `proxy_on_grpc_receive`.
+    pub grpc_message: Option<Vec<u8>>,
+    /// Redis reply during `proxy_on_redis_call_response`.
+    pub redis_response: Option<Vec<u8>>,
+    /// Foreign-function arguments (buffer 8).
+    pub call_data: Vec<u8>,
+    /// What `proxy_get_status` reports (the root's last callout status).
+    pub call_status: (u32, String),
+    /// The trace.
+    pub trace: Trace,
+    /// Partial stdout/stderr lines.
+    pub stdio: [Vec<u8>; 2],
+    /// Property overrides by dotted path.
+    pub properties: BTreeMap<String, Vec<u8>>,
+    /// The root asked to finish later (`proxy_on_done` returned false).
+    pub root_pending_done: bool,
+    /// Notes for the user (strict-mode findings, unmatched mocks, ...).
+    pub warnings: Vec<String>,
+    /// Higress `proxy_set_upstream_override_host`.
+    pub upstream_override_host: Option<String>,
+    /// Higress Redis clusters initialised with `proxy_redis_init`.
+    pub redis_clusters: BTreeSet<String>,
+    /// Data injected with `proxy_inject_encoded_data_to_filter_chain`.
+    pub injected: Vec<u8>,
+    /// Replayed request in progress.
+    pub request_index: Option<u32>,
+    /// The route the request matched (`xds.route_name`).
+    pub route_name: String,
+    /// The route's cluster (`xds.cluster_name`).
+    pub route_cluster: String,
+    /// Guest memory size in bytes, as last seen.
+    pub memory_bytes: u64,
+    /// Stream actions (continue, close) applied after the last call, for the HTTP flow.
+    pub applied: Vec<Deferred>,
+    /// The first failure of the run (plugin start, or a trap).
+    pub failure: Option<crate::trace::Failure>,
+    /// The run is over.
+    pub finished: bool,
+    /// One outcome per replayed request.
+    pub outcomes: Vec<crate::driver::RequestOutcome>,
+}
+
+impl World {
+    /// The resolved settings. Panics only on a host bug (they are set before any call).
+    pub fn cfg(&self) -> &Resolved {
+        self.cfg.as_ref().expect("settings are resolved before the first call")
+    }
+
+    /// The context host calls act on: the effective context, else the current one.
+    pub fn target_context(&self) -> u32 {
+        self.effective.unwrap_or(self.current_context)
+    }
+
+    /// The root of a context.
+    pub fn root_of(&self, id: u32) -> u32 {
+        match self.contexts.get(&id) {
+            Some(0) | None => id,
+            Some(parent) => *parent,
+        }
+    }
+
+    /// The stream, if `id` is its context.
+    pub fn stream_for(&mut self, id: u32) -> Option<&mut HttpStream> {
+        self.stream.as_mut().filter(|s| s.id == id)
+    }
+
+    /// Appends a log line, honouring the log level and the line limit.
+    pub fn log(&mut self, level: LogLevel, source: LogSource, message: String) {
+        if level < self.cfg.as_ref().map(|c| c.log_level).unwrap_or(LogLevel::Trace)
+            && source != LogSource::Host
+        {
+            return;
+        }
+        let max = self.cfg.as_ref().map(|c| c.limits.max_log_lines).unwrap_or(10_000);
+        if self.trace.logs.len() >= max as usize {
+            self.trace.logs_dropped += 1;
+            return;
+        }
+        let (callback, callback_index) = match &self.current_callback {
+            Some((n, i)) => (Some(n.clone()), Some(*i)),
+            None => (None, None),
+        };
+        self.trace.logs.push(LogLine { level, message, callback, callback_index, source });
+    }
+
+    /// Writes stdout (fd 1) or stderr (fd 2) output as log lines: info and error, as Envoy.
+    pub fn stdio(&mut self, fd: u32, bytes: &[u8]) {
+        let (level, source, slot) = if fd == 1 {
+            (LogLevel::Info, LogSource::Stdout, 0)
+        } else {
+            (LogLevel::Error, LogSource::Stderr, 1)
+        };
+        if self.cfg().raw_stdio {
+            let text = String::from_utf8_lossy(bytes);
+            let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
+            if !text.is_empty() {
+                self.log(level, source, text);
+            }
+            return;
+        }
+        self.stdio[slot].extend_from_slice(bytes);
+        while let Some(pos) = self.stdio[slot].iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.stdio[slot].drain(..=pos).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+            self.log(level, source, text);
+        }
+    }
+
+    /// Flushes partial stdout/stderr lines (at the end of each callback).
+    pub fn flush_stdio(&mut self) {
+        for (slot, fd) in [(0usize, 1u32), (1, 2)] {
+            if !self.stdio[slot].is_empty() {
+                let rest = std::mem::take(&mut self.stdio[slot]);
+                let mut rest = rest;
+                rest.push(b'\n');
+                self.stdio(fd, &rest);
+            }
+        }
+    }
+
+    /// A note from the host itself, shown with the logs.
+    pub fn note(&mut self, message: impl Into<String>) {
+        self.log(LogLevel::Info, LogSource::Host, message.into());
+    }
+
+    /// Next pseudo-random u64 (splitmix64; seeded by the scenario).
+    pub fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// The callout with `token`.
+    pub fn callout_mut(&mut self, token: u32) -> Option<&mut Callout> {
+        self.callouts.iter_mut().find(|c| c.token == token)
+    }
+}
+
+/// The first value of header `name` (already lower-case) in `pairs`.
+pub fn header(pairs: &[Pair], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.as_slice() == name.as_bytes())
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Converts string pairs to byte pairs, lower-casing names.
+pub fn to_pairs(headers: &[(String, String)]) -> Vec<Pair> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase().into_bytes(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// Converts byte pairs to (lossy) string pairs.
+pub fn from_pairs(pairs: &[Pair]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned())
+        })
+        .collect()
+}

@@ -1,0 +1,287 @@
+//! The VM: wasmi engine, module, store and instance, and calls into the plugin that can be
+//! paused (at host calls, when stepping) and sliced (by fuel, so a page never freezes).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasmi::{
+    CompilationMode, Config, Engine, Extern, Func, Instance, Linker, Memory, Module,
+    ResumableCall, Store, StoreLimits, StoreLimitsBuilder, Val,
+};
+
+use crate::abi::AbiVersion;
+use crate::hostcalls;
+use crate::inspect::PluginInfo;
+use crate::state::World;
+use crate::trace::Failure;
+
+/// Data wasmi keeps in the store, visible to every host function.
+pub struct Ctx {
+    /// All observable state (shared with the session, which reads it between steps).
+    pub world: Rc<RefCell<World>>,
+    /// The plugin's exported memory.
+    pub memory: Option<Memory>,
+    /// The allocator of record (`malloc`, else `proxy_on_memory_allocate`).
+    pub alloc: Option<Func>,
+    /// Depth of nested calls into the guest made by host functions (allocator calls).
+    pub nested_depth: u32,
+    /// Fuel used by nested calls beyond the current slice.
+    pub nested_fuel: u64,
+    /// Pause after each host call (step into).
+    pub pause_on_hostcalls: bool,
+    /// Decoded arguments and results of the current host call, for the trace.
+    pub detail: String,
+    /// Host calls made in the current callback.
+    pub hostcalls_in_callback: u32,
+    /// The ABI the plugin declares.
+    pub abi: AbiVersion,
+    limits: StoreLimits,
+}
+
+/// Raised by a host function to pause the guest after a host call (step into).
+#[derive(Debug)]
+pub struct HostPause {
+    /// The values the host function returns when the call resumes.
+    pub results: Vec<Val>,
+}
+
+impl std::fmt::Display for HostPause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("paused after a host call")
+    }
+}
+
+impl wasmi::errors::HostError for HostPause {}
+
+/// Raised by the host to stop a plugin that broke a limit.
+#[derive(Debug)]
+pub struct LimitExceeded {
+    /// `hostcall_limit` and so on.
+    pub kind: &'static str,
+    /// What happened.
+    pub message: String,
+}
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl wasmi::errors::HostError for LimitExceeded {}
+
+/// A loaded, linked and instantiated plugin.
+pub struct Vm {
+    /// The store (owns the guest's memory and the host's [`Ctx`]).
+    pub store: Store<Ctx>,
+    /// The instance.
+    pub instance: Instance,
+    /// Static facts about the module.
+    pub info: Rc<PluginInfo>,
+}
+
+/// How a call into the plugin ended.
+pub enum CallEnd {
+    /// It returned these values.
+    Returned(Vec<Val>),
+    /// It failed.
+    Failed(Failure),
+}
+
+/// A call in progress, which the driver resumes slice by slice.
+pub enum Progress {
+    /// Finished or failed.
+    Done(CallEnd),
+    /// Paused after a host call; resume with these values.
+    HostCall(wasmi::ResumableCallHostTrap, Vec<Val>),
+    /// Used up its slice of fuel.
+    OutOfFuel(wasmi::ResumableCallOutOfFuel),
+}
+
+impl Vm {
+    /// Compiles, links and instantiates `bytes`. Start functions are not run here.
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure`] of kind `load` that says what is wrong with the module.
+    pub fn new(
+        bytes: &[u8],
+        info: Rc<PluginInfo>,
+        world: Rc<RefCell<World>>,
+        memory_pages: u32,
+    ) -> Result<Vm, Failure> {
+        let mut config = Config::default();
+        config
+            .consume_fuel(true)
+            .compilation_mode(CompilationMode::Lazy)
+            .set_max_recursion_depth(4096);
+        let engine = Engine::new(&config);
+        let module = Module::new(&engine, bytes).map_err(|e| load_failure(e.to_string()))?;
+        let abi = info.abi.unwrap_or(AbiVersion::V0_2_1);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(memory_pages as usize * 65536)
+            .instances(1)
+            .build();
+        let ctx = Ctx {
+            world,
+            memory: None,
+            alloc: None,
+            nested_depth: 0,
+            nested_fuel: 0,
+            pause_on_hostcalls: false,
+            detail: String::new(),
+            hostcalls_in_callback: 0,
+            abi,
+            limits,
+        };
+        let mut store = Store::new(&engine, ctx);
+        store.limiter(|c| &mut c.limits);
+        // A `start` section runs during instantiation; bound it like any callback.
+        let _ = store.set_fuel(crate::scenario::Limits::default().fuel_per_callback);
+        let mut linker = Linker::<Ctx>::new(&engine);
+        hostcalls::link(&mut linker, &module, &info, &mut store)
+            .map_err(|e| load_failure(format!("linking failed: {e}")))?;
+        let instance = linker
+            .instantiate_and_start(&mut store, &module)
+            .map_err(|e| load_failure(format!("instantiation failed: {e}")))?;
+        let memory = instance.get_memory(&store, "memory");
+        let alloc = ["malloc", "proxy_on_memory_allocate"]
+            .iter()
+            .filter_map(|n| instance.get_func(&store, n))
+            .find(|f| {
+                let ty = f.ty(&store);
+                ty.params() == [wasmi::ValType::I32] && ty.results() == [wasmi::ValType::I32]
+            });
+        store.data_mut().memory = memory;
+        store.data_mut().alloc = alloc;
+        Ok(Vm { store, instance, info })
+    }
+
+    /// The exported function `name`, if any.
+    pub fn func(&self, name: &str) -> Option<Func> {
+        match self.instance.get_export(&self.store, name) {
+            Some(Extern::Func(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Number of parameters of export `name`.
+    pub fn arity(&self, name: &str) -> Option<usize> {
+        self.func(name).map(|f| f.ty(&self.store).params().len())
+    }
+
+    /// Current memory size in pages.
+    pub fn memory_pages(&self) -> u32 {
+        self.store
+            .data()
+            .memory
+            .map(|m| (m.data_size(&self.store) / 65536) as u32)
+            .unwrap_or(0)
+    }
+
+    /// Starts calling `func` with `args` and runs it for at most `fuel`.
+    pub fn start_call(&mut self, func: Func, args: &[Val], fuel: u64) -> Progress {
+        let _ = self.store.set_fuel(fuel);
+        let n = func.ty(&self.store).results().len();
+        let mut out = vec![Val::I32(0); n];
+        let r = func.call_resumable(&mut self.store, args, &mut out);
+        self.progress(r, out)
+    }
+
+    /// Resumes a call paused after a host call.
+    pub fn resume_host(
+        &mut self,
+        call: wasmi::ResumableCallHostTrap,
+        results: &[Val],
+        n_out: usize,
+    ) -> Progress {
+        let mut out = vec![Val::I32(0); n_out];
+        let r = call.resume(&mut self.store, results, &mut out);
+        self.progress(r, out)
+    }
+
+    /// Resumes a call that used up its fuel, with `fuel` more.
+    pub fn resume_fuel(
+        &mut self,
+        call: wasmi::ResumableCallOutOfFuel,
+        fuel: u64,
+        n_out: usize,
+    ) -> Progress {
+        let _ = self.store.set_fuel(fuel);
+        let mut out = vec![Val::I32(0); n_out];
+        let r = call.resume(&mut self.store, &mut out);
+        self.progress(r, out)
+    }
+
+    fn progress(&mut self, r: Result<ResumableCall, wasmi::Error>, out: Vec<Val>) -> Progress {
+        match r {
+            Ok(ResumableCall::Finished) => Progress::Done(CallEnd::Returned(out)),
+            Ok(ResumableCall::OutOfFuel(c)) => Progress::OutOfFuel(c),
+            Ok(ResumableCall::HostTrap(t)) => {
+                if let Some(p) = t.host_error().downcast_ref::<HostPause>() {
+                    let results = p.results.clone();
+                    Progress::HostCall(t, results)
+                } else {
+                    let e = t.into_host_error();
+                    Progress::Done(CallEnd::Failed(failure_from_error(&e)))
+                }
+            }
+            Err(e) => Progress::Done(CallEnd::Failed(failure_from_error(&e))),
+        }
+    }
+
+    /// Remaining fuel in the store.
+    pub fn fuel_left(&self) -> u64 {
+        self.store.get_fuel().unwrap_or(0)
+    }
+}
+
+fn load_failure(message: String) -> Failure {
+    Failure {
+        kind: "load".into(),
+        message,
+        callback: None,
+        backtrace: Vec::new(),
+        panic: None,
+    }
+}
+
+/// Names a wasmi error as a [`Failure`].
+pub fn failure_from_error(e: &wasmi::Error) -> Failure {
+    let (kind, message) = if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
+        (limit.kind.to_string(), limit.message.clone())
+    } else if let Some(code) = e.as_trap_code() {
+        use wasmi::TrapCode as T;
+        match code {
+            T::OutOfFuel => (
+                "out_of_fuel".to_string(),
+                "the plugin used up its fuel: it probably loops forever (raise the fuel limit if it really needs more)".to_string(),
+            ),
+            T::StackOverflow => (
+                "trap".to_string(),
+                "stack overflow: the plugin recursed too deeply".to_string(),
+            ),
+            T::GrowthOperationLimited => (
+                "memory_limit".to_string(),
+                "the plugin tried to grow its memory past the limit".to_string(),
+            ),
+            T::UnreachableCodeReached => (
+                "trap".to_string(),
+                "unreachable executed: the plugin aborted (a panic, usually; see its output)"
+                    .to_string(),
+            ),
+            other => ("trap".to_string(), other.to_string()),
+        }
+    } else if let Some(code) = e.i32_exit_status() {
+        ("trap".to_string(), format!("the plugin exited with status {code}"))
+    } else {
+        ("trap".to_string(), e.to_string())
+    };
+    Failure {
+        kind,
+        message,
+        callback: None,
+        backtrace: Vec::new(),
+        panic: None,
+    }
+}

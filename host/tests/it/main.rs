@@ -1,0 +1,17 @@
+//! Integration tests of the host: WAT fixtures for what examples cannot reach, and the real
+//! example plugins built by `examples/build.sh`.
+
+mod fixtures;
+
+use pwp_host::Scenario;
+
+/// Compiles a fixture from `tests/fixtures/<name>.wat`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}.wat", env!("CARGO_MANIFEST_DIR"));
+    wat::parse_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Parses an inline scenario.
+pub fn scenario(json: &str) -> Scenario {
+    Scenario::parse(json).expect("valid scenario")
+}
