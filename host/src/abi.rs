@@ -336,11 +336,20 @@ mod tests {
 
     #[test]
     fn header_pause_becomes_stop_all_unless_real_stop_iteration_is_allowed() {
-        assert_eq!(Action::from_headers(1, false), Action::StopAllIterationAndWatermark);
+        assert_eq!(
+            Action::from_headers(1, false),
+            Action::StopAllIterationAndWatermark
+        );
         assert_eq!(Action::from_headers(1, true), Action::StopIteration);
         assert_eq!(Action::from_headers(2, false), Action::Continue);
-        assert_eq!(Action::from_headers(3, false), Action::StopAllIterationAndBuffer);
-        assert_eq!(Action::from_headers(77, false), Action::StopAllIterationAndWatermark);
+        assert_eq!(
+            Action::from_headers(3, false),
+            Action::StopAllIterationAndBuffer
+        );
+        assert_eq!(
+            Action::from_headers(77, false),
+            Action::StopAllIterationAndWatermark
+        );
     }
 
     #[test]
@@ -353,7 +362,10 @@ mod tests {
     #[test]
     fn buffer_type_nine_exists_only_on_higress() {
         assert_eq!(BufferType::from_abi(9, false), None);
-        assert_eq!(BufferType::from_abi(9, true), Some(BufferType::RedisCallResponse));
+        assert_eq!(
+            BufferType::from_abi(9, true),
+            Some(BufferType::RedisCallResponse)
+        );
         assert_eq!(MapType::from_abi(8), None);
     }
 }

@@ -109,7 +109,10 @@ fn show_sig(p: &str, r: &str) -> String {
 
 /// Lower-case hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn not_wasm_hint(bytes: &[u8]) -> String {
@@ -123,7 +126,8 @@ fn not_wasm_hint(bytes: &[u8]) -> String {
     } else if start.starts_with(b"(module") || start.starts_with(b"(;") {
         "it is WebAssembly text (.wat); compile it to .wasm first".into()
     } else if start.starts_with(b"\x7fELF") || start.starts_with(b"MZ") {
-        "it is a native executable; build with GOOS=wasip1 GOARCH=wasm or --target wasm32-wasip1".into()
+        "it is a native executable; build with GOOS=wasip1 GOARCH=wasm or --target wasm32-wasip1"
+            .into()
     } else if start.starts_with(b"<") || start.starts_with(b"{") {
         "it is a text document (an HTML error page or JSON?)".into()
     } else {
@@ -237,7 +241,9 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
     }
     let export_type = |index: u32| -> Option<(String, String)> {
         let defined = index.checked_sub(imported_funcs)?;
-        types.get(*func_types.get(defined as usize)? as usize).cloned()
+        types
+            .get(*func_types.get(defined as usize)? as usize)
+            .cloned()
     };
     let func_exports: Vec<(&str, Option<(String, String)>)> = exports
         .iter()
@@ -247,7 +253,9 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
     let has = |name: &str| func_exports.iter().any(|(n, _)| *n == name);
 
     // ABI: the first marker export in export-section order decides (cpp-host bytecode_util).
-    let marker = func_exports.iter().find(|(n, _)| AbiVersion::from_marker(n).is_some());
+    let marker = func_exports
+        .iter()
+        .find(|(n, _)| AbiVersion::from_marker(n).is_some());
     let abi = marker.and_then(|(n, _)| AbiVersion::from_marker(n));
     let abi_marker = marker.map(|(n, _)| n.to_string());
     let unknown_marker = func_exports
@@ -256,14 +264,16 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
         .map(|(n, _)| n.to_string());
 
     if abi.is_none() {
-        let http_wasm = raw_imports.iter().any(|(m, ..)| m == "http_handler")
-            || has("handle_request");
+        let http_wasm =
+            raw_imports.iter().any(|(m, ..)| m == "http_handler") || has("handle_request");
         if http_wasm {
             return Err(LoadError::NotProxyWasm(
                 "it is an http-wasm handler (imports http_handler, exports handle_request); Envoy and Higress run proxy-wasm plugins, which export proxy_abi_version_0_2_x".into(),
             ));
         }
-        let proxy_imports = raw_imports.iter().any(|(m, n, ..)| m == "env" && n.starts_with("proxy_"));
+        let proxy_imports = raw_imports
+            .iter()
+            .any(|(m, n, ..)| m == "env" && n.starts_with("proxy_"));
         let proxy_exports = func_exports.iter().any(|(n, _)| n.starts_with("proxy_on_"));
         if let Some(m) = &unknown_marker {
             return Err(LoadError::NotProxyWasm(format!(
@@ -281,12 +291,21 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
     }
     let abi_v = abi.unwrap_or(AbiVersion::V0_2_1);
 
-    let (toolchain, toolchain_evidence) =
-        toolchain(&producers, &custom_names, &fn_names_hint, &raw_imports, &func_exports);
+    let (toolchain, toolchain_evidence) = toolchain(
+        &producers,
+        &custom_names,
+        &fn_names_hint,
+        &raw_imports,
+        &func_exports,
+    );
 
     let allocator = ["malloc", "proxy_on_memory_allocate"]
         .iter()
-        .find(|n| func_exports.iter().any(|(e, t)| e == *n && *t == Some(("i".into(), "i".into()))))
+        .find(|n| {
+            func_exports
+                .iter()
+                .any(|(e, t)| e == *n && *t == Some(("i".into(), "i".into())))
+        })
         .map(|s| s.to_string());
     let start = if has("_initialize") {
         Some(if has("main") {
@@ -320,7 +339,9 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
         );
     }
     if start.is_none() {
-        warnings.push("no _initialize or _start export: the runtime's initialisation never runs".into());
+        warnings.push(
+            "no _initialize or _start export: the runtime's initialisation never runs".into(),
+        );
     }
 
     let mut imports = Vec::new();
@@ -341,7 +362,10 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
                             ))
                         } else if !upstream {
                             envoy_ok = false;
-                            Some("Higress only: upstream Envoy would refuse to load the module".to_string())
+                            Some(
+                                "Higress only: upstream Envoy would refuse to load the module"
+                                    .to_string(),
+                            )
                         } else {
                             None
                         };
@@ -399,12 +423,17 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
     }
     let mut callbacks: Vec<String> = func_exports
         .iter()
-        .filter(|(n, _)| n.starts_with("proxy_on_") || matches!(*n, "_initialize" | "_start" | "main"))
+        .filter(|(n, _)| {
+            n.starts_with("proxy_on_") || matches!(*n, "_initialize" | "_start" | "main")
+        })
         .map(|(n, _)| n.to_string())
         .collect();
     callbacks.sort();
     callbacks.dedup();
-    if !callbacks.iter().any(|c| c.starts_with("proxy_on_request") || c.starts_with("proxy_on_response")) {
+    if !callbacks
+        .iter()
+        .any(|c| c.starts_with("proxy_on_request") || c.starts_with("proxy_on_response"))
+    {
         warnings.push("no HTTP callbacks (proxy_on_request_*/proxy_on_response_*): the plugin will not see requests".into());
     }
 
@@ -438,14 +467,21 @@ fn toolchain(
     exports: &[(&str, Option<(String, String)>)],
 ) -> (String, String) {
     let produced = |field: &str, value: &str| {
-        producers.iter().any(|(f, v)| f == field && v.to_lowercase().contains(&value.to_lowercase()))
+        producers
+            .iter()
+            .any(|(f, v)| f == field && v.to_lowercase().contains(&value.to_lowercase()))
     };
     let has_export = |n: &str| exports.iter().any(|(e, _)| *e == n);
     let has_import = |n: &str| imports.iter().any(|(_, i, ..)| i == n);
-    if custom_names.iter().any(|c| c == "go:buildid" || c == "go.buildid")
+    if custom_names
+        .iter()
+        .any(|c| c == "go:buildid" || c == "go.buildid")
         || fn_names.contains("_rt0_wasm_wasip1")
     {
-        return ("Go (gc, GOOS=wasip1)".into(), "Go build id / Go runtime entry point".into());
+        return (
+            "Go (gc, GOOS=wasip1)".into(),
+            "Go build id / Go runtime entry point".into(),
+        );
     }
     if produced("processed-by", "tinygo") || fn_names.contains("tinygo_") {
         return ("TinyGo".into(), "TinyGo runtime functions".into());
@@ -457,15 +493,24 @@ fn toolchain(
         return ("C++ (Emscripten)".into(), "Emscripten imports".into());
     }
     if has_export("__new") || has_export("__pin") || fn_names.contains("~lib/") {
-        return ("AssemblyScript".into(), "AssemblyScript runtime exports".into());
+        return (
+            "AssemblyScript".into(),
+            "AssemblyScript runtime exports".into(),
+        );
     }
     if produced("language", "c++") || produced("processed-by", "clang") {
         return ("C/C++ (clang)".into(), "producers section: clang".into());
     }
     if has_export("_start") && has_export("malloc") {
-        return ("TinyGo (probably)".into(), "a WASI command exporting malloc".into());
+        return (
+            "TinyGo (probably)".into(),
+            "a WASI command exporting malloc".into(),
+        );
     }
-    ("unknown".into(), "no producers section or runtime markers".into())
+    (
+        "unknown".into(),
+        "no producers section or runtime markers".into(),
+    )
 }
 
 #[cfg(test)]
@@ -476,9 +521,13 @@ mod tests {
     fn text_and_archives_are_named_not_just_refused() {
         assert!(matches!(inspect(b""), Err(LoadError::NotWasm(m)) if m.contains("empty")));
         assert!(matches!(inspect(b"(module)"), Err(LoadError::NotWasm(m)) if m.contains(".wat")));
-        assert!(matches!(inspect(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0]), Err(LoadError::NotWasm(m)) if m.contains("gzip")));
+        assert!(
+            matches!(inspect(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0]), Err(LoadError::NotWasm(m)) if m.contains("gzip"))
+        );
         let component = [0, b'a', b's', b'm', 0x0d, 0, 1, 0];
-        assert!(matches!(inspect(&component), Err(LoadError::NotWasm(m)) if m.contains("component")));
+        assert!(
+            matches!(inspect(&component), Err(LoadError::NotWasm(m)) if m.contains("component"))
+        );
     }
 
     #[test]

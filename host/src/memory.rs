@@ -38,7 +38,10 @@ impl From<wasmi::Error> for HostErr {
 pub type HostResult = Result<i32, HostErr>;
 
 fn memory(caller: &Caller<'_, Ctx>) -> Result<wasmi::Memory, HostErr> {
-    caller.data().memory.ok_or(HostErr::Ret(Status::InvalidMemoryAccess as i32))
+    caller
+        .data()
+        .memory
+        .ok_or(HostErr::Ret(Status::InvalidMemoryAccess as i32))
 }
 
 /// Reads `len` bytes at `ptr`.
@@ -50,8 +53,12 @@ pub fn read(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<Vec<u8>, Hos
     let mem = memory(caller)?;
     let data = mem.data(caller.as_context());
     let start = ptr as usize;
-    let end = start.checked_add(len as usize).ok_or(Status::InvalidMemoryAccess)?;
-    data.get(start..end).map(<[u8]>::to_vec).ok_or(Status::InvalidMemoryAccess.into())
+    let end = start
+        .checked_add(len as usize)
+        .ok_or(Status::InvalidMemoryAccess)?;
+    data.get(start..end)
+        .map(<[u8]>::to_vec)
+        .ok_or(Status::InvalidMemoryAccess.into())
 }
 
 /// Reads `len` bytes at `ptr` as (lossy) UTF-8.
@@ -72,8 +79,12 @@ pub fn write(caller: &mut Caller<'_, Ctx>, ptr: u32, bytes: &[u8]) -> Result<(),
     let mem = memory(caller)?;
     let data = mem.data_mut(caller.as_context_mut());
     let start = ptr as usize;
-    let end = start.checked_add(bytes.len()).ok_or(Status::InvalidMemoryAccess)?;
-    let dst = data.get_mut(start..end).ok_or(Status::InvalidMemoryAccess)?;
+    let end = start
+        .checked_add(bytes.len())
+        .ok_or(Status::InvalidMemoryAccess)?;
+    let dst = data
+        .get_mut(start..end)
+        .ok_or(Status::InvalidMemoryAccess)?;
     dst.copy_from_slice(bytes);
     Ok(())
 }
@@ -114,7 +125,9 @@ pub fn read_u32(caller: &Caller<'_, Ctx>, ptr: u32) -> Result<u32, HostErr> {
 pub fn check(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<(), HostErr> {
     let mem = memory(caller)?;
     let size = mem.data(caller.as_context()).len();
-    let end = (ptr as usize).checked_add(len as usize).ok_or(Status::InvalidMemoryAccess)?;
+    let end = (ptr as usize)
+        .checked_add(len as usize)
+        .ok_or(Status::InvalidMemoryAccess)?;
     if end > size {
         return Err(Status::InvalidMemoryAccess.into());
     }
@@ -167,7 +180,9 @@ pub fn allocate(caller: &mut Caller<'_, Ctx>, size: u32) -> Result<u32, HostErr>
     let result = alloc.call(&mut *caller, &[Val::I32(size as i32)], &mut out);
     caller.data_mut().nested_depth -= 1;
     let after = caller.get_fuel().unwrap_or(0);
-    let used = before.saturating_add(NESTED_CALL_FUEL).saturating_sub(after);
+    let used = before
+        .saturating_add(NESTED_CALL_FUEL)
+        .saturating_sub(after);
     caller.data_mut().nested_fuel += used.saturating_sub(before.min(used));
     let _ = caller.set_fuel(after.saturating_sub(NESTED_CALL_FUEL));
     result.map_err(HostErr::Trap)?;

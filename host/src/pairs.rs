@@ -20,7 +20,10 @@ pub fn encode<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
     if pairs.is_empty() {
         return Vec::new();
     }
-    let data: usize = pairs.iter().map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2).sum();
+    let data: usize = pairs
+        .iter()
+        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
+        .sum();
     let mut out = Vec::with_capacity(4 + pairs.len() * 8 + data);
     out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
     for (k, v) in pairs {
@@ -101,7 +104,13 @@ mod tests {
     #[test]
     fn decodes_what_it_encodes_and_every_empty_form() {
         let pairs = decode(A1_B22).unwrap();
-        assert_eq!(pairs, vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"22".to_vec())]);
+        assert_eq!(
+            pairs,
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"22".to_vec())
+            ]
+        );
         assert_eq!(decode(&[]), Some(vec![]));
         assert_eq!(decode(&[0]), Some(vec![]));
         assert_eq!(decode(&[0, 0, 0, 0]), Some(vec![]));

@@ -131,14 +131,24 @@ fn stream_attribute(w: &World, s: &HttpStream, path: &[&str]) -> Option<Result<V
                 .filter(|(k, _)| k.as_slice() == name.as_bytes())
                 .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
                 .collect();
-            if all.is_empty() { not_found } else { text(&all.join(",")) }
+            if all.is_empty() {
+                not_found
+            } else {
+                text(&all.join(","))
+            }
         }
         ["request", "time"] => found(int(s.start_ns as i64)),
         ["request", "protocol"] => text(&s.protocol),
         ["request", "size"] => found(int(s.request_size as i64)),
-        ["response", "code"] => s.response_code.map_or(not_found, |c| found(int(i64::from(c)))),
+        ["response", "code"] => s
+            .response_code
+            .map_or(not_found, |c| found(int(i64::from(c)))),
         ["response", "code_details"] => {
-            if s.code_details.is_empty() { not_found } else { text(&s.code_details) }
+            if s.code_details.is_empty() {
+                not_found
+            } else {
+                text(&s.code_details)
+            }
         }
         ["response", "flags"] => found(int(0)),
         ["response", "headers"] if s.resp_headers != Access::None => {

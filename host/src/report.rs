@@ -102,13 +102,22 @@ impl Report {
         let mut r = Report {
             abi: info.abi.map(|a| a.as_str().to_string()),
             plugin: info.clone(),
-            profile: if w.cfg.as_ref().is_some_and(|c| c.higress) { "higress" } else { "envoy" }.into(),
+            profile: if w.cfg.as_ref().is_some_and(|c| c.higress) {
+                "higress"
+            } else {
+                "envoy"
+            }
+            .into(),
             callbacks: w.trace.callbacks.clone(),
             logs: w.trace.logs.clone(),
             upstream_request: last.and_then(|o| o.upstream_request.clone()),
             client_response: last.and_then(|o| o.client_response.clone()),
             callouts: w.callouts.iter().map(CalloutReport::from).collect(),
-            metrics: w.metrics.iter().map(|m| (m.name.clone(), m.value)).collect(),
+            metrics: w
+                .metrics
+                .iter()
+                .map(|m| (m.name.clone(), m.value))
+                .collect(),
             shared_data: w
                 .shared_data
                 .iter()
@@ -131,7 +140,10 @@ impl Report {
 }
 
 fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn body_text(b: &Body) -> String {
@@ -142,7 +154,11 @@ fn body_text(b: &Body) -> String {
 }
 
 fn result(name: String, passed: bool, detail: String) -> ExpectationResult {
-    ExpectationResult { name, passed, detail: if passed { String::new() } else { detail } }
+    ExpectationResult {
+        name,
+        passed,
+        detail: if passed { String::new() } else { detail },
+    }
 }
 
 fn check_message(
@@ -159,7 +175,11 @@ fn check_message(
         ));
     }
     let Some(m) = m else {
-        if !e.headers.is_empty() || e.body.is_some() || e.body_contains.is_some() || e.status.is_some() {
+        if !e.headers.is_empty()
+            || e.body.is_some()
+            || e.body_contains.is_some()
+            || e.status.is_some()
+        {
             out.push(result(
                 format!("{prefix} exists"),
                 false,
@@ -205,7 +225,10 @@ fn checked_header(
         HeaderExpect::Equals(v) => (
             format!("{prefix}.{kind}[{name}] == {v:?}"),
             got == Some(v.as_str()),
-            format!("expected {v:?}, got {}", got.map_or("nothing (absent)".into(), |g| format!("{g:?}"))),
+            format!(
+                "expected {v:?}, got {}",
+                got.map_or("nothing (absent)".into(), |g| format!("{g:?}"))
+            ),
         ),
         HeaderExpect::Present => (
             format!("{prefix}.{kind}[{name}] present"),
@@ -228,7 +251,9 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
         (None, None) => out.push(result("no failure".into(), true, String::new())),
         (None, Some(f)) => out.push(result("no failure".into(), false, f.to_string())),
         (Some(pattern), got) => {
-            let text = got.as_ref().map(|f| format!("{f} {}", f.panic.clone().unwrap_or_default()));
+            let text = got
+                .as_ref()
+                .map(|f| format!("{f} {}", f.panic.clone().unwrap_or_default()));
             let ok = match (regex_lite::Regex::new(pattern), &text) {
                 (Ok(re), Some(t)) => re.is_match(t),
                 _ => false,
@@ -250,7 +275,10 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
             out.push(result(
                 format!("client_response.status == {status}"),
                 got == Some(status),
-                format!("expected {status}, got {}", got.map_or("no response".into(), |g| g.to_string())),
+                format!(
+                    "expected {status}, got {}",
+                    got.map_or("no response".into(), |g| g.to_string())
+                ),
             ));
         }
         if let Some(local) = e.local_reply {
@@ -261,14 +289,27 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
                 format!("expected {local}, got {got:?}"),
             ));
         }
-        let inner = MessageExpect { status: None, local_reply: None, ..e.clone() };
-        check_message("client_response", resp.map(|c| &c.message), &inner, &mut out);
+        let inner = MessageExpect {
+            status: None,
+            local_reply: None,
+            ..e.clone()
+        };
+        check_message(
+            "client_response",
+            resp.map(|c| &c.message),
+            &inner,
+            &mut out,
+        );
     }
     for l in &expect.logs {
         let re = match regex_lite::Regex::new(&l.matches) {
             Ok(re) => re,
             Err(err) => {
-                out.push(result(format!("log /{}/", l.matches), false, format!("invalid regex: {err}")));
+                out.push(result(
+                    format!("log /{}/", l.matches),
+                    false,
+                    format!("invalid regex: {err}"),
+                ));
                 continue;
             }
         };
@@ -276,9 +317,16 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
             .logs
             .iter()
             .any(|line| l.level.is_none_or(|lv| lv == line.level) && re.is_match(&line.message));
-        let level = l.level.map(|x| format!("{} ", x.as_str())).unwrap_or_default();
+        let level = l
+            .level
+            .map(|x| format!("{} ", x.as_str()))
+            .unwrap_or_default();
         if l.absent {
-            out.push(result(format!("no {level}log matches /{}/", l.matches), !hit, "a line matched".into()));
+            out.push(result(
+                format!("no {level}log matches /{}/", l.matches),
+                !hit,
+                "a line matched".into(),
+            ));
         } else {
             out.push(result(
                 format!("a {level}log matches /{}/", l.matches),
@@ -292,9 +340,15 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
             && calls.iter().zip(&r.callouts).all(|(e, c)| {
                 e.kind.as_ref().is_none_or(|k| *k == c.kind)
                     && e.cluster.as_ref().is_none_or(|k| *k == c.cluster)
-                    && e.path.as_ref().is_none_or(|p| c.path.starts_with(p.as_str()))
+                    && e.path
+                        .as_ref()
+                        .is_none_or(|p| c.path.starts_with(p.as_str()))
             });
-        let got: Vec<String> = r.callouts.iter().map(|c| format!("{} {} {}", c.kind, c.cluster, c.path)).collect();
+        let got: Vec<String> = r
+            .callouts
+            .iter()
+            .map(|c| format!("{} {} {}", c.kind, c.cluster, c.path))
+            .collect();
         out.push(result(
             format!("{} callout(s) as listed", calls.len()),
             ok,
@@ -306,7 +360,10 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
         out.push(result(
             format!("metric {name} == {want}"),
             got == Some(want),
-            format!("expected {want}, got {}", got.map_or("undefined".into(), |g| g.to_string())),
+            format!(
+                "expected {want}, got {}",
+                got.map_or("undefined".into(), |g| g.to_string())
+            ),
         ));
     }
     out

@@ -86,7 +86,9 @@ pub enum ScenarioError {
     #[error("invalid scenario: {0}")]
     Invalid(String),
     /// The document is from a newer version of the playground.
-    #[error("scenario version {found} is newer than this playground understands (up to {SCENARIO_VERSION})")]
+    #[error(
+        "scenario version {found} is newer than this playground understands (up to {SCENARIO_VERSION})"
+    )]
     TooNew {
         /// The version the document declares.
         found: u64,
@@ -119,7 +121,9 @@ impl Scenario {
     /// As [`Scenario::parse`].
     pub fn from_value(mut value: serde_json::Value) -> Result<Scenario, ScenarioError> {
         let Some(object) = value.as_object_mut() else {
-            return Err(ScenarioError::Invalid("a scenario must be an object".into()));
+            return Err(ScenarioError::Invalid(
+                "a scenario must be an object".into(),
+            ));
         };
         let version = match object.get("version") {
             None => u64::from(SCENARIO_VERSION),
@@ -519,7 +523,11 @@ pub fn body_chunks(body: &Option<Body>, chunks: &[Body]) -> Result<Vec<Vec<u8>>,
     match body {
         Some(b) => {
             let bytes = b.bytes()?;
-            Ok(if bytes.is_empty() { Vec::new() } else { vec![bytes] })
+            Ok(if bytes.is_empty() {
+                Vec::new()
+            } else {
+                vec![bytes]
+            })
         }
         None => Ok(Vec::new()),
     }
@@ -836,7 +844,10 @@ mod tests {
     #[test]
     fn headers_read_as_pairs_or_as_a_map() {
         let s = Scenario::parse(r#"{"request":{"headers":[["a","1"],["a","2"]]}}"#).unwrap();
-        assert_eq!(s.request.headers.0, vec![("a".into(), "1".into()), ("a".into(), "2".into())]);
+        assert_eq!(
+            s.request.headers.0,
+            vec![("a".into(), "1".into()), ("a".into(), "2".into())]
+        );
         let s = Scenario::parse("request:\n  headers:\n    b: '2'\n").unwrap();
         assert_eq!(s.request.headers.0, vec![("b".into(), "2".into())]);
     }
@@ -873,7 +884,10 @@ mod tests {
     fn config_values_become_the_bytes_istio_delivers() {
         assert_eq!(config_bytes(&serde_json::Value::Null), b"");
         assert_eq!(config_bytes(&serde_json::json!("raw text")), b"raw text");
-        assert_eq!(config_bytes(&serde_json::json!({"a": [1, 2]})), br#"{"a":[1,2]}"#);
+        assert_eq!(
+            config_bytes(&serde_json::json!({"a": [1, 2]})),
+            br#"{"a":[1,2]}"#
+        );
     }
 
     #[test]

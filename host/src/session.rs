@@ -90,7 +90,11 @@ impl Session {
         let info = Rc::new(inspect(bytes)?);
         let abi = info.abi.unwrap_or(crate::abi::AbiVersion::V0_2_1);
         let cfg = Resolved::new(&scenario, abi);
-        let would_load = if cfg.higress { info.higress_would_load } else { info.envoy_would_load };
+        let would_load = if cfg.higress {
+            info.higress_would_load
+        } else {
+            info.envoy_would_load
+        };
         if cfg.strict && !would_load {
             return Err(SessionError::Refused(info.load_problems.clone()));
         }
@@ -186,7 +190,9 @@ impl Session {
                 self.paused = None;
                 return Step::Finished;
             }
-            let Some(p) = self.slot.borrow_mut().take() else { continue };
+            let Some(p) = self.slot.borrow_mut().take() else {
+                continue;
+            };
             if self.stops_at(&p, until) {
                 self.paused = Some(p.clone());
                 return Step::Paused(p);
@@ -199,7 +205,13 @@ impl Session {
 
     fn stops_at(&self, p: &Pause, until: StepUntil) -> bool {
         let w = self.world.borrow();
-        let name = |i: usize| w.trace.callbacks.get(i).map(|c| c.name.as_str()).unwrap_or("");
+        let name = |i: usize| {
+            w.trace
+                .callbacks
+                .get(i)
+                .map(|c| c.name.as_str())
+                .unwrap_or("")
+        };
         match (p, until) {
             (Pause::Callout { .. }, _) => true,
             (Pause::Slice, _) | (_, StepUntil::End) => false,
@@ -248,8 +260,8 @@ fn property_bytes(v: &PropertyValue) -> Vec<u8> {
         PropertyValue::Bool(b) => vec![u8::from(*b)],
         PropertyValue::Int(i) => i.to_le_bytes().to_vec(),
         PropertyValue::Text(s) => s.as_bytes().to_vec(),
-        PropertyValue::Bytes { base64 } => {
-            base64::engine::general_purpose::STANDARD.decode(base64.trim()).unwrap_or_default()
-        }
+        PropertyValue::Bytes { base64 } => base64::engine::general_purpose::STANDARD
+            .decode(base64.trim())
+            .unwrap_or_default(),
     }
 }

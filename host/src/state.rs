@@ -79,7 +79,12 @@ impl Resolved {
             plugin_name: s.settings.plugin_name.clone(),
             root_id: s.settings.root_id.clone(),
             vm_id: s.settings.vm_id.clone(),
-            env: s.settings.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            env: s
+                .settings
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             log_level: s.settings.log_level,
             body_buffering: t.body_buffering.unwrap_or(BodyBuffering::Cumulative),
             replace_header: t.replace_header.unwrap_or(ReplaceHeader::RemoveAndAppend),
@@ -370,7 +375,9 @@ pub struct World {
 impl World {
     /// The resolved settings. Panics only on a host bug (they are set before any call).
     pub fn cfg(&self) -> &Resolved {
-        self.cfg.as_ref().expect("settings are resolved before the first call")
+        self.cfg
+            .as_ref()
+            .expect("settings are resolved before the first call")
     }
 
     /// The context host calls act on: the effective context, else the current one.
@@ -393,12 +400,21 @@ impl World {
 
     /// Appends a log line, honouring the log level and the line limit.
     pub fn log(&mut self, level: LogLevel, source: LogSource, message: String) {
-        if level < self.cfg.as_ref().map(|c| c.log_level).unwrap_or(LogLevel::Trace)
+        if level
+            < self
+                .cfg
+                .as_ref()
+                .map(|c| c.log_level)
+                .unwrap_or(LogLevel::Trace)
             && source != LogSource::Host
         {
             return;
         }
-        let max = self.cfg.as_ref().map(|c| c.limits.max_log_lines).unwrap_or(10_000);
+        let max = self
+            .cfg
+            .as_ref()
+            .map(|c| c.limits.max_log_lines)
+            .unwrap_or(10_000);
         if self.trace.logs.len() >= max as usize {
             self.trace.logs_dropped += 1;
             return;
@@ -407,7 +423,13 @@ impl World {
             Some((n, i)) => (Some(n.clone()), Some(*i)),
             None => (None, None),
         };
-        self.trace.logs.push(LogLine { level, message, callback, callback_index, source });
+        self.trace.logs.push(LogLine {
+            level,
+            message,
+            callback,
+            callback_index,
+            source,
+        });
     }
 
     /// Writes stdout (fd 1) or stderr (fd 2) output as log lines: info and error, as Envoy.
@@ -486,7 +508,10 @@ pub fn from_pairs(pairs: &[Pair]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(k, v)| {
-            (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned())
+            (
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
         })
         .collect()
 }

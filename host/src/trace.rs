@@ -147,7 +147,11 @@ impl Trace {
             }
             out.push('\n');
             for h in &cb.hostcalls {
-                let status = h.status.clone().or(h.ret.map(|r| r.to_string())).unwrap_or_default();
+                let status = h
+                    .status
+                    .clone()
+                    .or(h.ret.map(|r| r.to_string()))
+                    .unwrap_or_default();
                 out.push_str(&format!("  {} {} => {}\n", h.name, h.detail, status));
             }
             for c in &cb.changes {

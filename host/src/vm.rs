@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasmi::{
-    CompilationMode, Config, Engine, Extern, Func, Instance, Linker, Memory, Module,
-    ResumableCall, Store, StoreLimits, StoreLimitsBuilder, Val,
+    CompilationMode, Config, Engine, Extern, Func, Instance, Linker, Memory, Module, ResumableCall,
+    Store, StoreLimits, StoreLimitsBuilder, Val,
 };
 
 use crate::abi::AbiVersion;
@@ -154,7 +154,11 @@ impl Vm {
             });
         store.data_mut().memory = memory;
         store.data_mut().alloc = alloc;
-        Ok(Vm { store, instance, info })
+        Ok(Vm {
+            store,
+            instance,
+            info,
+        })
     }
 
     /// The exported function `name`, if any.
@@ -273,7 +277,10 @@ pub fn failure_from_error(e: &wasmi::Error) -> Failure {
             other => ("trap".to_string(), other.to_string()),
         }
     } else if let Some(code) = e.i32_exit_status() {
-        ("trap".to_string(), format!("the plugin exited with status {code}"))
+        (
+            "trap".to_string(),
+            format!("the plugin exited with status {code}"),
+        )
     } else {
         ("trap".to_string(), e.to_string())
     };

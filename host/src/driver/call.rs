@@ -98,7 +98,12 @@ impl Driver {
                         .hostcalls
                         .len()
                         .saturating_sub(1);
-                    self.y.pause(Pause::HostCall { callback: index, hostcall }).await;
+                    self.y
+                        .pause(Pause::HostCall {
+                            callback: index,
+                            hostcall,
+                        })
+                        .await;
                     t0 = now();
                     self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();
                     progress = self.vm.resume_host(t, &results, n_out);
@@ -152,7 +157,8 @@ impl Driver {
                 let cb = &w.trace.callbacks[index];
                 f.backtrace.push(format!("in {name}({})", join(&cb.args)));
                 for h in cb.hostcalls.iter().rev().take(3) {
-                    f.backtrace.push(format!("after host call {} {}", h.name, h.detail));
+                    f.backtrace
+                        .push(format!("after host call {} {}", h.name, h.detail));
                 }
                 f.panic = panic_text(&w.trace.logs, index);
                 w.trace.callbacks[index].error = Some(f.clone());
@@ -188,7 +194,11 @@ impl Driver {
                 match d {
                     Deferred::QueueReady { root, token } => {
                         let _ = self
-                            .call("proxy_on_queue_ready", &[i64::from(root), i64::from(token)], root)
+                            .call(
+                                "proxy_on_queue_ready",
+                                &[i64::from(root), i64::from(token)],
+                                root,
+                            )
                             .await;
                     }
                     other => {
@@ -198,7 +208,13 @@ impl Driver {
                     }
                 }
             }
-            let pending = self.world.borrow().callouts.iter().find(|c| c.pending).cloned();
+            let pending = self
+                .world
+                .borrow()
+                .callouts
+                .iter()
+                .find(|c| c.pending)
+                .cloned();
             if let Some(c) = pending {
                 self.answer(c).await;
                 did = true;
@@ -245,7 +261,9 @@ impl Driver {
                 let mock = m.http.iter().find(|h| {
                     h.cluster == c.cluster
                         && h.path.as_ref().is_none_or(|p| path.starts_with(p.as_str()))
-                        && h.method.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&method))
+                        && h.method
+                            .as_ref()
+                            .is_none_or(|x| x.eq_ignore_ascii_case(&method))
                 })?;
                 Some(if mock.reset {
                     CalloutAnswer::Reset
@@ -266,17 +284,27 @@ impl Driver {
             CalloutKind::Grpc | CalloutKind::GrpcStream => {
                 let mock = m.grpc.iter().find(|g| {
                     g.cluster == c.cluster
-                        && g.service.as_ref().is_none_or(|s| c.method.starts_with(s.as_str()))
-                        && g.method.as_ref().is_none_or(|x| c.method.ends_with(x.as_str()))
+                        && g.service
+                            .as_ref()
+                            .is_none_or(|s| c.method.starts_with(s.as_str()))
+                        && g.method
+                            .as_ref()
+                            .is_none_or(|x| c.method.ends_with(x.as_str()))
                 })?;
-                let msg = mock.message.as_ref().and_then(|b| b.bytes().ok()).unwrap_or_default();
+                let msg = mock
+                    .message
+                    .as_ref()
+                    .and_then(|b| b.bytes().ok())
+                    .unwrap_or_default();
                 Some(CalloutAnswer::Grpc(mock.status, msg))
             }
             CalloutKind::Redis => {
                 let command = c.method.split_whitespace().next().unwrap_or("").to_string();
                 let mock = m.redis.iter().find(|r| {
                     r.cluster.as_ref().is_none_or(|x| *x == c.cluster)
-                        && r.command.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&command))
+                        && r.command
+                            .as_ref()
+                            .is_none_or(|x| x.eq_ignore_ascii_case(&command))
                 })?;
                 Some(if mock.network_error {
                     CalloutAnswer::Reset
@@ -294,28 +322,54 @@ impl Driver {
             (CalloutKind::Http, CalloutAnswer::Http(r)) => {
                 let mut headers = vec![(b":status".to_vec(), r.status.to_string().into_bytes())];
                 headers.extend(to_pairs(&r.headers.0));
-                let body = r.body.as_ref().and_then(|b| b.bytes().ok()).unwrap_or_default();
+                let body = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.bytes().ok())
+                    .unwrap_or_default();
                 let trailers = to_pairs(&r.trailers.0);
-                let args = [root, token, headers.len() as i64, body.len() as i64, trailers.len() as i64];
+                let args = [
+                    root,
+                    token,
+                    headers.len() as i64,
+                    body.len() as i64,
+                    trailers.len() as i64,
+                ];
                 self.world.borrow_mut().http_call_response = Some((headers, body, trailers));
-                let _ = self.call("proxy_on_http_call_response", &args, c.root).await;
+                let _ = self
+                    .call("proxy_on_http_call_response", &args, c.root)
+                    .await;
                 self.world.borrow_mut().http_call_response = None;
             }
             (CalloutKind::Http, _) => {
                 self.world.borrow_mut().call_status = (11, "reset".into());
-                let _ = self.call("proxy_on_http_call_response", &[root, token, 0, 0, 0], c.root).await;
+                let _ = self
+                    .call(
+                        "proxy_on_http_call_response",
+                        &[root, token, 0, 0, 0],
+                        c.root,
+                    )
+                    .await;
                 self.world.borrow_mut().call_status = (0, String::new());
             }
             (CalloutKind::Redis, CalloutAnswer::Redis(reply)) => {
                 let bytes = reply.into_bytes();
                 let len = bytes.len() as i64;
                 self.world.borrow_mut().redis_response = Some(bytes);
-                let _ = self.call("proxy_on_redis_call_response", &[root, token, 0, len], c.root).await;
+                let _ = self
+                    .call(
+                        "proxy_on_redis_call_response",
+                        &[root, token, 0, len],
+                        c.root,
+                    )
+                    .await;
                 self.world.borrow_mut().redis_response = None;
             }
             (CalloutKind::Redis, _) => {
                 self.world.borrow_mut().call_status = (11, "reset".into());
-                let _ = self.call("proxy_on_redis_call_response", &[root, token, 1, 0], c.root).await;
+                let _ = self
+                    .call("proxy_on_redis_call_response", &[root, token, 1, 0], c.root)
+                    .await;
                 self.world.borrow_mut().call_status = (0, String::new());
             }
             (_, answer) => {
@@ -327,21 +381,37 @@ impl Driver {
                 if status == 0 {
                     self.world.borrow_mut().grpc_metadata = Some(Vec::new());
                     let _ = self
-                        .call("proxy_on_grpc_receive_initial_metadata", &[root, token, 0], c.root)
+                        .call(
+                            "proxy_on_grpc_receive_initial_metadata",
+                            &[root, token, 0],
+                            c.root,
+                        )
                         .await;
                     self.world.borrow_mut().grpc_metadata = None;
                     let len = msg.len() as i64;
                     self.world.borrow_mut().grpc_message = Some(msg);
-                    let _ = self.call("proxy_on_grpc_receive", &[root, token, len], c.root).await;
+                    let _ = self
+                        .call("proxy_on_grpc_receive", &[root, token, len], c.root)
+                        .await;
                     self.world.borrow_mut().grpc_message = None;
                     self.world.borrow_mut().grpc_metadata = Some(Vec::new());
                     let _ = self
-                        .call("proxy_on_grpc_receive_trailing_metadata", &[root, token, 0], c.root)
+                        .call(
+                            "proxy_on_grpc_receive_trailing_metadata",
+                            &[root, token, 0],
+                            c.root,
+                        )
                         .await;
                     self.world.borrow_mut().grpc_metadata = None;
                 }
                 self.world.borrow_mut().call_status = (status, String::new());
-                let _ = self.call("proxy_on_grpc_close", &[root, token, i64::from(status)], c.root).await;
+                let _ = self
+                    .call(
+                        "proxy_on_grpc_close",
+                        &[root, token, i64::from(status)],
+                        c.root,
+                    )
+                    .await;
             }
         }
     }
@@ -357,7 +427,10 @@ fn describe(a: &CalloutAnswer) -> String {
 }
 
 fn join(args: &[i64]) -> String {
-    args.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    args.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The plugin's own account of a crash: stderr/stdout lines (Go, TinyGo) or a critical
@@ -374,5 +447,9 @@ fn panic_text(logs: &[crate::trace::LogLine], index: usize) -> Option<String> {
         })
         .map(|l| l.message.as_str())
         .collect();
-    if lines.is_empty() { None } else { Some(lines.join("\n")) }
+    if lines.is_empty() {
+        None
+    } else {
+        Some(lines.join("\n"))
+    }
 }

@@ -99,9 +99,23 @@ struct Flow {
 impl Driver {
     /// Runs replayed request `index`.
     pub(crate) async fn request(&mut self, index: u32) {
-        let t0 = self.world.borrow().trace.callbacks.iter().map(|c| c.duration_us).sum::<f64>();
+        let t0 = self
+            .world
+            .borrow()
+            .trace
+            .callbacks
+            .iter()
+            .map(|c| c.duration_us)
+            .sum::<f64>();
         let outcome = self.run_request(index).await;
-        let t1 = self.world.borrow().trace.callbacks.iter().map(|c| c.duration_us).sum::<f64>();
+        let t1 = self
+            .world
+            .borrow()
+            .trace
+            .callbacks
+            .iter()
+            .map(|c| c.duration_us)
+            .sum::<f64>();
         let mut outcome = outcome;
         outcome.duration_us = t1 - t0;
         outcome.memory_pages = self.vm.memory_pages();
@@ -157,7 +171,13 @@ impl Driver {
             id
         };
         let root = self.world.borrow().root_id;
-        let _ = self.call("proxy_on_context_create", &[i64::from(id), i64::from(root)], id).await;
+        let _ = self
+            .call(
+                "proxy_on_context_create",
+                &[i64::from(id), i64::from(root)],
+                id,
+            )
+            .await;
 
         let request = self.side(Dir::Request, id, req_chunks, req_trailers).await;
         match request {
@@ -165,7 +185,10 @@ impl Driver {
             Ok(body) => {
                 let upstream = {
                     let w = self.world.borrow();
-                    let s = w.stream.as_ref().expect("stream lives until the request ends");
+                    let s = w
+                        .stream
+                        .as_ref()
+                        .expect("stream lives until the request ends");
                     message(&s.request_headers, &body, &s.request_trailers)
                 };
                 out.upstream_request = Some(upstream);
@@ -200,7 +223,13 @@ impl Driver {
     }
 
     /// Handles a side that stopped early.
-    async fn stopped(&mut self, stop: Stop, id: u32, out: &mut RequestOutcome, response_phase: bool) {
+    async fn stopped(
+        &mut self,
+        stop: Stop,
+        id: u32,
+        out: &mut RequestOutcome,
+        response_phase: bool,
+    ) {
         match stop {
             Stop::LocalReply(reply) => {
                 out.client_response = Some(self.local_reply(id, reply, response_phase).await);
@@ -218,7 +247,9 @@ impl Driver {
                 }
             }
             Stop::Stalled(why) => {
-                self.world.borrow_mut().note(format!("the stream stalled: {why}"));
+                self.world
+                    .borrow_mut()
+                    .note(format!("the stream stalled: {why}"));
                 out.stalled = Some(why);
             }
         }
@@ -226,10 +257,16 @@ impl Driver {
 
     /// Sends a local reply: through this plugin's response callbacks if the response had not
     /// started, directly otherwise (Envoy's `sendLocalReplyViaFilterChain`).
-    async fn local_reply(&mut self, id: u32, reply: LocalReply, response_phase: bool) -> ClientResponse {
+    async fn local_reply(
+        &mut self,
+        id: u32,
+        reply: LocalReply,
+        response_phase: bool,
+    ) -> ClientResponse {
         let grpc = self.world.borrow().stream.as_ref().is_some_and(|s| s.grpc);
         let details = reply.details.replace(' ', "_");
-        let mut headers: Vec<Pair> = vec![(b":status".to_vec(), reply.status.to_string().into_bytes())];
+        let mut headers: Vec<Pair> =
+            vec![(b":status".to_vec(), reply.status.to_string().into_bytes())];
         let mut body = reply.body.clone();
         if grpc {
             headers[0].1 = b"200".to_vec();
@@ -245,9 +282,17 @@ impl Driver {
             }
             body.clear();
         } else {
-            headers.extend(reply.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+            headers.extend(
+                reply
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+            );
             if !body.is_empty() {
-                headers.push((b"content-length".to_vec(), body.len().to_string().into_bytes()));
+                headers.push((
+                    b"content-length".to_vec(),
+                    body.len().to_string().into_bytes(),
+                ));
                 if header(&headers, "content-type").is_none() {
                     headers.push((b"content-type".to_vec(), b"text/plain".to_vec()));
                 }
@@ -269,18 +314,34 @@ impl Driver {
         if !response_phase && !self.failed {
             // The reply flows back through this same plugin's encoder callbacks.
             let eos = body.is_empty();
-            let n = self.world.borrow().stream.as_ref().map_or(0, |s| s.response_headers.len());
+            let n = self
+                .world
+                .borrow()
+                .stream
+                .as_ref()
+                .map_or(0, |s| s.response_headers.len());
             self.set_access(Dir::Response, Access::ReadWrite, Access::None);
             let _ = self
-                .call("proxy_on_response_headers", &self.header_args(id, n, eos), id)
+                .call(
+                    "proxy_on_response_headers",
+                    &self.header_args(id, n, eos),
+                    id,
+                )
                 .await;
             self.discard_stream_requests();
             if !eos && !self.failed {
                 self.set_access(Dir::Response, Access::ReadWrite, Access::ReadWrite);
                 let len = body.len() as i64;
-                let _ = self.call("proxy_on_response_body", &[i64::from(id), len, 1], id).await;
+                let _ = self
+                    .call("proxy_on_response_body", &[i64::from(id), len, 1], id)
+                    .await;
                 self.discard_stream_requests();
-                sent_body = self.world.borrow().stream.as_ref().map_or(body, |s| s.response_body.clone());
+                sent_body = self
+                    .world
+                    .borrow()
+                    .stream
+                    .as_ref()
+                    .map_or(body, |s| s.response_body.clone());
             }
         }
         let w = self.world.borrow();
@@ -357,14 +418,26 @@ impl Driver {
         if self.failed {
             return Err(Stop::Failed);
         }
-        if let Some(reply) = self.world.borrow_mut().stream.as_mut().and_then(|s| s.local_reply.take()) {
+        if let Some(reply) = self
+            .world
+            .borrow_mut()
+            .stream
+            .as_mut()
+            .and_then(|s| s.local_reply.take())
+        {
             return Err(Stop::LocalReply(reply));
         }
         self.settle(Some(id)).await;
         if self.failed {
             return Err(Stop::Failed);
         }
-        if let Some(reply) = self.world.borrow_mut().stream.as_mut().and_then(|s| s.local_reply.take()) {
+        if let Some(reply) = self
+            .world
+            .borrow_mut()
+            .stream
+            .as_mut()
+            .and_then(|s| s.local_reply.take())
+        {
             return Err(Stop::LocalReply(reply));
         }
         let applied: Vec<Deferred> = std::mem::take(&mut self.world.borrow_mut().applied);
@@ -390,8 +463,16 @@ impl Driver {
         trailers: Vec<Pair>,
     ) -> Result<Vec<u8>, Stop> {
         let names = match dir {
-            Dir::Request => ("proxy_on_request_headers", "proxy_on_request_body", "proxy_on_request_trailers"),
-            Dir::Response => ("proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers"),
+            Dir::Request => (
+                "proxy_on_request_headers",
+                "proxy_on_request_body",
+                "proxy_on_request_trailers",
+            ),
+            Dir::Response => (
+                "proxy_on_response_headers",
+                "proxy_on_response_body",
+                "proxy_on_response_trailers",
+            ),
         };
         let mut f = Flow::default();
         let eos = chunks.is_empty() && trailers.is_empty();
@@ -407,12 +488,17 @@ impl Driver {
             }
         };
         let action = match ret {
-            super::CallOutcome::Returned(r) => Action::from_headers(r.unwrap_or(0) as u32, real_stop),
+            super::CallOutcome::Returned(r) => {
+                Action::from_headers(r.unwrap_or(0) as u32, real_stop)
+            }
             _ => Action::Continue,
         };
         self.set_action(action);
         f.headers_held = action.is_stop();
-        f.withhold = matches!(action, Action::StopAllIterationAndBuffer | Action::StopAllIterationAndWatermark);
+        f.withhold = matches!(
+            action,
+            Action::StopAllIterationAndBuffer | Action::StopAllIterationAndWatermark
+        );
         if !f.headers_held {
             self.release_headers(dir);
         }
@@ -434,7 +520,8 @@ impl Driver {
                 f.withheld.extend_from_slice(&chunk);
                 continue;
             }
-            self.body_callback(dir, id, &mut f, chunk, eos, names.1).await?;
+            self.body_callback(dir, id, &mut f, chunk, eos, names.1)
+                .await?;
         }
         if last == 0 {
             f.complete = true;
@@ -452,8 +539,16 @@ impl Driver {
         if f.headers_held || f.withhold || f.paused || f.buffering {
             let why = format!(
                 "{} paused the {} and nothing resumed it (no proxy_continue_stream). In Envoy the stream would wait until a timeout.",
-                if f.headers_held && !f.paused && !f.buffering { names.0 } else { names.1 },
-                if dir == Dir::Request { "request" } else { "response" },
+                if f.headers_held && !f.paused && !f.buffering {
+                    names.0
+                } else {
+                    names.1
+                },
+                if dir == Dir::Request {
+                    "request"
+                } else {
+                    "response"
+                },
             );
             return Err(Stop::Stalled(why));
         }
@@ -491,7 +586,9 @@ impl Driver {
         let len = visible.len();
         self.with_stream(|s| *body_of(s, dir) = visible);
         self.set_body_access(dir, Access::ReadWrite, eos);
-        let ret = self.call(name, &[i64::from(id), len as i64, i64::from(eos)], id).await;
+        let ret = self
+            .call(name, &[i64::from(id), len as i64, i64::from(eos)], id)
+            .await;
         let resumed = self.after(id, dir).await?;
         let action = match ret {
             super::CallOutcome::Returned(r) => Action::from_body(r.unwrap_or(0) as u32),
@@ -538,7 +635,13 @@ impl Driver {
         Ok(())
     }
 
-    async fn trailers_callback(&mut self, dir: Dir, id: u32, f: &mut Flow, name: &str) -> Result<(), Stop> {
+    async fn trailers_callback(
+        &mut self,
+        dir: Dir,
+        id: u32,
+        f: &mut Flow,
+        name: &str,
+    ) -> Result<(), Stop> {
         let n = self.with_stream(|s| trailers_of(s, dir).len());
         self.with_stream(|s| match dir {
             Dir::Request => s.req_trailers = Access::ReadWrite,
@@ -579,7 +682,13 @@ impl Driver {
 
     /// `proxy_continue_stream` for this direction: release what is held and deliver what was
     /// withheld (the whole body so far, as one callback).
-    async fn resume(&mut self, dir: Dir, id: u32, f: &mut Flow, body_name: &str) -> Result<(), Stop> {
+    async fn resume(
+        &mut self,
+        dir: Dir,
+        id: u32,
+        f: &mut Flow,
+        body_name: &str,
+    ) -> Result<(), Stop> {
         f.headers_held = false;
         f.paused = false;
         if f.buffering {
@@ -601,7 +710,11 @@ impl Driver {
             }
             if f.trailers_withheld {
                 f.trailers_withheld = false;
-                let name = if dir == Dir::Request { "proxy_on_request_trailers" } else { "proxy_on_response_trailers" };
+                let name = if dir == Dir::Request {
+                    "proxy_on_request_trailers"
+                } else {
+                    "proxy_on_response_trailers"
+                };
                 Box::pin(self.trailers_callback(dir, id, f, name)).await?;
             }
         }
@@ -649,7 +762,9 @@ impl Driver {
 
     fn with_stream<R>(&mut self, f: impl FnOnce(&mut HttpStream) -> R) -> R {
         let mut w = self.world.borrow_mut();
-        f(w.stream.as_mut().expect("the stream lives until the request ends"))
+        f(w.stream
+            .as_mut()
+            .expect("the stream lives until the request ends"))
     }
 
     fn request_parts(&mut self, index: u32) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
@@ -668,7 +783,8 @@ impl Driver {
                 Vec::new()
             }
         };
-        if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty() {
+        if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty()
+        {
             let len: usize = chunks.iter().map(Vec::len).sum();
             headers.push((b"content-length".to_vec(), len.to_string().into_bytes()));
         }
@@ -702,7 +818,8 @@ impl Driver {
         let mut headers: Vec<Pair> = vec![(b":status".to_vec(), r.status.to_string().into_bytes())];
         headers.extend(to_pairs(&r.headers.0));
         let chunks = body_chunks(&r.body, &r.chunks).unwrap_or_default();
-        if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty() {
+        if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty()
+        {
             let len: usize = chunks.iter().map(Vec::len).sum();
             headers.push((b"content-length".to_vec(), len.to_string().into_bytes()));
         }
@@ -727,15 +844,37 @@ impl Driver {
     /// What a callback changed in the stream's headers, bodies and trailers.
     pub(crate) fn changes_since(&self, before: &Option<HttpStream>) -> Vec<Change> {
         let w = self.world.borrow();
-        let (Some(b), Some(a)) = (before, w.stream.as_ref()) else { return Vec::new() };
+        let (Some(b), Some(a)) = (before, w.stream.as_ref()) else {
+            return Vec::new();
+        };
         if b.id != a.id {
             return Vec::new();
         }
         let mut out = Vec::new();
-        diff_map("request_headers", &b.request_headers, &a.request_headers, &mut out);
-        diff_map("response_headers", &b.response_headers, &a.response_headers, &mut out);
-        diff_map("request_trailers", &b.request_trailers, &a.request_trailers, &mut out);
-        diff_map("response_trailers", &b.response_trailers, &a.response_trailers, &mut out);
+        diff_map(
+            "request_headers",
+            &b.request_headers,
+            &a.request_headers,
+            &mut out,
+        );
+        diff_map(
+            "response_headers",
+            &b.response_headers,
+            &a.response_headers,
+            &mut out,
+        );
+        diff_map(
+            "request_trailers",
+            &b.request_trailers,
+            &a.request_trailers,
+            &mut out,
+        );
+        diff_map(
+            "response_trailers",
+            &b.response_trailers,
+            &a.response_trailers,
+            &mut out,
+        );
         for (target, old, new) in [
             ("request_body", &b.request_body, &a.request_body),
             ("response_body", &b.response_body, &a.response_body),

@@ -211,19 +211,30 @@ impl Driver {
             w.plugin_config_readable = true;
             id
         };
-        self.call_checked("proxy_on_context_create", &[i64::from(root), 0], root).await?;
+        self.call_checked("proxy_on_context_create", &[i64::from(root), 0], root)
+            .await?;
         let (vm_len, cfg_len) = {
             let w = self.world.borrow();
-            (w.cfg().vm_config.len() as i64, w.cfg().plugin_config.len() as i64)
+            (
+                w.cfg().vm_config.len() as i64,
+                w.cfg().plugin_config.len() as i64,
+            )
         };
         if self.vm.func("proxy_on_vm_start").is_some() {
-            let ok = self.call_checked("proxy_on_vm_start", &[i64::from(root), vm_len], root).await?;
+            let ok = self
+                .call_checked("proxy_on_vm_start", &[i64::from(root), vm_len], root)
+                .await?;
             if ok == Some(0) {
-                return Err(refused("vm_start_failed", "proxy_on_vm_start returned false"));
+                return Err(refused(
+                    "vm_start_failed",
+                    "proxy_on_vm_start returned false",
+                ));
             }
         }
         if self.vm.func("proxy_on_configure").is_some() {
-            let ok = self.call_checked("proxy_on_configure", &[i64::from(root), cfg_len], root).await?;
+            let ok = self
+                .call_checked("proxy_on_configure", &[i64::from(root), cfg_len], root)
+                .await?;
             if ok == Some(0) {
                 return Err(refused(
                     "configure_failed",
@@ -290,7 +301,9 @@ impl Driver {
 fn refused(kind: &str, message: &str) -> Failure {
     Failure {
         kind: kind.into(),
-        message: format!("{message}; Envoy refuses the plugin and rejects the whole configuration update"),
+        message: format!(
+            "{message}; Envoy refuses the plugin and rejects the whole configuration update"
+        ),
         callback: None,
         backtrace: Vec::new(),
         panic: None,

@@ -27,9 +27,11 @@ fn read_buffer(w: &mut World, bt: BufferType) -> Result<Vec<u8>, Status> {
             }
             Ok(body.clone())
         }
-        BufferType::HttpCallResponseBody => {
-            w.http_call_response.as_ref().map(|r| r.1.clone()).ok_or(Status::NotFound)
-        }
+        BufferType::HttpCallResponseBody => w
+            .http_call_response
+            .as_ref()
+            .map(|r| r.1.clone())
+            .ok_or(Status::NotFound),
         BufferType::GrpcReceiveBuffer => w.grpc_message.clone().ok_or(Status::NotFound),
         BufferType::VmConfiguration => Ok(w.cfg().vm_config.clone()),
         BufferType::PluginConfiguration => {
@@ -72,7 +74,10 @@ pub(super) fn get_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let from = start.min(buf.len());
     let to = from.saturating_add(max).min(buf.len());
     let slice = &buf[from..to];
-    note(c, format!("{} [{start}, +{max}) -> {}", bt.name(), show(slice)));
+    note(
+        c,
+        format!("{} [{start}, +{max}) -> {}", bt.name(), show(slice)),
+    );
     memory::return_bytes(c, slice, a[3] as u32, a[4] as u32)?;
     OK
 }

@@ -42,7 +42,11 @@ pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let trailers = pairs::decode(&memory::read(c, a[6] as u32, a[7] as u32)?).unwrap_or_default();
     let timeout = a[8] as u32;
     let path = header(&headers, ":path").unwrap_or_default();
-    let detail = format!("cluster={} {path} body={}", show(cluster.as_bytes()), show(&body));
+    let detail = format!(
+        "cluster={} {path} body={}",
+        show(cluster.as_bytes()),
+        show(&body)
+    );
     let w = world(c);
     let mut w = w.borrow_mut();
     if !w.cfg().clusters.contains(&cluster) {
@@ -155,7 +159,9 @@ fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     if !w.cfg().clusters.contains(&cluster) {
-        w.note(format!("gRPC callout to unknown cluster {cluster:?}: Envoy answers ParseFailure"));
+        w.note(format!(
+            "gRPC callout to unknown cluster {cluster:?}: Envoy answers ParseFailure"
+        ));
         drop(w);
         note(c, detail);
         return Err(Status::ParseFailure.into());
@@ -166,7 +172,11 @@ fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
         &mut w,
         Callout {
             token: 0,
-            kind: if stream { CalloutKind::GrpcStream } else { CalloutKind::Grpc },
+            kind: if stream {
+                CalloutKind::GrpcStream
+            } else {
+                CalloutKind::Grpc
+            },
             root,
             issuer,
             cluster,

@@ -34,7 +34,11 @@ fn with_map<R>(
             let Some((h, _, t)) = w.http_call_response.as_mut() else {
                 return Err(Status::BadArgument);
             };
-            Ok(f(if mt == MapType::HttpCallResponseHeaders { h } else { t }))
+            Ok(f(if mt == MapType::HttpCallResponseHeaders {
+                h
+            } else {
+                t
+            }))
         }
         MapType::GrpcInitialMetadata | MapType::GrpcTrailingMetadata => {
             if need == Access::ReadWrite {
@@ -68,7 +72,10 @@ fn map_type(c: &mut Caller<'_, Ctx>, v: i64) -> Result<MapType, HostErr> {
 }
 
 fn unavailable(c: &mut Caller<'_, Ctx>, mt: MapType, rest: &str) -> HostErr {
-    note(c, format!("{} {rest} (not available in this phase)", mt.name()));
+    note(
+        c,
+        format!("{} {rest} (not available in this phase)", mt.name()),
+    );
     Status::BadArgument.into()
 }
 
@@ -133,7 +140,11 @@ pub(super) fn set_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     if r.is_err() {
         return Err(unavailable(c, mt, "set_pairs"));
     }
-    let warn = if malformed { " (malformed input: the map was emptied)" } else { "" };
+    let warn = if malformed {
+        " (malformed input: the map was emptied)"
+    } else {
+        ""
+    };
     note(c, format!("{} <- {n} entries{warn}", mt.name()));
     OK
 }
@@ -164,7 +175,12 @@ fn edit(
     let mt = map_type(c, a[0])?;
     let key = memory::read(c, a[1] as u32, a[2] as u32)?.to_ascii_lowercase();
     let value = memory::read(c, a[3] as u32, a[4] as u32)?;
-    let shown = format!("{} {verb} {}: {}", mt.name(), String::from_utf8_lossy(&key), show(&value));
+    let shown = format!(
+        "{} {verb} {}: {}",
+        mt.name(),
+        String::from_utf8_lossy(&key),
+        show(&value)
+    );
     let r = {
         let w = world(c);
         let mut w = w.borrow_mut();
@@ -185,7 +201,9 @@ pub(super) fn remove_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let r = {
         let w = world(c);
         let mut w = w.borrow_mut();
-        with_map(&mut w, mt, Access::ReadWrite, |m| m.retain(|(k, _)| *k != key))
+        with_map(&mut w, mt, Access::ReadWrite, |m| {
+            m.retain(|(k, _)| *k != key)
+        })
     };
     if r.is_err() {
         return Err(unavailable(c, mt, &shown));

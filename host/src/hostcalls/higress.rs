@@ -24,13 +24,13 @@ pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
     let result: Result<Vec<u8>, Status> = match name.as_str() {
         // Upstream Envoy (source/extensions/common/wasm/foreign.cc).
         "compress" => Ok(miniz_oxide::deflate::compress_to_vec_zlib(&args, 6)),
-        "uncompress" => {
-            miniz_oxide::inflate::decompress_to_vec_zlib(&args).map_err(|_| Status::SerializationFailure)
-        }
+        "uncompress" => miniz_oxide::inflate::decompress_to_vec_zlib(&args)
+            .map_err(|_| Status::SerializationFailure),
         "clear_route_cache" | "set_envoy_filter_state" | "declare_property" => Ok(Vec::new()),
         // Higress's Envoy (used by wasm-go).
         "get_log_level" if higress => Ok(level.abi().to_le_bytes().to_vec()),
-        "set_global_max_requests_per_io_cycle" | "inject_encoded_data_to_filter_chain_on_header"
+        "set_global_max_requests_per_io_cycle"
+        | "inject_encoded_data_to_filter_chain_on_header"
             if higress =>
         {
             Ok(Vec::new())
@@ -39,7 +39,10 @@ pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
     };
     match result {
         Ok(bytes) => {
-            note(c, format!("{name} args={} -> {}", show(&args), show(&bytes)));
+            note(
+                c,
+                format!("{name} args={} -> {}", show(&args), show(&bytes)),
+            );
             if a[4] != 0 {
                 memory::return_bytes(c, &bytes, a[4] as u32, a[5] as u32)?;
             }
@@ -60,7 +63,10 @@ pub(super) fn redis_init(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let spec = memory::read_string(c, a[0] as u32, a[1] as u32)?;
     let user = memory::read_string(c, a[2] as u32, a[3] as u32)?;
     let _password = memory::read(c, a[4] as u32, a[5] as u32)?;
-    note(c, format!("cluster={spec:?} user={user:?} timeout={}ms", a[6]));
+    note(
+        c,
+        format!("cluster={spec:?} user={user:?} timeout={}ms", a[6]),
+    );
     let w = world(c);
     let mut w = w.borrow_mut();
     let cluster = cluster_name(&spec).to_string();

@@ -168,9 +168,19 @@ pub(super) fn send_local_response(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostRes
     };
     if stream.local_reply.is_some() || stream.local_replies > 0 {
         // Envoy 1.27 (Higress) refuses a second local reply; newer Envoy ignores it.
-        return if higress { Err(Status::BadArgument.into()) } else { OK };
+        return if higress {
+            Err(Status::BadArgument.into())
+        } else {
+            OK
+        };
     }
-    stream.local_reply = Some(LocalReply { status, details, body, headers, grpc_status });
+    stream.local_reply = Some(LocalReply {
+        status,
+        details,
+        body,
+        headers,
+        grpc_status,
+    });
     stream.local_replies += 1;
     OK
 }
@@ -183,7 +193,11 @@ pub(super) fn get_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let value = {
         let w = world(c);
         let mut w = w.borrow_mut();
-        w.memory_bytes = c.data().memory.map(|m| m.data_size(&*c) as u64).unwrap_or(0);
+        w.memory_bytes = c
+            .data()
+            .memory
+            .map(|m| m.data_size(&*c) as u64)
+            .unwrap_or(0);
         crate::properties::get(&w, &path)
     };
     match value {

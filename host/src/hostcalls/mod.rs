@@ -17,7 +17,9 @@ mod wasi;
 
 use std::collections::HashSet;
 
-use wasmi::{Caller, ExternType, FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType};
+use wasmi::{
+    Caller, ExternType, FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType,
+};
 
 use crate::abi::{AbiVersion, Status};
 use crate::inspect::PluginInfo;
@@ -315,7 +317,9 @@ fn define(
         }
         let ctx = caller.data();
         if ctx.pause_on_hostcalls && ctx.nested_depth == 0 {
-            return Err(wasmi::Error::host(HostPause { results: results.to_vec() }));
+            return Err(wasmi::Error::host(HostPause {
+                results: results.to_vec(),
+            }));
         }
         Ok(())
     })?;
@@ -345,14 +349,19 @@ fn enter(
             "{label} was called during VM start-up (_initialize/_start/main); Envoy allows only logging and WASI there and traps with \"restricted_callback\""
         );
         if w.cfg().strict {
-            return Err(wasmi::Error::host(LimitExceeded { kind: "restricted_callback", message: msg }));
+            return Err(wasmi::Error::host(LimitExceeded {
+                kind: "restricted_callback",
+                message: msg,
+            }));
         }
         if !w.warnings.contains(&msg) {
             w.warnings.push(msg);
         }
     }
     if spec.is_none() {
-        let msg = format!("{label} is not provided by Envoy; the playground answered with status 12 (Unimplemented)");
+        let msg = format!(
+            "{label} is not provided by Envoy; the playground answered with status 12 (Unimplemented)"
+        );
         if !w.warnings.contains(&msg) {
             w.warnings.push(msg);
         }
@@ -370,11 +379,15 @@ fn record(
     let ctx = caller.data_mut();
     let detail = std::mem::take(&mut ctx.detail);
     let mut w = ctx.world.borrow_mut();
-    let Some((_, index)) = w.current_callback.clone() else { return };
+    let Some((_, index)) = w.current_callback.clone() else {
+        return;
+    };
     let proxy = spec.is_some_and(|s| s.ns == Ns::Env && s.name.starts_with("proxy_"));
     let status = match (proxy, ret) {
         (true, Some(r)) => Some(status_name(r).to_string()),
-        (false, Some(r)) if spec.is_some_and(|s| s.ns == Ns::Wasi) => Some(errno_name(r).to_string()),
+        (false, Some(r)) if spec.is_some_and(|s| s.ns == Ns::Wasi) => {
+            Some(errno_name(r).to_string())
+        }
         (false, Some(r)) if spec.is_none() => Some(status_name(r).to_string()),
         _ => None,
     };

@@ -54,7 +54,10 @@ pub(super) fn register_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         let mut w = w.borrow_mut();
         let root = w.root_of(w.target_context());
         let vm_id = w.cfg().vm_id.clone();
-        let existing = w.queues.iter().find(|(_, q)| q.name == name && q.vm_id == vm_id);
+        let existing = w
+            .queues
+            .iter()
+            .find(|(_, q)| q.name == name && q.vm_id == vm_id);
         match existing.map(|(t, _)| *t) {
             Some(t) => {
                 if let Some(q) = w.queues.get_mut(&t) {
@@ -64,7 +67,15 @@ pub(super) fn register_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
             }
             None => {
                 let t = w.queues.len() as u32 + 1;
-                w.queues.insert(t, Queue { vm_id, name: name.clone(), root, items: VecDeque::new() });
+                w.queues.insert(
+                    t,
+                    Queue {
+                        vm_id,
+                        name: name.clone(),
+                        root,
+                        items: VecDeque::new(),
+                    },
+                );
                 t
             }
         }
@@ -80,11 +91,20 @@ pub(super) fn resolve_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let found = {
         let w = world(c);
         let w = w.borrow();
-        let vm_id = if vm_id.is_empty() { w.cfg().vm_id.clone() } else { vm_id.clone() };
-        w.queues.iter().find(|(_, q)| q.name == name && q.vm_id == vm_id).map(|(t, _)| *t)
+        let vm_id = if vm_id.is_empty() {
+            w.cfg().vm_id.clone()
+        } else {
+            vm_id.clone()
+        };
+        w.queues
+            .iter()
+            .find(|(_, q)| q.name == name && q.vm_id == vm_id)
+            .map(|(t, _)| *t)
     };
     note(c, format!("{vm_id:?} {name:?} -> {found:?}"));
-    let Some(token) = found else { return Err(Status::NotFound.into()) };
+    let Some(token) = found else {
+        return Err(Status::NotFound.into());
+    };
     memory::write_u32(c, a[4] as u32, token)?;
     OK
 }
@@ -141,7 +161,13 @@ pub(super) fn define_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         let mut w = w.borrow_mut();
         // Envoy numbers counters 4, 8, ...; gauges 5, 9, ...; histograms 6, 10, ...
         let id = (w.metrics.len() as u32 + 1) * 4 + a[0] as u32;
-        w.metrics.push(Metric { id, kind, name: name.clone(), value: 0, samples: 0 });
+        w.metrics.push(Metric {
+            id,
+            kind,
+            name: name.clone(),
+            value: 0,
+            samples: 0,
+        });
         id
     };
     memory::write_u32(c, a[3] as u32, id)?;
@@ -200,7 +226,10 @@ pub(super) fn get_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let value = {
         let w = world(c);
         let w = w.borrow();
-        w.metrics.iter().find(|m| m.id == id).map(|m| (m.kind, m.value))
+        w.metrics
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| (m.kind, m.value))
     };
     match value {
         None => Err(Status::NotFound.into()),

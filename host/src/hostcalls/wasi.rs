@@ -51,12 +51,18 @@ pub(super) fn stdio_ok_else_badf(_c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostRes
 }
 
 pub(super) fn fd_close(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    world(c).borrow_mut().note(format!("fd_close({}) is not supported; Envoy logs an error and returns success", a[0]));
+    world(c).borrow_mut().note(format!(
+        "fd_close({}) is not supported; Envoy logs an error and returns success",
+        a[0]
+    ));
     Ok(SUCCESS)
 }
 
 pub(super) fn fd_seek(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    world(c).borrow_mut().note(format!("fd_seek({}) is not supported; Envoy logs an error and returns success", a[0]));
+    world(c).borrow_mut().note(format!(
+        "fd_seek({}) is not supported; Envoy logs an error and returns success",
+        a[0]
+    ));
     Ok(SUCCESS)
 }
 
@@ -90,7 +96,9 @@ pub(super) fn sock_notsup(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 fn write_iovecs(c: &mut Caller<'_, Ctx>, fd: u32, iovs: u32, n: u32) -> Result<u32, HostErr> {
     let mut data = Vec::new();
     for i in 0..n {
-        let at = iovs.checked_add(i.checked_mul(8).ok_or(HostErr::Ret(FAULT))?).ok_or(HostErr::Ret(FAULT))?;
+        let at = iovs
+            .checked_add(i.checked_mul(8).ok_or(HostErr::Ret(FAULT))?)
+            .ok_or(HostErr::Ret(FAULT))?;
         let ptr = memory::read_u32(c, at).map_err(fault)?;
         let len = memory::read_u32(c, at + 4).map_err(fault)?;
         data.extend(memory::read(c, ptr, len).map_err(fault)?);
@@ -204,7 +212,10 @@ pub(super) fn random_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let bytes: Vec<u8> = {
         let w = world(c);
         let mut w = w.borrow_mut();
-        (0..len.div_ceil(8)).flat_map(|_| w.next_random().to_le_bytes()).take(len as usize).collect()
+        (0..len.div_ceil(8))
+            .flat_map(|_| w.next_random().to_le_bytes())
+            .take(len as usize)
+            .collect()
     };
     memory::write(c, a[0] as u32, &bytes).map_err(fault)?;
     note(c, format!("{len} bytes (seeded)"));
@@ -218,6 +229,9 @@ pub(super) fn poll_oneoff(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 
 pub(super) fn proc_exit(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     // Envoy logs and returns; the guest normally traps right after.
-    world(c).borrow_mut().note(format!("the plugin called proc_exit({}); Envoy logs it and returns", a[0] as i32));
+    world(c).borrow_mut().note(format!(
+        "the plugin called proc_exit({}); Envoy logs it and returns",
+        a[0] as i32
+    ));
     Ok(0)
 }

@@ -26,9 +26,18 @@ fn a_request_flows_through_the_whole_lifecycle_in_envoys_order() {
     assert_eq!(report.callbacks[4].args, [2, 1]);
     let up = report.upstream_request.clone().unwrap();
     assert!(up.headers.contains(&("x-added".into(), "yes".into())));
-    assert!(report.logs.iter().any(|l| l.message == "hello from request headers"));
+    assert!(
+        report
+            .logs
+            .iter()
+            .any(|l| l.message == "hello from request headers")
+    );
     // Reading request headers in the response phase is refused, as in Envoy.
-    assert!(report.logs.iter().any(|l| l.message == "status 2"), "{:?}", report.logs);
+    assert!(
+        report.logs.iter().any(|l| l.message == "status 2"),
+        "{:?}",
+        report.logs
+    );
     assert_eq!(report.client_response.as_ref().unwrap().status, 200);
     assert!(report.passed());
 }

@@ -1,0 +1,271 @@
+//! Text output, like a test runner's.
+
+use std::fmt::Write as _;
+
+use pwp_host::driver::Message;
+use pwp_host::scenario::Body;
+use pwp_host::{PluginInfo, Report};
+
+struct Style(bool);
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+}
+
+/// `pwp inspect` as text.
+pub fn inspect(path: &str, info: &PluginInfo) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{path}");
+    let _ = writeln!(
+        o,
+        "  size       {} bytes, sha256 {}",
+        info.size, info.sha256
+    );
+    let _ = writeln!(
+        o,
+        "  abi        {} ({})",
+        info.abi.map_or("none", |a| a.as_str()),
+        info.abi_marker.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(
+        o,
+        "  toolchain  {} ({})",
+        info.toolchain, info.toolchain_evidence
+    );
+    let _ = writeln!(
+        o,
+        "  allocator  {}",
+        info.allocator.as_deref().unwrap_or("none")
+    );
+    let _ = writeln!(
+        o,
+        "  start      {}",
+        info.start.as_deref().unwrap_or("none")
+    );
+    let _ = writeln!(o, "  memory     {} pages initially", info.memory_pages);
+    let _ = writeln!(o, "  callbacks  {}", info.callbacks.join(", "));
+    let _ = writeln!(o, "  imports ({}):", info.imports.len());
+    for i in &info.imports {
+        let _ = write!(
+            o,
+            "    {:<12} {}.{} {}",
+            i.status, i.module, i.name, i.signature
+        );
+        if let Some(n) = &i.note {
+            let _ = write!(o, "  -- {n}");
+        }
+        o.push('\n');
+    }
+    for w in &info.warnings {
+        let _ = writeln!(o, "  warning: {w}");
+    }
+    let _ = writeln!(
+        o,
+        "  envoy/istio would load it: {}; higress would load it: {}",
+        yes(info.envoy_would_load),
+        yes(info.higress_would_load)
+    );
+    for p in &info.load_problems {
+        let _ = writeln!(o, "    - {p}");
+    }
+    o
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn body(b: &Body) -> String {
+    match b {
+        Body::Text(t) if t.is_empty() => "(empty)".into(),
+        Body::Text(t) if t.len() > 300 => format!("{:?}… ({} bytes)", &t[..300], t.len()),
+        Body::Text(t) => format!("{t:?}"),
+        Body::Base64 { base64 } => format!("base64 {base64}"),
+    }
+}
+
+fn message(o: &mut String, m: &Message) {
+    for (k, v) in &m.headers {
+        let _ = writeln!(o, "    {k}: {v}");
+    }
+    let _ = writeln!(o, "    body: {}", body(&m.body));
+    for (k, v) in &m.trailers {
+        let _ = writeln!(o, "    trailer {k}: {v}");
+    }
+}
+
+/// `pwp run` as text.
+pub fn report(path: &str, r: &Report, colour: bool, verbose: bool) -> String {
+    let s = Style(colour);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} {path} (ABI {}, {}, {} profile)",
+        s.bold("pwp run"),
+        r.abi.as_deref().unwrap_or("?"),
+        r.plugin.toolchain,
+        r.profile
+    );
+    let mut logs = r.logs.iter().peekable();
+    for cb in &r.callbacks {
+        let args: Vec<String> = cb.args.iter().map(i64::to_string).collect();
+        let result = match (&cb.action, cb.ret) {
+            (Some(a), _) => format!(" -> {a}"),
+            (None, Some(v)) => format!(" -> {v}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "  {}({}){result} {}",
+            cb.name,
+            args.join(", "),
+            s.dim(&format!(
+                "[{} host calls, {} fuel, {:.0} µs]",
+                cb.hostcalls.len(),
+                cb.fuel,
+                cb.duration_us
+            ))
+        );
+        if verbose {
+            for h in &cb.hostcalls {
+                let status = h.status.clone().unwrap_or_default();
+                let _ = writeln!(
+                    o,
+                    "      {} {} {}",
+                    s.dim(&h.name),
+                    h.detail,
+                    s.dim(&status)
+                );
+            }
+        }
+        for c in &cb.changes {
+            let _ = writeln!(
+                o,
+                "      ~ {} {} {} {}",
+                c.target,
+                c.op,
+                c.name,
+                s.dim(&format!("{:?} -> {:?}", c.old, c.new))
+            );
+        }
+        while let Some(l) = logs.next_if(|l| l.callback_index == Some(cb.index)) {
+            let _ = writeln!(o, "      [{}] {}", l.level.as_str(), l.message);
+        }
+        if let Some(e) = &cb.error {
+            let _ = writeln!(o, "      {} {e}", s.red("!!"));
+        }
+    }
+    for l in logs {
+        let _ = writeln!(o, "  [{}] {}", l.level.as_str(), l.message);
+    }
+    if r.requests.len() > 1 {
+        let _ = writeln!(o, "requests:");
+        for q in &r.requests {
+            let status = q
+                .client_response
+                .as_ref()
+                .map_or("-".to_string(), |c| c.status.to_string());
+            let _ = writeln!(
+                o,
+                "  #{:<4} status {status:<4} {:>8.0} µs  {} pages",
+                q.index + 1,
+                q.duration_us,
+                q.memory_pages
+            );
+        }
+    }
+    match &r.upstream_request {
+        Some(m) => {
+            let _ = writeln!(o, "upstream request:");
+            message(&mut o, m);
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "upstream request: none (the request did not reach the upstream)"
+            );
+        }
+    }
+    match &r.client_response {
+        Some(c) => {
+            let local = if c.local_reply {
+                format!(", local reply ({})", c.details)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "client response: {}{local}", c.status);
+            message(&mut o, &c.message);
+        }
+        None => {
+            let why = r.requests.last().map_or(String::new(), |q| {
+                if q.reset {
+                    " (stream reset)".into()
+                } else {
+                    q.stalled
+                        .clone()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default()
+                }
+            });
+            let _ = writeln!(o, "client response: none{why}");
+        }
+    }
+    if !r.callouts.is_empty() {
+        let _ = writeln!(o, "callouts:");
+        for c in &r.callouts {
+            let _ = writeln!(o, "  {} {} {} -> {}", c.kind, c.cluster, c.path, c.answer);
+        }
+    }
+    if !r.metrics.is_empty() {
+        let _ = writeln!(o, "metrics:");
+        for (k, v) in &r.metrics {
+            let _ = writeln!(o, "  {k} = {v}");
+        }
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "{} {w}", s.bold("note:"));
+    }
+    if let Some(e) = &r.error {
+        let _ = writeln!(o, "{} {e}", s.red("error:"));
+        for b in &e.backtrace {
+            let _ = writeln!(o, "    {b}");
+        }
+        if let Some(p) = &e.panic {
+            let _ = writeln!(o, "  plugin output:\n    {}", p.replace('\n', "\n    "));
+        }
+    }
+    let _ = writeln!(o, "expectations:");
+    let (mut pass, mut fail) = (0, 0);
+    for e in &r.expectations {
+        if e.passed {
+            pass += 1;
+            let _ = writeln!(o, "  {} {}", s.green("✓"), e.name);
+        } else {
+            fail += 1;
+            let _ = writeln!(o, "  {} {}", s.red("✗"), e.name);
+            for line in e.detail.lines() {
+                let _ = writeln!(o, "      {line}");
+            }
+        }
+    }
+    let _ = writeln!(o, "{pass} passed, {fail} failed");
+    o
+}
