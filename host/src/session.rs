@@ -125,6 +125,7 @@ impl Session {
             y,
             control: control.clone(),
             failed: false,
+            last_callback: None,
         };
         Ok(Session {
             future: Some(Box::pin(driver.run())),

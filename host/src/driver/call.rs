@@ -22,6 +22,7 @@ pub(crate) enum CallOutcome {
 impl Driver {
     /// Calls export `name` for `context` with `args`.
     pub(crate) async fn call(&mut self, name: &str, args: &[i64], context: u32) -> CallOutcome {
+        self.last_callback = None;
         if self.failed {
             return CallOutcome::Missing;
         }
@@ -66,6 +67,7 @@ impl Driver {
             w.effective = None;
             index
         };
+        self.last_callback = Some(index);
         let before = self.snapshot();
         self.y.pause(Pause::BeforeCallback { index }).await;
 

@@ -479,6 +479,7 @@ impl Driver {
         let n = self.with_stream(|s| headers_of(s, dir).len());
         self.set_access(dir, Access::ReadWrite, Access::None);
         let ret = self.call(names.0, &self.header_args(id, n, eos), id).await;
+        let index = self.last_callback;
         let resumed = self.after(id, dir).await?;
         let real_stop = {
             let w = self.world.borrow();
@@ -493,7 +494,7 @@ impl Driver {
             }
             _ => Action::Continue,
         };
-        self.set_action(action);
+        self.set_action(index, action);
         f.headers_held = action.is_stop();
         f.withhold = matches!(
             action,
@@ -589,12 +590,13 @@ impl Driver {
         let ret = self
             .call(name, &[i64::from(id), len as i64, i64::from(eos)], id)
             .await;
+        let index = self.last_callback;
         let resumed = self.after(id, dir).await?;
         let action = match ret {
             super::CallOutcome::Returned(r) => Action::from_body(r.unwrap_or(0) as u32),
             _ => Action::Continue,
         };
-        self.set_action(action);
+        self.set_action(index, action);
         let mut after = self.with_stream(|s| body_of(s, dir).clone());
         if legacy && f.buffering {
             after.extend_from_slice(&chunk);
@@ -648,12 +650,13 @@ impl Driver {
             Dir::Response => s.resp_trailers = Access::ReadWrite,
         });
         let ret = self.call(name, &[i64::from(id), n as i64], id).await;
+        let index = self.last_callback;
         let resumed = self.after(id, dir).await?;
         let action = match ret {
             super::CallOutcome::Returned(r) => Action::from_trailers(r.unwrap_or(0) as u32),
             _ => Action::Continue,
         };
-        self.set_action(action);
+        self.set_action(index, action);
         f.trailers_done = true;
         if action == Action::Continue {
             self.with_stream(|s| match dir {
@@ -751,12 +754,12 @@ impl Driver {
         });
     }
 
-    fn set_action(&mut self, action: Action) {
+    fn set_action(&mut self, index: Option<usize>, action: Action) {
         let mut w = self.world.borrow_mut();
-        if let Some(cb) = w.trace.callbacks.last_mut() {
-            if cb.error.is_none() && cb.action.is_none() {
-                cb.action = Some(action.name().to_string());
-            }
+        if let Some(cb) = index.and_then(|i| w.trace.callbacks.get_mut(i))
+            && cb.error.is_none()
+        {
+            cb.action = Some(action.name().to_string());
         }
     }
 

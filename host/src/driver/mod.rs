@@ -151,6 +151,8 @@ pub(crate) struct Driver {
     pub control: Rc<Control>,
     /// The VM failed (trap in a callback): later callbacks are skipped, as in Envoy.
     pub failed: bool,
+    /// Trace index of the last callback called, if it ran.
+    pub last_callback: Option<usize>,
 }
 
 impl Driver {

@@ -1,0 +1,217 @@
+//! `pwp` end to end: real plugins, real exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn example(name: &str) -> PathBuf {
+    let p = root().join("public/examples").join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run bash examples/build.sh",
+        p.display()
+    );
+    p
+}
+
+fn pwp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pwp"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("pwp runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn tmp(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pwp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+#[test]
+fn a_scenario_that_names_its_example_runs_green_with_exit_0() {
+    let s = example("go-http-auth.scenario.json");
+    let o = pwp(&["run", "--scenario", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("proxy_on_http_call_response(1, 4"), "{out}");
+    assert!(
+        out.lines().any(|l| l.ends_with(" passed, 0 failed")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_wrong_expectation_exits_1_with_expected_and_actual() {
+    let scenario = br#"{"expect": {"client_response": {"status": 418}}}"#;
+    let s = tmp("wrong.json", scenario);
+    let plugin = example("rust-basic-auth.wasm");
+    let o = pwp(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--scenario",
+        s.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("client_response.status == 418"), "{out}");
+    assert!(out.contains("expected 418, got 401"), "{out}");
+    assert!(out.contains("1 failed"), "{out}");
+}
+
+#[test]
+fn without_a_scenario_the_defaults_run() {
+    let plugin = example("go-headers.wasm");
+    let o = pwp(&["run", plugin.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    for key in [
+        "abi",
+        "callbacks",
+        "logs",
+        "upstream_request",
+        "client_response",
+        "callouts",
+        "metrics",
+        "shared_data",
+        "memory_pages",
+        "expectations",
+        "error",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key}");
+    }
+    assert_eq!(v["abi"], "0.2.0");
+    assert_eq!(v["upstream_request"]["headers"][0][1], "example.com");
+    assert_eq!(v["client_response"]["status"], 200);
+    let cb = &v["callbacks"][0];
+    for key in [
+        "name",
+        "context_id",
+        "args",
+        "action",
+        "hostcalls",
+        "duration_us",
+        "fuel",
+    ] {
+        assert!(cb.get(key).is_some(), "callback misses {key}");
+    }
+}
+
+#[test]
+fn bad_input_exits_3_and_names_the_problem() {
+    let not_wasm = tmp("page.wasm", b"<html>404 Not Found</html>");
+    let o = pwp(&["run", not_wasm.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        text(&o).contains("not a WebAssembly module"),
+        "{}",
+        text(&o)
+    );
+
+    let bad = tmp("bad.json", br#"{"requets": {}}"#);
+    let plugin = example("rust-basic-auth.wasm");
+    let o = pwp(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--scenario",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o).contains("requets"), "{}", text(&o));
+}
+
+#[test]
+fn strict_mode_refuses_a_higress_plugin_for_envoy() {
+    let plugin = example("higress-request-block.wasm");
+    let o = pwp(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--strict",
+        "--profile",
+        "envoy",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("0.2.100"), "{}", text(&o));
+    let o = pwp(&["inspect", plugin.to_str().unwrap()]);
+    let out = text(&o);
+    assert!(
+        out.contains("envoy/istio would load it: no; higress would load it: yes"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_plugin_that_fails_exits_2() {
+    let wat = br#"(module (memory (export "memory") 1)
+        (func (export "proxy_abi_version_0_2_1"))
+        (func (export "proxy_on_memory_allocate") (param i32) (result i32) i32.const 16)
+        (func (export "proxy_on_context_create") (param i32 i32))
+        (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable))"#;
+    let wasm = wat::parse_bytes(wat).unwrap();
+    let plugin = tmp("trap.wasm", &wasm);
+    let o = pwp(&["run", plugin.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("unreachable"), "{out}");
+    assert!(out.contains("client response: 503"), "{out}");
+}
+
+#[test]
+fn replaying_requests_reports_each_one() {
+    let s = example("go-rate-limit.scenario.json");
+    let o = pwp(&[
+        "run",
+        "--scenario",
+        s.to_str().unwrap(),
+        "--requests",
+        "4",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let statuses: Vec<i64> = v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["client_response"]["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    assert_eq!(v["memory_pages"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn export_writes_an_istio_wasm_plugin_with_the_sha256() {
+    let plugin = example("rust-basic-auth.wasm");
+    let o = pwp(&[
+        "export",
+        "--format",
+        "istio",
+        plugin.to_str().unwrap(),
+        "--image",
+        "https://example.com/p.wasm",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("kind: WasmPlugin"), "{out}");
+    let info = pwp_sha(&plugin);
+    assert!(out.contains(&info), "{out}");
+}
+
+fn pwp_sha(p: &PathBuf) -> String {
+    let o = pwp(&["inspect", p.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["sha256"].as_str().unwrap().to_string()
+}

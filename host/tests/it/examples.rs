@@ -1,0 +1,111 @@
+//! Every example plugin runs every one of its scenarios green, and its trace matches the
+//! golden file in `tests/golden/` (regenerate with `UPDATE_GOLDEN=1 cargo test`).
+
+use std::path::PathBuf;
+
+use pwp_host::{Scenario, run};
+
+fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../public/examples")
+}
+
+/// (scenario file name, plugin file name) for every scenario in the manifest.
+fn scenarios() -> Vec<(String, String)> {
+    let index = examples_dir().join("index.json");
+    let text = std::fs::read_to_string(&index).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. Build the examples first: bash examples/build.sh",
+            index.display()
+        )
+    });
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&text).expect("index.json");
+    assert!(
+        entries.len() >= 8,
+        "expected the eight examples, found {}",
+        entries.len()
+    );
+    let mut out = Vec::new();
+    for e in entries {
+        let wasm = e["wasm"].as_str().expect("wasm").to_string();
+        out.push((
+            e["scenario"].as_str().expect("scenario").to_string(),
+            wasm.clone(),
+        ));
+        for extra in e["scenarios"].as_array().into_iter().flatten() {
+            out.push((extra.as_str().expect("scenario").to_string(), wasm.clone()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_scenario_passes_and_matches_its_golden_trace() {
+    let golden_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for (scenario_file, wasm) in scenarios() {
+        let bytes = std::fs::read(examples_dir().join(&wasm)).expect("plugin");
+        let text = std::fs::read_to_string(examples_dir().join(&scenario_file)).expect("scenario");
+        let scenario = Scenario::parse(&text).unwrap_or_else(|e| panic!("{scenario_file}: {e}"));
+        let report = run(&bytes, scenario).unwrap_or_else(|e| panic!("{scenario_file}: {e}"));
+        for e in report.expectations.iter().filter(|e| !e.passed) {
+            failures.push(format!("{scenario_file}: {} ({})", e.name, e.detail));
+        }
+        let trace = pwp_host::Trace {
+            callbacks: report.callbacks.clone(),
+            logs: report.logs.clone(),
+            logs_dropped: 0,
+        }
+        .render();
+        let golden = golden_dir.join(scenario_file.replace(".json", ".trace"));
+        match std::fs::read_to_string(&golden) {
+            Ok(want) if want == trace => {}
+            _ if update => std::fs::write(&golden, &trace).expect("write golden"),
+            Ok(want) => failures.push(format!(
+                "{scenario_file}: trace differs from {}\n{}",
+                golden.display(),
+                first_difference(&want, &trace)
+            )),
+            Err(_) => failures.push(format!(
+                "{scenario_file}: no golden trace at {} (run with UPDATE_GOLDEN=1 to create it)",
+                golden.display()
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn first_difference(want: &str, got: &str) -> String {
+    for (i, (w, g)) in want.lines().zip(got.lines()).enumerate() {
+        if w != g {
+            return format!("line {}:\n  want {w}\n  got  {g}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: want {} lines, got {}",
+        want.lines().count(),
+        got.lines().count()
+    )
+}
+
+#[test]
+fn go_and_higress_plugins_are_detected_for_what_they_are() {
+    let info =
+        |name: &str| pwp_host::inspect(&std::fs::read(examples_dir().join(name)).unwrap()).unwrap();
+    let go = info("go-headers.wasm");
+    assert_eq!(go.abi, Some(pwp_host::abi::AbiVersion::V0_2_0));
+    assert!(go.toolchain.starts_with("Go"), "{}", go.toolchain);
+    assert_eq!(go.start.as_deref(), Some("_initialize"));
+    assert!(go.envoy_would_load, "{:?}", go.load_problems);
+    let higress = info("higress-request-block.wasm");
+    assert_eq!(higress.abi, Some(pwp_host::abi::AbiVersion::V0_2_100));
+    assert!(!higress.envoy_would_load && higress.higress_would_load);
+    let rust = info("rust-basic-auth.wasm");
+    assert_eq!(rust.toolchain, "Rust");
+    assert_eq!(rust.allocator.as_deref(), Some("proxy_on_memory_allocate"));
+    assert!(
+        rust.imports.iter().all(|i| i.status == "implemented"),
+        "{:?}",
+        rust.imports
+    );
+}
