@@ -114,7 +114,14 @@ impl Vm {
         config
             .consume_fuel(true)
             .compilation_mode(CompilationMode::Lazy)
-            .set_max_recursion_depth(4096);
+            .set_max_recursion_depth(4096)
+            // Lazy translation charges fuel, and running out of fuel there is a trap, not a
+            // resumable pause (wasmi 2.0). Fuel measures execution only.
+            .fuel_cost(wasmi::CustomFuelCosts {
+                bytes_copied_per_fuel: 64,
+                fuel_per_bytes_translated: 0,
+                fuel_per_bytes_validated: 0,
+            });
         let engine = Engine::new(&config);
         let module = Module::new(&engine, bytes).map_err(|e| load_failure(e.to_string()))?;
         let abi = info.abi.unwrap_or(AbiVersion::V0_2_1);

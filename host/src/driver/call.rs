@@ -111,8 +111,12 @@ impl Driver {
                     progress = self.vm.resume_host(t, &results, n_out);
                 }
                 Progress::OutOfFuel(t) => {
-                    used += given + std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
-                    if used >= limit {
+                    // Fuel left over is fuel not spent: the next instruction needs more.
+                    let left = self.vm.fuel_left();
+                    used += given.saturating_sub(left)
+                        + std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
+                    let next = slice.max(t.required_fuel());
+                    if used.saturating_add(next) > limit {
                         drop(t);
                         break CallEnd::Failed(crate::vm::failure_from_error(&wasmi::Error::from(
                             wasmi::TrapCode::OutOfFuel,
@@ -121,7 +125,7 @@ impl Driver {
                     elapsed += now() - t0;
                     self.y.pause(Pause::Slice).await;
                     t0 = now();
-                    given = slice.min(limit - used);
+                    given = next;
                     self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();
                     progress = self.vm.resume_fuel(t, given, n_out);
                 }

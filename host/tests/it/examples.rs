@@ -109,3 +109,28 @@ fn go_and_higress_plugins_are_detected_for_what_they_are() {
         rust.imports
     );
 }
+
+#[test]
+fn small_fuel_slices_give_the_same_result_as_one_run() {
+    let bytes = std::fs::read(examples_dir().join("go-http-auth.wasm")).unwrap();
+    let text = std::fs::read_to_string(examples_dir().join("go-http-auth.scenario.json")).unwrap();
+    let scenario = Scenario::parse(&text).unwrap();
+    let whole = run(&bytes, scenario.clone()).unwrap();
+    let mut s = pwp_host::Session::new(&bytes, scenario).unwrap();
+    s.control().slice_fuel.set(3_000_000);
+    let mut yields = 0;
+    loop {
+        match s.step(pwp_host::StepUntil::End) {
+            pwp_host::Step::Yielded => yields += 1,
+            pwp_host::Step::Finished => break,
+            pwp_host::Step::Paused(p) => panic!("unexpected pause {p:?}"),
+        }
+    }
+    let sliced = s.report();
+    assert_eq!(sliced.error, None, "after {yields} slices");
+    assert!(yields > 3, "{yields} slices");
+    assert_eq!(sliced.error, None);
+    assert_eq!(sliced.callbacks.len(), whole.callbacks.len());
+    let fuel = |r: &pwp_host::Report| r.callbacks.iter().map(|c| c.fuel).sum::<u64>();
+    assert_eq!(fuel(&sliced), fuel(&whole), "fuel is counted the same in slices");
+}

@@ -1,0 +1,73 @@
+//! The only module that talks to the browser (`web_sys`): storage, media queries, the
+//! document element and `fetch`. Everything here degrades quietly when an API is missing
+//! (for example `localStorage` disabled by privacy settings).
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+/// Reads `key` from `localStorage`.
+pub fn stored(key: &str) -> Option<String> {
+    window()?.local_storage().ok()??.get_item(key).ok()?
+}
+
+/// Writes `key` to `localStorage`; a failure (quota, privacy mode) is ignored.
+pub fn store(key: &str, value: &str) {
+    if let Some(storage) = window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// Whether the system asks for a dark colour scheme.
+pub fn prefers_dark() -> bool {
+    window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|query| query.matches())
+}
+
+/// Sets an attribute on `<html>`.
+pub fn set_root_attribute(name: &str, value: &str) {
+    if let Some(root) = window().and_then(|w| w.document()?.document_element()) {
+        let _ = root.set_attribute(name, value);
+    }
+}
+
+/// Resolves `relative` against the document base (`<base href>`, i.e. Trunk's `--public-url`).
+pub fn resolve(relative: &str) -> Result<String, String> {
+    let document = window().and_then(|w| w.document()).ok_or("no document")?;
+    let base = document
+        .base_uri()
+        .map_err(|_| "no document base")?
+        .ok_or("no document base")?;
+    let url = web_sys::Url::new_with_base(relative, &base)
+        .map_err(|_| format!("cannot resolve {relative} against {base}"))?;
+    Ok(url.href())
+}
+
+/// Fetches `url` and returns its body as text.
+///
+/// # Errors
+///
+/// A message for a network error, an HTTP status other than 2xx or a body that is not text.
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    let window = window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|_| format!("{url}: network error"))?
+        .dyn_into()
+        .map_err(|_| format!("{url}: not a response"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let text = response
+        .text()
+        .map_err(|_| format!("{url}: unreadable body"))?;
+    JsFuture::from(text)
+        .await
+        .ok()
+        .and_then(|body| body.as_string())
+        .ok_or_else(|| format!("{url}: body is not text"))
+}

@@ -1,0 +1,29 @@
+use leptos::prelude::*;
+
+use super::header::Header;
+use super::plugin_pane::PluginPane;
+use super::results_pane::ResultsPane;
+use super::timeline_pane::TimelinePane;
+use crate::state::AppState;
+
+/// The whole page: the header above three panes (plugin and inputs, timeline, results).
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::provide();
+    crate::persist::restore(state);
+    crate::persist::autosave(state);
+    view! {
+        <Header />
+        {move || state.notice.get().map(|n| view! {
+            <div class="notice" role="status" data-testid="notice">
+                <span>{n}</span>
+                <button aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"×"</button>
+            </div>
+        })}
+        <main class="workspace">
+            <PluginPane />
+            <TimelinePane />
+            <ResultsPane />
+        </main>
+    }
+}

@@ -1,0 +1,15 @@
+use leptos::prelude::*;
+
+use super::theme_toggle::ThemeToggle;
+
+/// The top bar: the product name and the theme toggle.
+#[component]
+pub fn Header() -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <h1 class="brand">"Proxy-Wasm Playground"</h1>
+            <span class="tagline">"Run and step proxy-wasm plugins in your browser."</span>
+            <ThemeToggle />
+        </header>
+    }
+}

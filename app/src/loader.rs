@@ -1,0 +1,157 @@
+//! Loading a plugin: from a file (picker or drop), a bundled example (with its scenario),
+//! or a URL (checked against a sha256 when one is given).
+
+use std::rc::Rc;
+
+use js_sys::Uint8Array;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use pwp_host::Scenario;
+use pwp_host::scenario::PluginRef;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::state::{AppState, LoadedPlugin};
+
+/// Fetches `url` as bytes.
+///
+/// # Errors
+///
+/// A message naming the URL and what went wrong (network, CORS, HTTP status).
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|_| {
+            format!(
+                "{url}: network error (offline, or the server does not allow cross-origin requests)"
+            )
+        })?
+        .dyn_into()
+        .map_err(|_| format!("{url}: not a response"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let buffer = JsFuture::from(
+        response
+            .array_buffer()
+            .map_err(|_| format!("{url}: unreadable body"))?,
+    )
+    .await
+    .map_err(|_| format!("{url}: unreadable body"))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Takes `bytes` as the current plugin, or reports why they are not a usable plugin.
+/// The run is reset either way; the scenario is kept.
+pub fn use_bytes(state: AppState, name: String, bytes: Vec<u8>, mut source: PluginRef) -> bool {
+    state.reset_run();
+    match pwp_host::inspect(&bytes) {
+        Ok(info) => {
+            source.sha256 = Some(info.sha256.clone());
+            source.size = Some(bytes.len() as u64);
+            state.load_error.set(None);
+            state.plugin.set(Some(LoadedPlugin {
+                name,
+                bytes: Rc::new(bytes),
+                info,
+                source,
+            }));
+            true
+        }
+        Err(e) => {
+            state.plugin.set(None);
+            state.load_error.set(Some(format!("{name}: {e}")));
+            false
+        }
+    }
+}
+
+/// Loads a file the user picked or dropped.
+pub fn load_file(state: AppState, file: web_sys::File) {
+    let name = file.name();
+    spawn_local(async move {
+        let buffer = match JsFuture::from(file.array_buffer()).await {
+            Ok(b) => b,
+            Err(_) => {
+                state
+                    .load_error
+                    .set(Some(format!("{name}: the file could not be read")));
+                return;
+            }
+        };
+        let bytes = Uint8Array::new(&buffer).to_vec();
+        let source = PluginRef {
+            file_name: Some(name.clone()),
+            ..PluginRef::default()
+        };
+        if use_bytes(state, name, bytes, source) {
+            crate::persist::save_plugin(state);
+        }
+    });
+}
+
+/// Loads a bundled example and its scenario.
+pub fn load_example(state: AppState, name: String, scenario_file: Option<String>) {
+    spawn_local(async move {
+        let base = |p: &str| {
+            crate::browser::resolve(&format!("examples/{p}"))
+                .unwrap_or_else(|_| format!("examples/{p}"))
+        };
+        let bytes = match fetch_bytes(&base(&format!("{name}.wasm"))).await {
+            Ok(b) => b,
+            Err(e) => {
+                state.load_error.set(Some(e));
+                return;
+            }
+        };
+        let scenario_name = scenario_file.unwrap_or_else(|| format!("{name}.scenario.json"));
+        let scenario = match crate::browser::fetch_text(&base(&scenario_name)).await {
+            Ok(text) => Scenario::parse(&text).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let source = PluginRef {
+            example: Some(name.clone()),
+            ..PluginRef::default()
+        };
+        if use_bytes(state, name, bytes, source) {
+            match scenario {
+                Ok(s) => state.scenario.set(s),
+                Err(e) => state.notice.set(Some(format!(
+                    "The example's scenario could not be read: {e}"
+                ))),
+            }
+            crate::persist::save_plugin(state);
+        }
+    });
+}
+
+/// Loads a plugin from a URL, checking `sha256` when given.
+pub fn load_url(state: AppState, url: String, sha256: Option<String>) {
+    spawn_local(async move {
+        let bytes = match fetch_bytes(&url).await {
+            Ok(b) => b,
+            Err(e) => {
+                state.load_error.set(Some(e));
+                return;
+            }
+        };
+        if let Some(want) = &sha256 {
+            let got = pwp_host::inspect::sha256_hex(&bytes);
+            if !want.eq_ignore_ascii_case(&got) {
+                state.load_error.set(Some(format!(
+                    "{url}: sha256 is {got}, not the expected {want}; the plugin was not loaded"
+                )));
+                return;
+            }
+        }
+        let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+        let source = PluginRef {
+            url: Some(url.clone()),
+            ..PluginRef::default()
+        };
+        if use_bytes(state, name, bytes, source) {
+            crate::persist::save_plugin(state);
+        }
+    });
+}

@@ -1,0 +1,24 @@
+//! Proxy-Wasm Playground: the browser app (Leptos CSR, built by Trunk from `app/index.html`).
+//!
+//! Module map:
+//! - `theme`, `manifest`, `paste`: plain logic, no `leptos` or `web_sys`, unit-tested natively;
+//! - `state`: the reactive state; `runner`: drives the host session in fuel slices;
+//! - `loader`, `persist`, `browser`: the modules that talk to the browser;
+//! - `components`, `run_view`, `editors`: one small component per file.
+
+mod browser;
+mod components;
+mod editors;
+mod loader;
+mod manifest;
+mod paste;
+mod persist;
+mod run_view;
+mod runner;
+mod state;
+mod theme;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(components::App);
+}

@@ -1,0 +1,15 @@
+//! The run: controls, timeline, host calls, logs and outcome.
+
+mod controls;
+mod logs;
+mod paused;
+mod results;
+mod timeline;
+
+pub use controls::Controls;
+pub use logs::Logs;
+pub use paused::{CalloutAnswerForm, StreamNow};
+pub use results::{
+    ClientResponse, ErrorView, Expectations, RequestsChart, SideEffects, UpstreamRequest,
+};
+pub use timeline::{CallbackDetail, Timeline};

@@ -1,0 +1,99 @@
+//! While paused: the request as it is right now, and the form to answer a pending callout.
+
+use leptos::prelude::*;
+use pwp_host::scenario::{Body, Headers, MockResponse};
+use pwp_host::state::from_pairs;
+use pwp_host::{CalloutAnswer, Pause};
+
+use crate::runner::answer_callout;
+use crate::state::use_state;
+
+/// The stream's headers and bodies at the pause, as the plugin sees them.
+#[component]
+pub fn StreamNow() -> impl IntoView {
+    let state = use_state();
+    let stream = move || {
+        state.run.with(|r| {
+            r.stream
+                .clone()
+                .filter(|_| r.status != crate::state::RunStatus::Finished)
+        })
+    };
+    view! {
+        {move || stream().map(|s| {
+            let part = |title: &'static str, pairs: Vec<(String, String)>, access: String| view! {
+                <h4>{title} " " <small class="access">{access}</small></h4>
+                <table class="headers"><tbody>
+                    {pairs.into_iter().map(|(k, v)| view! { <tr><td class="mono k">{k}</td><td class="mono">{v}</td></tr> }).collect_view()}
+                </tbody></table>
+            };
+            view! {
+                <section class="stream-now" data-testid="stream-now">
+                    {part("Request headers", from_pairs(&s.request_headers), format!("{:?}", s.req_headers))}
+                    {(!s.request_body.is_empty()).then(|| view! { <pre class="body mono">{String::from_utf8_lossy(&s.request_body).into_owned()}</pre> })}
+                    {(!s.response_headers.is_empty()).then(|| part("Response headers", from_pairs(&s.response_headers), format!("{:?}", s.resp_headers)))}
+                    {(!s.response_body.is_empty()).then(|| view! { <pre class="body mono">{String::from_utf8_lossy(&s.response_body).into_owned()}</pre> })}
+                </section>
+            }
+        })}
+    }
+}
+
+fn parse_headers(text: &str) -> Headers {
+    Headers(
+        text.lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect(),
+    )
+}
+
+/// Answer a callout no mock answers: an HTTP response, a Redis reply or a reset.
+#[component]
+pub fn CalloutAnswerForm() -> impl IntoView {
+    let state = use_state();
+    let pending = move || {
+        state.run.with(|r| match (&r.paused, &r.report) {
+            (Some(Pause::Callout { token }), Some(rep)) => {
+                rep.callouts.iter().find(|c| c.token == *token).cloned()
+            }
+            _ => None,
+        })
+    };
+    let status = RwSignal::new("200".to_string());
+    let headers = RwSignal::new("content-type: application/json".to_string());
+    let body = RwSignal::new(String::new());
+    view! {
+        {move || pending().map(|c| {
+            let token = c.token;
+            let redis = c.kind == "redis";
+            view! {
+                <form class="callout-answer" data-testid="callout-answer" on:submit=move |e| {
+                    e.prevent_default();
+                    let answer = if redis {
+                        CalloutAnswer::Redis(body.get_untracked().replace("\\r\\n", "\r\n"))
+                    } else {
+                        CalloutAnswer::Http(MockResponse {
+                            status: status.get_untracked().trim().parse().unwrap_or(200),
+                            headers: parse_headers(&headers.get_untracked()),
+                            body: Some(Body::Text(body.get_untracked())),
+                            trailers: Headers::default(),
+                        })
+                    };
+                    answer_callout(state, token, answer);
+                }>
+                    <h4>{format!("Answer the {} callout to {} {}", c.kind, c.cluster, c.path)}</h4>
+                    <Show when=move || !redis>
+                        <label>"Status " <input size="4" prop:value=status on:input=move |e| status.set(event_target_value(&e)) /></label>
+                        <label>"Headers" <textarea rows="2" prop:value=headers on:input=move |e| headers.set(event_target_value(&e))></textarea></label>
+                    </Show>
+                    <label>{if redis { "RESP reply (e.g. :1\\r\\n)" } else { "Body" }}
+                        <textarea rows="3" prop:value=body on:input=move |e| body.set(event_target_value(&e))></textarea>
+                    </label>
+                    <button type="submit" class="primary" data-testid="callout-send">"Send answer"</button>
+                    <button type="button" on:click=move |_| answer_callout(state, token, CalloutAnswer::Reset)>"Reset the connection"</button>
+                </form>
+            }
+        })}
+    }
+}

@@ -1,0 +1,207 @@
+//! The outcome: what reached the upstream, what the client got, callouts, metrics, shared
+//! data, expectations, failures, and memory and time over replayed requests.
+
+use leptos::prelude::*;
+use pwp_host::driver::Message;
+use pwp_host::scenario::Body;
+
+use crate::state::use_state;
+
+fn body_text(b: &Body) -> String {
+    match b {
+        Body::Text(t) => t.clone(),
+        Body::Base64 { base64 } => format!("(binary, base64) {base64}"),
+    }
+}
+
+fn message_view(m: Message) -> impl IntoView {
+    view! {
+        <table class="headers">
+            <tbody>
+                {m.headers.into_iter().map(|(k, v)| view! { <tr><td class="mono k">{k}</td><td class="mono">{v}</td></tr> }).collect_view()}
+                {m.trailers.into_iter().map(|(k, v)| view! { <tr class="trailer"><td class="mono k">{format!("trailer {k}")}</td><td class="mono">{v}</td></tr> }).collect_view()}
+            </tbody>
+        </table>
+        <pre class="body mono">{body_text(&m.body)}</pre>
+    }
+}
+
+/// The final upstream request.
+#[component]
+pub fn UpstreamRequest() -> impl IntoView {
+    let state = use_state();
+    let req = move || {
+        state.run.with(|r| {
+            r.report
+                .as_ref()
+                .map(|r| (r.upstream_request.clone(), r.requests.len()))
+        })
+    };
+    view! {
+        <div data-testid="upstream-request">
+            {move || match req() {
+                None => view! { <p class="empty">"Not run yet."</p> }.into_any(),
+                Some((None, 0)) => view! { <p class="empty">"The request has not reached the upstream yet."</p> }.into_any(),
+                Some((None, _)) => view! { <p class="note">"The request never reached the upstream."</p> }.into_any(),
+                Some((Some(m), _)) => message_view(m).into_any(),
+            }}
+        </div>
+    }
+}
+
+/// What the client received.
+#[component]
+pub fn ClientResponse() -> impl IntoView {
+    let state = use_state();
+    let resp = move || {
+        state.run.with(|r| {
+            r.report
+                .as_ref()
+                .map(|rep| (rep.client_response.clone(), rep.requests.last().cloned()))
+        })
+    };
+    view! {
+        <div data-testid="client-response">
+            {move || match resp() {
+                None | Some((None, None)) => view! { <p class="empty">"No response yet."</p> }.into_any(),
+                Some((None, Some(o))) => {
+                    let why = if o.reset { "The stream was reset: the client got no response.".to_string() } else { o.stalled.unwrap_or_else(|| "No response.".into()) };
+                    view! { <p class="note">{why}</p> }.into_any()
+                }
+                Some((Some(c), _)) => view! {
+                    <p class="status-line">
+                        <span class="status" data-testid="client-status">{c.status}</span>
+                        {c.local_reply.then(|| view! { <span class="badge" data-testid="local-reply">{format!("local reply · {}", c.details)}</span> })}
+                    </p>
+                    {message_view(c.message)}
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// Callouts, metrics and shared data.
+#[component]
+pub fn SideEffects() -> impl IntoView {
+    let state = use_state();
+    let report = move || state.run.with(|r| r.report.clone());
+    view! {
+        {move || report().map(|r| view! {
+            <div data-testid="callouts">
+                {(!r.callouts.is_empty()).then(|| view! { <h4>"Callouts"</h4> })}
+                <ul>
+                    {r.callouts.iter().map(|c| view! {
+                        <li class="mono">{format!("{} token {} → {} {}  ⇒ {}", c.kind, c.token, c.cluster, c.path, if c.answer.is_empty() { "pending".into() } else { c.answer.clone() })}</li>
+                    }).collect_view()}
+                </ul>
+            </div>
+            <div data-testid="metrics">
+                {(!r.metrics.is_empty()).then(|| view! { <h4>"Metrics"</h4> })}
+                <ul>{r.metrics.iter().map(|(k, v)| view! { <li class="mono">{format!("{k} = {v}")}</li> }).collect_view()}</ul>
+            </div>
+            <div data-testid="shared-data">
+                {(!r.shared_data.is_empty()).then(|| view! { <h4>"Shared data"</h4> })}
+                <ul>{r.shared_data.iter().map(|(k, v)| view! { <li class="mono">{format!("{k} = {}", body_text(v))}</li> }).collect_view()}</ul>
+            </div>
+        })}
+    }
+}
+
+/// Pass/fail of the scenario's expectations.
+#[component]
+pub fn Expectations() -> impl IntoView {
+    let state = use_state();
+    let list = move || {
+        state.run.with(|r| {
+            if r.status != crate::state::RunStatus::Finished {
+                return Vec::new();
+            }
+            r.report
+                .as_ref()
+                .map(|r| r.expectations.clone())
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <ul class="expectations" data-testid="expectations">
+            {move || list().into_iter().map(|e| view! {
+                <li class:pass=e.passed class:fail=!e.passed>
+                    <span>{if e.passed { "✓ " } else { "✗ " }}{e.name}</span>
+                    {(!e.detail.is_empty()).then(|| view! { <pre class="mono">{e.detail}</pre> })}
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// The failure that ended the run (trap, limit, refused configuration), or a refusal to start.
+#[component]
+pub fn ErrorView() -> impl IntoView {
+    let state = use_state();
+    let err = move || {
+        state.run.with(|r| {
+            if let crate::state::RunStatus::Refused(m) = &r.status {
+                return Some((m.clone(), Vec::new(), None));
+            }
+            r.report
+                .as_ref()?
+                .error
+                .as_ref()
+                .map(|e| (e.to_string(), e.backtrace.clone(), e.panic.clone()))
+        })
+    };
+    view! {
+        <div class="error-slot" data-testid="error" role="alert">
+            {move || err().map(|(msg, backtrace, panic)| view! {
+                <div class="error-box">
+                    <strong>{msg}</strong>
+                    <ul class="mono">{backtrace.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}</ul>
+                    {panic.map(|p| view! { <details open><summary>"The plugin's own output"</summary><pre class="mono">{p}</pre></details> })}
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// Time and memory per replayed request, as bars.
+#[component]
+pub fn RequestsChart() -> impl IntoView {
+    let state = use_state();
+    let rows = move || {
+        state.run.with(|r| {
+            r.report
+                .as_ref()
+                .map(|r| r.requests.clone())
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        {move || {
+            let rows = rows();
+            (rows.len() > 1).then(|| {
+                let max_t = rows.iter().map(|r| r.duration_us).fold(1.0, f64::max);
+                let max_m = rows.iter().map(|r| r.memory_pages).max().unwrap_or(1).max(1);
+                let w = 8.0;
+                let points = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| format!("{},{}", i as f64 * w + w / 2.0, 60.0 - 56.0 * f64::from(r.memory_pages) / f64::from(max_m)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let viewbox = format!("0 0 {} 60", rows.len() as f64 * w);
+                view! {
+                    <figure class="chart" data-testid="requests-chart">
+                        <figcaption>{format!("{} requests: time (bars) and memory (line, max {} pages = {} KiB)", rows.len(), max_m, max_m * 64)}</figcaption>
+                        <svg viewBox=viewbox preserveAspectRatio="none" role="img" aria-label="Time and memory per request">
+                            {rows.iter().enumerate().map(|(i, r)| {
+                                let h = 56.0 * r.duration_us / max_t;
+                                view! { <rect x=i as f64 * w y=60.0 - h width=w - 1.0 height=h><title>{format!("#{}: {:.0} µs, {} pages", i + 1, r.duration_us, r.memory_pages)}</title></rect> }
+                            }).collect_view()}
+                            <polyline fill="none" points=points />
+                        </svg>
+                    </figure>
+                }
+            })
+        }}
+    }
+}

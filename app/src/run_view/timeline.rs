@@ -1,0 +1,146 @@
+//! The timeline of callbacks, with the action each returned, and the selected callback's
+//! host calls and changes.
+
+use leptos::prelude::*;
+use pwp_host::Pause;
+use pwp_host::trace::CallbackRecord;
+
+use crate::state::use_state;
+
+fn paused_index(p: &Option<Pause>) -> Option<usize> {
+    match p {
+        Some(Pause::BeforeCallback { index }) => Some(*index),
+        Some(Pause::HostCall { callback, .. } | Pause::Failed { callback }) => Some(*callback),
+        _ => None,
+    }
+}
+
+/// One row per callback; click to select, click the dot to toggle a breakpoint.
+#[component]
+pub fn Timeline() -> impl IntoView {
+    let state = use_state();
+    let callbacks = move || {
+        state.run.with(|r| {
+            r.report
+                .as_ref()
+                .map(|r| r.callbacks.clone())
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <ol class="timeline" data-testid="timeline" aria-label="Callbacks">
+            <For each=callbacks key=|cb| (cb.index, cb.hostcalls.len(), cb.action.clone(), cb.error.is_some()) let:cb>
+                <TimelineRow cb=cb />
+            </For>
+        </ol>
+        <Show when=move || state.run.with(|r| r.report.as_ref().is_none_or(|r| r.callbacks.is_empty()))>
+            <p class="empty">"Run or step to see the plugin's callbacks here."</p>
+        </Show>
+    }
+}
+
+#[component]
+fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
+    let state = use_state();
+    let index = cb.index;
+    let name = cb.name.clone();
+    let bp_name = cb.name.clone();
+    let has_bp = {
+        let n = cb.name.clone();
+        move || state.breakpoints.with(|b| b.callbacks.contains(&n))
+    };
+    let toggle_bp = move |e: leptos::ev::MouseEvent| {
+        e.stop_propagation();
+        let n = bp_name.clone();
+        state.breakpoints.update(|b| {
+            if !b.callbacks.remove(&n) {
+                b.callbacks.insert(n);
+            }
+        });
+    };
+    let class = move || {
+        let mut c = String::from("callback");
+        if state.selected.get() == Some(index) {
+            c.push_str(" selected");
+        }
+        if state.run.with(|r| paused_index(&r.paused)) == Some(index) {
+            c.push_str(" current");
+        }
+        c
+    };
+    let args: Vec<String> = cb.args.iter().map(i64::to_string).collect();
+    let result = match (&cb.action, cb.ret, &cb.error) {
+        (_, _, Some(e)) => format!("✗ {}", e.kind),
+        (Some(a), _, _) => a.clone(),
+        (None, Some(r), _) => r.to_string(),
+        _ => String::new(),
+    };
+    let failed = cb.error.is_some();
+    let request = cb
+        .request
+        .map(|r| format!("#{}", r + 1))
+        .unwrap_or_default();
+    view! {
+        <li class=class data-testid="callback" data-name=name.clone() data-index=index
+            on:click=move |_| state.selected.set(Some(index))>
+            <button class="bp" class:on=has_bp title="Toggle a breakpoint on this callback"
+                aria-label=format!("Breakpoint on {name}") on:click=toggle_bp>"●"</button>
+            <span class="req">{request}</span>
+            <span class="cb-name">{cb.name.clone()}</span>
+            <span class="cb-args">"(" {args.join(", ")} ")"</span>
+            <span class="cb-result" class:failed=failed>{result}</span>
+            <span class="cb-meta">{format!("{} calls · {} fuel · {:.0} µs", cb.hostcalls.len(), cb.fuel, cb.duration_us)}</span>
+        </li>
+    }
+}
+
+/// The selected callback: its host calls with decoded arguments, and what it changed.
+#[component]
+pub fn CallbackDetail() -> impl IntoView {
+    let state = use_state();
+    let selected = move || {
+        let i = state.selected.get()?;
+        state
+            .run
+            .with(|r| r.report.as_ref().and_then(|r| r.callbacks.get(i).cloned()))
+    };
+    view! {
+        <div class="callback-detail">
+            {move || match selected() {
+                None => view! { <p class="empty" data-testid="hostcalls">"Select a callback to see its host calls."</p> }.into_any(),
+                Some(cb) => {
+                    let calls = cb.hostcalls.clone();
+                    let changes = cb.changes.clone();
+                    view! {
+                        <h3>{format!("#{} {}", cb.index, cb.name)}</h3>
+                        <table class="hostcalls" data-testid="hostcalls">
+                            <thead><tr><th>"host call"</th><th>"arguments and results"</th><th>"status"</th></tr></thead>
+                            <tbody>
+                                {calls.into_iter().map(|h| { let label = h.name.clone(); view! {
+                                    <tr class:stub=h.stub data-testid="hostcall" data-name=label>
+                                        <td class="mono">{h.name}</td>
+                                        <td class="mono">{h.detail}</td>
+                                        <td class="mono">{h.status.unwrap_or_default()}</td>
+                                    </tr>
+                                }}).collect_view()}
+                            </tbody>
+                        </table>
+                        <Show when={let n = changes.len(); move || n > 0}>
+                            <h4>"Changes"</h4>
+                        </Show>
+                        <ul class="changes" data-testid="changes">
+                            {changes.into_iter().map(|c| view! {
+                                <li class=format!("change {}", c.op)>
+                                    <span class="mono">{format!("{} {} {}", c.target, c.op, c.name)}</span>
+                                    <del class="mono">{c.old.unwrap_or_default()}</del>
+                                    <ins class="mono">{c.new.unwrap_or_default()}</ins>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {cb.error.map(|e| view! { <p class="error">{e.to_string()}</p> })}
+                    }.into_any()
+                }
+            }}
+        </div>
+    }
+}

@@ -1,0 +1,141 @@
+//! Drives the host session from UI actions: Run, Step over, Step into, Continue, Restart.
+//!
+//! Plugin code runs on the main thread in fuel-bounded slices; between slices the runner
+//! yields to the browser (a zero-delay timeout), so the page keeps answering input while a
+//! 6 MB Go plugin starts or a plugin loops until its fuel limit. Cancel stops at the next
+//! slice and keeps what ran so far.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use pwp_host::{Session, SessionError, Step, StepUntil};
+
+use crate::state::{AppState, RunStatus, RunView};
+
+/// Fuel per slice: a few milliseconds of interpretation in the browser.
+const SLICE_FUEL: u64 = 3_000_000;
+
+/// `performance.now()` in microseconds, for callback durations.
+fn perf_now_us() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now() * 1000.0)
+}
+
+/// Creates the session for the current plugin and scenario, if there is none.
+fn ensure_session(state: AppState) -> Result<(), String> {
+    if state.session.with_value(Option::is_some) {
+        return Ok(());
+    }
+    let plugin = state.plugin.get_untracked().ok_or("load a plugin first")?;
+    let scenario = state.scenario.get_untracked();
+    let session = Session::new(&plugin.bytes, scenario).map_err(|e| match e {
+        SessionError::Refused(problems) => {
+            format!(
+                "Strict mode: Envoy would refuse this plugin:\n{}",
+                problems.join("\n")
+            )
+        }
+        other => other.to_string(),
+    })?;
+    session.control().slice_fuel.set(SLICE_FUEL);
+    session.control().interactive_callouts.set(true);
+    session.control().now_us.set(perf_now_us);
+    state.session.set_value(Some(session));
+    Ok(())
+}
+
+/// Copies what the panes show out of the session.
+fn refresh(state: AppState, status: RunStatus, slices: u32) {
+    state.session.with_value(|s| {
+        let Some(s) = s else { return };
+        let view = RunView {
+            status,
+            paused: s.paused_at().cloned(),
+            report: Some(s.report()),
+            stream: s.world().stream.clone(),
+            slices,
+        };
+        state.run.set(view);
+    });
+    state.generation.update(|g| *g += 1);
+}
+
+/// Runs until `until` (or a breakpoint, the end, or a cancel), yielding between slices.
+pub fn drive(state: AppState, until: StepUntil) {
+    if state.run.get_untracked().status == RunStatus::Running {
+        return;
+    }
+    if let Err(message) = ensure_session(state) {
+        state.run.set(RunView {
+            status: RunStatus::Refused(message),
+            ..RunView::default()
+        });
+        return;
+    }
+    state.cancel.set(false);
+    let breakpoints = state.breakpoints.get_untracked();
+    state.session.update_value(|s| {
+        if let Some(s) = s {
+            s.breakpoints = breakpoints;
+        }
+    });
+    state.run.update(|r| r.status = RunStatus::Running);
+    spawn_local(async move {
+        let mut slices = 0u32;
+        loop {
+            let step = state
+                .session
+                .try_update_value(|s| s.as_mut().map(|s| s.step(until)))
+                .flatten()
+                .unwrap_or(Step::Finished);
+            match step {
+                Step::Yielded => {
+                    slices += 1;
+                    if slices % 8 == 0 {
+                        refresh(state, RunStatus::Running, slices);
+                    }
+                    if state.cancel.get_untracked() {
+                        refresh(state, RunStatus::Paused, slices);
+                        return;
+                    }
+                    gloo_timers::future::TimeoutFuture::new(0).await;
+                }
+                Step::Paused(_) => {
+                    refresh(state, RunStatus::Paused, slices);
+                    if let Some(
+                        pwp_host::Pause::BeforeCallback { index }
+                        | pwp_host::Pause::Failed { callback: index }
+                        | pwp_host::Pause::HostCall {
+                            callback: index, ..
+                        },
+                    ) = state.run.get_untracked().paused
+                    {
+                        state.selected.set(Some(index));
+                    }
+                    return;
+                }
+                Step::Finished => {
+                    refresh(state, RunStatus::Finished, slices);
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Throws the run away and starts again from the first step.
+pub fn restart(state: AppState) {
+    state.cancel.set(true);
+    state.reset_run();
+}
+
+/// Answers the callout the run is paused on, then continues.
+pub fn answer_callout(state: AppState, token: u32, answer: pwp_host::CalloutAnswer) {
+    state.session.with_value(|s| {
+        if let Some(s) = s {
+            s.answer_callout(token, answer);
+        }
+    });
+    state.run.update(|r| r.status = RunStatus::Paused);
+    drive(state, StepUntil::Breakpoint);
+}

@@ -1,0 +1,113 @@
+//! The app's reactive state: inputs (the scenario and the loaded plugin, autosaved), the run
+//! (a host [`Session`] advanced step by step) and what the panes show of it.
+//!
+//! Components get this with `expect_context::<AppState>()`; every field is a `Copy` handle.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use pwp_host::report::Report;
+use pwp_host::scenario::PluginRef;
+use pwp_host::state::HttpStream;
+use pwp_host::{Breakpoints, Pause, PluginInfo, Scenario, Session};
+
+/// A plugin the user loaded.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    /// What to call it (file name, example name, URL).
+    pub name: String,
+    /// The bytes.
+    pub bytes: Rc<Vec<u8>>,
+    /// What `inspect` found.
+    pub info: PluginInfo,
+    /// How to find it again (share links, session files).
+    pub source: PluginRef,
+}
+
+/// Where the run is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum RunStatus {
+    /// Nothing has run since the inputs last changed.
+    #[default]
+    Idle,
+    /// Running (between fuel slices).
+    Running,
+    /// Paused at a step or breakpoint.
+    Paused,
+    /// Finished.
+    Finished,
+    /// Could not start (the message says why).
+    Refused(String),
+}
+
+/// What the run panes show, refreshed after every step.
+#[derive(Debug, Clone, Default)]
+pub struct RunView {
+    /// Where the run is.
+    pub status: RunStatus,
+    /// Where it is paused.
+    pub paused: Option<Pause>,
+    /// The (possibly partial) report: callbacks, logs, outcomes, expectations.
+    pub report: Option<Report>,
+    /// The HTTP stream as it is now (while paused inside a request).
+    pub stream: Option<HttpStream>,
+    /// How many fuel slices ran in the current drive (progress for long work).
+    pub slices: u32,
+}
+
+/// All state, as copyable handles.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// The scenario being edited (autosaved).
+    pub scenario: RwSignal<Scenario>,
+    /// The loaded plugin.
+    pub plugin: RwSignal<Option<LoadedPlugin>, LocalStorage>,
+    /// Why the last load failed.
+    pub load_error: RwSignal<Option<String>>,
+    /// A message for the user (share link problems, restored session notes).
+    pub notice: RwSignal<Option<String>>,
+    /// The running session, if any.
+    pub session: StoredValue<Option<Session>, LocalStorage>,
+    /// What the run panes show.
+    pub run: RwSignal<RunView>,
+    /// The callback selected in the timeline.
+    pub selected: RwSignal<Option<usize>>,
+    /// Breakpoints.
+    pub breakpoints: RwSignal<Breakpoints>,
+    /// Set to stop driving the run at the next slice.
+    pub cancel: RwSignal<bool>,
+    /// Host-call pauses: bumped to let components scroll to the newest entry.
+    pub generation: RwSignal<u64>,
+}
+
+impl AppState {
+    /// Creates the state and provides it as context.
+    pub fn provide() -> AppState {
+        let state = AppState {
+            scenario: RwSignal::new(Scenario::default()),
+            plugin: RwSignal::new_local(None),
+            load_error: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            session: StoredValue::new_local(None),
+            run: RwSignal::new(RunView::default()),
+            selected: RwSignal::new(None),
+            breakpoints: RwSignal::new(Breakpoints::default()),
+            cancel: RwSignal::new(false),
+            generation: RwSignal::new(0),
+        };
+        provide_context(state);
+        state
+    }
+
+    /// Forgets the current run (inputs changed, or Restart).
+    pub fn reset_run(&self) {
+        self.session.set_value(None);
+        self.run.set(RunView::default());
+        self.selected.set(None);
+    }
+}
+
+/// The state provided by [`AppState::provide`].
+pub fn use_state() -> AppState {
+    expect_context::<AppState>()
+}

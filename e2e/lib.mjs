@@ -1,0 +1,141 @@
+// Test harness: Debian's Chromium through playwright-core, and a tiny static server for dist/.
+//
+// No browser download: playwright-core drives /usr/bin/chromium (override with CHROMIUM).
+// The server maps a URL prefix (default "/") onto a directory, with correct MIME types
+// (application/wasm matters: it lets the browser compile while downloading).
+
+import { createServer } from "node:http";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { dirname, extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The repository root. */
+export const root = resolve(here, "..");
+/** The release build that `trunk build --release` writes (override with PWP_DIST). */
+export const distDir = resolve(process.env.PWP_DIST ?? join(root, "dist"));
+/** Screenshots and other outputs of the tests (git-ignored). */
+export const artifactsDir = join(here, "artifacts");
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".yaml": "text/yaml; charset=utf-8",
+  ".yml": "text/yaml; charset=utf-8",
+};
+
+/**
+ * Serves `dir` under `prefix` on a free 127.0.0.1 port.
+ * @returns {Promise<{url: string, requests: string[], close: () => Promise<void>}>}
+ *   `url` is the base URL (ending in `prefix`); `requests` lists every request path.
+ */
+export async function serve(dir, { prefix = "/" } = {}) {
+  const base = resolve(dir);
+  const requests = [];
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    requests.push(path);
+    const send = (status, type, body, extra = {}) => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...extra });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (!path.startsWith(prefix)) return send(404, MIME[".txt"], "not found\n");
+    let file = normalize(join(base, path.slice(prefix.length)));
+    if (file !== base && !file.startsWith(base + sep)) return send(403, MIME[".txt"], "forbidden\n");
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, "index.html");
+      const type = MIME[extname(file)] ?? "application/octet-stream";
+      send(200, type, await readFile(file));
+    } catch {
+      send(404, MIME[".txt"], "not found\n");
+    }
+  });
+  await new Promise((ok, fail) => server.listen(0, "127.0.0.1", ok).once("error", fail));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}${prefix}`,
+    requests,
+    close: () => new Promise((ok) => server.close(() => ok())),
+  };
+}
+
+/** Launches headless Chromium (Debian's, or CHROMIUM). */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/**
+ * Opens `url` in a fresh 1280x720 context and collects every console error, page error and
+ * failed request into `errors`.
+ * @returns {Promise<{page: import("playwright-core").Page, errors: string[]}>}
+ */
+export async function open(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console: ${msg.text()} (${msg.location().url})`);
+  });
+  page.on("pageerror", (err) => errors.push(`page: ${err.message}`));
+  page.on("requestfailed", (req) => errors.push(`request: ${req.url()} ${req.failure()?.errorText}`));
+  page.on("response", (res) => {
+    if (res.status() >= 400) errors.push(`response: ${res.status()} ${res.url()}`);
+  });
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** Saves a full-page screenshot to e2e/artifacts/<name>.png and returns its path. */
+export async function screenshot(page, name) {
+  await mkdir(artifactsDir, { recursive: true });
+  const path = join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Every data-testid the app shell must render (the real UI fills them later). */
+export const SHELL_TESTIDS = [
+  "plugin-file",
+  "example-select",
+  "plugin-url",
+  "import-report",
+  "config-editor",
+  "request-editor",
+  "response-editor",
+  "run",
+  "step-over",
+  "step-into",
+  "continue",
+  "restart",
+  "timeline",
+  "hostcalls",
+  "logs",
+  "upstream-request",
+  "client-response",
+  "error",
+];

@@ -1,0 +1,66 @@
+// Running and stepping real example plugins in the browser.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { distDir, launch, open, screenshot, serve } from "../lib.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serve(distDir);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Picks an example (and scenario) from the menu and waits for its import report. */
+export async function pickExample(page, name, scenario = `${name}.scenario.json`) {
+  const select = page.getByTestId("example-select");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
+  await select.selectOption(`${name}|${scenario}`);
+  await page.getByTestId("abi").waitFor();
+}
+
+test("an example runs end to end and shows its callout, response and expectations", async () => {
+  const { page, errors } = await open(browser, server.url);
+  await pickExample(page, "go-http-auth");
+  assert.equal(await page.getByTestId("abi").textContent(), "0.2.0");
+  await page.getByTestId("run").click();
+  await page.locator('[data-testid="callback"][data-name="proxy_on_delete"]').waitFor();
+  assert.equal(await page.locator('[data-testid="callback"][data-name="proxy_on_http_call_response"]').count(), 1);
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
+  assert.match(await page.getByTestId("upstream-request").textContent(), /x-auth-user/);
+  assert.match(await page.getByTestId("callouts").textContent(), /auth \/check/);
+  assert.equal(await page.locator('[data-testid="expectations"] li.fail').count(), 0);
+  assert.ok((await page.locator('[data-testid="expectations"] li.pass').count()) > 3);
+  await screenshot(page, "go-http-auth");
+  assert.deepEqual(errors, []);
+});
+
+test("stepping a Go example goes callback by callback, then into host calls", async () => {
+  const { page, errors } = await open(browser, server.url);
+  await pickExample(page, "go-headers");
+  const callbacks = page.getByTestId("callback");
+  await page.getByTestId("step-over").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith("Paused before"));
+  assert.equal(await callbacks.count(), 1);
+  assert.equal(await callbacks.first().getAttribute("data-name"), "_initialize");
+  for (const expected of ["proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure", "proxy_on_context_create", "proxy_on_request_headers"]) {
+    const before = await callbacks.count();
+    await page.keyboard.press("F10");
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="callback"]').length > n, before);
+    assert.equal(await callbacks.last().getAttribute("data-name"), expected);
+  }
+  // Step into the request-headers callback: one host call at a time.
+  await page.getByTestId("step-into").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith("Paused after host call 0"));
+  assert.equal(await page.locator('[data-testid="hostcalls"] [data-testid="hostcall"]').count(), 1);
+  await page.getByTestId("continue").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,65 @@
+// The app shell: it loads from the release build, renders every placeholder, logs no errors,
+// and the theme toggle switches and remembers <html data-theme>.
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { distDir, launch, open, screenshot, serve, SHELL_TESTIDS } from "../lib.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(join(distDir, "index.html")), `no ${distDir}/index.html: run trunk build --release`);
+  assert.ok(
+    existsSync(join(distDir, "examples", "index.json")),
+    `no ${distDir}/examples/index.json: run examples/build.sh, then trunk build --release`,
+  );
+  server = await serve(distDir);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test("the shell shows the header and every placeholder, with no errors", async () => {
+  const { page, errors } = await open(browser, server.url);
+  await page.getByRole("heading", { name: "Proxy-Wasm Playground" }).waitFor();
+  for (const id of SHELL_TESTIDS) {
+    assert.equal(await page.getByTestId(id).count(), 1, `exactly one data-testid="${id}"`);
+  }
+  // The example list comes from examples/index.json, resolved against the document base.
+  await page.waitForFunction(
+    () => !document.querySelector('[data-testid="example-select"] option')?.textContent?.startsWith("Loading"),
+  );
+  assert.ok(server.requests.includes("/examples/index.json"), `requests: ${server.requests}`);
+  await screenshot(page, "shell");
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test("the theme toggle switches data-theme and remembers it", async () => {
+  const { page, errors } = await open(browser, server.url);
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
+  const toggle = page.getByTestId("theme-toggle");
+  await toggle.waitFor();
+  const first = await theme();
+  assert.ok(first === "light" || first === "dark", `data-theme is ${first}`);
+  const other = first === "light" ? "dark" : "light";
+
+  await toggle.click();
+  await page.waitForFunction((t) => document.documentElement.dataset.theme === t, other);
+  assert.equal(await page.evaluate(() => localStorage.getItem("pwp-theme")), other);
+  await screenshot(page, `shell-${other}`);
+
+  await page.reload();
+  await toggle.waitFor();
+  assert.equal(await theme(), other, "the choice survives a reload");
+  await toggle.click();
+  await page.waitForFunction((t) => document.documentElement.dataset.theme === t, first);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
