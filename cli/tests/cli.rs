@@ -210,7 +210,7 @@ fn export_writes_an_istio_wasm_plugin_with_the_sha256() {
     assert!(out.contains(&info), "{out}");
 }
 
-fn pwp_sha(p: &PathBuf) -> String {
+fn pwp_sha(p: &std::path::Path) -> String {
     let o = pwp(&["inspect", p.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     v["sha256"].as_str().unwrap().to_string()

@@ -152,7 +152,7 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
     }
     let mut types: Vec<(String, String)> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
-    let mut raw_imports: Vec<(String, String, Option<(String, String)>, &'static str)> = Vec::new();
+    let mut raw_imports: Vec<RawImport> = Vec::new();
     let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
     let mut producers: Vec<(String, String)> = Vec::new();
     let mut custom_names: Vec<String> = Vec::new();
@@ -331,6 +331,25 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
             "ABI 0.2.100 is Higress's own: upstream Envoy and Istio refuse it (\"Missing or unknown Proxy-Wasm ABI version\"). Deploy on Higress, or build with the upstream proxy-wasm-go-sdk for Istio.".into(),
         );
     }
+    // cpp-host looks exports up with a fixed type and fails the VM on a mismatch.
+    for (name, found) in &func_exports {
+        let Some((params, results)) = found else {
+            continue;
+        };
+        let Some((want_p, want_r)) = expected_signature(name, abi_v, has) else {
+            continue;
+        };
+        if params != want_p || results != want_r {
+            envoy_ok = false;
+            higress_ok = false;
+            load_problems.push(format!(
+                "Bad function signature for: {name}: it is {}, Envoy expects {} for ABI {}; Envoy refuses to load the module (the playground calls it with the arguments it declares)",
+                show_sig(params, results),
+                show_sig(want_p, want_r),
+                abi_v.as_str()
+            ));
+        }
+    }
     if allocator.is_none() {
         envoy_ok = false;
         higress_ok = false;
@@ -454,6 +473,53 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
         envoy_would_load: envoy_ok,
         higress_would_load: higress_ok,
         load_problems,
+    })
+}
+
+/// The type cpp-host looks export `name` up with (`WasmBase::getFunctions`), as table letters;
+/// `None` for exports it does not look up for this module.
+fn expected_signature(
+    name: &str,
+    abi: AbiVersion,
+    has: impl Fn(&str) -> bool,
+) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "_initialize" => ("", ""),
+        "_start" if !has("_initialize") => ("", ""),
+        "main" if has("_initialize") => ("ii", "i"),
+        "malloc" => ("i", "i"),
+        "proxy_on_memory_allocate" if !has("malloc") => ("i", "i"),
+        "proxy_on_context_create"
+        | "proxy_on_queue_ready"
+        | "proxy_on_downstream_connection_close"
+        | "proxy_on_upstream_connection_close" => ("ii", ""),
+        "proxy_on_vm_start"
+        | "proxy_validate_configuration"
+        | "proxy_on_configure"
+        | "proxy_on_request_trailers"
+        | "proxy_on_response_trailers"
+        | "proxy_on_request_metadata"
+        | "proxy_on_response_metadata" => ("ii", "i"),
+        "proxy_on_request_headers" | "proxy_on_response_headers" => {
+            if abi == AbiVersion::V0_1_0 {
+                ("ii", "i")
+            } else {
+                ("iii", "i")
+            }
+        }
+        "proxy_on_request_body"
+        | "proxy_on_response_body"
+        | "proxy_on_downstream_data"
+        | "proxy_on_upstream_data" => ("iii", "i"),
+        "proxy_on_new_connection" | "proxy_on_done" => ("i", "i"),
+        "proxy_on_tick" | "proxy_on_log" | "proxy_on_delete" => ("i", ""),
+        "proxy_on_foreign_function" if abi.is_v2() => ("iii", ""),
+        "proxy_on_grpc_receive_initial_metadata"
+        | "proxy_on_grpc_receive"
+        | "proxy_on_grpc_receive_trailing_metadata"
+        | "proxy_on_grpc_close" => ("iii", ""),
+        "proxy_on_http_call_response" => ("iiiii", ""),
+        _ => return None,
     })
 }
 

@@ -8,10 +8,16 @@
 use wasmi::{AsContext, AsContextMut, Caller, Val};
 
 use crate::abi::Status;
-use crate::vm::Ctx;
+use crate::vm::{Ctx, LimitExceeded};
 
 /// Fuel a nested allocator call may use on top of the current slice.
 const NESTED_CALL_FUEL: u64 = 200_000_000;
+
+/// How deep host calls may nest through the allocator (a host call runs the allocator, which
+/// makes a host call that allocates, ...). Each level is a native call into the interpreter,
+/// so without a bound a plugin overflows the host's own stack and takes the process (or the
+/// page) down. Envoy allows no allocating host call inside the allocator at all.
+const MAX_ALLOCATOR_NESTING: u32 = 4;
 
 /// How a host function ends early: with a return value, or with a trap.
 #[derive(Debug)]
@@ -172,6 +178,14 @@ pub fn allocate(caller: &mut Caller<'_, Ctx>, size: u32) -> Result<u32, HostErr>
     let Some(alloc) = caller.data().alloc else {
         return Err(Status::InvalidMemoryAccess.into());
     };
+    if caller.data().nested_depth >= MAX_ALLOCATOR_NESTING {
+        return Err(HostErr::Trap(wasmi::Error::host(LimitExceeded {
+            kind: "restricted_callback",
+            message: format!(
+                "host calls nest through the allocator without end: the allocator made a host call that allocates again, {MAX_ALLOCATOR_NESTING} levels deep. Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff inside the allocator and traps with \"restricted_callback\""
+            ),
+        })));
+    }
     // A nested call cannot be paused, so give it fuel of its own on top of the slice.
     let before = caller.get_fuel().unwrap_or(0);
     let _ = caller.set_fuel(before.saturating_add(NESTED_CALL_FUEL));

@@ -129,6 +129,13 @@ impl Report {
             warnings: w.warnings.clone(),
             error: w.failure.clone(),
         };
+        if w.trace.logs_dropped > 0 {
+            r.warnings.push(format!(
+                "{} log lines were dropped after the first {} (raise limits.max_log_lines to keep more)",
+                w.trace.logs_dropped,
+                w.trace.logs.len()
+            ));
+        }
         r.expectations = check(&r, expect);
         r
     }

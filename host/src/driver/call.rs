@@ -135,51 +135,53 @@ impl Driver {
         used += std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
         let changes = self.changes_since(&before);
         let pages = self.vm.memory_pages();
-        let mut w = self.world.borrow_mut();
-        w.flush_stdio();
-        w.current_callback = None;
-        w.memory_bytes = u64::from(pages) * 65536;
-        let outcome = match end {
-            CallEnd::Returned(vals) => {
-                let ret = vals.first().map(|v| match v {
-                    Val::I32(x) => i64::from(*x),
-                    Val::I64(x) => *x,
-                    _ => 0,
-                });
-                w.trace.callbacks[index].ret = ret;
-                CallOutcome::Returned(ret)
-            }
-            CallEnd::Failed(mut f) => {
-                f.callback = Some(name.to_string());
-                let limit_pages = w.cfg().limits.memory_pages;
-                if f.kind == "trap" && pages + 1 >= limit_pages {
-                    f.kind = "memory_limit".into();
-                    f.message = format!(
-                        "{} (memory is at the limit of {limit_pages} pages = {} MiB: the plugin probably ran out of memory)",
-                        f.message,
-                        u64::from(limit_pages) * 64 / 1024
-                    );
+        let outcome = {
+            let mut w = self.world.borrow_mut();
+            w.flush_stdio();
+            w.current_callback = None;
+            w.memory_bytes = u64::from(pages) * 65536;
+            let outcome = match end {
+                CallEnd::Returned(vals) => {
+                    let ret = vals.first().map(|v| match v {
+                        Val::I32(x) => i64::from(*x),
+                        Val::I64(x) => *x,
+                        _ => 0,
+                    });
+                    w.trace.callbacks[index].ret = ret;
+                    CallOutcome::Returned(ret)
                 }
-                let cb = &w.trace.callbacks[index];
-                f.backtrace.push(format!("in {name}({})", join(&cb.args)));
-                for h in cb.hostcalls.iter().rev().take(3) {
-                    f.backtrace
-                        .push(format!("after host call {} {}", h.name, h.detail));
+                CallEnd::Failed(mut f) => {
+                    f.callback = Some(name.to_string());
+                    let limit_pages = w.cfg().limits.memory_pages;
+                    if f.kind == "trap" && pages + 1 >= limit_pages {
+                        f.kind = "memory_limit".into();
+                        f.message = format!(
+                            "{} (memory is at the limit of {limit_pages} pages = {} MiB: the plugin probably ran out of memory)",
+                            f.message,
+                            u64::from(limit_pages) * 64 / 1024
+                        );
+                    }
+                    let cb = &w.trace.callbacks[index];
+                    f.backtrace.push(format!("in {name}({})", join(&cb.args)));
+                    for h in cb.hostcalls.iter().rev().take(3) {
+                        f.backtrace
+                            .push(format!("after host call {} {}", h.name, h.detail));
+                    }
+                    f.panic = panic_text(&w.trace.logs, index);
+                    w.trace.callbacks[index].error = Some(f.clone());
+                    if w.failure.is_none() {
+                        w.failure = Some(f.clone());
+                    }
+                    self.failed = true;
+                    CallOutcome::Failed(f)
                 }
-                f.panic = panic_text(&w.trace.logs, index);
-                w.trace.callbacks[index].error = Some(f.clone());
-                if w.failure.is_none() {
-                    w.failure = Some(f.clone());
-                }
-                self.failed = true;
-                CallOutcome::Failed(f)
-            }
+            };
+            let cb = &mut w.trace.callbacks[index];
+            cb.fuel = used;
+            cb.duration_us = elapsed;
+            cb.changes = changes;
+            outcome
         };
-        let cb = &mut w.trace.callbacks[index];
-        cb.fuel = used;
-        cb.duration_us = elapsed;
-        cb.changes = changes;
-        drop(w);
         if let CallOutcome::Failed(_) = outcome {
             self.y.pause(Pause::Failed { callback: index }).await;
         }

@@ -240,10 +240,34 @@ impl Driver {
             }
             Stop::Failed => {
                 let fail_open = self.world.borrow().cfg().fail_open;
-                if fail_open {
-                    out.client_response = Some(self.upstream_response_untouched());
-                } else {
+                if !fail_open {
                     out.client_response = Some(fail_reply());
+                } else if response_phase {
+                    // Fail open: the filter steps aside and the response goes on as it is.
+                    let w = self.world.borrow();
+                    let s = w.stream.as_ref().expect("stream");
+                    out.client_response = Some(ClientResponse {
+                        status: self.scenario.response.status,
+                        message: message(
+                            &s.response_headers,
+                            &s.response_body,
+                            &s.response_trailers,
+                        ),
+                        local_reply: false,
+                        details: s.code_details.clone(),
+                    });
+                } else {
+                    // Fail open: the request continues upstream as the plugin left it.
+                    let (_, chunks, _) = self.request_parts(out.index);
+                    let w = self.world.borrow();
+                    let s = w.stream.as_ref().expect("stream");
+                    out.upstream_request = Some(message(
+                        &s.request_headers,
+                        &chunks.concat(),
+                        &s.request_trailers,
+                    ));
+                    drop(w);
+                    out.client_response = Some(self.upstream_response_untouched());
                 }
             }
             Stop::Stalled(why) => {

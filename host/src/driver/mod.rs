@@ -213,6 +213,28 @@ impl Driver {
             w.plugin_config_readable = true;
             id
         };
+        self.configure(root).await.map_err(|mut f| {
+            if f.kind == "trap" {
+                f.kind = "configure_failed".into();
+                f.message = format!(
+                    "{}; Envoy refuses the plugin and rejects the whole configuration update",
+                    f.message
+                );
+            }
+            f
+        })?;
+        self.world.borrow_mut().plugin_config_readable = false;
+        self.settle(None).await;
+        if self.failed {
+            return Err(self.world.borrow().failure.clone().unwrap_or_else(|| {
+                refused("configure_failed", "the plugin failed while starting")
+            }));
+        }
+        Ok(())
+    }
+
+    /// Root context create, VM start and configure (buffer 7 readable throughout).
+    async fn configure(&mut self, root: u32) -> Result<(), Failure> {
         self.call_checked("proxy_on_context_create", &[i64::from(root), 0], root)
             .await?;
         let (vm_len, cfg_len) = {
@@ -243,13 +265,6 @@ impl Driver {
                     "proxy_on_configure returned false: the plugin rejected its configuration",
                 ));
             }
-        }
-        self.world.borrow_mut().plugin_config_readable = false;
-        self.settle(None).await;
-        if self.failed {
-            return Err(self.world.borrow().failure.clone().unwrap_or_else(|| {
-                refused("configure_failed", "the plugin failed while starting")
-            }));
         }
         Ok(())
     }

@@ -185,6 +185,14 @@ fn allowed_during_start(spec: &Spec) -> bool {
     spec.ns == Ns::Wasi || matches!(spec.name, "proxy_log" | "emscripten_notify_memory_growth")
 }
 
+/// Host functions allowed while the allocator runs (cpp-host; Higress lifted the restriction).
+fn allowed_in_allocator(spec: &Spec) -> bool {
+    matches!(
+        spec.name,
+        "proxy_log" | "fd_write" | "clock_time_get" | "poll_oneoff"
+    )
+}
+
 /// The namespace of an import module name.
 pub fn namespace(module: &str) -> Option<Ns> {
     match module {
@@ -301,8 +309,15 @@ fn define(
             Ok(v) | Err(HostErr::Ret(v)) => (v, None),
             Err(HostErr::Trap(e)) => (0, Some(e)),
         };
-        let has_result = !results.is_empty();
-        record(&mut caller, &label, args, has_result.then_some(ret), spec);
+        let has_result = !results.is_empty() && trap.is_none();
+        record(
+            &mut caller,
+            &label,
+            args,
+            has_result.then_some(ret),
+            trap.is_some(),
+            spec,
+        );
         if let Some(e) = trap {
             return Err(e);
         }
@@ -333,6 +348,7 @@ fn enter(
 ) -> Result<(), wasmi::Error> {
     let ctx = caller.data_mut();
     ctx.hostcalls_in_callback += 1;
+    let in_allocator = ctx.nested_depth > 0;
     let world = ctx.world.clone();
     let mut w = world.borrow_mut();
     let limit = w.cfg().limits.max_hostcalls_per_callback;
@@ -347,6 +363,20 @@ fn enter(
     if w.in_start && !spec.is_some_and(allowed_during_start) {
         let msg = format!(
             "{label} was called during VM start-up (_initialize/_start/main); Envoy allows only logging and WASI there and traps with \"restricted_callback\""
+        );
+        if w.cfg().strict {
+            return Err(wasmi::Error::host(LimitExceeded {
+                kind: "restricted_callback",
+                message: msg,
+            }));
+        }
+        if !w.warnings.contains(&msg) {
+            w.warnings.push(msg);
+        }
+    }
+    if in_allocator && !w.cfg().higress && !spec.is_some_and(allowed_in_allocator) {
+        let msg = format!(
+            "{label} was called from inside the allocator (malloc / proxy_on_memory_allocate) while the host was returning data; Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff there and traps with \"restricted_callback\""
         );
         if w.cfg().strict {
             return Err(wasmi::Error::host(LimitExceeded {
@@ -374,6 +404,7 @@ fn record(
     label: &str,
     args: Vec<i64>,
     ret: Option<i32>,
+    trapped: bool,
     spec: Option<&'static Spec>,
 ) {
     let ctx = caller.data_mut();
@@ -384,6 +415,8 @@ fn record(
     };
     let proxy = spec.is_some_and(|s| s.ns == Ns::Env && s.name.starts_with("proxy_"));
     let status = match (proxy, ret) {
+        // No value: the call trapped (e.g. in the allocator) and never returned.
+        (_, None) if trapped => Some("trap".to_string()),
         (true, Some(r)) => Some(status_name(r).to_string()),
         (false, Some(r)) if spec.is_some_and(|s| s.ns == Ns::Wasi) => {
             Some(errno_name(r).to_string())

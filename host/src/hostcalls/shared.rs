@@ -159,8 +159,10 @@ pub(super) fn define_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let id = {
         let w = world(c);
         let mut w = w.borrow_mut();
-        // Envoy numbers counters 4, 8, ...; gauges 5, 9, ...; histograms 6, 10, ...
-        let id = (w.metrics.len() as u32 + 1) * 4 + a[0] as u32;
+        // Envoy numbers counters 4, 8, ...; gauges 5, 9, ...; histograms 6, 10, ...: one
+        // sequence per kind (MetricStore's next_counter/gauge/histogram_metric_id_).
+        let same_kind = w.metrics.iter().filter(|m| m.kind == kind).count() as u32;
+        let id = (same_kind + 1) * 4 + a[0] as u32;
         w.metrics.push(Metric {
             id,
             kind,

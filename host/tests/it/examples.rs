@@ -132,5 +132,9 @@ fn small_fuel_slices_give_the_same_result_as_one_run() {
     assert_eq!(sliced.error, None);
     assert_eq!(sliced.callbacks.len(), whole.callbacks.len());
     let fuel = |r: &pwp_host::Report| r.callbacks.iter().map(|c| c.fuel).sum::<u64>();
-    assert_eq!(fuel(&sliced), fuel(&whole), "fuel is counted the same in slices");
+    assert_eq!(
+        fuel(&sliced),
+        fuel(&whole),
+        "fuel is counted the same in slices"
+    );
 }

@@ -3,6 +3,10 @@
 
 mod examples;
 mod fixtures;
+mod hostcalls;
+mod hostile;
+mod shapes;
+mod support;
 
 use pwp_host::Scenario;
 

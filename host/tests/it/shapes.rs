@@ -1,0 +1,183 @@
+//! Modules shaped like each toolchain's output: the host must recognise them (`inspect`) and
+//! run them the way Envoy does (start function, allocator, ABI-specific imports).
+
+use pwp_host::{Session, SessionError, abi::AbiVersion, inspect, trace::LogSource};
+
+use crate::support::{header, logs_in, names, probes, run_checked};
+use crate::{fixture, scenario};
+
+#[test]
+fn a_tinygo_command_is_started_with_start_and_served_by_malloc() {
+    let bytes = fixture("shape_tinygo");
+    let info = inspect(&bytes).unwrap();
+    assert_eq!(info.abi, Some(AbiVersion::V0_2_0));
+    assert_eq!(info.allocator.as_deref(), Some("malloc"));
+    assert_eq!(info.start.as_deref(), Some("_start"));
+    assert!(info.toolchain.contains("TinyGo"), "{}", info.toolchain);
+    assert!(
+        info.imports.iter().all(|i| i.status == "implemented"),
+        "{:?}",
+        info.imports
+    );
+    assert!(info.envoy_would_load, "{:?}", info.load_problems);
+
+    let r = run_checked(&bytes, "{}");
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(
+        names(&r),
+        [
+            "_start",
+            "proxy_on_context_create",
+            "proxy_on_context_create",
+            "proxy_on_request_headers"
+        ]
+    );
+    // Two fd_write calls, one line, at info, from stdout.
+    let stdout: Vec<_> = r
+        .logs
+        .iter()
+        .filter(|l| l.source == LogSource::Stdout)
+        .collect();
+    assert_eq!(stdout.len(), 1, "{stdout:?}");
+    assert_eq!(stdout[0].message, "hello from tinygo main");
+    assert_eq!(stdout[0].level, pwp_host::scenario::LogLevel::Info);
+    assert_eq!(stdout[0].callback.as_deref(), Some("_start"));
+    // The host allocated with malloc (its log is a host call nested in the header read), never
+    // with the SDK's allocator.
+    let headers_cb = &r.callbacks[3];
+    let calls: Vec<&str> = headers_cb
+        .hostcalls
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
+    assert_eq!(
+        calls,
+        ["proxy_log", "proxy_get_header_map_value", "proxy_log"]
+    );
+    assert_eq!(logs_in(&r, "proxy_on_request_headers"), ["malloc", "/"]);
+    assert!(
+        !r.logs
+            .iter()
+            .any(|l| l.message == "proxy_on_memory_allocate")
+    );
+    assert_eq!(r.client_response.unwrap().status, 200);
+}
+
+#[test]
+fn an_abi_0_1_0_plugin_gets_two_header_arguments_and_its_own_host_calls() {
+    let bytes = fixture("shape_abi010");
+    let info = inspect(&bytes).unwrap();
+    assert_eq!(info.abi, Some(AbiVersion::V0_1_0));
+    assert_eq!(info.allocator.as_deref(), Some("malloc"));
+    assert_eq!(info.start.as_deref(), Some("_start"));
+    // proxy_get_configuration and proxy_continue_request are registered for 0.1.0.
+    assert!(info.envoy_would_load, "{:?}", info.load_problems);
+
+    let r = run_checked(&bytes, r#"{"settings": {"config": "cfg-010"}}"#);
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(logs_in(&r, "proxy_on_configure"), ["cfg-010"]);
+    let headers_cb = r
+        .callbacks
+        .iter()
+        .find(|c| c.name == "proxy_on_request_headers")
+        .unwrap();
+    assert_eq!(headers_cb.args.len(), 2, "0.1.0: (context_id, n_headers)");
+    assert_eq!(headers_cb.args[0], 2);
+    // Missing header: Ok, with pointer 0 and length 0.
+    let get = &headers_cb.hostcalls[0];
+    assert_eq!(get.name, "proxy_get_header_map_value");
+    assert_eq!(get.ret, Some(0));
+    assert_eq!(probes(&r, "proxy_on_request_headers"), [[0, 0]]);
+    // Paused and resumed by proxy_continue_request: the request went upstream.
+    let up = r
+        .upstream_request
+        .as_ref()
+        .expect("resumed request reaches upstream");
+    assert_eq!(header(&up.headers, "x-abi"), Some("0.1.0"));
+    assert_eq!(r.client_response.unwrap().status, 200);
+}
+
+#[test]
+fn an_emscripten_reactor_runs_initialize_then_main_and_may_notify_memory_growth() {
+    let bytes = fixture("shape_emscripten");
+    let info = inspect(&bytes).unwrap();
+    assert_eq!(info.abi, Some(AbiVersion::V0_2_1));
+    assert_eq!(info.toolchain, "C++ (Emscripten)");
+    assert_eq!(info.allocator.as_deref(), Some("malloc"));
+    assert_eq!(info.start.as_deref(), Some("_initialize + main"));
+    assert!(info.envoy_would_load, "{:?}", info.load_problems);
+
+    let r = run_checked(&bytes, "{}");
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(
+        names(&r)[..3],
+        ["_initialize", "main", "proxy_on_context_create"]
+    );
+    assert_eq!(r.callbacks[1].args, [0, 0], "main(0, 0)");
+    assert_eq!(
+        r.callbacks[0].hostcalls[0].name,
+        "emscripten_notify_memory_growth"
+    );
+    // Allowed during start: no restricted-callback warning.
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(logs_in(&r, "main"), ["main ran"]);
+    assert_eq!(r.memory_pages, [2], "grown by _initialize");
+    let up = r.upstream_request.unwrap();
+    assert_eq!(header(&up.headers, "x-sdk"), Some("cpp"));
+}
+
+#[test]
+fn an_assemblyscript_module_runs_with_env_abort_stubbed_and_reported_as_unknown() {
+    let bytes = fixture("shape_assemblyscript");
+    let info = inspect(&bytes).unwrap();
+    assert_eq!(info.abi, Some(AbiVersion::V0_2_1));
+    assert_eq!(info.toolchain, "AssemblyScript");
+    assert_eq!(info.allocator.as_deref(), Some("malloc"));
+    assert_eq!(info.start, None);
+    let abort = info.imports.iter().find(|i| i.name == "abort").unwrap();
+    assert_eq!(abort.status, "unknown");
+    let exit = info.imports.iter().find(|i| i.name == "proc_exit").unwrap();
+    assert_eq!(
+        (exit.module.as_str(), exit.status.as_str()),
+        ("wasi_unstable", "implemented")
+    );
+    assert!(!info.envoy_would_load);
+    assert!(
+        info.load_problems
+            .iter()
+            .any(|p| p.starts_with("env.abort")),
+        "{:?}",
+        info.load_problems
+    );
+
+    let r = run_checked(&bytes, "{}");
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let call = &r
+        .callbacks
+        .iter()
+        .find(|c| c.name == "proxy_on_request_headers")
+        .unwrap()
+        .hostcalls[0];
+    assert_eq!(call.name, "abort");
+    assert!(call.stub);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("abort")),
+        "{:?}",
+        r.warnings
+    );
+    let up = r.upstream_request.unwrap();
+    assert_eq!(header(&up.headers, "x-sdk"), Some("as"));
+
+    // Strict mode refuses it, as Envoy would, naming the import.
+    let strict = Session::new(&bytes, scenario(r#"{"settings": {"strict": true}}"#));
+    match strict {
+        Err(SessionError::Refused(problems)) => {
+            assert!(
+                problems.iter().any(|p| p.contains("env.abort")),
+                "{problems:?}"
+            )
+        }
+        Err(e) => panic!("refused for the wrong reason: {e}"),
+        Ok(_) => panic!("strict mode accepted a module Envoy refuses"),
+    }
+}
