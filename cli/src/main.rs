@@ -64,6 +64,8 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Print the JSON Schema of the scenario format (draft 2020-12).
+    Schema,
     /// Write a deployment file for the plugin: Istio or Higress WasmPlugin, Envoy config, Dockerfile.
     Export {
         /// What to write.
@@ -139,6 +141,14 @@ fn main() -> ExitCode {
             namespace,
             image,
         } => cmd_export(format, plugin, scenario, options, name, namespace, image),
+        Command::Schema => {
+            let schema = pwp_host::scenario::json_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -215,3 +215,18 @@ fn pwp_sha(p: &std::path::Path) -> String {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     v["sha256"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn the_published_schema_is_the_one_the_code_generates() {
+    let o = pwp(&["schema"]);
+    assert_eq!(o.status.code(), Some(0));
+    let generated: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let path = root().join("schema/scenario.schema.json");
+    let published: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema/scenario.schema.json"))
+            .unwrap();
+    assert_eq!(
+        generated, published,
+        "schema/scenario.schema.json is stale: run `cargo run -p pwp -- schema > schema/scenario.schema.json`"
+    );
+}

@@ -17,6 +17,7 @@ pub const SCENARIO_VERSION: u32 = 1;
 
 /// One run of a plugin: its settings, the traffic, the mocks and what to expect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Scenario {
     /// Optional pointer to the JSON Schema, for editors.
@@ -148,6 +149,7 @@ impl Scenario {
 
 /// Where the plugin comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PluginRef {
     /// A bundled example, by name (`go-headers`).
@@ -175,6 +177,7 @@ pub struct PluginRef {
 
 /// Plugin and VM settings as Envoy's `PluginConfig` and `VmConfig` carry them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The plugin configuration (`proxy_on_configure`). A string is passed as is; any other
@@ -237,6 +240,7 @@ pub fn config_bytes(value: &serde_json::Value) -> Vec<u8> {
 
 /// proxy-wasm log levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     /// 0
@@ -289,6 +293,7 @@ impl LogLevel {
 
 /// Which proxy the host emulates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// Higress for plugins with the `0_2_100` ABI marker, upstream Envoy otherwise.
@@ -302,6 +307,7 @@ pub enum Profile {
 
 /// Version-dependent behaviour; each `None` takes the profile's default.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Toggles {
     /// Body buffering after a body callback returned `StopIterationAndBuffer`.
@@ -323,6 +329,7 @@ pub struct Toggles {
 
 /// Body buffering semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BodyBuffering {
     /// Envoy >= 1.33: each callback sees everything buffered so far, including its own chunk.
@@ -333,6 +340,7 @@ pub enum BodyBuffering {
 
 /// `proxy_replace_header_map_value` semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReplaceHeader {
     /// Current Envoy: remove every entry of the key, then append one.
@@ -343,6 +351,7 @@ pub enum ReplaceHeader {
 
 /// Limits that keep a looping or greedy plugin from hurting the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Fuel (roughly, wasm instructions) one callback may use.
@@ -371,6 +380,7 @@ impl Default for Limits {
 
 /// Bytes given as text, or as `{"base64": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Body {
     /// UTF-8 text.
@@ -416,6 +426,7 @@ pub struct Headers(pub Vec<(String, String)>);
 impl<'de> Deserialize<'de> for Headers {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(untagged)]
         enum Form {
             Pairs(Vec<(String, String)>),
@@ -437,6 +448,7 @@ impl Headers {
 
 /// The downstream request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Request {
     /// `:method`
@@ -481,6 +493,7 @@ impl Default for Request {
 
 /// The upstream response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Response {
     /// `:status`
@@ -535,6 +548,7 @@ pub fn body_chunks(body: &Option<Body>, chunks: &[Body]) -> Result<Vec<Vec<u8>>,
 
 /// A property override.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum PropertyValue {
     /// Served as 1 byte.
@@ -552,6 +566,7 @@ pub enum PropertyValue {
 
 /// The route the request matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Route {
     /// Route name (`xds.route_name`; Higress `route_name`, e.g. `default/foo`).
@@ -571,6 +586,7 @@ impl Default for Route {
 
 /// Callout answers.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Mocks {
     /// HTTP callouts (`proxy_http_call`).
@@ -586,6 +602,7 @@ pub struct Mocks {
 
 /// The answer to HTTP callouts to a cluster (and path prefix).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpMock {
     /// The cluster the plugin calls.
@@ -608,6 +625,7 @@ pub struct HttpMock {
 
 /// A mocked HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct MockResponse {
     /// `:status`
@@ -636,6 +654,7 @@ impl Default for MockResponse {
 
 /// The answer to gRPC calls.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct GrpcMock {
     /// The cluster (or the `GrpcService` target) the plugin calls.
@@ -664,6 +683,7 @@ pub struct GrpcMock {
 
 /// The answer to Higress Redis calls.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisMock {
     /// Matches only this cluster (the part before `?`) when given.
@@ -681,6 +701,7 @@ pub struct RedisMock {
 
 /// The virtual clock: time is an input, so runs are reproducible.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Clock {
     /// Wall-clock time at VM start, in milliseconds since the Unix epoch.
@@ -704,6 +725,7 @@ impl Default for Clock {
 
 /// Assertions on the outcome of the last request.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Expect {
     /// What reached the upstream.
@@ -735,6 +757,7 @@ impl Expect {
 
 /// Assertions on a request or response.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct MessageExpect {
     /// Whether the request reached the upstream (upstream request only).
@@ -800,6 +823,7 @@ impl<'de> Deserialize<'de> for HeaderExpect {
 
 /// An expectation on the log.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct LogExpect {
     /// Only lines at this level.
@@ -814,6 +838,7 @@ pub struct LogExpect {
 
 /// An expectation on one callout.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct CalloutExpect {
     /// `http`, `grpc` or `redis`; any when absent.
@@ -825,6 +850,52 @@ pub struct CalloutExpect {
     /// The `:path` (HTTP), method (gRPC) or command (Redis), as a prefix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+}
+
+/// The JSON Schema of the scenario format (draft 2020-12), as published in
+/// `schema/scenario.schema.json`.
+#[cfg(feature = "schema")]
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default();
+    if let Some(o) = schema.as_object_mut() {
+        o.insert(
+            "$id".into(),
+            "https://proxy-wasm-playground.dev/schema/scenario.schema.json".into(),
+        );
+        o.insert("title".into(), "Proxy-Wasm Playground scenario".into());
+    }
+    schema
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Headers {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Headers".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Headers in order: a list of [name, value] pairs (repeats allowed), or an object",
+            "oneOf": [
+                {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "minItems": 2, "maxItems": 2}},
+                {"type": "object", "additionalProperties": {"type": "string"}}
+            ]
+        })
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for HeaderExpect {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HeaderExpect".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A string (the first value equals it), true (present) or null/false (absent)",
+            "type": ["string", "number", "boolean", "null"]
+        })
+    }
 }
 
 #[cfg(test)]
