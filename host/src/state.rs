@@ -242,6 +242,26 @@ pub struct Callout {
 }
 
 impl Callout {
+    /// A new pending callout of `kind` to `cluster`, owned by `root`, made by `issuer`; the
+    /// token is handed out when it is registered.
+    pub fn pending(kind: CalloutKind, root: u32, issuer: u32, cluster: String) -> Callout {
+        Callout {
+            token: 0,
+            kind,
+            root,
+            issuer,
+            cluster,
+            headers: Vec::new(),
+            body: Vec::new(),
+            trailers: Vec::new(),
+            method: String::new(),
+            timeout_ms: 0,
+            pending: true,
+            answer: String::new(),
+            request: None,
+        }
+    }
+
     /// The HTTP `:path` (or gRPC method, Redis command).
     pub fn path(&self) -> String {
         match self.kind {

@@ -436,32 +436,28 @@ impl Driver {
         }
     }
 
+    fn take_local_reply(&mut self) -> Option<LocalReply> {
+        self.world
+            .borrow_mut()
+            .stream
+            .as_mut()
+            .and_then(|s| s.local_reply.take())
+    }
+
     /// After a stream callback: the failure, local reply or reset it caused, if any; and
     /// whether it (or a callout answered since) resumed this direction.
     async fn after(&mut self, id: u32, dir: Dir) -> Result<bool, Stop> {
         if self.failed {
             return Err(Stop::Failed);
         }
-        if let Some(reply) = self
-            .world
-            .borrow_mut()
-            .stream
-            .as_mut()
-            .and_then(|s| s.local_reply.take())
-        {
+        if let Some(reply) = self.take_local_reply() {
             return Err(Stop::LocalReply(reply));
         }
         self.settle(Some(id)).await;
         if self.failed {
             return Err(Stop::Failed);
         }
-        if let Some(reply) = self
-            .world
-            .borrow_mut()
-            .stream
-            .as_mut()
-            .and_then(|s| s.local_reply.take())
-        {
+        if let Some(reply) = self.take_local_reply() {
             return Err(Stop::LocalReply(reply));
         }
         let applied: Vec<Deferred> = std::mem::take(&mut self.world.borrow_mut().applied);

@@ -14,12 +14,19 @@ use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
-/// Registers a callout and returns its token.
-pub(super) fn register(w: &mut World, mut callout: Callout) -> u32 {
+/// Registers a callout of `kind` to `cluster`, owned by the root of the target context,
+/// with `fill` setting what the plugin sent, and returns its token (Envoy's numbering:
+/// `seq * 4 + kind`).
+pub(super) fn register(
+    w: &mut World,
+    kind: CalloutKind,
+    cluster: String,
+    fill: impl FnOnce(&mut Callout),
+) -> u32 {
     if w.next_callout_seq == 0 {
         w.next_callout_seq = 1;
     }
-    let kind_bits = match callout.kind {
+    let kind_bits = match kind {
         CalloutKind::Http => 0,
         CalloutKind::Grpc => 1,
         CalloutKind::GrpcStream => 2,
@@ -27,6 +34,9 @@ pub(super) fn register(w: &mut World, mut callout: Callout) -> u32 {
     };
     let token = w.next_callout_seq * 4 + kind_bits;
     w.next_callout_seq += 1;
+    let issuer = w.target_context();
+    let mut callout = Callout::pending(kind, w.root_of(issuer), issuer, cluster);
+    fill(&mut callout);
     callout.token = token;
     callout.request = w.request_index;
     w.callouts.push(callout);
@@ -72,26 +82,12 @@ pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         note(c, detail);
         return Err(Status::BadArgument.into());
     }
-    let root = w.root_of(w.target_context());
-    let issuer = w.target_context();
-    let token = register(
-        &mut w,
-        Callout {
-            token: 0,
-            kind: CalloutKind::Http,
-            root,
-            issuer,
-            cluster,
-            headers,
-            body,
-            trailers,
-            method: String::new(),
-            timeout_ms: timeout,
-            pending: true,
-            answer: String::new(),
-            request: None,
-        },
-    );
+    let token = register(&mut w, CalloutKind::Http, cluster, |c| {
+        c.headers = headers;
+        c.body = body;
+        c.trailers = trailers;
+        c.timeout_ms = timeout;
+    });
     drop(w);
     memory::write_u32(c, a[9] as u32, token)?;
     note(c, format!("{detail} -> token {token}"));
@@ -166,30 +162,17 @@ fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
         note(c, detail);
         return Err(Status::ParseFailure.into());
     }
-    let root = w.root_of(w.target_context());
-    let issuer = w.target_context();
-    let token = register(
-        &mut w,
-        Callout {
-            token: 0,
-            kind: if stream {
-                CalloutKind::GrpcStream
-            } else {
-                CalloutKind::Grpc
-            },
-            root,
-            issuer,
-            cluster,
-            headers: metadata,
-            body: message,
-            trailers: Vec::new(),
-            method: format!("{service_name}/{method}"),
-            timeout_ms: timeout,
-            pending: true,
-            answer: String::new(),
-            request: None,
-        },
-    );
+    let kind = if stream {
+        CalloutKind::GrpcStream
+    } else {
+        CalloutKind::Grpc
+    };
+    let token = register(&mut w, kind, cluster, |c| {
+        c.headers = metadata;
+        c.body = message;
+        c.method = format!("{service_name}/{method}");
+        c.timeout_ms = timeout;
+    });
     drop(w);
     memory::write_u32(c, token_ptr, token)?;
     note(c, format!("{detail} -> token {token}"));

@@ -8,7 +8,7 @@ use super::{note, show};
 use crate::abi::Status;
 use crate::memory::{self, HostResult};
 use crate::pairs;
-use crate::state::{Callout, CalloutKind};
+use crate::state::CalloutKind;
 use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
@@ -107,26 +107,10 @@ pub(super) fn redis_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         note(c, format!("{cluster} {command} (unknown cluster)"));
         return Err(Status::BadArgument.into());
     }
-    let root = w.root_of(w.target_context());
-    let issuer = w.target_context();
-    let token = register(
-        &mut w,
-        Callout {
-            token: 0,
-            kind: CalloutKind::Redis,
-            root,
-            issuer,
-            cluster: cluster.clone(),
-            headers: Vec::new(),
-            body: query,
-            trailers: Vec::new(),
-            method: command.clone(),
-            timeout_ms: 0,
-            pending: true,
-            answer: String::new(),
-            request: None,
-        },
-    );
+    let token = register(&mut w, CalloutKind::Redis, cluster.clone(), |c| {
+        c.body = query;
+        c.method = command.clone();
+    });
     drop(w);
     memory::write_u32(c, a[4] as u32, token)?;
     note(c, format!("{cluster} {command} -> token {token}"));

@@ -361,32 +361,20 @@ fn enter(
         }));
     }
     if w.in_start && !spec.is_some_and(allowed_during_start) {
-        let msg = format!(
-            "{label} was called during VM start-up (_initialize/_start/main); Envoy allows only logging and WASI there and traps with \"restricted_callback\""
-        );
-        if w.cfg().strict {
-            return Err(wasmi::Error::host(LimitExceeded {
-                kind: "restricted_callback",
-                message: msg,
-            }));
-        }
-        if !w.warnings.contains(&msg) {
-            w.warnings.push(msg);
-        }
+        restricted(
+            &mut w,
+            format!(
+                "{label} was called during VM start-up (_initialize/_start/main); Envoy allows only logging and WASI there and traps with \"restricted_callback\""
+            ),
+        )?;
     }
     if in_allocator && !w.cfg().higress && !spec.is_some_and(allowed_in_allocator) {
-        let msg = format!(
-            "{label} was called from inside the allocator (malloc / proxy_on_memory_allocate) while the host was returning data; Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff there and traps with \"restricted_callback\""
-        );
-        if w.cfg().strict {
-            return Err(wasmi::Error::host(LimitExceeded {
-                kind: "restricted_callback",
-                message: msg,
-            }));
-        }
-        if !w.warnings.contains(&msg) {
-            w.warnings.push(msg);
-        }
+        restricted(
+            &mut w,
+            format!(
+                "{label} was called from inside the allocator (malloc / proxy_on_memory_allocate) while the host was returning data; Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff there and traps with \"restricted_callback\""
+            ),
+        )?;
     }
     if spec.is_none() {
         let msg = format!(
@@ -395,6 +383,20 @@ fn enter(
         if !w.warnings.contains(&msg) {
             w.warnings.push(msg);
         }
+    }
+    Ok(())
+}
+
+/// A call Envoy would refuse at this moment: a trap in strict mode, a warning otherwise.
+fn restricted(w: &mut crate::state::World, msg: String) -> Result<(), wasmi::Error> {
+    if w.cfg().strict {
+        return Err(wasmi::Error::host(LimitExceeded {
+            kind: "restricted_callback",
+            message: msg,
+        }));
+    }
+    if !w.warnings.contains(&msg) {
+        w.warnings.push(msg);
     }
     Ok(())
 }
