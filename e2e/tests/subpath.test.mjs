@@ -1,6 +1,6 @@
-// A release built with `trunk build --release --public-url /pwp/sub/` works when hosted under
+// A build made with `trunk build [--release] --public-url /pwp/sub/` works when hosted under
 // that sub-path, and finds its examples there (not at /examples/).
-// scripts/test.sh builds it into e2e/artifacts/dist-subpath before running the browser tests.
+// scripts/test.sh builds it (a dev build) into e2e/artifacts/dist-subpath before the browser tests.
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs every check, in the order CI runs them: format, lints (native and wasm), the host's wasm
+# build, the architecture rule, native tests, the release build, a build for a sub-path and the
+# browser tests.
+#
+#   bash scripts/test.sh                  everything (setup first; fast when already done)
+#   bash scripts/test.sh clippy e2e       only the steps whose names are given
+#   PWP_KEEP_GOING=1 bash scripts/test.sh run the remaining steps after a failure
+#
+# Honours CARGO_TARGET_DIR if the caller sets one (.ci/run does, for warm CI runs).
+# shellcheck disable=SC2317 # the step functions are called through `step`
+set -euo pipefail
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$PWP_ROOT"
+
+only=("$@")
+passed=()
+failed=()
+started=$SECONDS
+
+wanted() {
+  [ "${#only[@]}" -eq 0 ] && return 0
+  local name
+  for name in "${only[@]}"; do [ "$name" = "$1" ] && return 0; done
+  return 1
+}
+
+# step NAME COMMAND...: run one step with a banner and its time.
+step() {
+  local name=$1
+  shift
+  wanted "$name" || return 0
+  local t0=$SECONDS
+  printf '\n==== [%s] %s\n' "$name" "$*" >&2
+  if "$@"; then
+    passed+=("$name")
+    printf '==== [%s] ok in %ss\n' "$name" "$((SECONDS - t0))" >&2
+  else
+    failed+=("$name")
+    printf '==== [%s] FAILED after %ss\n' "$name" "$((SECONDS - t0))" >&2
+    if [ -z "${PWP_KEEP_GOING:-}" ]; then summary; fi
+  fi
+}
+
+summary() {
+  local total=$((SECONDS - started))
+  if [ "${#failed[@]}" -eq 0 ]; then
+    printf '\n==== test.sh: PASSED %d steps in %ss (%s)\n' "${#passed[@]}" "$total" "${passed[*]}" >&2
+    exit 0
+  fi
+  printf '\n==== test.sh: FAILED %s; passed %d steps in %ss (%s)\n' \
+    "${failed[*]}" "${#passed[@]}" "$total" "${passed[*]:-none}" >&2
+  exit 1
+}
+
+# pwp-host must stay free of browser crates: the CLI and native tests link it too.
+architecture() {
+  local tree bad
+  tree="$(cargo tree -p pwp-host -e normal --target all --prefix none)"
+  bad="$(grep -E '^(leptos[a-z_-]*|web-sys|js-sys|wasm-bindgen[a-z_-]*|gloo[a-z_-]*) v' <<<"$tree" | sort -u || true)"
+  if [ -n "$bad" ]; then
+    printf 'pwp-host must not depend on browser crates, but its dependency tree has:\n%s\n' "$bad" >&2
+    printf 'Find the path with: cargo tree -p pwp-host -e normal --target all -i <crate>\n' >&2
+    return 1
+  fi
+  echo "pwp-host depends on no leptos, web-sys, js-sys, wasm-bindgen or gloo crate"
+}
+
+# The app built for a sub-path, for e2e/tests/subpath.test.mjs. A dev build: --public-url is
+# handled the same way, and it skips wasm-opt (~30 s on every release build).
+subpath_build() {
+  trunk build --public-url /pwp/sub/ --dist e2e/artifacts/dist-subpath
+}
+
+step setup bash scripts/setup.sh
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --workspace --all-targets -- -D warnings
+step clippy-wasm cargo clippy -p pwp-host -p pwp-app --target wasm32-unknown-unknown -- -D warnings
+step host-wasm cargo build -p pwp-host --target wasm32-unknown-unknown
+step architecture architecture
+step test cargo test --workspace
+step trunk trunk build --release
+step trunk-subpath subpath_build
+step e2e bash -c 'cd e2e && node --test'
+summary
