@@ -60,8 +60,12 @@ pub fn use_bytes(state: AppState, name: String, bytes: Vec<u8>, mut source: Plug
             true
         }
         Err(e) => {
-            state.plugin.set(None);
-            state.load_error.set(Some(format!("{name}: {e}")));
+            // Keep the plugin that was loaded: a bad file must not lose the user's work.
+            let kept = state
+                .plugin
+                .with_untracked(|p| p.as_ref().map(|p| format!(" ({} is still loaded)", p.name)))
+                .unwrap_or_default();
+            state.load_error.set(Some(format!("{name}: {e}{kept}")));
             false
         }
     }

@@ -4,7 +4,8 @@
 //! - `theme`, `manifest`, `paste`: plain logic, no `leptos` or `web_sys`, unit-tested natively;
 //! - `state`: the reactive state; `runner`: drives the host session in fuel slices;
 //! - `loader`, `persist`, `browser`: the modules that talk to the browser;
-//! - `components`, `run_view`, `editors`: one small component per file.
+//! - `components`, `run_view`, `editors`: one small component per file;
+//! - `share_export`: the Export dialog, the Share button and opening share links.
 
 mod browser;
 mod components;
@@ -15,6 +16,7 @@ mod paste;
 mod persist;
 mod run_view;
 mod runner;
+mod share_export;
 mod state;
 mod theme;
 

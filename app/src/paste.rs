@@ -136,6 +136,8 @@ fn parse_curl(text: &str) -> Result<Request, String> {
     let mut data: Vec<String> = Vec::new();
     let mut url: Option<String> = None;
     let mut head = false;
+    let mut get = false;
+    let mut host: Option<String> = None;
     let mut it = words.into_iter().skip(1);
     while let Some(w) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -148,12 +150,20 @@ fn parse_curl(text: &str) -> Result<Request, String> {
                     .ok_or(format!("header {h:?} has no ':'"))?;
                 let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
                 if k == "host" {
-                    req.authority = v;
+                    host = Some(v);
                 } else {
                     req.headers.0.push((k, v));
                 }
             }
-            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-ascii" | "--json" => {
+            "-F" | "--form" | "--form-string" => {
+                return Err(
+                    "multipart forms (-F) are not supported: paste the raw request (DevTools: Copy request headers, then the payload)"
+                        .into(),
+                );
+            }
+            "-G" | "--get" => get = true,
+            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-ascii" | "--json"
+            | "--data-urlencode" => {
                 let d = value(&w)?;
                 if w == "--json" {
                     req.headers
@@ -199,6 +209,16 @@ fn parse_curl(text: &str) -> Result<Request, String> {
     }
     let url = url.ok_or("no URL in the curl command")?;
     set_url(&mut req, &url)?;
+    // An explicit Host header wins over the URL's host, as with curl.
+    if let Some(h) = host {
+        req.authority = h;
+    }
+    if get && !data.is_empty() {
+        let sep = if req.path.contains('?') { '&' } else { '?' };
+        req.path = format!("{}{sep}{}", req.path, data.join("&"));
+        data.clear();
+        method.get_or_insert_with(|| "GET".into());
+    }
     if !data.is_empty() {
         req.body = Some(Body::Text(data.join("&")));
         if !req.headers.0.iter().any(|(k, _)| k == "content-type") {
@@ -217,8 +237,67 @@ fn parse_curl(text: &str) -> Result<Request, String> {
     Ok(req)
 }
 
+/// Fills the request from pasted text, keeping what the text cannot say: the trailers, and
+/// the scheme when a raw request names no absolute URL.
+///
+/// # Errors
+///
+/// As [`parse_request`]; the current request is then left as it is.
+pub fn fill_request(current: &Request, text: &str) -> Result<Request, String> {
+    let mut r = parse_request(text)?;
+    let trimmed = text.trim_start();
+    let first = trimmed.lines().next().unwrap_or("");
+    let names_scheme = trimmed.starts_with("curl")
+        || first.contains("://")
+        || trimmed.lines().any(|l| l.starts_with(":scheme:"));
+    if !names_scheme {
+        r.scheme.clone_from(&current.scheme);
+    }
+    r.trailers = current.trailers.clone();
+    Ok(r)
+}
+
+/// `POST https://api.example.com/v1 · 3 headers · 12-byte body`.
+pub fn summary(r: &Request) -> String {
+    let body = pwp_host::scenario::body_chunks(&r.body, &r.chunks)
+        .map(|c| c.iter().map(Vec::len).sum::<usize>())
+        .unwrap_or(0);
+    format!(
+        "Filled: {} {}://{}{} · {} headers · {}",
+        r.method,
+        r.scheme,
+        r.authority,
+        r.path,
+        r.headers.0.len(),
+        if body == 0 {
+            "no body".to_string()
+        } else {
+            format!("{body}-byte body")
+        }
+    )
+}
+
+/// Applies an HTTP/2 pseudo-header line (`:path: /x`, as proxies log them).
+fn pseudo_header(req: &mut Request, line: &str) -> Result<(), String> {
+    let (k, v) = line[1..]
+        .split_once(':')
+        .ok_or(format!("header line {line:?} has no value"))?;
+    let v = v.trim().to_string();
+    match k {
+        "method" => req.method = v.to_ascii_uppercase(),
+        "path" => req.path = v,
+        "authority" => req.authority = v,
+        "scheme" => req.scheme = v,
+        other => return Err(format!("unknown pseudo-header :{other}")),
+    }
+    Ok(())
+}
+
 fn parse_raw(text: &str) -> Result<Request, String> {
     let text = text.replace("\r\n", "\n");
+    if text.starts_with(':') {
+        return parse_pseudo(&text);
+    }
     let (head, body) = match text.split_once("\n\n") {
         Some((h, b)) => (h, Some(b)),
         None => (text.as_str(), None),
@@ -231,7 +310,11 @@ fn parse_raw(text: &str) -> Result<Request, String> {
         format!("{first:?} is not a request line: paste `METHOD /path HTTP/1.1` or a curl command")
     })?;
     let version = parts.next().unwrap_or("HTTP/1.1");
-    if !method.chars().all(|c| c.is_ascii_alphabetic()) || !version.starts_with("HTTP/") {
+    let target_ok = target.starts_with('/') || target.contains("://") || target == "*";
+    if !method.chars().all(|c| c.is_ascii_alphabetic())
+        || !version.starts_with("HTTP/")
+        || !target_ok
+    {
         return Err(format!(
             "{first:?} is not a request line: paste `METHOD /path HTTP/1.1` or a curl command"
         ));
@@ -251,6 +334,10 @@ fn parse_raw(text: &str) -> Result<Request, String> {
         if line.trim().is_empty() {
             continue;
         }
+        if line.starts_with(':') {
+            pseudo_header(&mut req, line)?;
+            continue;
+        }
         let (k, v) = line
             .split_once(':')
             .ok_or(format!("header line {line:?} has no ':'"))?;
@@ -259,6 +346,35 @@ fn parse_raw(text: &str) -> Result<Request, String> {
             req.authority = v;
         } else {
             req.headers.0.push((k, v));
+        }
+    }
+    if let Some(b) = body.filter(|b| !b.is_empty()) {
+        req.body = Some(Body::Text(b.to_string()));
+    }
+    Ok(req)
+}
+
+/// A request written as HTTP/2 header lines, pseudo-headers first.
+fn parse_pseudo(text: &str) -> Result<Request, String> {
+    let (head, body) = match text.split_once("\n\n") {
+        Some((h, b)) => (h, Some(b)),
+        None => (text, None),
+    };
+    let mut req = Request {
+        headers: Headers::default(),
+        protocol: "HTTP/2".into(),
+        ..Request::default()
+    };
+    for line in head.lines().filter(|l| !l.trim().is_empty()) {
+        if line.starts_with(':') {
+            pseudo_header(&mut req, line)?;
+        } else {
+            let (k, v) = line
+                .split_once(':')
+                .ok_or(format!("header line {line:?} has no ':'"))?;
+            req.headers
+                .0
+                .push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
     if let Some(b) = body.filter(|b| !b.is_empty()) {
@@ -389,6 +505,48 @@ mod tests {
             parse_request("curl 'unterminated")
                 .unwrap_err()
                 .contains("quote")
+        );
+    }
+
+    #[test]
+    fn pasting_keeps_trailers_and_an_unnamed_scheme() {
+        let current = Request {
+            scheme: "https".into(),
+            trailers: Headers(vec![("grpc-status".into(), "0".into())]),
+            ..Request::default()
+        };
+        let r = fill_request(&current, "GET /x HTTP/1.1\nHost: a").unwrap();
+        assert_eq!((r.scheme.as_str(), r.trailers.0.len()), ("https", 1));
+        let r = fill_request(&current, "curl http://a/b").unwrap();
+        assert_eq!(r.scheme, "http");
+        assert_eq!(summary(&r), "Filled: GET http://a/b · 0 headers · no body");
+    }
+
+    #[test]
+    fn pseudo_headers_forms_and_get_data() {
+        let r =
+            parse_request(":method: post\n:path: /p\n:authority: h\n:scheme: https\nx-a: 1\n\nhi")
+                .unwrap();
+        assert_eq!(
+            (
+                r.method.as_str(),
+                r.path.as_str(),
+                r.authority.as_str(),
+                r.scheme.as_str()
+            ),
+            ("POST", "/p", "h", "https")
+        );
+        assert_eq!(r.headers.0, vec![("x-a".into(), "1".into())]);
+        assert_eq!(r.body, Some(Body::Text("hi".into())));
+        assert!(
+            parse_request("curl -F a=@f http://x")
+                .unwrap_err()
+                .contains("multipart")
+        );
+        let r = parse_request("curl -G -d q=1 -d r=2 http://x/s").unwrap();
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.body),
+            ("GET", "/s?q=1&r=2", None)
         );
     }
 

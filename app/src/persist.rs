@@ -14,6 +14,8 @@ use crate::state::AppState;
 
 const SESSION_KEY: &str = "pwp-session";
 const PLUGIN_KEY: &str = "current-plugin";
+/// Editor text the scenario could not take (invalid JSON), kept across reloads.
+const DRAFT_PREFIX: &str = "pwp-draft-";
 
 #[wasm_bindgen(inline_js = r#"
 function openDb() {
@@ -96,6 +98,20 @@ pub fn save_plugin(state: AppState) {
     });
 }
 
+/// The editor text kept for `key` by [`save_draft`], if any.
+pub fn draft(key: &str) -> Option<String> {
+    crate::browser::stored(&format!("{DRAFT_PREFIX}{key}")).filter(|d| !d.is_empty())
+}
+
+/// Keeps (or, with `None`, forgets) text an editor could not apply, so that a reload does not
+/// throw it away.
+pub fn save_draft(key: &str, text: Option<&str>) {
+    let text = text.unwrap_or("");
+    if draft(key).as_deref().unwrap_or("") != text {
+        crate::browser::store(&format!("{DRAFT_PREFIX}{key}"), text);
+    }
+}
+
 /// Autosaves the scenario whenever it changes.
 pub fn autosave(state: AppState) {
     Effect::new(move |_| {
@@ -121,8 +137,11 @@ pub fn restore(state: AppState) {
         match idb_get(PLUGIN_KEY).await {
             Ok(v) if !v.is_null() => {
                 let bytes = Uint8Array::new(&v).to_vec();
-                if state.plugin.with_untracked(Option::is_none) {
-                    crate::loader::use_bytes(state, plugin.name, bytes, plugin.source);
+                if state.plugin.with_untracked(Option::is_none)
+                    && crate::loader::use_bytes(state, plugin.name, bytes, plugin.source)
+                {
+                    // The autosave that ran before the bytes came back saved no plugin.
+                    save_session(state);
                 }
             }
             _ => state.notice.set(Some(format!(

@@ -80,9 +80,15 @@ pub fn drive(state: AppState, until: StepUntil) {
         }
     });
     state.run.update(|r| r.status = RunStatus::Running);
+    state.drive.update_value(|d| *d += 1);
+    let me = state.drive.get_value();
     spawn_local(async move {
         let mut slices = 0u32;
         loop {
+            if state.drive.get_value() != me {
+                // A newer Run or Restart took over this session.
+                return;
+            }
             let step = state
                 .session
                 .try_update_value(|s| s.as_mut().map(|s| s.step(until)))
@@ -91,7 +97,7 @@ pub fn drive(state: AppState, until: StepUntil) {
             match step {
                 Step::Yielded => {
                     slices += 1;
-                    if slices % 8 == 0 {
+                    if slices.is_multiple_of(8) {
                         refresh(state, RunStatus::Running, slices);
                     }
                     if state.cancel.get_untracked() {
@@ -125,7 +131,7 @@ pub fn drive(state: AppState, until: StepUntil) {
 
 /// Throws the run away and starts again from the first step.
 pub fn restart(state: AppState) {
-    state.cancel.set(true);
+    state.drive.update_value(|d| *d += 1);
     state.reset_run();
 }
 

@@ -78,6 +78,8 @@ pub struct AppState {
     pub cancel: RwSignal<bool>,
     /// Host-call pauses: bumped to let components scroll to the newest entry.
     pub generation: RwSignal<u64>,
+    /// Identifies the drive loop that may step the session; an older loop stops.
+    pub drive: StoredValue<u64>,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             breakpoints: RwSignal::new(Breakpoints::default()),
             cancel: RwSignal::new(false),
             generation: RwSignal::new(0),
+            drive: StoredValue::new(0),
         };
         provide_context(state);
         state

@@ -10,7 +10,10 @@ use crate::state::AppState;
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::provide();
-    crate::persist::restore(state);
+    // A share link in the URL replaces the autosaved session; a broken one leaves it alone.
+    if !crate::share_export::restore_from_location(state) {
+        crate::persist::restore(state);
+    }
     crate::persist::autosave(state);
     view! {
         <Header />

@@ -1,14 +1,19 @@
 use leptos::prelude::*;
 
 use super::theme_toggle::ThemeToggle;
+use crate::share_export::{ExportButton, ShareButton};
 
-/// The top bar: the product name and the theme toggle.
+/// The top bar: the product name, Export and Share, and the theme toggle.
 #[component]
 pub fn Header() -> impl IntoView {
     view! {
         <header class="topbar">
             <h1 class="brand">"Proxy-Wasm Playground"</h1>
             <span class="tagline">"Run and step proxy-wasm plugins in your browser."</span>
+            <div class="header-actions">
+                <ExportButton />
+                <ShareButton />
+            </div>
             <ThemeToggle />
         </header>
     }

@@ -15,11 +15,34 @@ pub fn PluginPane() -> impl IntoView {
     let state = use_state();
     let url = RwSignal::new(String::new());
     let dragging = RwSignal::new(false);
+    // The report folds away to give the editors room; a new plugin (or error) unfolds it.
+    let report_open = RwSignal::new(true);
+    Effect::new(move |_| {
+        state.plugin.track();
+        state.load_error.track();
+        report_open.set(true);
+    });
+    let digest = move || {
+        if state.load_error.with(Option::is_some) {
+            return "Not a usable plugin".to_string();
+        }
+        state.plugin.with(|p| match p {
+            Some(p) => format!(
+                "{} · ABI {} · {}",
+                p.name,
+                p.info.abi.map_or("none", |a| a.as_str()),
+                p.info.toolchain
+            ),
+            None => "No plugin loaded".to_string(),
+        })
+    };
     let on_file = move |e: ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&e);
         if let Some(file) = input.files().and_then(|f| f.get(0)) {
             loader::load_file(state, file);
         }
+        // Choosing the same file again (after fixing it) must load it again.
+        input.set_value("");
     };
     let on_drop = move |e: ev::DragEvent| {
         e.prevent_default();
@@ -51,21 +74,26 @@ pub fn PluginPane() -> impl IntoView {
             on:dragleave=move |_| dragging.set(false)
             on:drop=on_drop>
             <Panel title="Plugin">
-                <label class="field">
-                    <span>"Upload or drop a .wasm"</span>
-                    <input type="file" accept=".wasm,application/wasm" data-testid="plugin-file" on:change=on_file />
-                </label>
-                <label class="field">
-                    <span>"or pick an example"</span>
+                <div class="plugin-pick">
+                    <label class="ed-file-button" title="Upload a .wasm, or drop one anywhere on this pane">
+                        <span>"Upload .wasm…"</span>
+                        <input type="file" accept=".wasm,application/wasm" data-testid="plugin-file"
+                            aria-label="Upload or drop a .wasm" on:change=on_file />
+                    </label>
+                    <span class="plugin-or">"or"</span>
                     <ExampleSelect />
-                </label>
-                <form class="field url-row" on:submit=move |e| { e.prevent_default(); load_url(); }>
-                    <span>"or load from a URL"</span>
-                    <input type="url" data-testid="plugin-url" placeholder="https://example.com/plugin.wasm#sha256=…"
+                </div>
+                <form class="url-row" on:submit=move |e| { e.prevent_default(); load_url(); }>
+                    <input type="url" data-testid="plugin-url" aria-label="Load a plugin from a URL (add #sha256=… to pin it)"
+                        placeholder="or a URL: https://example.com/plugin.wasm#sha256=…"
                         prop:value=url on:input=move |e| url.set(event_target_value(&e)) />
                     <button type="submit" data-testid="plugin-url-load">"Load"</button>
                 </form>
-                <ImportReport />
+                <details class="plugin-report" prop:open=report_open
+                    on:toggle=move |e| report_open.set(event_target::<web_sys::Element>(&e).has_attribute("open"))>
+                    <summary title="Show or hide what the plugin is">{digest}</summary>
+                    <ImportReport />
+                </details>
             </Panel>
             <Editors />
         </div>

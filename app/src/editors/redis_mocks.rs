@@ -1,0 +1,62 @@
+use leptos::prelude::*;
+use pwp_host::scenario::RedisMock;
+
+use super::rows::{escape_resp, unescape_resp};
+use super::{edit, part};
+use crate::state::{AppState, use_state};
+
+fn edit_mock(state: AppState, i: usize, f: impl FnOnce(&mut RedisMock)) {
+    edit(state, |s| {
+        if let Some(m) = s.mocks.redis.get_mut(i) {
+            f(m);
+        }
+    });
+}
+
+/// Answers to Higress Redis calls: cluster and command to match, the RESP reply (with `\r\n`
+/// written as such), or a network error.
+#[component]
+pub fn RedisMocks() -> impl IntoView {
+    let state = use_state();
+    let count = part(state, |s| s.mocks.redis.len());
+    let text = move |i: usize, f: fn(&RedisMock) -> String| {
+        part(state, move |s| {
+            s.mocks.redis.get(i).map(f).unwrap_or_default()
+        })
+    };
+    let opt = |v: String| (!v.trim().is_empty()).then(|| v.trim().to_string());
+    let row = move |i: usize| {
+        view! {
+            <tr data-testid="redis-mock">
+                <td><input type="text" class="mono" placeholder="(any cluster)" aria-label=format!("Redis mock {} cluster", i + 1)
+                    prop:value=text(i, |m| m.cluster.clone().unwrap_or_default())
+                    on:input=move |e| { let v = opt(event_target_value(&e)); edit_mock(state, i, |m| m.cluster = v) } /></td>
+                <td><input type="text" class="mono" placeholder="(any)" aria-label=format!("Redis mock {} command", i + 1)
+                    prop:value=text(i, |m| m.command.clone().unwrap_or_default())
+                    on:input=move |e| { let v = opt(event_target_value(&e)); edit_mock(state, i, |m| m.command = v) } /></td>
+                <td><input type="text" class="mono" placeholder=":1\\r\\n" aria-label=format!("Redis mock {} RESP reply", i + 1)
+                    prop:value=text(i, |m| escape_resp(&m.reply))
+                    on:change=move |e| { let v = unescape_resp(&event_target_value(&e)); edit_mock(state, i, |m| m.reply = v) } /></td>
+                <td><input type="checkbox" title="network error instead" aria-label=format!("Redis mock {} network error", i + 1)
+                    prop:checked=part(state, move |s| s.mocks.redis.get(i).is_some_and(|m| m.network_error))
+                    on:change=move |e| { let b = event_target_checked(&e); edit_mock(state, i, |m| m.network_error = b) } /></td>
+                <td><button type="button" class="ed-icon" aria-label=format!("Remove Redis mock {}", i + 1)
+                    on:click=move |_| edit(state, |s| { if i < s.mocks.redis.len() { s.mocks.redis.remove(i); } })>"×"</button></td>
+            </tr>
+        }
+    };
+    view! {
+        <div class="ed-table" data-testid="redis-mocks">
+            <table class="ed-pairs ed-redis">
+                <Show when={move || count.get() > 0}>
+                    <thead><tr><th>"cluster"</th><th>"command"</th><th>"reply (RESP)"</th><th title="network error">"err"</th><th></th></tr></thead>
+                </Show>
+                <tbody><For each=move || 0..count.get() key=|i| *i children=row /></tbody>
+            </table>
+            <button type="button" class="ed-add" data-testid="add-redis-mock"
+                on:click=move |_| edit(state, |s| s.mocks.redis.push(RedisMock { reply: "+OK\r\n".into(), ..RedisMock::default() }))>
+                "+ Redis mock"
+            </button>
+        </div>
+    }
+}

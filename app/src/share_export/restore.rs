@@ -1,0 +1,216 @@
+//! Opening a share link: at start-up (before the autosaved session is restored) and whenever
+//! the fragment changes while the app is open (a link pasted into the address bar).
+//!
+//! A link that decodes replaces the session and loads its plugin; one that does not leaves the
+//! session alone and says why in the notice. Either way the fragment is cleared, so a reload
+//! does not open the link again over later edits.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use pwp_host::scenario::PluginRef;
+use pwp_host::share::{self, Decoded, ShareError};
+use wasm_bindgen::prelude::*;
+
+use super::links::{self, Plan};
+use super::{context, js};
+use crate::state::AppState;
+
+/// Opens the share link in the page's fragment, if any. True when it replaced the session (so
+/// the autosaved one must not be restored over it); false when there is no link or it could
+/// not be opened (the notice says why).
+pub fn restore_from_location(state: AppState) -> bool {
+    let ctx = context();
+    check_awaited_file(state, ctx.awaited);
+    listen_for_links(state);
+    open(state, &js::location_hash())
+}
+
+/// Opens `fragment` if it is a share link; see [`restore_from_location`].
+fn open(state: AppState, fragment: &str) -> bool {
+    match share::decode(fragment) {
+        Err(ShareError::NotAShareLink) => false,
+        Err(error) => {
+            js::clear_fragment();
+            state.notice.set(Some(format!(
+                "Could not open the shared session: {error}. Your own session was kept as it was."
+            )));
+            false
+        }
+        Ok(decoded) => {
+            js::clear_fragment();
+            apply(state, decoded);
+            true
+        }
+    }
+}
+
+/// Opens links pasted into the address bar of the running app (only the fragment changes, so
+/// the page does not reload).
+fn listen_for_links(state: AppState) {
+    let callback = Closure::<dyn Fn()>::new(move || {
+        open(state, &js::location_hash());
+    });
+    js::on_hash_change(&callback);
+    // The listener lives as long as the page.
+    callback.forget();
+}
+
+/// When a link names a file the user must drop, checks the next plugin they load against it.
+fn check_awaited_file(state: AppState, awaited: RwSignal<Option<PluginRef>>) {
+    Effect::watch(
+        move || {
+            state
+                .plugin
+                .with(|p| p.as_ref().map(|p| (p.name.clone(), p.info.sha256.clone())))
+        },
+        move |loaded, _, _| {
+            let Some((name, sha)) = loaded else { return };
+            let Some(expected) = awaited.get_untracked() else {
+                return;
+            };
+            awaited.set(None);
+            let (message, _) = links::compare_with_expected(&expected, name, sha);
+            state.notice.set(Some(message));
+        },
+        false,
+    );
+}
+
+/// Replaces the session with the link's and loads its plugin.
+fn apply(state: AppState, decoded: Decoded) {
+    let awaited = context().awaited;
+    let plan = links::plan(decoded.scenario.plugin.as_ref(), decoded.plugin);
+    let source = decoded.scenario.plugin.clone().map(|mut p| {
+        p.inline = None;
+        p
+    });
+    let scenario = links::without_inline(decoded.scenario);
+    let opened = if scenario.name.trim().is_empty() {
+        "Opened a shared session".to_string()
+    } else {
+        format!("Opened the shared session “{}”", scenario.name.trim())
+    };
+    state.cancel.set(true);
+    state.reset_run();
+    state.scenario.set(scenario);
+    state.plugin.set(None);
+    state.load_error.set(None);
+    awaited.set(None);
+    match plan {
+        Plan::Nothing => finish(
+            state,
+            &opened,
+            vec!["a plugin (the link names none): load one to run it".into()],
+        ),
+        Plan::Unusable(why) => finish(
+            state,
+            &opened,
+            vec![format!("the plugin ({why}): load it yourself")],
+        ),
+        Plan::Inline(bytes) => {
+            let source = source.unwrap_or_default();
+            let name = source
+                .file_name
+                .clone()
+                .unwrap_or_else(|| "shared.wasm".into());
+            let missing = use_plugin(state, name, bytes, source);
+            finish(state, &opened, missing);
+        }
+        Plan::Example(name) => {
+            state
+                .notice
+                .set(Some(format!("{opened}; loading the example {name}…")));
+            spawn_local(async move {
+                let url = crate::browser::resolve(&format!("examples/{name}.wasm"))
+                    .unwrap_or_else(|_| format!("examples/{name}.wasm"));
+                let missing = match crate::loader::fetch_bytes(&url).await {
+                    Ok(bytes) => {
+                        let source = PluginRef {
+                            example: Some(name.clone()),
+                            ..PluginRef::default()
+                        };
+                        use_plugin(state, name, bytes, source)
+                    }
+                    Err(e) => vec![format!(
+                        "the example plugin {name}, which could not be loaded ({e})"
+                    )],
+                };
+                finish(state, &opened, missing);
+            });
+        }
+        Plan::Url { url, sha256 } => {
+            state.notice.set(Some(format!(
+                "{opened}; downloading the plugin from {url}…"
+            )));
+            spawn_local(async move {
+                let missing = match crate::loader::fetch_bytes(&url).await {
+                    Err(e) => vec![format!("the plugin, which could not be downloaded: {e}")],
+                    Ok(bytes) => {
+                        let got = pwp_host::inspect::sha256_hex(&bytes);
+                        match sha256 {
+                            Some(want) if !want.eq_ignore_ascii_case(&got) => vec![format!(
+                                "the plugin: {url} now has sha256 {got}, not the {want} of the \
+                                 link, so it was not loaded"
+                            )],
+                            want => {
+                                let name = url
+                                    .split(['?', '#'])
+                                    .next()
+                                    .and_then(|p| p.rsplit('/').next())
+                                    .filter(|n| !n.is_empty())
+                                    .unwrap_or("plugin.wasm")
+                                    .to_string();
+                                let source = PluginRef {
+                                    url: Some(url.clone()),
+                                    ..PluginRef::default()
+                                };
+                                let mut missing = use_plugin(state, name, bytes, source);
+                                if want.is_none() && missing.is_empty() {
+                                    missing.push(format!(
+                                        "a check of the plugin (the link gives no sha256 for {url})"
+                                    ));
+                                }
+                                missing
+                            }
+                        }
+                    }
+                };
+                finish(state, &opened, missing);
+            });
+        }
+        Plan::File(file) => {
+            let wanted = links::describe_file(&file);
+            awaited.set(Some(file));
+            finish(
+                state,
+                &opened,
+                vec![format!(
+                    "the plugin, which is not in the link: drop {wanted} here to run it"
+                )],
+            );
+        }
+    }
+}
+
+/// Takes the link's plugin; what could not be restored, if anything.
+fn use_plugin(state: AppState, name: String, bytes: Vec<u8>, source: PluginRef) -> Vec<String> {
+    if crate::loader::use_bytes(state, name.clone(), bytes, source) {
+        crate::persist::save_plugin(state);
+        Vec::new()
+    } else {
+        let why = state.load_error.get_untracked().unwrap_or_default();
+        vec![format!(
+            "the plugin {name}, which is not a usable plugin ({why})"
+        )]
+    }
+}
+
+/// Says what was opened and what could not be restored.
+fn finish(state: AppState, opened: &str, missing: Vec<String>) {
+    let message = if missing.is_empty() {
+        format!("{opened}; it replaced your previous session.")
+    } else {
+        format!("{opened}. Not restored: {}.", missing.join("; "))
+    };
+    state.notice.set(Some(message));
+}
