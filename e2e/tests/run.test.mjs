@@ -64,3 +64,29 @@ test("stepping a Go example goes callback by callback, then into host calls", as
   assert.equal(await page.getByTestId("client-status").textContent(), "200");
   assert.deepEqual(errors, []);
 });
+
+test("every example opens with its scenario and runs green in the browser", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const index = JSON.parse(readFileSync(join(distDir, "examples", "index.json"), "utf8"));
+  assert.ok(index.length >= 8, `only ${index.length} examples`);
+  const { page, errors } = await open(browser, server.url);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
+  for (const example of index) {
+    for (const scenario of [example.scenario, ...(example.scenarios ?? [])]) {
+      await page.getByTestId("example-select").selectOption(`${example.name}|${scenario}`);
+      await page.waitForFunction(
+        (name) => document.querySelector('[data-testid="import-report"]')?.textContent?.includes(name),
+        example.name,
+      );
+      // Loading resets the run: wait for that before running the new scenario.
+      await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
+      await page.getByTestId("run").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+      const failed = await page.locator('[data-testid="expectations"] li.fail').allTextContents();
+      assert.deepEqual(failed, [], `${scenario}: failed expectations`);
+      assert.ok((await page.locator('[data-testid="expectations"] li.pass').count()) > 0, `${scenario}: no expectations shown`);
+    }
+  }
+  assert.deepEqual(errors, []);
+});
