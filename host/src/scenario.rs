@@ -110,6 +110,11 @@ impl Scenario {
         } else if trimmed.is_empty() {
             serde_json::Value::Object(Default::default())
         } else {
+            if yaml_flow_depth(text) > MAX_YAML_FLOW_DEPTH {
+                return Err(ScenarioError::Invalid(format!(
+                    "YAML: `[` and `{{` nest more than {MAX_YAML_FLOW_DEPTH} levels deep"
+                )));
+            }
             yaml_serde::from_str(text).map_err(|e| ScenarioError::Invalid(format!("YAML: {e}")))?
         };
         Scenario::from_value(value)
@@ -145,6 +150,56 @@ impl Scenario {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// YAML flow collections (`[...]`, `{...}`) nested deeper than this are refused before the
+/// YAML parser sees them: its scanner is quadratic in the nesting depth (64 KB of `{a: ` took
+/// 6 s in a debug build, 400 KB minutes), and serde gives up past 128 levels anyway.
+pub const MAX_YAML_FLOW_DEPTH: usize = 1000;
+
+/// An upper estimate of how deeply flow collections nest in YAML `text`: brackets count
+/// everywhere except in comments and in quoted scalars (recognised only where a YAML token can
+/// start, so that a stray quote cannot hide the brackets after it).
+pub fn yaml_flow_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut quote, mut escaped, mut comment) = (None, false, false);
+    // The previous character, and the previous one that is not a space or tab.
+    let (mut prev, mut last) = ('\n', '\n');
+    for c in text.chars() {
+        if comment {
+            comment = c != '\n';
+        } else if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            let token_start = if depth == 0 {
+                prev.is_whitespace() && matches!(last, '\n' | ':' | '-' | '?' | ',' | '[' | '{')
+            } else {
+                (prev.is_whitespace() || matches!(prev, '[' | '{' | ','))
+                    && matches!(last, '\n' | ':' | '?' | ',' | '[' | '{')
+            };
+            match c {
+                '#' if prev.is_whitespace() => comment = true,
+                '"' | '\'' if token_start => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        prev = c;
+        if c == '\n' || !c.is_whitespace() {
+            last = c;
+        }
+    }
+    max
 }
 
 /// Where the plugin comes from.
@@ -959,6 +1014,22 @@ mod tests {
             config_bytes(&serde_json::json!({"a": [1, 2]})),
             br#"{"a":[1,2]}"#
         );
+    }
+
+    #[test]
+    fn yaml_nesting_is_estimated_from_above_and_ignores_quotes_and_comments() {
+        assert_eq!(yaml_flow_depth("a: [1, {b: [2]}]\n"), 3);
+        assert_eq!(yaml_flow_depth("a: '[[[' # [[[\nb: \"[\\\"[\"\n"), 0);
+        assert_eq!(yaml_flow_depth("a: [ '[', \"{\" ]"), 1);
+        // A quote inside a plain scalar starts nothing: the brackets after it count.
+        assert_eq!(yaml_flow_depth("a: don't [[["), 3);
+        assert_eq!(yaml_flow_depth("[a:'b [[["), 4);
+        let deep = format!(
+            "settings:\n  config: {}",
+            "{a: ".repeat(MAX_YAML_FLOW_DEPTH + 1)
+        );
+        let err = Scenario::parse(&deep).unwrap_err().to_string();
+        assert!(err.contains("levels deep"), "{err}");
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl Session {
         }
         let pages = cfg.limits.memory_pages;
         let mut world = World {
-            now_ns: scenario.clock.start_unix_ms * 1_000_000,
+            now_ns: scenario.clock.start_unix_ms.saturating_mul(1_000_000),
             mono_ns: 1_000_000_000,
             rng: scenario.settings.seed,
             next_context_id: 1,

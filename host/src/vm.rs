@@ -126,7 +126,7 @@ impl Vm {
         let module = Module::new(&engine, bytes).map_err(|e| load_failure(e.to_string()))?;
         let abi = info.abi.unwrap_or(AbiVersion::V0_2_1);
         let limits = StoreLimitsBuilder::new()
-            .memory_size(memory_pages as usize * 65536)
+            .memory_size((memory_pages as usize).saturating_mul(65536))
             .instances(1)
             .build();
         let ctx = Ctx {

@@ -42,9 +42,10 @@ impl Driver {
         let n_out = ty.results().len();
         let index = {
             let mut w = self.world.borrow_mut();
-            let callback_us = self.scenario.clock.callback_us;
-            w.now_ns += callback_us * 1000;
-            w.mono_ns += callback_us * 1000;
+            // Scenario numbers are untrusted (share links): saturate, never overflow.
+            let callback_ns = self.scenario.clock.callback_us.saturating_mul(1000);
+            w.now_ns = w.now_ns.saturating_add(callback_ns);
+            w.mono_ns = w.mono_ns.saturating_add(callback_ns);
             let index = w.trace.callbacks.len();
             let request = w.request_index;
             w.trace.callbacks.push(CallbackRecord {

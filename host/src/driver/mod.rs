@@ -168,7 +168,7 @@ impl Driver {
         for i in 0..n {
             if i > 0 {
                 let interval = self.scenario.clock.interval_ms;
-                self.advance_clock(interval * 1_000_000).await;
+                self.advance_clock(interval.saturating_mul(1_000_000)).await;
             }
             self.request(i).await;
         }
@@ -285,7 +285,7 @@ impl Driver {
 
     /// Moves the virtual clock forward, firing the ticks that fall due.
     pub(crate) async fn advance_clock(&mut self, ns: u64) {
-        let target = self.world.borrow().mono_ns + ns;
+        let target = self.world.borrow().mono_ns.saturating_add(ns);
         let mut fired = 0;
         loop {
             let (period, due, root) = {
@@ -296,7 +296,8 @@ impl Driver {
                 break;
             }
             self.set_clock(due);
-            self.world.borrow_mut().next_tick_ns = due + u64::from(period) * 1_000_000;
+            self.world.borrow_mut().next_tick_ns =
+                due.saturating_add(u64::from(period) * 1_000_000);
             let _ = self.call("proxy_on_tick", &[i64::from(root)], root).await;
             self.settle(None).await;
             fired += 1;
@@ -309,7 +310,7 @@ impl Driver {
         if mono > w.mono_ns {
             let d = mono - w.mono_ns;
             w.mono_ns = mono;
-            w.now_ns += d;
+            w.now_ns = w.now_ns.saturating_add(d);
         }
     }
 }

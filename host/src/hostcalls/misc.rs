@@ -50,7 +50,7 @@ pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     let w = world(c);
     let mut w = w.borrow_mut();
     w.tick_period_ms = ms;
-    w.next_tick_ns = w.mono_ns + u64::from(ms) * 1_000_000;
+    w.next_tick_ns = w.mono_ns.saturating_add(u64::from(ms) * 1_000_000);
     note(c, format!("{ms} ms"));
     OK
 }

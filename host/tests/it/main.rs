@@ -3,6 +3,7 @@
 
 mod examples;
 mod fixtures;
+mod fuzz;
 mod hostcalls;
 mod hostile;
 mod shapes;
