@@ -419,6 +419,9 @@ pub struct Limits {
     pub max_hostcalls_per_callback: u32,
     /// Log lines kept per run; later ones are counted, not stored.
     pub max_log_lines: u32,
+    /// Bytes the plugin may make the host keep (logs, shared data, queues, properties) and
+    /// gather in one call; past it the plugin is stopped before the page runs out of memory.
+    pub max_host_bytes: u64,
 }
 
 impl Default for Limits {
@@ -429,6 +432,7 @@ impl Default for Limits {
             max_body_bytes: 1 << 20,
             max_hostcalls_per_callback: 100_000,
             max_log_lines: 10_000,
+            max_host_bytes: 256 << 20,
         }
     }
 }

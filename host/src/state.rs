@@ -11,6 +11,9 @@ use crate::pairs::Pair;
 use crate::scenario::{BodyBuffering, Limits, LogLevel, Profile, ReplaceHeader, Scenario};
 use crate::trace::{LogLine, LogSource, Trace};
 
+/// Longest stdout/stderr line buffered before it is shown as is.
+const MAX_PARTIAL_LINE: usize = 64 * 1024;
+
 /// Settings after applying the profile and the ABI.
 #[derive(Debug, Clone, Serialize)]
 pub struct Resolved {
@@ -390,6 +393,8 @@ pub struct World {
     pub finished: bool,
     /// One outcome per replayed request.
     pub outcomes: Vec<crate::driver::RequestOutcome>,
+    /// Bytes the plugin made the host keep so far (see `limits.max_host_bytes`).
+    pub host_bytes: u64,
 }
 
 impl World {
@@ -468,6 +473,11 @@ impl World {
             return;
         }
         self.stdio[slot].extend_from_slice(bytes);
+        if self.stdio[slot].len() > MAX_PARTIAL_LINE && !self.stdio[slot].contains(&b'\n') {
+            // A line that never ends is shown in pieces rather than buffered forever.
+            let piece = std::mem::take(&mut self.stdio[slot]);
+            self.log(level, source, String::from_utf8_lossy(&piece).into_owned());
+        }
         while let Some(pos) = self.stdio[slot].iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.stdio[slot].drain(..=pos).collect();
             let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
@@ -499,6 +509,26 @@ impl World {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+
+    /// Accounts for `bytes` the plugin makes the host keep (or gather at once).
+    ///
+    /// # Errors
+    ///
+    /// A `host_memory_limit` failure to trap the plugin with, past `limits.max_host_bytes`.
+    pub fn retain(&mut self, bytes: u64) -> Result<(), crate::vm::LimitExceeded> {
+        let max = self.cfg().limits.max_host_bytes;
+        self.host_bytes = self.host_bytes.saturating_add(bytes);
+        if self.host_bytes > max {
+            return Err(crate::vm::LimitExceeded {
+                kind: "host_memory_limit",
+                message: format!(
+                    "the plugin made the host keep more than {} MiB (logs, output, shared data, queues, properties); raise limits.max_host_bytes if it really needs that",
+                    max >> 20
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The callout with `token`.

@@ -41,6 +41,8 @@ pub fn LimitsEditor() -> impl IntoView {
                 <NumberField label="Log lines kept" testid="limit-logs" default=u64::from(d.max_log_lines) max=u32_max
                     value=limit(|l| u64::from(l.max_log_lines))
                     on_change=move |n| set_limit(|l, n| l.max_log_lines = u32::try_from(n).unwrap_or(u32::MAX), n) />
+                <NumberField label="Host memory the plugin may fill" unit="bytes" testid="limit-host-bytes" default=d.max_host_bytes
+                    value=limit(|l| l.max_host_bytes) on_change=move |n| set_limit(|l, n| l.max_host_bytes = n, n) />
             </div>
             <h3 class="ed-sub">"Replay and time"</h3>
             <div class="ed-grid">

@@ -24,7 +24,8 @@ pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
     let result: Result<Vec<u8>, Status> = match name.as_str() {
         // Upstream Envoy (source/extensions/common/wasm/foreign.cc).
         "compress" => Ok(miniz_oxide::deflate::compress_to_vec_zlib(&args, 6)),
-        "uncompress" => miniz_oxide::inflate::decompress_to_vec_zlib(&args)
+        // Bounded: a zlib bomb must not take the page down.
+        "uncompress" => miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&args, 64 << 20)
             .map_err(|_| Status::SerializationFailure),
         "clear_route_cache" | "set_envoy_filter_state" | "declare_property" => Ok(Vec::new()),
         // Higress's Envoy (used by wasm-go).

@@ -26,6 +26,10 @@ pub(super) fn log(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         return Err(Status::BadArgument.into());
     };
     let msg = memory::read_string(c, a[1] as u32, a[2] as u32)?;
+    world(c)
+        .borrow_mut()
+        .retain(msg.len() as u64)
+        .map_err(wasmi::Error::host)?;
     note(c, format!("{} {}", level.as_str(), show(msg.as_bytes())));
     world(c).borrow_mut().log(level, LogSource::ProxyLog, msg);
     OK
@@ -220,6 +224,8 @@ pub(super) fn set_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     note(c, format!("{} = {}", key.replace('\0', "."), show(&value)));
     let w = world(c);
     let mut w = w.borrow_mut();
+    w.retain((path.len() + value.len()) as u64)
+        .map_err(wasmi::Error::host)?;
     let target = w.target_context();
     let Some(stream) = w.stream_for(target) else {
         // No stream, no filter state: Envoy answers NotFound in root contexts.

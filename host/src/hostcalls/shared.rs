@@ -34,6 +34,8 @@ pub(super) fn set_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     note(c, format!("{key:?} = {} cas={cas}", show(&value)));
     let w = world(c);
     let mut w = w.borrow_mut();
+    w.retain((key.len() + value.len()) as u64)
+        .map_err(wasmi::Error::host)?;
     if let Some((_, current)) = w.shared_data.get(&key)
         && cas != 0
         && cas != *current
@@ -115,6 +117,7 @@ pub(super) fn enqueue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     note(c, format!("token {token} <- {}", show(&data)));
     let w = world(c);
     let mut w = w.borrow_mut();
+    w.retain(data.len() as u64).map_err(wasmi::Error::host)?;
     let Some(q) = w.queues.get_mut(&token) else {
         return Err(Status::NotFound.into());
     };

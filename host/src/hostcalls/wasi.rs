@@ -94,13 +94,25 @@ pub(super) fn sock_notsup(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 }
 
 fn write_iovecs(c: &mut Caller<'_, Ctx>, fd: u32, iovs: u32, n: u32) -> Result<u32, HostErr> {
-    let mut data = Vec::new();
+    let mut parts = Vec::new();
+    let mut total = 0u64;
     for i in 0..n {
         let at = iovs
             .checked_add(i.checked_mul(8).ok_or(HostErr::Ret(FAULT))?)
             .ok_or(HostErr::Ret(FAULT))?;
         let ptr = memory::read_u32(c, at).map_err(fault)?;
         let len = memory::read_u32(c, at + 4).map_err(fault)?;
+        memory::check(c, ptr, len).map_err(fault)?;
+        total += u64::from(len);
+        parts.push((ptr, len));
+    }
+    // Overlapping iovecs can ask for far more than memory holds: account before gathering.
+    world(c)
+        .borrow_mut()
+        .retain(total)
+        .map_err(wasmi::Error::host)?;
+    let mut data = Vec::with_capacity(total as usize);
+    for (ptr, len) in parts {
         data.extend(memory::read(c, ptr, len).map_err(fault)?);
     }
     note(c, format!("fd {fd} {}", super::show(&data)));
