@@ -2,8 +2,9 @@
 //! can this plugin run at all".
 //!
 //! Every import is linked generically. The few host calls a lifecycle needs get real answers
-//! (configuration, request and response headers and bodies, time, WASI sizes and writes;
-//! `fd_prestat_get` says EBADF); every other one returns 0 (`Ok`) and writes nothing. There is no trace, no fuel slicing, no
+//! (configuration, request and response headers and bodies, the route properties, time, WASI
+//! sizes and writes, Higress's `get_log_level`; `fd_prestat_get` says EBADF); every other one
+//! returns 0 (`Ok`) and writes nothing. There is no trace, no fuel slicing, no
 //! pausing and no checking: it is what an embedder that only wants the plugin's answer pays.
 //! The callback sequence is Envoy's (context create, request headers, response headers, the
 //! response body when the scenario has one, log, done, delete) whatever the plugin returns, so
@@ -28,6 +29,8 @@ pub struct Inputs {
     pub response_headers: Vec<(String, String)>,
     /// The response body (empty: none).
     pub response_body: Vec<u8>,
+    /// Properties by dotted path: the route and its cluster (Higress matches rules on them).
+    pub properties: Vec<(String, Vec<u8>)>,
 }
 
 impl Inputs {
@@ -62,6 +65,24 @@ impl Inputs {
             request_body: body(&rq.body),
             response_headers,
             response_body: body(&rs.body),
+            properties: vec![
+                (
+                    "route_name".into(),
+                    scenario.route.name.clone().into_bytes(),
+                ),
+                (
+                    "xds.route_name".into(),
+                    scenario.route.name.clone().into_bytes(),
+                ),
+                (
+                    "cluster_name".into(),
+                    scenario.route.cluster.clone().into_bytes(),
+                ),
+                (
+                    "xds.cluster_name".into(),
+                    scenario.route.cluster.clone().into_bytes(),
+                ),
+            ],
         }
     }
 }
@@ -155,7 +176,25 @@ pub fn hostcall(name: &str, a: &[i64], inputs: &Inputs, g: &mut impl Guest) -> R
                 None => Ok(NOT_FOUND),
             }
         }
-        "proxy_get_property" => Ok(NOT_FOUND),
+        "proxy_get_property" => {
+            let path: Vec<u8> = read(g, arg(0), arg(1))?
+                .split(|b| *b == 0)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(&b'.');
+            match inputs.properties.iter().find(|(k, _)| k.as_bytes() == path) {
+                Some((_, v)) if !v.is_empty() => give(g, arg(2), arg(3), v),
+                _ => Ok(NOT_FOUND),
+            }
+        }
+        // Higress's wasm-go asks for the log level while configuring.
+        "proxy_call_foreign_function" => {
+            if read(g, arg(0), arg(1))? == b"get_log_level" {
+                give(g, arg(4), arg(5), &[0, 0, 0, 0])
+            } else {
+                Ok(NOT_FOUND)
+            }
+        }
         "proxy_get_current_time_nanoseconds" => {
             slot(g.memory(), arg(0), 8)?.copy_from_slice(&FAKE_TIME_NS.to_le_bytes());
             Ok(OK)
