@@ -8,6 +8,8 @@ import { createServer } from "node:http";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import binaryen from "binaryen";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -139,3 +141,25 @@ export const SHELL_TESTIDS = [
   "client-response",
   "error",
 ];
+
+/**
+ * Picks an example (and one of its scenarios) from the menu and waits until its import report
+ * shows: another plugin's report may still be on screen.
+ */
+export async function pickExample(page, name, scenario = `${name}.scenario.json`) {
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
+  await page.getByTestId("example-select").selectOption(`${name}|${scenario}`);
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid="import-report"]')?.textContent?.includes(`${n} ·`),
+    name,
+  );
+}
+
+/** Compiles WebAssembly text with binaryen (already an e2e dependency: Trunk's wasm-opt). */
+export function wasmFromText(wat) {
+  const module = binaryen.parseText(wat);
+  assert.ok(module.validate(), "the test's WAT is valid");
+  const bytes = Buffer.from(module.emitBinary());
+  module.dispose();
+  return bytes;
+}

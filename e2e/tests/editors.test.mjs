@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { distDir, launch, open, screenshot, serve } from "../lib.mjs";
+import { distDir, launch, open, pickExample, screenshot, serve } from "../lib.mjs";
 
 let server;
 let browser;
@@ -18,12 +18,6 @@ after(async () => {
   await server?.close();
 });
 
-/** Picks an example (and scenario) from the menu and waits for its import report. */
-async function pickExample(page, name, scenario = `${name}.scenario.json`) {
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
-  await page.getByTestId("example-select").selectOption(`${name}|${scenario}`);
-  await page.getByTestId("abi").waitFor();
-}
 
 /** Runs from the start and waits for the end. */
 async function run(page) {

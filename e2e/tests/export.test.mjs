@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import Ajv from "ajv";
 import { parse, parseAllDocuments } from "yaml";
-import { distDir, launch, open, root, screenshot, serve } from "../lib.mjs";
+import { distDir, launch, open, pickExample, root, screenshot, serve } from "../lib.mjs";
 
 const schemasDir = resolve(root, "../shared/schemas");
 
@@ -84,12 +84,6 @@ function assertValid(manifest, label) {
   assert.ok(ok, `${label} does not validate against ${key}:\n${JSON.stringify(validate.errors, null, 2)}`);
 }
 
-/** Picks an example (and scenario) from the menu and waits for its import report. */
-async function pickExample(page, name, scenario = `${name}.scenario.json`) {
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
-  await page.getByTestId("example-select").selectOption(`${name}|${scenario}`);
-  await page.getByTestId("abi").waitFor();
-}
 
 /** The plugin configuration of an example's main scenario. */
 async function exampleConfig(example) {

@@ -4,8 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import binaryen from "binaryen";
-import { distDir, launch, open, root, screenshot, serve } from "../lib.mjs";
+import { distDir, launch, open, pickExample, root, screenshot, serve, wasmFromText } from "../lib.mjs";
 
 let server;
 let browser;
@@ -20,17 +19,9 @@ after(async () => {
   await server?.close();
 });
 
-/** Compiles WebAssembly text with binaryen (already an e2e dependency: Trunk's wasm-opt). */
-function wasm(wat) {
-  const module = binaryen.parseText(wat);
-  assert.ok(module.validate(), "the test's WAT is valid");
-  const bytes = Buffer.from(module.emitBinary());
-  module.dispose();
-  return bytes;
-}
 
 /** A proxy-wasm plugin whose request-headers callback never returns. */
-const LOOPING_PLUGIN = wasm(`(module
+const LOOPING_PLUGIN = wasmFromText(`(module
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 1024))
   (func (export "proxy_abi_version_0_2_1"))
@@ -51,15 +42,6 @@ const waitForStatus = (page, pattern, timeout = 60_000) =>
     { timeout },
   );
 
-async function pickExample(page, name, scenario = `${name}.scenario.json`) {
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
-  await page.getByTestId("example-select").selectOption(`${name}|${scenario}`);
-  // Another plugin's report may be showing: wait for this one's.
-  await page.waitForFunction(
-    (n) => document.querySelector('[data-testid="import-report"]')?.textContent?.includes(`${n} ·`),
-    name,
-  );
-}
 
 test("uploading a real example file shows its import report", async () => {
   const { page, errors } = await open(browser, server.url);

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { distDir, launch, open, screenshot, serve } from "../lib.mjs";
+import { distDir, launch, open, pickExample, screenshot, serve } from "../lib.mjs";
 
 let server;
 let browser;
@@ -17,13 +17,6 @@ after(async () => {
   await server?.close();
 });
 
-/** Picks an example (and scenario) from the menu and waits for its import report. */
-export async function pickExample(page, name, scenario = `${name}.scenario.json`) {
-  const select = page.getByTestId("example-select");
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
-  await select.selectOption(`${name}|${scenario}`);
-  await page.getByTestId("abi").waitFor();
-}
 
 test("an example runs end to end and shows its callout, response and expectations", async () => {
   const { page, errors } = await open(browser, server.url);
@@ -71,14 +64,9 @@ test("every example opens with its scenario and runs green in the browser", asyn
   const index = JSON.parse(readFileSync(join(distDir, "examples", "index.json"), "utf8"));
   assert.ok(index.length >= 8, `only ${index.length} examples`);
   const { page, errors } = await open(browser, server.url);
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
   for (const example of index) {
     for (const scenario of [example.scenario, ...(example.scenarios ?? [])]) {
-      await page.getByTestId("example-select").selectOption(`${example.name}|${scenario}`);
-      await page.waitForFunction(
-        (name) => document.querySelector('[data-testid="import-report"]')?.textContent?.includes(name),
-        example.name,
-      );
+      await pickExample(page, example.name, scenario);
       // Loading resets the run: wait for that before running the new scenario.
       await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
       await page.getByTestId("run").click();

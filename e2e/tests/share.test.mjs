@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { inflateRawSync } from "node:zlib";
 import binaryen from "binaryen";
-import { distDir, launch, screenshot, serve } from "../lib.mjs";
+import { distDir, launch, pickExample, screenshot, serve } from "../lib.mjs";
 
 let server;
 let browser;
@@ -47,12 +47,6 @@ async function fresh({ clipboard = false } = {}) {
   } };
 }
 
-/** Picks an example (and scenario) from the menu and waits for its import report. */
-async function pickExample(page, name, scenario = `${name}.scenario.json`) {
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="example-select"] option').length > 1);
-  await page.getByTestId("example-select").selectOption(`${name}|${scenario}`);
-  await page.getByTestId("abi").waitFor();
-}
 
 /**
  * Sets the request path in whichever request editor the app has: a path field, or the raw

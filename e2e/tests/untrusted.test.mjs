@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
-import binaryen from "binaryen";
-import { distDir, launch, open, screenshot, serve } from "../lib.mjs";
+import { distDir, launch, open, screenshot, serve, wasmFromText } from "../lib.mjs";
 
 let server;
 let browser;
@@ -29,14 +28,6 @@ const SVG = `<svg onload="window.__pwned=3"></svg>`;
 const PATH_IMG = `<img src=x onerror="window.__pwned=4">`;
 const HEADER_SCRIPT = `<script>window.__pwned=5</script>`;
 
-/** Compiles WebAssembly text with binaryen (already an e2e dependency: Trunk's wasm-opt). */
-function wasm(wat) {
-  const module = binaryen.parseText(wat);
-  assert.ok(module.validate(), "the test's WAT is valid");
-  const bytes = Buffer.from(module.emitBinary());
-  module.dispose();
-  return bytes;
-}
 
 /** Bytes as a WAT string literal body (every byte escaped, so quotes and `<` are safe). */
 const watBytes = (bytes) => [...Buffer.from(bytes)].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
@@ -78,7 +69,7 @@ function hostilePlugin() {
   const details = put(IMG);
   const body = put(`${SCRIPT}${IMG}`);
   const headers = put(pairs([["x-evil-local", SVG]]));
-  return wasm(`(module
+  return wasmFromText(`(module
     (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
     (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
     (import "env" "proxy_set_shared_data" (func $shared (param i32 i32 i32 i32 i32) (result i32)))
