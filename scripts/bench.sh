@@ -9,7 +9,9 @@
 # Outputs go to target/bench/ (divan.txt, browser*.json, sizes.txt, env.json); the release build
 # goes to $PWP_DIST (default target/bench/dist, so a running `serve.sh --release` keeps dist/).
 # Heavy steps run under `nice -n 10`: the machines are shared.
-# Honours CARGO_TARGET_DIR. PWP_BENCH_RUNS sets the browser runs per figure (default 5).
+# Honours CARGO_TARGET_DIR. The benchmarks build in their own target dir (PWP_BENCH_TARGET_DIR,
+# default <target>/bench-tgt: another profile, and wasmtime) so that they never hold the lock of
+# the target dir that test.sh and serve.sh use. PWP_BENCH_RUNS: browser runs per figure (5).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$PWP_ROOT"
@@ -25,6 +27,7 @@ for arg in "$@"; do
 done
 
 target="${CARGO_TARGET_DIR:-$PWP_ROOT/target}"
+bench_target="${PWP_BENCH_TARGET_DIR:-$target/bench-tgt}"
 out="$PWP_ROOT/target/bench"
 export PWP_DIST="${PWP_DIST:-$out/dist}"
 mkdir -p "$out"
@@ -50,7 +53,8 @@ fi
 pwp_say "native benchmarks (cargo bench -p pwp-bench)"
 features=()
 [ "$wasmtime" = 1 ] && features=(--features wasmtime)
-nice -n 10 cargo bench -p pwp-bench "${features[@]}" --bench host | tee "$out/divan.txt"
+CARGO_TARGET_DIR="$bench_target" nice -n 10 cargo bench -p pwp-bench "${features[@]}" --bench host |
+  tee "$out/divan.txt"
 
 pwp_say "browser benchmarks (node e2e/bench.mjs)"
 node e2e/bench.mjs --json "$out/browser.json" >/dev/null
