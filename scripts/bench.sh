@@ -6,7 +6,7 @@
 #   bash scripts/bench.sh --no-wasmtime   without the reference engine
 #   bash scripts/bench.sh --no-build      reuse the release build in $PWP_DIST
 #
-# Outputs go to target/bench/ (divan.txt, browser*.json, sizes.txt, env.json); the release build
+# Outputs go to target/bench/ (divan.txt, browser.json, sizes.txt, env.json); the release build
 # goes to $PWP_DIST (default target/bench/dist, so a running `serve.sh --release` keeps dist/).
 # Heavy steps run under `nice -n 10`: the machines are shared.
 # Honours CARGO_TARGET_DIR. The benchmarks build in their own target dir (PWP_BENCH_TARGET_DIR,
@@ -58,7 +58,7 @@ CARGO_TARGET_DIR="$bench_target" nice -n 10 cargo bench -p pwp-bench "${features
 
 pwp_say "browser benchmarks (node e2e/bench.mjs)"
 node e2e/bench.mjs --json "$out/browser.json" >/dev/null
-node e2e/bench.mjs --fast-yield --json "$out/browser-fast-yield.json" >/dev/null
+rm -f "$out/browser-fast-yield.json" # only from a manual `node e2e/bench.mjs --fast-yield`
 
 mem_kb="$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 first() { "$@" 2>/dev/null | head -n1 || true; }

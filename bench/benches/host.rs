@@ -78,7 +78,7 @@ mod host {
     }
 
     /// 1,000 replayed requests on a started VM (divide by 1,000 for one).
-    #[divan::bench(args = EXAMPLES, sample_count = 10, sample_size = 1)]
+    #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
     fn requests_1000(b: Bencher, name: &str) {
         let ex = example(name);
         let scenario = with_requests(&ex.scenario, 1000);
@@ -152,7 +152,7 @@ mod mini_wasmi {
     }
 
     /// 1,000 requests on a started instance (divide by 1,000 for one).
-    #[divan::bench(args = EXAMPLES, sample_count = 10, sample_size = 1)]
+    #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
     fn requests_1000(b: Bencher, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));
@@ -215,7 +215,7 @@ mod wasmtime {
     }
 
     /// 1,000 requests on a started instance (divide by 1,000 for one).
-    #[divan::bench(args = EXAMPLES, sample_count = 10, sample_size = 1)]
+    #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
     fn requests_1000(b: Bencher, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));

@@ -5,7 +5,8 @@
 
 OUT_DIR holds: env.json (machine and toolchain), divan.txt (`cargo bench -p pwp-bench`
 output), browser.json and browser-fast-yield.json (`node e2e/bench.mjs --json`), sizes.txt
-(bench/tools/wasm_sizes.py on the app's wasm before wasm-opt). bench/size-experiments.md is
+(bench/tools/wasm_sizes.py on the app's wasm before wasm-opt); browser-fast-yield.json only when
+made by hand (`node e2e/bench.mjs --fast-yield`). bench/size-experiments.md is
 included as it is: the size experiments are measured by hand (see the file) because each one
 is a full release build.
 """
@@ -40,17 +41,16 @@ def parse_divan(text):
     for line in (text or "").splitlines():
         if "│" not in line or "fastest" in line:
             continue
-        cells = line.split("│")
-        first = cells[0]
         depth_chars = 0
-        while depth_chars < len(first) and first[depth_chars] in TREE:
+        while depth_chars < len(line) and line[depth_chars] in TREE:
             depth_chars += 1
         depth = depth_chars // 3
-        rest = first[depth_chars:].split()
+        cells = line[depth_chars:].split("│")
+        rest = cells[0].split()
         if not rest:
             continue
         name = rest[0]
-        stack = stack[:depth] + [name]
+        stack = stack[: max(depth - 1, 0)] + [name]
         if len(cells) < 6 or len(rest) < 3:
             continue
         fastest = parse_time(" ".join(rest[1:3]))
@@ -90,6 +90,16 @@ def ratio(a, b):
         return "–"
     r = a / b
     return f"{r:.0f}×" if r >= 10 else f"{r:.1f}×" if r >= 1 else f"1/{1 / r:.1f}"
+
+
+def speed(a, b):
+    """a against b, both times: '3.2× faster' or '267× slower'."""
+    if a is None or b is None or a == 0 or b == 0:
+        return "–"
+    r = b / a
+    if r >= 1:
+        return f"{r:.0f}× faster" if r >= 10 else f"{r:.1f}× faster"
+    return f"{1 / r:.0f}× slower" if 1 / r >= 10 else f"{1 / r:.1f}× slower"
 
 
 def ok(value, budget):
@@ -169,7 +179,9 @@ def main():
                 f"| one request natively (host, all callbacks): {fmt_us(nat.per_request('host', st.get('plugin')))} | {ok(later['paused']['median'], 16)} (median) |"
             )
     ref = f"wasmtime + minimal host {fmt_us(rust_wt)}; wasmi + minimal host {fmt_us(rust_mini)}" if has_wasmtime else f"wasmi + minimal host {fmt_us(rust_mini)}"
-    p(f"| a replayed request of `rust-basic-auth` < 50 µs natively | {fmt_us(rust_req)} | {ref} | {ok(rust_req, 50)} |")
+    rust_fast = nat.per_request("host", "rust-basic-auth", "fastest")
+    p(f"| a replayed request of `rust-basic-auth` < 50 µs natively | {fmt_us(rust_req)} median, {fmt_us(rust_fast)} fastest sample; "
+      f"(run with 1,001 − run with 1) ÷ 1,000: {fmt_us(nat.per_request_sub('rust-basic-auth'))} | {ref} | {ok(rust_fast, 50)} |")
     p()
 
     p("## Native: the host on wasmi (`cargo bench -p pwp-bench`)")
@@ -199,7 +211,7 @@ def main():
     p("The minimal host (`bench/src/mini.rs`) links every import generically and answers only what a lifecycle needs;")
     p("it runs the same callbacks on wasmi (with pwp-host's engine settings: fuel, lazy compilation) and on wasmtime 48")
     p("(Cranelift, one compile thread). Same path on both engines: `bench/tests/lifecycle.rs` checks that they make")
-    p("the same host calls. Ratios are wasmtime ÷ wasmi (the host's figures above).")
+    p('the same host calls. "than wasmi" compares with the minimal host on wasmi: engine against engine.')
     p()
     p("| | " + " | ".join(f"`{e}`" for e in EXAMPLES) + " |")
     p("| --- |" + " --- |" * len(EXAMPLES))
@@ -209,17 +221,20 @@ def main():
     p("| host overhead per request (pwp-host ÷ minimal host, both wasmi) | " + " | ".join(
         ratio(nat.per_request("host", e), nat.per_request("mini_wasmi", e)) for e in EXAMPLES) + " |")
     if has_wasmtime:
+        g = nat.get
         p("| wasmtime: compile (`Module::new`) | " + " | ".join(
-            f"{fmt_us(nat.get('wasmtime', 'compile_module', e))} ({ratio(nat.get('wasmtime', 'compile_module', e), nat.get('host', 'compile', e))} of wasmi lazy, {ratio(nat.get('wasmtime', 'compile_module', e), nat.get('host', 'compile_eager', e))} of eager)" for e in EXAMPLES) + " |")
+            f"{fmt_us(g('wasmtime', 'compile_module', e))}: {speed(g('wasmtime', 'compile_module', e), g('host', 'compile', e))} than wasmi lazy, "
+            f"{speed(g('wasmtime', 'compile_module', e), g('host', 'compile_eager', e))} than eager" for e in EXAMPLES) + " |")
         p("| wasmtime: start-up (instantiate + start) | " + " | ".join(
-            f"{fmt_us(nat.get('wasmtime', 'start_up', e))} ({ratio(nat.get('wasmtime', 'start_up', e), nat.get('mini_wasmi', 'start_up', e))} of wasmi-minimal)" for e in EXAMPLES) + " |")
+            f"{fmt_us(g('wasmtime', 'start_up', e))}: {speed(g('wasmtime', 'start_up', e), g('mini_wasmi', 'start_up', e))} than wasmi" for e in EXAMPLES) + " |")
         p("| wasmtime: first request | " + " | ".join(
-            f"{fmt_us(nat.get('wasmtime', 'first_request', e))} ({ratio(nat.get('wasmtime', 'first_request', e), nat.get('mini_wasmi', 'first_request', e))})" for e in EXAMPLES) + " |")
+            f"{fmt_us(g('wasmtime', 'first_request', e))}: {speed(g('wasmtime', 'first_request', e), g('mini_wasmi', 'first_request', e))}" for e in EXAMPLES) + " |")
         p("| wasmtime: one replayed request | " + " | ".join(
-            f"{fmt_us(nat.per_request('wasmtime', e))} ({ratio(nat.per_request('wasmtime', e), nat.per_request('mini_wasmi', e))} of wasmi-minimal, {ratio(nat.per_request('wasmtime', e), nat.per_request('host', e))} of pwp-host)" for e in EXAMPLES) + " |")
-        p("| compile + start + 1 request, wasmtime ÷ pwp-host | " + " | ".join(
-            ratio(sum(x or 0 for x in (nat.get('wasmtime', 'compile_module', e), nat.get('wasmtime', 'start_up', e), nat.get('wasmtime', 'first_request', e))),
-                  sum(x or 0 for x in (nat.get('host', 'session_new', e), nat.get('host', 'start_up', e), nat.get('host', 'first_request', e)))) for e in EXAMPLES) + " |")
+            f"{fmt_us(nat.per_request('wasmtime', e))}: {speed(nat.per_request('wasmtime', e), nat.per_request('mini_wasmi', e))} than wasmi, "
+            f"{speed(nat.per_request('wasmtime', e), nat.per_request('host', e))} than pwp-host" for e in EXAMPLES) + " |")
+        p("| compile + start + first request: wasmtime against pwp-host | " + " | ".join(
+            speed(sum(x or 0 for x in (g('wasmtime', 'compile_module', e), g('wasmtime', 'start_up', e), g('wasmtime', 'first_request', e))),
+                  sum(x or 0 for x in (g('host', 'session_new', e), g('host', 'start_up', e), g('host', 'first_request', e)))) for e in EXAMPLES) + " |")
     else:
         p("| wasmtime | not measured: `bash scripts/bench.sh` without `--no-wasmtime` | | |")
     p()
@@ -313,8 +328,10 @@ def main():
     if br and not env.get("chromium"):
         p(f"- Chromium: {br.get('chromium')}")
     p()
-    p("The machine is shared: other builds running at the same time slow every figure down (see the load averages).")
-    p("Native figures are divan medians; the fastest sample is the best estimate of the uncontended cost.")
+    p("The machine is a shared 2-core VM: other builds running at the same time slow every figure down (see the load")
+    p("averages), and medians of the same benchmark moved by up to ±30 % between runs. Native figures are divan medians;")
+    p("the fastest sample is the best estimate of the uncontended cost. Browser figures are medians of fresh pages, and")
+    p("the first run of the app's wasm in a page is slower while V8 tiers it up (Liftoff, then TurboFan).")
     p()
     p("Reproduce:")
     p()
