@@ -58,7 +58,10 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const round = (x, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
-const summary = (xs) => ({ median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)), runs: xs.map((x) => round(x)) });
+const summary = (xs) => {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  return { median: round(median(ok)), min: round(Math.min(...ok)), max: round(Math.max(...ok)), runs: xs.map((x) => round(x)) };
+};
 
 function compressed(file) {
   const raw = statSync(file).size;

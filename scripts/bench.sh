@@ -2,7 +2,7 @@
 # Measures the playground and rewrites BENCHMARKS.md: the host natively (divan, with wasmtime as
 # the reference engine), the release build in Chromium, and the app's wasm size.
 #
-#   bash scripts/bench.sh                 everything (first run: ~6 min more to build wasmtime)
+#   bash scripts/bench.sh                 everything (the first run also builds wasmtime: 6-20 min)
 #   bash scripts/bench.sh --no-wasmtime   without the reference engine
 #   bash scripts/bench.sh --no-build      reuse the release build in $PWP_DIST
 #
@@ -45,7 +45,7 @@ fi
 # The wasm-bindgen output before wasm-opt still has its name section: where the bytes go.
 pre_opt="$target/wasm-bindgen/release/pwp-app_bg.wasm"
 if [ -f "$pre_opt" ]; then
-  python3 bench/tools/wasm_sizes.py "$pre_opt" --top 25 >"$out/sizes.txt"
+  python3 bench/tools/wasm_sizes.py "${pre_opt#"$PWP_ROOT"/}" --top 25 >"$out/sizes.txt"
 else
   : >"$out/sizes.txt"
 fi
