@@ -11,7 +11,8 @@ use pwp_host::{Session, SessionError, Step, StepUntil};
 
 use crate::state::{AppState, RunStatus, RunView};
 
-/// Fuel per slice: a few milliseconds of interpretation in the browser.
+/// Fuel per slice: 15-50 ms of interpretation in Chromium (BENCHMARKS.md), short enough for
+/// the page to answer input between slices.
 const SLICE_FUEL: u64 = 3_000_000;
 
 /// `performance.now()` in microseconds, for callback durations.
