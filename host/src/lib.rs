@@ -16,6 +16,7 @@ pub mod hostcalls;
 pub mod inspect;
 pub mod memory;
 pub mod pairs;
+pub mod plugin;
 pub mod properties;
 pub mod report;
 pub mod scenario;
@@ -27,6 +28,7 @@ pub mod vm;
 
 pub use driver::{CalloutAnswer, Pause};
 pub use inspect::{LoadError, PluginInfo, inspect};
+pub use plugin::Plugin;
 pub use report::Report;
 pub use scenario::Scenario;
 pub use session::{Breakpoints, Session, SessionError, Step, StepUntil, run};

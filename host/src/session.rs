@@ -11,7 +11,8 @@ use std::task::{Context, Poll, Waker};
 use base64::Engine as _;
 
 use crate::driver::{CalloutAnswer, Control, Driver, Pause, Yielder};
-use crate::inspect::{LoadError, PluginInfo, inspect};
+use crate::inspect::{LoadError, PluginInfo};
+use crate::plugin::Plugin;
 use crate::report::Report;
 use crate::scenario::{PropertyValue, Scenario};
 use crate::state::{Resolved, World};
@@ -87,7 +88,17 @@ impl Session {
     ///
     /// [`SessionError`] says why the plugin cannot run.
     pub fn new(bytes: &[u8], scenario: Scenario) -> Result<Session, SessionError> {
-        let info = Rc::new(inspect(bytes)?);
+        Session::with_plugin(&Plugin::load(bytes)?, scenario)
+    }
+
+    /// Prepares `scenario` on a plugin that is already loaded, compiling it if that has not
+    /// happened yet. Sessions made from one [`Plugin`] share its compiled code.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError`] says why the plugin cannot run.
+    pub fn with_plugin(plugin: &Plugin, scenario: Scenario) -> Result<Session, SessionError> {
+        let info = plugin.shared_info();
         let abi = info.abi.unwrap_or(crate::abi::AbiVersion::V0_2_1);
         let cfg = Resolved::new(&scenario, abi);
         let would_load = if cfg.higress {
@@ -113,7 +124,8 @@ impl Session {
         }
         world.cfg = Some(cfg);
         let world = Rc::new(RefCell::new(world));
-        let vm = Vm::new(bytes, info.clone(), world.clone(), pages)
+        let compiled = plugin.compiled().map_err(SessionError::Instantiate)?;
+        let vm = Vm::new(&compiled, info.clone(), world.clone(), pages)
             .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
         let y = Yielder::default();
         let slot = y.slot();

@@ -4,14 +4,16 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use wasmi::errors::ErrorKind;
 use wasmi::{
-    CompilationMode, Config, Engine, Extern, Func, Instance, Linker, Memory, Module, ResumableCall,
-    Store, StoreLimits, StoreLimitsBuilder, Val,
+    Extern, Func, Instance, Linker, Memory, ResumableCall, Store, StoreLimits, StoreLimitsBuilder,
+    Val,
 };
 
 use crate::abi::AbiVersion;
 use crate::hostcalls;
 use crate::inspect::PluginInfo;
+use crate::plugin::Compiled;
 use crate::state::World;
 use crate::trace::Failure;
 
@@ -78,6 +80,9 @@ pub struct Vm {
     pub instance: Instance,
     /// Static facts about the module.
     pub info: Rc<PluginInfo>,
+    /// The first compile error of a lazily translated function, shared by every VM on the same
+    /// compiled module: wasmi reports it once, then only that "lazy compilation failed".
+    compile_error: Rc<RefCell<Option<String>>>,
 }
 
 /// How a call into the plugin ended.
@@ -99,31 +104,22 @@ pub enum Progress {
 }
 
 impl Vm {
-    /// Compiles, links and instantiates `bytes`. Start functions are not run here.
+    /// Links and instantiates a compiled plugin. Start functions are not run here.
     ///
     /// # Errors
     ///
-    /// A [`Failure`] of kind `load` that says what is wrong with the module.
-    pub fn new(
-        bytes: &[u8],
+    /// A [`Failure`] of kind `load` that says why linking or instantiation failed.
+    pub(crate) fn new(
+        compiled: &Compiled,
         info: Rc<PluginInfo>,
         world: Rc<RefCell<World>>,
         memory_pages: u32,
     ) -> Result<Vm, Failure> {
-        let mut config = Config::default();
-        config
-            .consume_fuel(true)
-            .compilation_mode(CompilationMode::Lazy)
-            .set_max_recursion_depth(4096)
-            // Lazy translation charges fuel, and running out of fuel there is a trap, not a
-            // resumable pause (wasmi 2.0). Fuel measures execution only.
-            .fuel_cost(wasmi::CustomFuelCosts {
-                bytes_copied_per_fuel: 64,
-                fuel_per_bytes_translated: 0,
-                fuel_per_bytes_validated: 0,
-            });
-        let engine = Engine::new(&config);
-        let module = Module::new(&engine, bytes).map_err(|e| load_failure(e.to_string()))?;
+        let Compiled {
+            engine,
+            module,
+            compile_error,
+        } = compiled;
         let abi = info.abi.unwrap_or(AbiVersion::V0_2_1);
         let limits = StoreLimitsBuilder::new()
             .memory_size((memory_pages as usize).saturating_mul(65536))
@@ -141,15 +137,15 @@ impl Vm {
             abi,
             limits,
         };
-        let mut store = Store::new(&engine, ctx);
+        let mut store = Store::new(engine, ctx);
         store.limiter(|c| &mut c.limits);
         // A `start` section runs during instantiation; bound it like any callback.
         let _ = store.set_fuel(crate::scenario::Limits::default().fuel_per_callback);
-        let mut linker = Linker::<Ctx>::new(&engine);
-        hostcalls::link(&mut linker, &module, &info, &mut store)
+        let mut linker = Linker::<Ctx>::new(engine);
+        hostcalls::link(&mut linker, module, &info, &mut store)
             .map_err(|e| load_failure(format!("linking failed: {e}")))?;
         let instance = linker
-            .instantiate_and_start(&mut store, &module)
+            .instantiate_and_start(&mut store, module)
             .map_err(|e| load_failure(format!("instantiation failed: {e}")))?;
         let memory = instance.get_memory(&store, "memory");
         let alloc = ["malloc", "proxy_on_memory_allocate"]
@@ -165,6 +161,7 @@ impl Vm {
             store,
             instance,
             info,
+            compile_error: compile_error.clone(),
         })
     }
 
@@ -237,8 +234,29 @@ impl Vm {
                     Progress::Done(CallEnd::Failed(failure_from_error(&e)))
                 }
             }
-            Err(e) => Progress::Done(CallEnd::Failed(failure_from_error(&e))),
+            Err(e) => Progress::Done(CallEnd::Failed(self.compile_failure(&e))),
         }
+    }
+
+    /// Names `e`, giving a function that failed to compile in an earlier VM on the same module
+    /// the message it failed with then.
+    fn compile_failure(&self, e: &wasmi::Error) -> Failure {
+        let mut failure = failure_from_error(e);
+        let mut first = self.compile_error.borrow_mut();
+        // wasmi does not export the type of `LazyCompilationFailed`; its text names it
+        // (a test in tests/it/examples.rs fails if that text changes).
+        match e.kind() {
+            ErrorKind::Translation(t) if t.to_string().starts_with("lazy function compilation") => {
+                if let Some(message) = first.as_ref() {
+                    failure.message.clone_from(message);
+                }
+            }
+            ErrorKind::Wasm(_) | ErrorKind::Translation(_) | ErrorKind::Read(_) => {
+                first.get_or_insert_with(|| failure.message.clone());
+            }
+            _ => {}
+        }
+        failure
     }
 
     /// Remaining fuel in the store.

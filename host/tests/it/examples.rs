@@ -138,3 +138,56 @@ fn small_fuel_slices_give_the_same_result_as_one_run() {
         "fuel is counted the same in slices"
     );
 }
+
+#[test]
+fn sessions_sharing_a_compiled_plugin_run_as_a_fresh_one_does() {
+    let render = |r: &pwp_host::Report| {
+        let trace = pwp_host::Trace {
+            callbacks: r.callbacks.clone(),
+            logs: r.logs.clone(),
+            logs_dropped: 0,
+        };
+        let fuel: Vec<u64> = r.callbacks.iter().map(|c| c.fuel).collect();
+        (trace.render(), fuel)
+    };
+    for name in ["go-http-auth", "rust-basic-auth", "higress-request-block"] {
+        let bytes = std::fs::read(examples_dir().join(format!("{name}.wasm"))).unwrap();
+        let text =
+            std::fs::read_to_string(examples_dir().join(format!("{name}.scenario.json"))).unwrap();
+        let scenario = Scenario::parse(&text).unwrap();
+        let fresh = render(&run(&bytes, scenario.clone()).unwrap());
+        let plugin = pwp_host::Plugin::load(bytes).unwrap();
+        assert!(!plugin.is_compiled());
+        plugin.compile().unwrap();
+        for round in 0..3 {
+            let mut session = pwp_host::Session::with_plugin(&plugin, scenario.clone()).unwrap();
+            let again = render(&session.run_to_end());
+            assert_eq!(again, fresh, "{name}, run {round} on the shared module");
+        }
+    }
+}
+
+#[test]
+fn an_invalid_function_body_fails_every_session_of_a_shared_plugin_alike() {
+    // `inspect` accepts it (it parses); the body of `proxy_on_vm_start` is not valid
+    // (i32.add on an empty stack), which wasmi finds when it first translates that function.
+    let wasm = wat::parse_str(
+        r#"(module
+             (memory (export "memory") 1)
+             (func (export "proxy_abi_version_0_2_1"))
+             (func (export "malloc") (param i32) (result i32) i32.const 16)
+             (func (export "proxy_on_context_create") (param i32 i32))
+             (func (export "proxy_on_vm_start") (param i32 i32) (result i32) i32.add))"#,
+    )
+    .unwrap();
+    let plugin = pwp_host::Plugin::load(wasm).unwrap();
+    let mut errors = Vec::new();
+    for _ in 0..2 {
+        match pwp_host::Session::with_plugin(&plugin, Scenario::default()) {
+            Err(e) => errors.push(e.to_string()),
+            Ok(mut s) => errors.push(s.run_to_end().error.expect("the run fails").message),
+        }
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert!(errors[0].to_lowercase().contains("type"), "{}", errors[0]);
+}

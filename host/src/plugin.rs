@@ -1,0 +1,117 @@
+//! A loaded plugin: its bytes, what [`inspect`] found, and, once asked for, its compiled
+//! module.
+//!
+//! Loading (`inspect`) and compiling are the two costs every run of a plugin pays before its
+//! first instruction: a 6 MB Go plugin is a few milliseconds of parsing and ~20 ms of wasmi's
+//! (lazy) compilation natively, several times that in a browser tab. A [`Plugin`] pays each
+//! once: every [`Session`](crate::Session) made from it shares the compiled module, and with
+//! it the function bodies that earlier runs already translated (wasmi translates lazily, on a
+//! function's first call). Fuel does not count translation, so a run on a warm module uses
+//! exactly the fuel of a run on a fresh one.
+
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+
+use wasmi::{CompilationMode, Config, Engine, Module};
+
+use crate::inspect::{LoadError, PluginInfo, inspect};
+
+/// A plugin whose bytes were inspected; compiled on first use (or on [`Plugin::compile`]).
+pub struct Plugin {
+    bytes: Rc<[u8]>,
+    info: Rc<PluginInfo>,
+    compiled: OnceCell<Result<Compiled, String>>,
+}
+
+/// The engine and the module compiled with it: cheap to clone (both are shared handles).
+#[derive(Clone)]
+pub(crate) struct Compiled {
+    pub engine: Engine,
+    pub module: Module,
+    /// The first error of a function's lazy translation (see [`crate::vm::Vm`]).
+    pub compile_error: Rc<RefCell<Option<String>>>,
+}
+
+impl Plugin {
+    /// Inspects `bytes`. Nothing is compiled yet.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError`] says why the bytes are not a proxy-wasm plugin.
+    pub fn load(bytes: impl Into<Rc<[u8]>>) -> Result<Plugin, LoadError> {
+        let bytes = bytes.into();
+        let info = Rc::new(inspect(&bytes)?);
+        Ok(Plugin {
+            bytes,
+            info,
+            compiled: OnceCell::new(),
+        })
+    }
+
+    /// The module's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The module's bytes, shared.
+    pub fn shared_bytes(&self) -> Rc<[u8]> {
+        self.bytes.clone()
+    }
+
+    /// What [`inspect`] found.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    pub(crate) fn shared_info(&self) -> Rc<PluginInfo> {
+        self.info.clone()
+    }
+
+    /// Compiles the module now (a no-op after the first time), so that the first run does
+    /// not wait for it.
+    ///
+    /// # Errors
+    ///
+    /// wasmi's message when the module does not compile (invalid code, unsupported
+    /// proposals); it is kept and returned again on every later call.
+    pub fn compile(&self) -> Result<(), String> {
+        self.compiled().map(|_| ())
+    }
+
+    /// True once [`Plugin::compile`] ran (successfully or not).
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+
+    pub(crate) fn compiled(&self) -> Result<Compiled, String> {
+        self.compiled
+            .get_or_init(|| {
+                let engine = Engine::new(&engine_config());
+                Module::new(&engine, &self.bytes)
+                    .map(|module| Compiled {
+                        engine,
+                        module,
+                        compile_error: Rc::default(),
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+}
+
+/// The engine every plugin runs on: fuel metering, lazy translation, deep recursion allowed.
+fn engine_config() -> Config {
+    let mut config = Config::default();
+    config
+        .consume_fuel(true)
+        .compilation_mode(CompilationMode::Lazy)
+        .set_max_recursion_depth(4096)
+        // Lazy translation charges fuel, and running out of fuel there is a trap, not a
+        // resumable pause (wasmi 2.0). Fuel measures execution only.
+        .fuel_cost(wasmi::CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        });
+    config
+}
