@@ -1,5 +1,5 @@
 //! The only module that talks to the browser (`web_sys`): storage, media queries, the
-//! document element and `fetch`. Everything here degrades quietly when an API is missing
+//! document element, `fetch` and yielding to the event loop. Everything here degrades quietly when an API is missing
 //! (for example `localStorage` disabled by privacy settings).
 
 use wasm_bindgen::JsCast;
@@ -70,4 +70,36 @@ pub async fn fetch_text(url: &str) -> Result<String, String> {
         .ok()
         .and_then(|body| body.as_string())
         .ok_or_else(|| format!("{url}: body is not text"))
+}
+
+/// Lets the browser handle input and paint, then continues: a message to ourselves on a
+/// `MessageChannel` runs as the next task, without the >= 4 ms clamp that nested
+/// `setTimeout(0)` gets. Falls back to `setTimeout(0)` if the channel cannot be made.
+pub async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let posted = web_sys::MessageChannel::new().is_ok_and(|channel| {
+            channel.port1().set_onmessage(Some(&resolve));
+            channel
+                .port2()
+                .post_message(&wasm_bindgen::JsValue::UNDEFINED)
+                .is_ok()
+        });
+        if !posted && let Some(w) = window() {
+            let _ = w.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Resolves after the next frame was painted (or at once when the page cannot animate).
+pub async fn next_frame() {
+    if let Some(w) = window() {
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            if w.request_animation_frame(&resolve).is_err() {
+                let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+            }
+        });
+        let _ = JsFuture::from(promise).await;
+    }
+    yield_now().await;
 }

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::Scenario;
 use pwp_host::scenario::PluginRef;
+use pwp_host::{Plugin, Scenario};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -44,19 +44,27 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 
 /// Takes `bytes` as the current plugin, or reports why they are not a usable plugin.
 /// The run is reset either way; the scenario is kept.
+///
+/// Once the import report is on screen, the plugin is compiled in the background, so that
+/// Run does not wait for it.
 pub fn use_bytes(state: AppState, name: String, bytes: Vec<u8>, mut source: PluginRef) -> bool {
     state.reset_run();
-    match pwp_host::inspect(&bytes) {
-        Ok(info) => {
-            source.sha256 = Some(info.sha256.clone());
-            source.size = Some(bytes.len() as u64);
+    match Plugin::load(bytes) {
+        Ok(plugin) => {
+            source.sha256 = Some(plugin.info().sha256.clone());
+            source.size = Some(plugin.bytes().len() as u64);
             state.load_error.set(None);
+            let plugin = Rc::new(plugin);
             state.plugin.set(Some(LoadedPlugin {
                 name,
-                bytes: Rc::new(bytes),
-                info,
+                plugin: plugin.clone(),
                 source,
             }));
+            spawn_local(async move {
+                crate::browser::next_frame().await;
+                // A compile error is kept in `plugin` and reported by the run.
+                let _ = plugin.compile();
+            });
             true
         }
         Err(e) => {

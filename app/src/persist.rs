@@ -84,12 +84,12 @@ pub fn save_plugin(state: AppState) {
     save_session(state);
     let Some(bytes) = state
         .plugin
-        .with_untracked(|p| p.as_ref().map(|p| p.bytes.clone()))
+        .with_untracked(|p| p.as_ref().map(|p| p.plugin.shared_bytes()))
     else {
         return;
     };
     spawn_local(async move {
-        let array = Uint8Array::from(bytes.as_slice());
+        let array = Uint8Array::from(&bytes[..]);
         if idb_put(PLUGIN_KEY, array).await.is_err() {
             state.notice.set(Some(
                 "The plugin could not be saved in this browser (storage full or disabled): after a reload, load it again.".into(),

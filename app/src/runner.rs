@@ -1,7 +1,7 @@
 //! Drives the host session from UI actions: Run, Step over, Step into, Continue, Restart.
 //!
 //! Plugin code runs on the main thread in fuel-bounded slices; between slices the runner
-//! yields to the browser (a zero-delay timeout), so the page keeps answering input while a
+//! yields to the browser (a message to itself, see [`crate::browser::yield_now`]), so the page keeps answering input while a
 //! 6 MB Go plugin starts or a plugin loops until its fuel limit. Cancel stops at the next
 //! slice and keeps what ran so far.
 
@@ -29,7 +29,7 @@ fn ensure_session(state: AppState) -> Result<(), String> {
     }
     let plugin = state.plugin.get_untracked().ok_or("load a plugin first")?;
     let scenario = state.scenario.get_untracked();
-    let session = Session::new(&plugin.bytes, scenario).map_err(|e| match e {
+    let session = Session::with_plugin(&plugin.plugin, scenario).map_err(|e| match e {
         SessionError::Refused(problems) => {
             format!(
                 "Strict mode: Envoy would refuse this plugin:\n{}",
@@ -105,7 +105,7 @@ pub fn drive(state: AppState, until: StepUntil) {
                         refresh(state, RunStatus::Paused, slices);
                         return;
                     }
-                    gloo_timers::future::TimeoutFuture::new(0).await;
+                    crate::browser::yield_now().await;
                 }
                 Step::Paused(_) => {
                     refresh(state, RunStatus::Paused, slices);

@@ -9,19 +9,29 @@ use leptos::prelude::*;
 use pwp_host::report::Report;
 use pwp_host::scenario::PluginRef;
 use pwp_host::state::HttpStream;
-use pwp_host::{Breakpoints, Pause, PluginInfo, Scenario, Session};
+use pwp_host::{Breakpoints, Pause, Plugin, PluginInfo, Scenario, Session};
 
 /// A plugin the user loaded.
 #[derive(Clone)]
 pub struct LoadedPlugin {
     /// What to call it (file name, example name, URL).
     pub name: String,
-    /// The bytes.
-    pub bytes: Rc<Vec<u8>>,
-    /// What `inspect` found.
-    pub info: PluginInfo,
+    /// The bytes, what `inspect` found, and the compiled module every run shares.
+    pub plugin: Rc<Plugin>,
     /// How to find it again (share links, session files).
     pub source: PluginRef,
+}
+
+impl LoadedPlugin {
+    /// The module's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.plugin.bytes()
+    }
+
+    /// What `inspect` found.
+    pub fn info(&self) -> &PluginInfo {
+        self.plugin.info()
+    }
 }
 
 /// Where the run is.

@@ -16,7 +16,7 @@ pub fn ImportReport() -> impl IntoView {
                 let Some(p) = state.plugin.get() else {
                     return view! { <p class="empty">"Load a plugin to see what it is."</p> }.into_any();
                 };
-                let i = p.info;
+                let i = p.info().clone();
                 let stubbed: Vec<_> = i.imports.iter().filter(|x| x.status != "implemented").cloned().collect();
                 let implemented = i.imports.len() - stubbed.len();
                 view! {

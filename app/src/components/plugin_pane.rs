@@ -30,8 +30,8 @@ pub fn PluginPane() -> impl IntoView {
             Some(p) => format!(
                 "{} · ABI {} · {}",
                 p.name,
-                p.info.abi.map_or("none", |a| a.as_str()),
-                p.info.toolchain
+                p.info().abi.map_or("none", |a| a.as_str()),
+                p.info().toolchain
             ),
             None => "No plugin loaded".to_string(),
         })

@@ -66,7 +66,7 @@ pub fn SessionFile() -> impl IntoView {
                     error.set(None);
                     let loaded = state
                         .plugin
-                        .with_untracked(|p| p.as_ref().map(|p| p.info.sha256.clone()));
+                        .with_untracked(|p| p.as_ref().map(|p| p.info().sha256.clone()));
                     let wanted = s.plugin.as_ref().and_then(|p| p.sha256.clone());
                     let note = match (wanted, loaded) {
                         (Some(w), Some(l)) if !w.eq_ignore_ascii_case(&l) => {

@@ -42,7 +42,7 @@ fn fill_form(state: AppState, ctx: ShareExport) {
         Some(p) => (
             Some(p.source.clone()),
             p.name.clone(),
-            Some(p.info.sha256.clone()),
+            Some(p.info().sha256.clone()),
         ),
         None => (None, String::new(), None),
     });
@@ -84,7 +84,7 @@ fn ExportDialog() -> impl IntoView {
         let (options, mut warnings) = form.with(|d| d.options(f));
         let config = state.scenario.with(|s| s.settings.config.clone());
         let (sha, abi) = state.plugin.with(|p| match p {
-            Some(p) => (Some(p.info.sha256.clone()), p.info.abi_marker.clone()),
+            Some(p) => (Some(p.info().sha256.clone()), p.info().abi_marker.clone()),
             None => (None, None),
         });
         if sha.is_none() {

@@ -59,9 +59,10 @@ fn listen_for_links(state: AppState) {
 fn check_awaited_file(state: AppState, awaited: RwSignal<Option<PluginRef>>) {
     Effect::watch(
         move || {
-            state
-                .plugin
-                .with(|p| p.as_ref().map(|p| (p.name.clone(), p.info.sha256.clone())))
+            state.plugin.with(|p| {
+                p.as_ref()
+                    .map(|p| (p.name.clone(), p.info().sha256.clone()))
+            })
         },
         move |loaded, _, _| {
             let Some((name, sha)) = loaded else { return };

@@ -34,7 +34,7 @@ pub fn ShareButton() -> impl IntoView {
             .plugin
             .with_untracked(|p| {
                 p.as_ref()
-                    .map(|p| links::plugin_for_link(&p.bytes, &p.source, &p.name))
+                    .map(|p| links::plugin_for_link(p.bytes(), &p.source, &p.name))
             })
             // No plugin loaded yet (a link's file not dropped yet): pass its reference on.
             .or_else(|| links::without_inline(scenario.clone()).plugin);
