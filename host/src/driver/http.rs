@@ -99,27 +99,19 @@ struct Flow {
 impl Driver {
     /// Runs replayed request `index`.
     pub(crate) async fn request(&mut self, index: u32) {
-        let t0 = self
-            .world
-            .borrow()
-            .trace
-            .callbacks
-            .iter()
-            .map(|c| c.duration_us)
-            .sum::<f64>();
-        let outcome = self.run_request(index).await;
-        let t1 = self
-            .world
-            .borrow()
-            .trace
-            .callbacks
-            .iter()
-            .map(|c| c.duration_us)
-            .sum::<f64>();
-        let mut outcome = outcome;
-        outcome.duration_us = t1 - t0;
+        // The request's callbacks are the ones recorded from here on (summing the whole trace
+        // before and after would cost a pass over every earlier request's callbacks).
+        let first = self.world.borrow().trace.callbacks.len();
+        let mut outcome = self.run_request(index).await;
         outcome.memory_pages = self.vm.memory_pages();
         let mut w = self.world.borrow_mut();
+        outcome.duration_us = w
+            .trace
+            .callbacks
+            .iter()
+            .skip(first)
+            .map(|c| c.duration_us)
+            .sum();
         w.outcomes.push(outcome);
         w.stream = None;
         w.request_index = None;
