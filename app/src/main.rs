@@ -3,6 +3,7 @@
 //! Module map:
 //! - `theme`, `manifest`, `paste`: plain logic, no `leptos` or `web_sys`, unit-tested natively;
 //! - `state`: the reactive state; `runner`: drives the host session in fuel slices;
+//! - `warmup`: runs a built-in plugin while the page is idle, so the first real run is fast;
 //! - `loader`, `persist`, `browser`: the modules that talk to the browser;
 //! - `components`, `run_view`, `editors`: one small component per file;
 //! - `share_export`: the Export dialog, the Share button and opening share links.
@@ -19,6 +20,7 @@ mod runner;
 mod share_export;
 mod state;
 mod theme;
+mod warmup;
 
 fn main() {
     console_error_panic_hook::set_once();

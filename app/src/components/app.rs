@@ -15,6 +15,7 @@ pub fn App() -> impl IntoView {
         crate::persist::restore(state);
     }
     crate::persist::autosave(state);
+    crate::warmup::start(state);
     view! {
         <Header />
         {move || state.notice.get().map(|n| view! {
