@@ -37,6 +37,7 @@ pub fn session() -> Option<Session> {
 /// Starts the warm-up after the next frame; it gives way to any run the user starts.
 #[cfg(target_arch = "wasm32")]
 pub fn start(state: AppState) {
+    use leptos::prelude::GetValue;
     use pwp_host::{Step, StepUntil};
     leptos::task::spawn_local(async move {
         crate::browser::next_frame().await;
