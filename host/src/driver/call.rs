@@ -69,7 +69,9 @@ impl Driver {
             index
         };
         self.last_callback = Some(index);
-        let before = self.snapshot();
+        if let Some(s) = self.world.borrow_mut().stream.as_mut() {
+            s.forget_changes();
+        }
         self.y.pause(Pause::BeforeCallback { index }).await;
 
         let limit = self.world.borrow().cfg().limits.fuel_per_callback;
@@ -134,7 +136,13 @@ impl Driver {
         };
         elapsed += now() - t0;
         used += std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
-        let changes = self.changes_since(&before);
+        let changes = self
+            .world
+            .borrow_mut()
+            .stream
+            .as_mut()
+            .map(|s| s.take_changes())
+            .unwrap_or_default();
         let pages = self.vm.memory_pages();
         let outcome = {
             let mut w = self.world.borrow_mut();

@@ -7,7 +7,6 @@ use crate::abi::{AbiVersion, Action, StreamType};
 use crate::pairs::Pair;
 use crate::scenario::{Body, body_chunks};
 use crate::state::{Access, Deferred, HttpStream, LocalReply, from_pairs, header, to_pairs};
-use crate::trace::Change;
 
 /// A request or response as it left the filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -850,62 +849,6 @@ impl Driver {
             details: "via_upstream".into(),
         }
     }
-
-    /// A copy of the stream's messages, to diff after a callback.
-    pub(crate) fn snapshot(&self) -> Option<HttpStream> {
-        self.world.borrow().stream.clone()
-    }
-
-    /// What a callback changed in the stream's headers, bodies and trailers.
-    pub(crate) fn changes_since(&self, before: &Option<HttpStream>) -> Vec<Change> {
-        let w = self.world.borrow();
-        let (Some(b), Some(a)) = (before, w.stream.as_ref()) else {
-            return Vec::new();
-        };
-        if b.id != a.id {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        diff_map(
-            "request_headers",
-            &b.request_headers,
-            &a.request_headers,
-            &mut out,
-        );
-        diff_map(
-            "response_headers",
-            &b.response_headers,
-            &a.response_headers,
-            &mut out,
-        );
-        diff_map(
-            "request_trailers",
-            &b.request_trailers,
-            &a.request_trailers,
-            &mut out,
-        );
-        diff_map(
-            "response_trailers",
-            &b.response_trailers,
-            &a.response_trailers,
-            &mut out,
-        );
-        for (target, old, new) in [
-            ("request_body", &b.request_body, &a.request_body),
-            ("response_body", &b.response_body, &a.response_body),
-        ] {
-            if old != new {
-                out.push(Change {
-                    target: target.into(),
-                    op: "changed".into(),
-                    name: String::new(),
-                    old: Some(String::from_utf8_lossy(old).into_owned()),
-                    new: Some(String::from_utf8_lossy(new).into_owned()),
-                });
-            }
-        }
-        out
-    }
 }
 
 fn headers_of(s: &mut HttpStream, dir: Dir) -> &mut Vec<Pair> {
@@ -926,39 +869,6 @@ fn trailers_of(s: &mut HttpStream, dir: Dir) -> &mut Vec<Pair> {
     match dir {
         Dir::Request => &mut s.request_trailers,
         Dir::Response => &mut s.response_trailers,
-    }
-}
-
-fn diff_map(target: &str, before: &[Pair], after: &[Pair], out: &mut Vec<Change>) {
-    let mut names: Vec<&Vec<u8>> = before.iter().chain(after.iter()).map(|(k, _)| k).collect();
-    names.dedup();
-    let mut seen = std::collections::BTreeSet::new();
-    for name in names {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let values = |m: &[Pair]| -> Vec<String> {
-            m.iter()
-                .filter(|(k, _)| k == name)
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-                .collect()
-        };
-        let (old, new) = (values(before), values(after));
-        if old == new {
-            continue;
-        }
-        let op = match (old.is_empty(), new.is_empty()) {
-            (true, _) => "added",
-            (_, true) => "removed",
-            _ => "changed",
-        };
-        out.push(Change {
-            target: target.into(),
-            op: op.into(),
-            name: String::from_utf8_lossy(name).into_owned(),
-            old: (!old.is_empty()).then(|| old.join(", ")),
-            new: (!new.is_empty()).then(|| new.join(", ")),
-        });
     }
 }
 

@@ -116,10 +116,11 @@ pub(super) fn set_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let Some(s) = w.stream_for(target) else {
         return Err(Status::NotFound.into());
     };
-    let (access, body) = if bt == BufferType::RequestBody {
-        (s.req_body, &mut s.request_body)
+    let request = bt == BufferType::RequestBody;
+    let (access, size) = if request {
+        (s.req_body, s.request_body.len())
     } else {
-        (s.resp_body, &mut s.response_body)
+        (s.resp_body, s.response_body.len())
     };
     match access {
         Access::None => return Err(Status::NotFound.into()),
@@ -127,14 +128,16 @@ pub(super) fn set_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         Access::ReadWrite => {}
     }
     // Envoy's Buffer::copyFrom: prepend, replace a prefix, or append; no splicing.
+    if start != 0 && start < size {
+        return Err(Status::BadArgument.into());
+    }
+    let body = s.body_to_change(request);
     if start == 0 {
         let keep = body.split_off(len.min(body.len()));
         *body = data;
         body.extend_from_slice(&keep);
-    } else if start >= body.len() {
-        body.extend_from_slice(&data);
     } else {
-        return Err(Status::BadArgument.into());
+        body.extend_from_slice(&data);
     }
     OK
 }

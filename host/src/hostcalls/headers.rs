@@ -9,29 +9,23 @@ use crate::abi::{MapType, Status};
 use crate::memory::{self, HostErr, HostResult};
 use crate::pairs::{self, Pair};
 use crate::scenario::ReplaceHeader;
-use crate::state::{Access, World};
+use crate::state::{Access, StreamMap, World};
 use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
-/// Runs `f` on the map if it is available with at least `need` access.
-fn with_map<R>(
-    w: &mut World,
-    mt: MapType,
-    need: Access,
-    f: impl FnOnce(&mut Vec<Pair>) -> R,
-) -> Result<R, Status> {
-    let target = w.target_context();
-    let ok = |have: Access| match need {
-        Access::ReadWrite => have == Access::ReadWrite,
-        _ => have != Access::None,
-    };
+/// Runs `f` on the map if it is readable now.
+fn read_map<R>(w: &World, mt: MapType, f: impl FnOnce(&[Pair]) -> R) -> Result<R, Status> {
+    if let Some(m) = stream_map(mt) {
+        let target = w.target_context();
+        return match w.stream.as_ref().filter(|s| s.id == target) {
+            Some(s) if s.access(m) != Access::None => Ok(f(s.map(m))),
+            _ => Err(Status::BadArgument),
+        };
+    }
     match mt {
         MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => {
-            if need == Access::ReadWrite {
-                return Err(Status::BadArgument);
-            }
-            let Some((h, _, t)) = w.http_call_response.as_mut() else {
+            let Some((h, _, t)) = w.http_call_response.as_ref() else {
                 return Err(Status::BadArgument);
             };
             Ok(f(if mt == MapType::HttpCallResponseHeaders {
@@ -40,27 +34,33 @@ fn with_map<R>(
                 t
             }))
         }
-        MapType::GrpcInitialMetadata | MapType::GrpcTrailingMetadata => {
-            if need == Access::ReadWrite {
-                return Err(Status::BadArgument);
-            }
-            w.grpc_metadata.as_mut().map(f).ok_or(Status::BadArgument)
-        }
-        _ => {
-            let Some(s) = w.stream_for(target) else {
-                return Err(Status::BadArgument);
-            };
-            let (have, map) = match mt {
-                MapType::RequestHeaders => (s.req_headers, &mut s.request_headers),
-                MapType::RequestTrailers => (s.req_trailers, &mut s.request_trailers),
-                MapType::ResponseHeaders => (s.resp_headers, &mut s.response_headers),
-                _ => (s.resp_trailers, &mut s.response_trailers),
-            };
-            if !ok(have) {
-                return Err(Status::BadArgument);
-            }
-            Ok(f(map))
-        }
+        _ => w.grpc_metadata.as_deref().map(f).ok_or(Status::BadArgument),
+    }
+}
+
+/// Runs `f` on the map if it is writable now (only the stream's maps ever are). The stream
+/// keeps what the map was before, for the trace's change records.
+fn change_map<R>(
+    w: &mut World,
+    mt: MapType,
+    f: impl FnOnce(&mut Vec<Pair>) -> R,
+) -> Result<R, Status> {
+    let m = stream_map(mt).ok_or(Status::BadArgument)?;
+    let target = w.target_context();
+    match w.stream_for(target) {
+        Some(s) if s.access(m) == Access::ReadWrite => Ok(f(s.map_to_change(m))),
+        _ => Err(Status::BadArgument),
+    }
+}
+
+/// The stream's own map for `mt`, if it is one.
+fn stream_map(mt: MapType) -> Option<StreamMap> {
+    match mt {
+        MapType::RequestHeaders => Some(StreamMap::RequestHeaders),
+        MapType::RequestTrailers => Some(StreamMap::RequestTrailers),
+        MapType::ResponseHeaders => Some(StreamMap::ResponseHeaders),
+        MapType::ResponseTrailers => Some(StreamMap::ResponseTrailers),
+        _ => None,
     }
 }
 
@@ -85,8 +85,8 @@ pub(super) fn get_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let v1 = world(c).borrow().cfg().abi == crate::abi::AbiVersion::V0_1_0;
     let found = {
         let w = world(c);
-        let mut w = w.borrow_mut();
-        with_map(&mut w, mt, Access::ReadOnly, |m| {
+        let w = w.borrow();
+        read_map(&w, mt, |m| {
             m.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
         })
     };
@@ -108,15 +108,15 @@ pub(super) fn get_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 
 pub(super) fn get_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let mt = map_type(c, a[0])?;
-    let map = {
+    let read = {
         let w = world(c);
-        let mut w = w.borrow_mut();
-        with_map(&mut w, mt, Access::ReadOnly, |m| m.clone())
+        let w = w.borrow();
+        read_map(&w, mt, |m| (m.len(), pairs::encode(m)))
     };
     // An unavailable map reads as empty, with Ok.
-    let map = map.unwrap_or_default();
-    note(c, format!("{} -> {} entries", mt.name(), map.len()));
-    memory::return_bytes(c, &pairs::encode(&map), a[1] as u32, a[2] as u32)?;
+    let (n, encoded) = read.unwrap_or_default();
+    note(c, format!("{} -> {n} entries", mt.name()));
+    memory::return_bytes(c, &encoded, a[1] as u32, a[2] as u32)?;
     OK
 }
 
@@ -135,7 +135,7 @@ pub(super) fn set_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let r = {
         let w = world(c);
         let mut w = w.borrow_mut();
-        with_map(&mut w, mt, Access::ReadWrite, |m| *m = new)
+        change_map(&mut w, mt, |m| *m = new)
     };
     if r.is_err() {
         return Err(unavailable(c, mt, "set_pairs"));
@@ -185,7 +185,7 @@ fn edit(
         let w = world(c);
         let mut w = w.borrow_mut();
         let mode = w.cfg().replace_header;
-        with_map(&mut w, mt, Access::ReadWrite, |m| f(m, key, value, mode))
+        change_map(&mut w, mt, |m| f(m, key, value, mode))
     };
     if r.is_err() {
         return Err(unavailable(c, mt, &shown));
@@ -201,9 +201,7 @@ pub(super) fn remove_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let r = {
         let w = world(c);
         let mut w = w.borrow_mut();
-        with_map(&mut w, mt, Access::ReadWrite, |m| {
-            m.retain(|(k, _)| *k != key)
-        })
+        change_map(&mut w, mt, |m| m.retain(|(k, _)| *k != key))
     };
     if r.is_err() {
         return Err(unavailable(c, mt, &shown));
@@ -225,8 +223,8 @@ pub(super) fn get_size(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     }
     let size = {
         let w = world(c);
-        let mut w = w.borrow_mut();
-        with_map(&mut w, mt, Access::ReadOnly, |m| {
+        let w = w.borrow();
+        read_map(&w, mt, |m| {
             m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
         })
     };
