@@ -781,8 +781,8 @@ impl Driver {
             .expect("the stream lives until the request ends"))
     }
 
-    fn request_parts(&mut self, index: u32) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
-        let r = self.scenario.request.clone();
+    fn request_parts(&self, index: u32) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
+        let r = &self.scenario.request;
         let mut headers: Vec<Pair> = vec![
             (b":authority".to_vec(), r.authority.as_bytes().to_vec()),
             (b":path".to_vec(), r.path.as_bytes().to_vec()),
@@ -813,7 +813,7 @@ impl Driver {
         (headers, chunks, to_pairs(&r.trailers.0))
     }
 
-    fn request_id(&mut self, _index: u32) -> String {
+    fn request_id(&self, _index: u32) -> String {
         let mut w = self.world.borrow_mut();
         let a = w.next_random();
         let b = w.next_random();

@@ -71,6 +71,13 @@ fn map_type(c: &mut Caller<'_, Ctx>, v: i64) -> Result<MapType, HostErr> {
     })
 }
 
+/// A header name from guest memory, lower-cased in place.
+fn lowercase_key(c: &Caller<'_, Ctx>, ptr: i64, len: i64) -> Result<Vec<u8>, HostErr> {
+    let mut key = memory::read(c, ptr as u32, len as u32)?;
+    key.make_ascii_lowercase();
+    Ok(key)
+}
+
 fn unavailable(c: &mut Caller<'_, Ctx>, mt: MapType, rest: &str) -> HostErr {
     note(
         c,
@@ -81,7 +88,7 @@ fn unavailable(c: &mut Caller<'_, Ctx>, mt: MapType, rest: &str) -> HostErr {
 
 pub(super) fn get_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let mt = map_type(c, a[0])?;
-    let key = memory::read(c, a[1] as u32, a[2] as u32)?.to_ascii_lowercase();
+    let key = lowercase_key(c, a[1], a[2])?;
     let v1 = world(c).borrow().cfg().abi == crate::abi::AbiVersion::V0_1_0;
     let found = {
         let w = world(c);
@@ -90,7 +97,7 @@ pub(super) fn get_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
             m.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
         })
     };
-    let shown_key = String::from_utf8_lossy(&key).into_owned();
+    let shown_key = String::from_utf8_lossy(&key);
     match found {
         Err(_) => Err(unavailable(c, mt, &shown_key)),
         Ok(None) if !v1 => {
@@ -129,7 +136,10 @@ pub(super) fn set_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let new: Vec<Pair> = decoded
         .unwrap_or_default()
         .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .map(|(mut k, v)| {
+            k.make_ascii_lowercase();
+            (k, v)
+        })
         .collect();
     let n = new.len();
     let r = {
@@ -173,7 +183,7 @@ fn edit(
     f: impl FnOnce(&mut Vec<Pair>, Vec<u8>, Vec<u8>, ReplaceHeader),
 ) -> HostResult {
     let mt = map_type(c, a[0])?;
-    let key = memory::read(c, a[1] as u32, a[2] as u32)?.to_ascii_lowercase();
+    let key = lowercase_key(c, a[1], a[2])?;
     let value = memory::read(c, a[3] as u32, a[4] as u32)?;
     let shown = format!(
         "{} {verb} {}: {}",
@@ -196,7 +206,7 @@ fn edit(
 
 pub(super) fn remove_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let mt = map_type(c, a[0])?;
-    let key = memory::read(c, a[1] as u32, a[2] as u32)?.to_ascii_lowercase();
+    let key = lowercase_key(c, a[1], a[2])?;
     let shown = format!("{} remove {}", mt.name(), String::from_utf8_lossy(&key));
     let r = {
         let w = world(c);

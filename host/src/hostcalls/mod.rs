@@ -412,7 +412,7 @@ fn record(
     let ctx = caller.data_mut();
     let detail = std::mem::take(&mut ctx.detail);
     let mut w = ctx.world.borrow_mut();
-    let Some((_, index)) = w.current_callback.clone() else {
+    let Some(index) = w.current_callback.as_ref().map(|(_, i)| *i) else {
         return;
     };
     let proxy = spec.is_some_and(|s| s.ns == Ns::Env && s.name.starts_with("proxy_"));
@@ -479,15 +479,26 @@ pub fn errno_name(v: i32) -> &'static str {
     }
 }
 
-/// Shorthand: a value as a bounded, escaped string for trace details.
-pub(crate) fn show(bytes: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
-    let mut s = format!("{:?}", text.as_ref());
-    if bytes.len() > MAX {
-        s.push_str(&format!("…(+{} bytes)", bytes.len() - MAX));
+/// Shorthand: a value as a bounded, escaped string for trace details, formatted where it is
+/// used (no String of its own).
+pub(crate) fn show(bytes: &[u8]) -> Shown<'_> {
+    Shown(bytes)
+}
+
+/// See [`show`].
+pub(crate) struct Shown<'a>(&'a [u8]);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MAX: usize = 200;
+        let bytes = self.0;
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
+        write!(f, "{:?}", text.as_ref())?;
+        if bytes.len() > MAX {
+            write!(f, "…(+{} bytes)", bytes.len() - MAX)?;
+        }
+        Ok(())
     }
-    s
 }
 
 #[cfg(test)]
