@@ -70,7 +70,7 @@ const BODIES: &[&str] = &[
 
 /// Copies of each body (with different constants): enough functions to keep the translator
 /// busy, few enough to keep the module small.
-const COPIES: usize = 6;
+const COPIES: usize = 40;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -122,12 +122,12 @@ fn main() {
         r#"      (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br_if $round (i32.lt_u (local.get $r) (local.get $rounds))))
     (local.get $acc))
-  (func (export "_initialize") (drop (call $work (i32.const 400))))
+  (func (export "_initialize") (drop (call $work (i32.const 60))))
   (func (export "proxy_on_context_create") (param i32 i32))
   (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
   (func (export "proxy_on_configure") (param i32) (param $size i32) (result i32)
     (drop (call $get_buffer (i32.const 7) (i32.const 0) (local.get $size) (i32.const 128) (i32.const 132)))
-    (drop (call $work (i32.const 40)))
+    (drop (call $work (i32.const 6)))
     (i32.const 1))
   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
     (drop (call $get_pairs (i32.const 0) (i32.const 128) (i32.const 132)))
@@ -136,12 +136,12 @@ fn main() {
     (drop (call $get_property (i32.const 286) (i32.const 12) (i32.const 128) (i32.const 132)))
     (drop (call $now (i32.const 136)))
     (drop (call $log (i32.const 2) (i32.const 274) (i32.const 12)))
-    (drop (call $work (i32.const 8)))
+    (drop (call $work (i32.const 1)))
     (i32.const 0))
   (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
     (drop (call $get_pairs (i32.const 2) (i32.const 128) (i32.const 132)))
     (drop (call $add_value (i32.const 2) (i32.const 261) (i32.const 6) (i32.const 267) (i32.const 7)))
-    (drop (call $work (i32.const 4)))
+    (drop (call $work (i32.const 1)))
     (i32.const 0))
   (func (export "proxy_on_log") (param i32))
   (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))

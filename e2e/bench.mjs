@@ -50,6 +50,11 @@ const UPLOADS = (process.env.PWP_BENCH_UPLOADS ?? "higress-redis-counter,go-head
 const STEP_PLUGIN = process.env.PWP_BENCH_STEP_PLUGIN ?? "go-headers";
 const STEPS = Number(process.env.PWP_BENCH_STEPS ?? 12);
 const TIMEOUT = 60_000;
+// Which measurements to make (all by default): size, load, upload, step, native.
+const PARTS = new Set((process.env.PWP_BENCH_PARTS ?? "size,load,upload,step,native").split(","));
+// Wait until the app has warmed its interpreter up (<html data-engine="warm">) before
+// uploading or stepping: a user who picks a file a second or more after the page opened.
+const WAIT_WARM = process.env.PWP_BENCH_WAIT_WARM === "1";
 
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -154,6 +159,7 @@ async function freshPage(browser, url) {
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   await page.goto(url);
   await page.waitForFunction(() => window.__bench.examples !== undefined && window.__bench.app !== undefined, null, { timeout: TIMEOUT });
+  if (WAIT_WARM) await page.waitForFunction(() => document.documentElement.dataset.engine === "warm", null, { timeout: TIMEOUT });
   return { context, page, errors };
 }
 
@@ -280,53 +286,61 @@ async function measureNative(browser, url, name) {
 }
 
 async function main() {
-  const size = sizes();
+  const size = PARTS.has("size") ? sizes() : null;
   const server = await serve(distDir);
   const browser = await launch();
-  const result = { date: new Date().toISOString(), dist: distDir, runs: RUNS, chromium: browser.version(), size };
+  const result = { date: new Date().toISOString(), dist: distDir, runs: RUNS, waitWarm: WAIT_WARM, chromium: browser.version(), size };
   try {
-    const loads = [];
-    for (let i = 0; i < RUNS; i++) loads.push(await measureLoad(browser, server.url));
-    result.load = {};
-    for (const k of ["fcp", "app", "examples", "domContentLoaded", "wasmFetched"]) result.load[k] = summary(loads.map((l) => l[k]));
+    if (PARTS.has("load")) {
+      const loads = [];
+      for (let i = 0; i < RUNS; i++) loads.push(await measureLoad(browser, server.url));
+      result.load = {};
+      for (const k of ["fcp", "app", "examples", "domContentLoaded", "wasmFetched"]) result.load[k] = summary(loads.map((l) => l[k]));
 
-    const dir = mkdtempSync(join(tmpdir(), "pwp-bench-"));
-    result.upload = {};
-    for (const name of UPLOADS) {
-      const file = join(dir, `upload-${name}.wasm`);
-      copyFileSync(join(distDir, "examples", `${name}.wasm`), file);
-      const runs = [];
-      for (let i = 0; i < RUNS; i++) runs.push(await measureUpload(browser, server.url, name, file));
-      result.upload[name] = { bytes: statSync(file).size, callbacks: runs[0].callbacks };
-      for (const k of ["load", "firstCallback", "finished", "total", "clickGap", "yields", "yieldWait"]) result.upload[name][k] = summary(runs.map((r) => r[k]));
     }
+    if (PARTS.has("upload")) {
+      const dir = mkdtempSync(join(tmpdir(), "pwp-bench-"));
+      result.upload = {};
+      for (const name of UPLOADS) {
+        const file = join(dir, `upload-${name}.wasm`);
+        copyFileSync(join(distDir, "examples", `${name}.wasm`), file);
+        const runs = [];
+        for (let i = 0; i < RUNS; i++) runs.push(await measureUpload(browser, server.url, name, file));
+        result.upload[name] = { bytes: statSync(file).size, callbacks: runs[0].callbacks };
+        for (const k of ["load", "firstCallback", "finished", "total", "clickGap", "yields", "yieldWait"]) result.upload[name][k] = summary(runs.map((r) => r[k]));
+      }
 
-    const stepRuns = [];
-    for (let i = 0; i < Math.max(1, Math.min(RUNS, 3)); i++) stepRuns.push(await measureSteps(browser, server.url, STEP_PLUGIN));
-    const byStep = stepRuns[0].map((s, i) => ({
-      step: s.step,
-      callback: s.callback,
-      paused: round(median(stepRuns.map((r) => r[i]?.paused))),
-      frame: round(median(stepRuns.map((r) => r[i]?.frame))),
-      yields: round(median(stepRuns.map((r) => r[i]?.yields)), 0),
-      yieldWait: round(median(stepRuns.map((r) => r[i]?.yieldWait))),
-    }));
-    const later = stepRuns.flatMap((r) => r.slice(2));
-    result.step = {
-      plugin: STEP_PLUGIN,
-      steps: byStep,
-      later: { paused: summary(later.map((s) => s.paused)), frame: summary(later.map((s) => s.frame)) },
-    };
+    }
+    if (PARTS.has("step")) {
+      const stepRuns = [];
+      for (let i = 0; i < Math.max(1, Math.min(RUNS, 3)); i++) stepRuns.push(await measureSteps(browser, server.url, STEP_PLUGIN));
+      const byStep = stepRuns[0].map((s, i) => ({
+        step: s.step,
+        callback: s.callback,
+        paused: round(median(stepRuns.map((r) => r[i]?.paused))),
+        frame: round(median(stepRuns.map((r) => r[i]?.frame))),
+        yields: round(median(stepRuns.map((r) => r[i]?.yields)), 0),
+        yieldWait: round(median(stepRuns.map((r) => r[i]?.yieldWait))),
+      }));
+      const later = stepRuns.flatMap((r) => r.slice(2));
+      result.step = {
+        plugin: STEP_PLUGIN,
+        steps: byStep,
+        later: { paused: summary(later.map((s) => s.paused)), frame: summary(later.map((s) => s.frame)) },
+      };
 
-    const natives = [];
-    for (let i = 0; i < RUNS; i++) natives.push(await measureNative(browser, server.url, STEP_PLUGIN));
-    result.native = { plugin: STEP_PLUGIN, bytes: natives[0].bytes };
-    for (const k of ["compile", "instantiate", "initialize", "total"]) result.native[k] = summary(natives.map((n) => n[k]));
-    if (UPLOADS[0] !== STEP_PLUGIN) {
-      const big = [];
-      for (let i = 0; i < RUNS; i++) big.push(await measureNative(browser, server.url, UPLOADS[0]));
-      result.nativeLargest = { plugin: UPLOADS[0], bytes: big[0].bytes };
-      for (const k of ["compile", "instantiate", "initialize", "total"]) result.nativeLargest[k] = summary(big.map((n) => n[k]));
+    }
+    if (PARTS.has("native")) {
+      const natives = [];
+      for (let i = 0; i < RUNS; i++) natives.push(await measureNative(browser, server.url, STEP_PLUGIN));
+      result.native = { plugin: STEP_PLUGIN, bytes: natives[0].bytes };
+      for (const k of ["compile", "instantiate", "initialize", "total"]) result.native[k] = summary(natives.map((n) => n[k]));
+      if (UPLOADS[0] !== STEP_PLUGIN) {
+        const big = [];
+        for (let i = 0; i < RUNS; i++) big.push(await measureNative(browser, server.url, UPLOADS[0]));
+        result.nativeLargest = { plugin: UPLOADS[0], bytes: big[0].bytes };
+        for (const k of ["compile", "instantiate", "initialize", "total"]) result.nativeLargest[k] = summary(big.map((n) => n[k]));
+      }
     }
   } finally {
     await browser.close();
