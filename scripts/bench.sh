@@ -58,7 +58,8 @@ CARGO_TARGET_DIR="$bench_target" nice -n 10 cargo bench -p pwp-bench "${features
 
 pwp_say "browser benchmarks (node e2e/bench.mjs)"
 node e2e/bench.mjs --json "$out/browser.json" >/dev/null
-rm -f "$out/browser-fast-yield.json" # only from a manual `node e2e/bench.mjs --fast-yield`
+pwp_say "browser benchmarks after the app's warm-up (uploads and steps)"
+PWP_BENCH_PARTS=upload,step PWP_BENCH_WAIT_WARM=1 node e2e/bench.mjs --json "$out/browser-warm.json" >/dev/null
 
 mem_kb="$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 first() { "$@" 2>/dev/null | head -n1 || true; }

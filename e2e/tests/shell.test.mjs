@@ -63,3 +63,35 @@ test("the theme toggle switches data-theme and remembers it", async () => {
   assert.deepEqual(errors, []);
   await page.context().close();
 });
+
+test("the interpreter warms up in the background; a run started meanwhile takes precedence", async () => {
+  // Left alone, the page runs its built-in warm-up plugin and says so on <html>.
+  const { page, errors } = await open(browser, server.url);
+  await page.waitForFunction(() => document.documentElement.dataset.engine === "warm", null, { timeout: 30_000 });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+
+  // A run started at once finishes normally, and the warm-up gives way to it for good.
+  const second = await open(browser, server.url);
+  await second.page.evaluate(() => {
+    window.__warmAt = null;
+    window.__runAt = null;
+    new MutationObserver(() => (window.__warmAt ??= document.documentElement.dataset.engine && performance.now())).observe(
+      document.documentElement,
+      { attributes: true, attributeFilter: ["data-engine"] },
+    );
+    document.addEventListener("click", (e) => e.target.closest?.('[data-testid="run"]') && (window.__runAt ??= performance.now()), true);
+  });
+  await second.page.getByTestId("example-select").selectOption("rust-basic-auth|rust-basic-auth.scenario.json");
+  await second.page.getByTestId("abi").waitFor();
+  await second.page.getByTestId("run").click();
+  await second.page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  await second.page.waitForTimeout(3000);
+  const { warmAt, runAt } = await second.page.evaluate(() => ({ warmAt: window.__warmAt, runAt: window.__runAt }));
+  if (warmAt === null || warmAt > runAt) {
+    // The run began first (the usual case: the warm-up takes about a second).
+    assert.equal(warmAt, null, "the warm-up stopped when the user's run began and did not resume");
+  }
+  assert.deepEqual(second.errors, []);
+  await second.page.context().close();
+});
