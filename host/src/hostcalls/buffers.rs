@@ -50,7 +50,7 @@ fn read_buffer(w: &mut World, bt: BufferType) -> Result<Vec<u8>, Status> {
 fn buffer_type(c: &mut Caller<'_, Ctx>, v: i64) -> Result<BufferType, HostErr> {
     let higress = world(c).borrow().cfg().higress;
     BufferType::from_abi(v as u32, higress).ok_or_else(|| {
-        note(c, format!("buffer type {v} (invalid)"));
+        note(c, format_args!("buffer type {v} (invalid)"));
         HostErr::from(Status::BadArgument)
     })
 }
@@ -66,7 +66,7 @@ pub(super) fn get_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let buf = match buf {
         Ok(b) => b,
         Err(s) => {
-            note(c, format!("{} (not available)", bt.name()));
+            note(c, format_args!("{} (not available)", bt.name()));
             return Err(s.into());
         }
     };
@@ -76,7 +76,7 @@ pub(super) fn get_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let slice = &buf[from..to];
     note(
         c,
-        format!("{} [{start}, +{max}) -> {}", bt.name(), show(slice)),
+        format_args!("{} [{start}, +{max}) -> {}", bt.name(), show(slice)),
     );
     memory::return_bytes(c, slice, a[3] as u32, a[4] as u32)?;
     OK
@@ -92,7 +92,7 @@ pub(super) fn get_status(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let buf = buf.map_err(HostErr::from)?;
     memory::write_u32(c, a[1] as u32, buf.len() as u32)?;
     memory::write_u32(c, a[2] as u32, 0)?;
-    note(c, format!("{} -> {} bytes", bt.name(), buf.len()));
+    note(c, format_args!("{} -> {} bytes", bt.name(), buf.len()));
     OK
 }
 
@@ -100,8 +100,10 @@ pub(super) fn set_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let bt = buffer_type(c, a[0])?;
     let (start, len) = (a[1] as u32 as usize, a[2] as u32 as usize);
     let data = memory::read(c, a[3] as u32, a[4] as u32)?;
-    let shown = format!("{} [{start}, +{len}) <- {}", bt.name(), show(&data));
-    note(c, shown.clone());
+    note(
+        c,
+        format_args!("{} [{start}, +{len}) <- {}", bt.name(), show(&data)),
+    );
     let w = world(c);
     let mut w = w.borrow_mut();
     if !matches!(bt, BufferType::RequestBody | BufferType::ResponseBody) {
@@ -153,7 +155,7 @@ pub(super) fn get_configuration(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResul
             w.cfg().vm_config.clone()
         }
     };
-    note(c, format!("-> {}", show(&bytes)));
+    note(c, format_args!("-> {}", show(&bytes)));
     memory::return_bytes(c, &bytes, a[0] as u32, a[1] as u32)?;
     OK
 }

@@ -64,7 +64,7 @@ pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
             "proxy_http_call: there is no cluster named {cluster:?}, so Envoy answers BadArgument. The first argument is an Envoy cluster name, not a host name or URL; add the cluster (or a mock for it) to the scenario."
         ));
         drop(w);
-        note(c, detail);
+        note(c, format_args!("{detail}"));
         return Err(Status::BadArgument.into());
     }
     for required in [":method", ":path", ":authority"] {
@@ -73,13 +73,13 @@ pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
                 "proxy_http_call: the callout has no {required} header, so Envoy answers BadArgument (callouts need :method, :path and :authority)"
             ));
             drop(w);
-            note(c, detail);
+            note(c, format_args!("{detail}"));
             return Err(Status::BadArgument.into());
         }
     }
     if timeout >= 1 << 31 {
         drop(w);
-        note(c, detail);
+        note(c, format_args!("{detail}"));
         return Err(Status::BadArgument.into());
     }
     let token = register(&mut w, CalloutKind::Http, cluster, |c| {
@@ -90,7 +90,7 @@ pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     });
     drop(w);
     memory::write_u32(c, a[9] as u32, token)?;
-    note(c, format!("{detail} -> token {token}"));
+    note(c, format_args!("{detail} -> token {token}"));
     OK
 }
 
@@ -159,7 +159,7 @@ fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
             "gRPC callout to unknown cluster {cluster:?}: Envoy answers ParseFailure"
         ));
         drop(w);
-        note(c, detail);
+        note(c, format_args!("{detail}"));
         return Err(Status::ParseFailure.into());
     }
     let kind = if stream {
@@ -175,7 +175,7 @@ fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
     });
     drop(w);
     memory::write_u32(c, token_ptr, token)?;
-    note(c, format!("{detail} -> token {token}"));
+    note(c, format_args!("{detail} -> token {token}"));
     OK
 }
 
@@ -190,7 +190,7 @@ pub(super) fn grpc_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 pub(super) fn grpc_send(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let token = a[0] as u32;
     let msg = memory::read(c, a[1] as u32, a[2] as u32)?;
-    note(c, format!("token {token} {}", show(&msg)));
+    note(c, format_args!("token {token} {}", show(&msg)));
     let w = world(c);
     let mut w = w.borrow_mut();
     match w.callout_mut(token) {
@@ -205,7 +205,7 @@ pub(super) fn grpc_send(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 
 fn grpc_end(c: &mut Caller<'_, Ctx>, a: &[i64], how: &str) -> HostResult {
     let token = a[0] as u32;
-    note(c, format!("token {token}"));
+    note(c, format_args!("token {token}"));
     let w = world(c);
     let mut w = w.borrow_mut();
     match w.callout_mut(token) {

@@ -66,7 +66,7 @@ fn stream_map(mt: MapType) -> Option<StreamMap> {
 
 fn map_type(c: &mut Caller<'_, Ctx>, v: i64) -> Result<MapType, HostErr> {
     MapType::from_abi(v as u32).ok_or_else(|| {
-        note(c, format!("map type {v} (invalid)"));
+        note(c, format_args!("map type {v} (invalid)"));
         HostErr::from(Status::BadArgument)
     })
 }
@@ -78,10 +78,16 @@ fn lowercase_key(c: &Caller<'_, Ctx>, ptr: i64, len: i64) -> Result<Vec<u8>, Hos
     Ok(key)
 }
 
+/// [`unavailable`] for a change already noted: the note becomes the refusal's detail.
+fn unavailable_after_note(c: &mut Caller<'_, Ctx>, mt: MapType) -> HostErr {
+    let shown = c.data().detail.clone();
+    unavailable(c, mt, &shown)
+}
+
 fn unavailable(c: &mut Caller<'_, Ctx>, mt: MapType, rest: &str) -> HostErr {
     note(
         c,
-        format!("{} {rest} (not available in this phase)", mt.name()),
+        format_args!("{} {rest} (not available in this phase)", mt.name()),
     );
     Status::BadArgument.into()
 }
@@ -101,12 +107,15 @@ pub(super) fn get_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     match found {
         Err(_) => Err(unavailable(c, mt, &shown_key)),
         Ok(None) if !v1 => {
-            note(c, format!("{} {shown_key} (absent)", mt.name()));
+            note(c, format_args!("{} {shown_key} (absent)", mt.name()));
             Err(Status::NotFound.into())
         }
         Ok(value) => {
             let value = value.unwrap_or_default();
-            note(c, format!("{} {shown_key} -> {}", mt.name(), show(&value)));
+            note(
+                c,
+                format_args!("{} {shown_key} -> {}", mt.name(), show(&value)),
+            );
             memory::return_bytes(c, &value, a[3] as u32, a[4] as u32)?;
             OK
         }
@@ -122,7 +131,7 @@ pub(super) fn get_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     };
     // An unavailable map reads as empty, with Ok.
     let (n, encoded) = read.unwrap_or_default();
-    note(c, format!("{} -> {n} entries", mt.name()));
+    note(c, format_args!("{} -> {n} entries", mt.name()));
     memory::return_bytes(c, &encoded, a[1] as u32, a[2] as u32)?;
     OK
 }
@@ -155,7 +164,7 @@ pub(super) fn set_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     } else {
         ""
     };
-    note(c, format!("{} <- {n} entries{warn}", mt.name()));
+    note(c, format_args!("{} <- {n} entries{warn}", mt.name()));
     OK
 }
 
@@ -185,11 +194,14 @@ fn edit(
     let mt = map_type(c, a[0])?;
     let key = lowercase_key(c, a[1], a[2])?;
     let value = memory::read(c, a[3] as u32, a[4] as u32)?;
-    let shown = format!(
-        "{} {verb} {}: {}",
-        mt.name(),
-        String::from_utf8_lossy(&key),
-        show(&value)
+    note(
+        c,
+        format_args!(
+            "{} {verb} {}: {}",
+            mt.name(),
+            String::from_utf8_lossy(&key),
+            show(&value)
+        ),
     );
     let r = {
         let w = world(c);
@@ -198,25 +210,26 @@ fn edit(
         change_map(&mut w, mt, |m| f(m, key, value, mode))
     };
     if r.is_err() {
-        return Err(unavailable(c, mt, &shown));
+        return Err(unavailable_after_note(c, mt));
     }
-    note(c, shown);
     OK
 }
 
 pub(super) fn remove_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let mt = map_type(c, a[0])?;
     let key = lowercase_key(c, a[1], a[2])?;
-    let shown = format!("{} remove {}", mt.name(), String::from_utf8_lossy(&key));
+    note(
+        c,
+        format_args!("{} remove {}", mt.name(), String::from_utf8_lossy(&key)),
+    );
     let r = {
         let w = world(c);
         let mut w = w.borrow_mut();
         change_map(&mut w, mt, |m| m.retain(|(k, _)| *k != key))
     };
     if r.is_err() {
-        return Err(unavailable(c, mt, &shown));
+        return Err(unavailable_after_note(c, mt));
     }
-    note(c, shown);
     OK
 }
 
@@ -240,6 +253,70 @@ pub(super) fn get_size(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     };
     let size = size.map_err(|_| HostErr::from(Status::BadArgument))?;
     memory::write_u32(c, a[1] as u32, size as u32)?;
-    note(c, format!("{} -> {size} bytes", mt.name()));
+    note(c, format_args!("{} -> {size} bytes", mt.name()));
     OK
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Scenario, run};
+
+    /// Writes to a map outside its phase are refused with the attempted change as the detail;
+    /// allowed ones show the change.
+    #[test]
+    fn header_changes_are_shown_in_the_trace_whether_allowed_or_not() {
+        let wat = r#"(module
+          (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
+          (import "env" "proxy_replace_header_map_value" (func $replace (param i32 i32 i32 i32 i32) (result i32)))
+          (import "env" "proxy_remove_header_map_value" (func $remove (param i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 100) "X-Late")
+          (data (i32.const 120) "v\ff")
+          (data (i32.const 140) "x-gone")
+          (func (export "proxy_abi_version_0_2_1"))
+          (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 4096))
+          (func (export "proxy_on_context_create") (param i32 i32))
+          (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
+            (drop (call $add (i32.const 0) (i32.const 100) (i32.const 6) (i32.const 120) (i32.const 2)))
+            (drop (call $remove (i32.const 0) (i32.const 100) (i32.const 6)))
+            (drop (call $replace (i32.const 2) (i32.const 100) (i32.const 6) (i32.const 120) (i32.const 2)))
+            (drop (call $remove (i32.const 2) (i32.const 140) (i32.const 6)))
+            (i32.const 0)))"#;
+        let bytes = wat::parse_str(wat).expect("wat");
+        let report = run(&bytes, Scenario::parse("{}").expect("scenario")).expect("runs");
+        let cb = report
+            .callbacks
+            .iter()
+            .find(|c| c.name == "proxy_on_response_headers")
+            .expect("called");
+        let details: Vec<(&str, &str)> = cb
+            .hostcalls
+            .iter()
+            .map(|h| (h.detail.as_str(), h.status.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            details,
+            [
+                (
+                    "request_headers request_headers add x-late: \"v\u{fffd}\" (not available in this phase)",
+                    "BadArgument"
+                ),
+                (
+                    "request_headers request_headers remove x-late (not available in this phase)",
+                    "BadArgument"
+                ),
+                ("response_headers replace x-late: \"v\u{fffd}\"", "Ok"),
+                ("response_headers remove x-gone", "Ok"),
+            ]
+        );
+        let changes: Vec<String> = cb
+            .changes
+            .iter()
+            .map(|c| format!("{} {} {} {:?} {:?}", c.target, c.op, c.name, c.old, c.new))
+            .collect();
+        assert_eq!(
+            changes,
+            ["response_headers added x-late None Some(\"v\u{fffd}\")"]
+        );
+    }
 }

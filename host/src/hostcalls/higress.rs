@@ -42,7 +42,7 @@ pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
         Ok(bytes) => {
             note(
                 c,
-                format!("{name} args={} -> {}", show(&args), show(&bytes)),
+                format_args!("{name} args={} -> {}", show(&args), show(&bytes)),
             );
             if a[4] != 0 {
                 memory::return_bytes(c, &bytes, a[4] as u32, a[5] as u32)?;
@@ -50,7 +50,7 @@ pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
             OK
         }
         Err(s) => {
-            note(c, format!("{name} (not provided by this proxy)"));
+            note(c, format_args!("{name} (not provided by this proxy)"));
             Err(s.into())
         }
     }
@@ -66,7 +66,7 @@ pub(super) fn redis_init(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let _password = memory::read(c, a[4] as u32, a[5] as u32)?;
     note(
         c,
-        format!("cluster={spec:?} user={user:?} timeout={}ms", a[6]),
+        format_args!("cluster={spec:?} user={user:?} timeout={}ms", a[6]),
     );
     let w = world(c);
     let mut w = w.borrow_mut();
@@ -105,7 +105,7 @@ pub(super) fn redis_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let mut w = w.borrow_mut();
     if !w.cfg().clusters.contains(&cluster) {
         drop(w);
-        note(c, format!("{cluster} {command} (unknown cluster)"));
+        note(c, format_args!("{cluster} {command} (unknown cluster)"));
         return Err(Status::BadArgument.into());
     }
     let token = register(&mut w, CalloutKind::Redis, cluster.clone(), |c| {
@@ -114,33 +114,33 @@ pub(super) fn redis_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     });
     drop(w);
     memory::write_u32(c, a[4] as u32, token)?;
-    note(c, format!("{cluster} {command} -> token {token}"));
+    note(c, format_args!("{cluster} {command} -> token {token}"));
     OK
 }
 
 pub(super) fn inject_encoded_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let data = memory::read(c, a[0] as u32, a[1] as u32)?;
-    note(c, format!("{} end_stream={}", show(&data), a[2]));
+    note(c, format_args!("{} end_stream={}", show(&data), a[2]));
     world(c).borrow_mut().injected.extend_from_slice(&data);
     OK
 }
 
 pub(super) fn get_upstream_hosts(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let hosts = pairs::encode(&[("10.0.0.10:80", "{\"health_status\":\"HEALTHY\"}")]);
-    note(c, "-> 1 host (10.0.0.10:80)".into());
+    note(c, format_args!("-> 1 host (10.0.0.10:80)"));
     memory::return_bytes(c, &hosts, a[0] as u32, a[1] as u32)?;
     OK
 }
 
 pub(super) fn set_upstream_override_host(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let host = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    note(c, host.clone());
+    note(c, format_args!("{host}"));
     world(c).borrow_mut().upstream_override_host = Some(host);
     OK
 }
 
 pub(super) fn resolve_dns(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let name = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    note(c, format!("{name:?} (DNS is not emulated)"));
+    note(c, format_args!("{name:?} (DNS is not emulated)"));
     Err(Status::Unimplemented.into())
 }

@@ -22,7 +22,7 @@ const OK: HostResult = Ok(Status::Ok as i32);
 
 pub(super) fn log(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let Some(level) = LogLevel::from_abi(a[0] as u32) else {
-        note(c, format!("level={} (invalid)", a[0]));
+        note(c, format_args!("level={} (invalid)", a[0]));
         return Err(Status::BadArgument.into());
     };
     let msg = memory::read_string(c, a[1] as u32, a[2] as u32)?;
@@ -30,7 +30,10 @@ pub(super) fn log(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         .borrow_mut()
         .retain(msg.len() as u64)
         .map_err(wasmi::Error::host)?;
-    note(c, format!("{} {}", level.as_str(), show(msg.as_bytes())));
+    note(
+        c,
+        format_args!("{} {}", level.as_str(), show(msg.as_bytes())),
+    );
     world(c).borrow_mut().log(level, LogSource::ProxyLog, msg);
     OK
 }
@@ -38,14 +41,14 @@ pub(super) fn log(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 pub(super) fn get_log_level(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let level = world(c).borrow().cfg().log_level;
     memory::write_u32(c, a[0] as u32, level.abi())?;
-    note(c, format!("-> {}", level.as_str()));
+    note(c, format_args!("-> {}", level.as_str()));
     OK
 }
 
 pub(super) fn get_current_time(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let now = world(c).borrow().now_ns;
     memory::write_u64(c, a[0] as u32, now)?;
-    note(c, format!("-> {now}"));
+    note(c, format_args!("-> {now}"));
     OK
 }
 
@@ -55,7 +58,7 @@ pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     let mut w = w.borrow_mut();
     w.tick_period_ms = ms;
     w.next_tick_ns = w.mono_ns.saturating_add(u64::from(ms) * 1_000_000);
-    note(c, format!("{ms} ms"));
+    note(c, format_args!("{ms} ms"));
     OK
 }
 
@@ -63,7 +66,7 @@ pub(super) fn get_status(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let (code, msg) = world(c).borrow().call_status.clone();
     memory::write_u32(c, a[0] as u32, code)?;
     memory::return_bytes(c, msg.as_bytes(), a[1] as u32, a[2] as u32)?;
-    note(c, format!("-> {code} {}", show(msg.as_bytes())));
+    note(c, format_args!("-> {code} {}", show(msg.as_bytes())));
     OK
 }
 
@@ -73,12 +76,12 @@ pub(super) fn set_effective_context(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
     let mut w = w.borrow_mut();
     if !w.contexts.contains_key(&id) {
         drop(w);
-        note(c, format!("context {id} (unknown)"));
+        note(c, format_args!("context {id} (unknown)"));
         return Err(Status::BadArgument.into());
     }
     w.effective = Some(id);
     drop(w);
-    note(c, format!("context {id}"));
+    note(c, format_args!("context {id}"));
     OK
 }
 
@@ -125,7 +128,7 @@ pub(super) fn continue_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     let Some(t) = StreamType::from_abi(a[0] as u32) else {
         return Err(Status::BadArgument.into());
     };
-    note(c, format!("{t:?}").to_lowercase());
+    note(c, format_args!("{}", format!("{t:?}").to_lowercase()));
     if t == StreamType::Upstream {
         return Err(Status::Unimplemented.into());
     }
@@ -136,7 +139,7 @@ pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let Some(t) = StreamType::from_abi(a[0] as u32) else {
         return Err(Status::BadArgument.into());
     };
-    note(c, format!("{t:?}").to_lowercase());
+    note(c, format_args!("{}", format!("{t:?}").to_lowercase()));
     let w = world(c);
     let mut w = w.borrow_mut();
     let target = w.target_context();
@@ -155,7 +158,7 @@ pub(super) fn send_local_response(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostRes
     let headers = pairs::decode(&raw_headers).unwrap_or_default();
     note(
         c,
-        format!(
+        format_args!(
             "{status} details={} body={} headers={}",
             show(details.as_bytes()),
             show(&body),
@@ -206,12 +209,12 @@ pub(super) fn get_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     };
     match value {
         Ok(v) => {
-            note(c, format!("{shown} -> {}", show(&v)));
+            note(c, format_args!("{shown} -> {}", show(&v)));
             memory::return_bytes(c, &v, a[2] as u32, a[3] as u32)?;
             OK
         }
         Err(s) => {
-            note(c, shown);
+            note(c, format_args!("{shown}"));
             Err(s.into())
         }
     }
@@ -221,7 +224,10 @@ pub(super) fn set_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let path = memory::read(c, a[0] as u32, a[1] as u32)?;
     let value = memory::read(c, a[2] as u32, a[3] as u32)?;
     let key = String::from_utf8_lossy(&path).into_owned();
-    note(c, format!("{} = {}", key.replace('\0', "."), show(&value)));
+    note(
+        c,
+        format_args!("{} = {}", key.replace('\0', "."), show(&value)),
+    );
     let w = world(c);
     let mut w = w.borrow_mut();
     w.retain((path.len() + value.len()) as u64)

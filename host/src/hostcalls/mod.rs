@@ -410,7 +410,8 @@ fn record(
     spec: Option<&'static Spec>,
 ) {
     let ctx = caller.data_mut();
-    let detail = std::mem::take(&mut ctx.detail);
+    let detail = ctx.detail.as_str().to_owned();
+    ctx.detail.clear();
     let mut w = ctx.world.borrow_mut();
     let Some(index) = w.current_callback.as_ref().map(|(_, i)| *i) else {
         return;
@@ -438,9 +439,14 @@ fn record(
     }
 }
 
-/// Sets the detail shown for the current host call.
-pub(crate) fn note(caller: &mut Caller<'_, Ctx>, detail: String) {
-    caller.data_mut().detail = detail;
+/// Sets the detail shown for the current host call. It is formatted into a buffer that every
+/// host call reuses, and copied once, at its exact size, into the trace.
+pub(crate) fn note(caller: &mut Caller<'_, Ctx>, detail: std::fmt::Arguments<'_>) {
+    use std::fmt::Write as _;
+    let buffer = &mut caller.data_mut().detail;
+    buffer.clear();
+    // Writing to a String cannot fail.
+    let _ = buffer.write_fmt(detail);
 }
 
 /// The name of a status value.

@@ -18,10 +18,10 @@ pub(super) fn get_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     memory::check(c, a[4] as u32, 4)?;
     let found = world(c).borrow().shared_data.get(&key).cloned();
     let Some((value, cas)) = found else {
-        note(c, format!("{key:?} (absent)"));
+        note(c, format_args!("{key:?} (absent)"));
         return Err(Status::NotFound.into());
     };
-    note(c, format!("{key:?} -> {} cas={cas}", show(&value)));
+    note(c, format_args!("{key:?} -> {} cas={cas}", show(&value)));
     memory::return_bytes(c, &value, a[2] as u32, a[3] as u32)?;
     memory::write_u32(c, a[4] as u32, cas)?;
     OK
@@ -31,7 +31,7 @@ pub(super) fn set_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     let key = memory::read_string(c, a[0] as u32, a[1] as u32)?;
     let value = memory::read(c, a[2] as u32, a[3] as u32)?;
     let cas = a[4] as u32;
-    note(c, format!("{key:?} = {} cas={cas}", show(&value)));
+    note(c, format_args!("{key:?} = {} cas={cas}", show(&value)));
     let w = world(c);
     let mut w = w.borrow_mut();
     w.retain((key.len() + value.len()) as u64)
@@ -83,7 +83,7 @@ pub(super) fn register_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         }
     };
     memory::write_u32(c, a[2] as u32, token)?;
-    note(c, format!("{name:?} -> token {token}"));
+    note(c, format_args!("{name:?} -> token {token}"));
     OK
 }
 
@@ -103,7 +103,7 @@ pub(super) fn resolve_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
             .find(|(_, q)| q.name == name && q.vm_id == vm_id)
             .map(|(t, _)| *t)
     };
-    note(c, format!("{vm_id:?} {name:?} -> {found:?}"));
+    note(c, format_args!("{vm_id:?} {name:?} -> {found:?}"));
     let Some(token) = found else {
         return Err(Status::NotFound.into());
     };
@@ -114,7 +114,7 @@ pub(super) fn resolve_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 pub(super) fn enqueue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let token = a[0] as u32;
     let data = memory::read(c, a[1] as u32, a[2] as u32)?;
-    note(c, format!("token {token} <- {}", show(&data)));
+    note(c, format_args!("token {token} <- {}", show(&data)));
     let w = world(c);
     let mut w = w.borrow_mut();
     w.retain(data.len() as u64).map_err(wasmi::Error::host)?;
@@ -142,11 +142,11 @@ pub(super) fn dequeue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     match item {
         None => Err(Status::NotFound.into()),
         Some(None) => {
-            note(c, format!("token {token} (empty)"));
+            note(c, format_args!("token {token} (empty)"));
             Err(Status::Empty.into())
         }
         Some(Some(data)) => {
-            note(c, format!("token {token} -> {}", show(&data)));
+            note(c, format_args!("token {token} -> {}", show(&data)));
             memory::return_bytes(c, &data, a[1] as u32, a[2] as u32)?;
             OK
         }
@@ -176,7 +176,10 @@ pub(super) fn define_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         id
     };
     memory::write_u32(c, a[3] as u32, id)?;
-    note(c, format!("{kind:?} {name:?} -> id {id}").to_lowercase());
+    note(
+        c,
+        format_args!("{}", format!("{kind:?} {name:?} -> id {id}").to_lowercase()),
+    );
     OK
 }
 
@@ -196,7 +199,7 @@ fn with_metric(
 
 pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let (id, delta) = (a[0] as u32, a[1]);
-    note(c, format!("id {id} += {delta}"));
+    note(c, format_args!("id {id} += {delta}"));
     with_metric(c, id, |m| match m.kind {
         MetricType::Counter if delta > 0 => {
             m.value = m.value.saturating_add(delta);
@@ -212,7 +215,7 @@ pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult
 
 pub(super) fn record_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let (id, value) = (a[0] as u32, a[1]);
-    note(c, format!("id {id} record {}", value as u64));
+    note(c, format_args!("id {id} record {}", value as u64));
     with_metric(c, id, |m| {
         match m.kind {
             MetricType::Counter => m.value = m.value.saturating_add(value),
@@ -241,7 +244,7 @@ pub(super) fn get_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         Some((MetricType::Histogram, _)) => Err(Status::BadArgument.into()),
         Some((_, v)) => {
             memory::write_u64(c, a[1] as u32, v as u64)?;
-            note(c, format!("id {id} -> {v}"));
+            note(c, format_args!("id {id} -> {v}"));
             OK
         }
     }

@@ -115,7 +115,7 @@ fn write_iovecs(c: &mut Caller<'_, Ctx>, fd: u32, iovs: u32, n: u32) -> Result<u
     for (ptr, len) in parts {
         data.extend(memory::read(c, ptr, len).map_err(fault)?);
     }
-    note(c, format!("fd {fd} {}", super::show(&data)));
+    note(c, format_args!("fd {fd} {}", super::show(&data)));
     if !data.is_empty() {
         world(c).borrow_mut().stdio(fd, &data);
     }
@@ -178,7 +178,7 @@ pub(super) fn environ_sizes_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResul
     let size: usize = env.iter().map(Vec::len).sum();
     memory::write_u32(c, a[0] as u32, env.len() as u32).map_err(fault)?;
     memory::write_u32(c, a[1] as u32, size as u32).map_err(fault)?;
-    note(c, format!("-> {} variables, {size} bytes", env.len()));
+    note(c, format_args!("-> {} variables, {size} bytes", env.len()));
     Ok(SUCCESS)
 }
 
@@ -212,7 +212,7 @@ pub(super) fn clock_time_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         }
     };
     memory::write_u64(c, a[2] as u32, t).map_err(fault)?;
-    note(c, format!("clock {} -> {t}", a[0]));
+    note(c, format_args!("clock {} -> {t}", a[0]));
     Ok(SUCCESS)
 }
 
@@ -230,7 +230,7 @@ pub(super) fn random_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
             .collect()
     };
     memory::write(c, a[0] as u32, &bytes).map_err(fault)?;
-    note(c, format!("{len} bytes (seeded)"));
+    note(c, format_args!("{len} bytes (seeded)"));
     Ok(SUCCESS)
 }
 
