@@ -338,6 +338,10 @@ fn parse_config(text: &str) -> serde_json::Value {
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
         return v;
     }
+    // Nested too deep for the YAML parser: not a YAML document a plugin could want.
+    if pwp_host::scenario::check_yaml_nesting(text).is_err() {
+        return serde_json::Value::String(text.to_string());
+    }
     match yaml_serde::from_str::<serde_json::Value>(text) {
         Ok(v) if v.is_object() || v.is_array() => v,
         _ => serde_json::Value::String(text.to_string()),

@@ -110,11 +110,7 @@ impl Scenario {
         } else if trimmed.is_empty() {
             serde_json::Value::Object(Default::default())
         } else {
-            if yaml_flow_depth(text) > MAX_YAML_FLOW_DEPTH {
-                return Err(ScenarioError::Invalid(format!(
-                    "YAML: `[` and `{{` nest more than {MAX_YAML_FLOW_DEPTH} levels deep"
-                )));
-            }
+            check_yaml_nesting(text).map_err(ScenarioError::Invalid)?;
             yaml_serde::from_str(text).map_err(|e| ScenarioError::Invalid(format!("YAML: {e}")))?
         };
         Scenario::from_value(value)
@@ -156,6 +152,21 @@ impl Scenario {
 /// YAML parser sees them: its scanner is quadratic in the nesting depth (64 KB of `{a: ` took
 /// 6 s in a debug build, 400 KB minutes), and serde gives up past 128 levels anyway.
 pub const MAX_YAML_FLOW_DEPTH: usize = 1000;
+
+/// Refuses YAML whose flow collections nest more than [`MAX_YAML_FLOW_DEPTH`] levels, before
+/// any YAML parser sees it (a deep enough `[[[...` overflows the parser's stack).
+///
+/// # Errors
+///
+/// A message saying so, prefixed `YAML: `.
+pub fn check_yaml_nesting(text: &str) -> Result<(), String> {
+    if yaml_flow_depth(text) > MAX_YAML_FLOW_DEPTH {
+        return Err(format!(
+            "YAML: `[` and `{{` nest more than {MAX_YAML_FLOW_DEPTH} levels deep"
+        ));
+    }
+    Ok(())
+}
 
 /// An upper estimate of how deeply flow collections nest in YAML `text`: brackets count
 /// everywhere except in comments and in quoted scalars (recognised only where a YAML token can

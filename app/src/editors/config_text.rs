@@ -31,13 +31,15 @@ pub fn parse_config(text: &str, raw: bool) -> Result<Value, String> {
     match json {
         Ok(v) => Ok(v),
         Err(e) if looks_like_json => Err(json_error(&e)),
-        Err(_) => match yaml_serde::from_str::<Value>(text) {
+        Err(_) => match pwp_host::scenario::check_yaml_nesting(text)
+            .and_then(|()| yaml_serde::from_str::<Value>(text).map_err(|e| yaml_error(&e)))
+        {
             Ok(v) if v.is_object() || v.is_array() => Ok(v),
             Ok(_) => Err(
                 "this is neither JSON nor a YAML mapping or list; choose \"text\" to pass it as is"
                     .into(),
             ),
-            Err(e) => Err(yaml_error(&e)),
+            Err(e) => Err(e),
         },
     }
 }
@@ -89,6 +91,13 @@ pub fn kept_draft(stored: &str, current: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn yaml_nested_too_deep_is_refused_before_parsing() {
+        let deep = format!("a: {}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let e = parse_config(&deep, false).unwrap_err();
+        assert!(e.contains("nest more than"), "{e}");
+    }
 
     #[test]
     fn json_yaml_and_text_are_read() {
