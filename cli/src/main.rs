@@ -286,6 +286,15 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
         scenario.settings.config = parse_config(&text);
     }
     if let Some(n) = a.requests {
+        if n > pwp_host::scenario::MAX_REQUESTS {
+            return Err(Fail(
+                2,
+                format!(
+                    "--requests {n}: at most {} requests are replayed in one run",
+                    pwp_host::scenario::MAX_REQUESTS
+                ),
+            ));
+        }
         scenario.requests = n.max(1);
     }
     if a.strict {

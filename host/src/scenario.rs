@@ -52,7 +52,7 @@ pub struct Scenario {
     pub mocks: Mocks,
     /// The virtual clock.
     pub clock: Clock,
-    /// How many times the request is replayed in the same VM.
+    /// How many times the request is replayed in the same VM (at most 100,000).
     pub requests: u32,
     /// Assertions about the last request's outcome.
     pub expect: Expect,
@@ -139,7 +139,15 @@ impl Scenario {
         // Version 1 is the first published format; later versions add their migrations here,
         // one step at a time (`migrate_v1_to_v2`, ...), so that old files and links keep working.
         object.insert("version".into(), SCENARIO_VERSION.into());
-        serde_json::from_value(value).map_err(|e| ScenarioError::Invalid(e.to_string()))
+        let scenario: Scenario =
+            serde_json::from_value(value).map_err(|e| ScenarioError::Invalid(e.to_string()))?;
+        if scenario.requests > MAX_REQUESTS {
+            return Err(ScenarioError::Invalid(format!(
+                "`requests` is {}; at most {MAX_REQUESTS} requests are replayed in one run",
+                scenario.requests
+            )));
+        }
+        Ok(scenario)
     }
 
     /// The scenario as pretty JSON.
@@ -147,6 +155,10 @@ impl Scenario {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 }
+
+/// The most requests one run replays: each leaves a record in the report, and a link or file
+/// asking for billions must not make a run that never ends.
+pub const MAX_REQUESTS: u32 = 100_000;
 
 /// YAML flow collections (`[...]`, `{...}`) nested deeper than this are refused before the
 /// YAML parser sees them: its scanner is quadratic in the nesting depth (64 KB of `{a: ` took
@@ -1028,6 +1040,16 @@ mod tests {
         assert_eq!(
             config_bytes(&serde_json::json!({"a": [1, 2]})),
             br#"{"a":[1,2]}"#
+        );
+    }
+
+    #[test]
+    fn absurd_request_counts_are_refused() {
+        let e = Scenario::parse(r#"{"requests": 4000000000}"#).unwrap_err();
+        assert!(e.to_string().contains("at most 100000"), "{e}");
+        assert_eq!(
+            Scenario::parse(r#"{"requests": 100000}"#).unwrap().requests,
+            MAX_REQUESTS
         );
     }
 
