@@ -10,6 +10,7 @@
 //! [`Report`] checks the scenario's expectations.
 
 pub mod abi;
+mod changes;
 pub mod driver;
 pub mod export;
 pub mod hostcalls;

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::Serialize;
 
 use crate::abi::{AbiVersion, MetricType, StreamType};
+use crate::changes::Originals;
 use crate::pairs::Pair;
 use crate::scenario::{BodyBuffering, Limits, LogLevel, Profile, ReplaceHeader, Scenario};
-use crate::trace::{Change, LogLine, LogSource, Trace};
+use crate::trace::{LogLine, LogSource, Trace};
 
 /// Longest stdout/stderr line buffered before it is shown as is.
 const MAX_PARTIAL_LINE: usize = 64 * 1024;
@@ -201,7 +202,7 @@ pub enum StreamMap {
 
 impl StreamMap {
     /// Every map, in the order the trace lists their changes.
-    const ALL: [StreamMap; 4] = [
+    pub(crate) const ALL: [StreamMap; 4] = [
         StreamMap::RequestHeaders,
         StreamMap::ResponseHeaders,
         StreamMap::RequestTrailers,
@@ -217,15 +218,6 @@ impl StreamMap {
             StreamMap::ResponseTrailers => "response_trailers",
         }
     }
-}
-
-/// Copy on write for the trace's change records: each map (in [`StreamMap::ALL`] order) and
-/// body (request, response) as it was before the current callback first changed it; `None`
-/// while untouched, so a callback that changes nothing costs no copy and no comparison.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Originals {
-    maps: [Option<Vec<Pair>>; 4],
-    bodies: [Option<Vec<u8>>; 2],
 }
 
 impl HttpStream {
@@ -247,107 +239,6 @@ impl HttpStream {
             StreamMap::RequestTrailers => self.req_trailers,
             StreamMap::ResponseTrailers => self.resp_trailers,
         }
-    }
-
-    /// A map for a host call to change. What it was before the current callback's first change
-    /// is kept for [`HttpStream::take_changes`]; host calls change maps only through here.
-    pub(crate) fn map_to_change(&mut self, m: StreamMap) -> &mut Vec<Pair> {
-        let (map, original) = match m {
-            StreamMap::RequestHeaders => (&mut self.request_headers, &mut self.originals.maps[0]),
-            StreamMap::ResponseHeaders => (&mut self.response_headers, &mut self.originals.maps[1]),
-            StreamMap::RequestTrailers => (&mut self.request_trailers, &mut self.originals.maps[2]),
-            StreamMap::ResponseTrailers => {
-                (&mut self.response_trailers, &mut self.originals.maps[3])
-            }
-        };
-        original.get_or_insert_with(|| map.clone());
-        map
-    }
-
-    /// The request (or response) body for a host call to change, kept like
-    /// [`HttpStream::map_to_change`] keeps maps.
-    pub(crate) fn body_to_change(&mut self, request: bool) -> &mut Vec<u8> {
-        let (body, original) = if request {
-            (&mut self.request_body, &mut self.originals.bodies[0])
-        } else {
-            (&mut self.response_body, &mut self.originals.bodies[1])
-        };
-        original.get_or_insert_with(|| body.clone());
-        body
-    }
-
-    /// Starts a callback: changes are recorded from here.
-    pub(crate) fn forget_changes(&mut self) {
-        self.originals = Originals::default();
-    }
-
-    /// What the host calls changed since [`HttpStream::forget_changes`] (maps, then bodies),
-    /// as the trace shows it; starts over.
-    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
-        let Originals { maps, bodies } = std::mem::take(&mut self.originals);
-        let mut out = Vec::new();
-        for (m, before) in StreamMap::ALL.into_iter().zip(maps) {
-            if let Some(before) = before {
-                diff_map(m.name(), &before, self.map(m), &mut out);
-            }
-        }
-        let [request, response] = bodies;
-        for (target, before, after) in [
-            ("request_body", request, &self.request_body),
-            ("response_body", response, &self.response_body),
-        ] {
-            if let Some(before) = before
-                && before != *after
-            {
-                out.push(Change {
-                    target: target.into(),
-                    op: "changed".into(),
-                    name: String::new(),
-                    old: Some(String::from_utf8_lossy(&before).into_owned()),
-                    new: Some(String::from_utf8_lossy(after).into_owned()),
-                });
-            }
-        }
-        out
-    }
-}
-
-/// The changes from `before` to `after`, one per header name (in order of first appearance,
-/// `before` first) whose values, as text, differ; several values are joined with ", ".
-fn diff_map(target: &str, before: &[Pair], after: &[Pair], out: &mut Vec<Change>) {
-    if before == after {
-        return;
-    }
-    let all = || before.iter().chain(after).map(|(k, _)| k);
-    for (i, name) in all().enumerate() {
-        if all().take(i).any(|k| k == name) {
-            continue;
-        }
-        if values_of(before, name).eq(values_of(after, name)) {
-            continue;
-        }
-        // Values are compared as text: bytes that differ only in invalid UTF-8 are no change.
-        let text = |m| {
-            values_of(m, name)
-                .map(|v| String::from_utf8_lossy(v))
-                .collect::<Vec<_>>()
-        };
-        let (old, new) = (text(before), text(after));
-        if old == new {
-            continue;
-        }
-        let op = match (old.is_empty(), new.is_empty()) {
-            (true, _) => "added",
-            (_, true) => "removed",
-            _ => "changed",
-        };
-        out.push(Change {
-            target: target.into(),
-            op: op.into(),
-            name: String::from_utf8_lossy(name).into_owned(),
-            old: (!old.is_empty()).then(|| old.join(", ")),
-            new: (!new.is_empty()).then(|| new.join(", ")),
-        });
     }
 }
 
@@ -713,14 +604,6 @@ pub fn header(pairs: &[Pair], name: &str) -> Option<String> {
         .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
 }
 
-/// The values of header `name` in `pairs`, in order.
-fn values_of<'a>(pairs: &'a [Pair], name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
-    pairs
-        .iter()
-        .filter(move |(k, _)| k == name)
-        .map(|(_, v)| v.as_slice())
-}
-
 /// Converts string pairs to byte pairs, lower-casing names.
 pub fn to_pairs(headers: &[(String, String)]) -> Vec<Pair> {
     headers
@@ -740,119 +623,4 @@ pub fn from_pairs(pairs: &[Pair]) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    /// The diff as the driver first wrote it (a clone of every name and value): the reference
-    /// the cheaper [`diff_map`] must agree with, change for change.
-    fn reference_diff(target: &str, before: &[Pair], after: &[Pair]) -> Vec<Change> {
-        let mut out = Vec::new();
-        let mut names: Vec<&Vec<u8>> = before.iter().chain(after.iter()).map(|(k, _)| k).collect();
-        names.dedup();
-        let mut seen = BTreeSet::new();
-        for name in names {
-            if !seen.insert(name.clone()) {
-                continue;
-            }
-            let values = |m: &[Pair]| -> Vec<String> {
-                m.iter()
-                    .filter(|(k, _)| k == name)
-                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-                    .collect()
-            };
-            let (old, new) = (values(before), values(after));
-            if old == new {
-                continue;
-            }
-            let op = match (old.is_empty(), new.is_empty()) {
-                (true, _) => "added",
-                (_, true) => "removed",
-                _ => "changed",
-            };
-            out.push(Change {
-                target: target.into(),
-                op: op.into(),
-                name: String::from_utf8_lossy(name).into_owned(),
-                old: (!old.is_empty()).then(|| old.join(", ")),
-                new: (!new.is_empty()).then(|| new.join(", ")),
-            });
-        }
-        out
-    }
-
-    /// Few names and values (some not UTF-8), so that maps share, repeat and drop entries.
-    fn map() -> impl Strategy<Value = Vec<Pair>> {
-        let name = prop::sample::select(vec![&b"a"[..], b"b", b"c", b"\xff", b"\xfe"]);
-        let value = prop::sample::select(vec![&b""[..], b"1", b"2", b"\xff", b"\xfe", b"x y"]);
-        prop::collection::vec((name, value), 0..6).prop_map(|m| {
-            m.into_iter()
-                .map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .collect()
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
-
-        #[test]
-        fn diff_map_reports_what_the_reference_diff_reports(before in map(), after in map()) {
-            let mut got = Vec::new();
-            diff_map("request_headers", &before, &after, &mut got);
-            prop_assert_eq!(got, reference_diff("request_headers", &before, &after));
-        }
-    }
-
-    fn pair(k: &str, v: &str) -> Pair {
-        (k.as_bytes().to_vec(), v.as_bytes().to_vec())
-    }
-
-    #[test]
-    fn only_what_host_calls_changed_since_the_callback_began_is_reported() {
-        let mut s = HttpStream {
-            request_headers: vec![pair(":path", "/"), pair("a", "1")],
-            response_body: b"old".to_vec(),
-            ..HttpStream::default()
-        };
-        // The driver's own edits between callbacks are not the plugin's.
-        s.forget_changes();
-        s.request_headers.push(pair("b", "2"));
-        assert!(s.take_changes().is_empty());
-
-        s.forget_changes();
-        s.map_to_change(StreamMap::RequestHeaders)
-            .retain(|(k, _)| k != b"a");
-        s.map_to_change(StreamMap::RequestHeaders)
-            .push(pair("a", "3"));
-        s.map_to_change(StreamMap::ResponseTrailers)
-            .push(pair("t", "x"));
-        s.body_to_change(false).extend_from_slice(b" new");
-        let changes: Vec<_> = s
-            .take_changes()
-            .into_iter()
-            .map(|c| format!("{} {} {} {:?} {:?}", c.target, c.op, c.name, c.old, c.new))
-            .collect();
-        assert_eq!(
-            changes,
-            [
-                r#"request_headers changed a Some("1") Some("3")"#,
-                r#"response_trailers added t None Some("x")"#,
-                r#"response_body changed  Some("old") Some("old new")"#,
-            ]
-        );
-        // Taken: the next callback starts clean.
-        assert!(s.take_changes().is_empty());
-
-        // Changed and changed back is no change.
-        s.forget_changes();
-        let m = s.map_to_change(StreamMap::RequestHeaders);
-        let saved = m.clone();
-        m.clear();
-        *m = saved;
-        assert!(s.take_changes().is_empty());
-    }
 }
