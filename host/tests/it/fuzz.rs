@@ -849,7 +849,10 @@ prop_compose! {
         ),
         (fuel, pages, hostcalls) in (any::<u64>(), any::<u32>(), any::<u32>()),
         properties in prop::collection::btree_map(short_text(), property_value(), 0..3),
-        (clock, requests) in ((any::<u64>(), any::<u64>(), any::<u64>()), any::<u32>()),
+        (clock, requests) in (
+            (any::<u64>(), any::<u64>(), any::<u64>()),
+            0..=pwp_host::scenario::MAX_REQUESTS,
+        ),
     ) -> (Scenario, Option<Vec<u8>>) {
         let defaults = Scenario::default();
         let s = Scenario {
