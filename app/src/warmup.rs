@@ -8,6 +8,9 @@
 //! responsive; a run the user starts stops it at once. When it is done, `<html>` gets
 //! `data-engine="warm"`.
 
+// Natively (unit tests aside) there is no page, and nothing but `start` is used.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use pwp_host::{Plugin, Scenario, Session};
 
 use crate::state::AppState;
