@@ -45,11 +45,17 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 /// Takes `bytes` as the current plugin, or reports why they are not a usable plugin.
 /// The run is reset either way; the scenario is kept.
 ///
-/// Once the import report is on screen, the plugin is compiled in the background, so that
-/// Run does not wait for it.
-pub fn use_bytes(state: AppState, name: String, bytes: Vec<u8>, mut source: PluginRef) -> bool {
+/// `sha256`, when the caller has it, saves hashing the bytes again. Once the import report is
+/// on screen, the plugin is compiled in the background, so that Run does not wait for it.
+pub fn use_bytes(
+    state: AppState,
+    name: String,
+    bytes: Vec<u8>,
+    sha256: Option<String>,
+    mut source: PluginRef,
+) -> bool {
     state.reset_run();
-    match Plugin::load(bytes) {
+    match Plugin::load_hashed(bytes, sha256) {
         Ok(plugin) => {
             source.sha256 = Some(plugin.info().sha256.clone());
             source.size = Some(plugin.bytes().len() as u64);
@@ -93,11 +99,12 @@ pub fn load_file(state: AppState, file: web_sys::File) {
             }
         };
         let bytes = Uint8Array::new(&buffer).to_vec();
+        let sha256 = crate::browser::sha256_hex(&bytes).await;
         let source = PluginRef {
             file_name: Some(name.clone()),
             ..PluginRef::default()
         };
-        if use_bytes(state, name, bytes, source) {
+        if use_bytes(state, name, bytes, sha256, source) {
             crate::persist::save_plugin(state);
         }
     });
@@ -122,11 +129,12 @@ pub fn load_example(state: AppState, name: String, scenario_file: Option<String>
             Ok(text) => Scenario::parse(&text).map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
+        let sha256 = crate::browser::sha256_hex(&bytes).await;
         let source = PluginRef {
             example: Some(name.clone()),
             ..PluginRef::default()
         };
-        if use_bytes(state, name, bytes, source) {
+        if use_bytes(state, name, bytes, sha256, source) {
             match scenario {
                 Ok(s) => state.scenario.set(s),
                 Err(e) => state.notice.set(Some(format!(
@@ -148,21 +156,24 @@ pub fn load_url(state: AppState, url: String, sha256: Option<String>) {
                 return;
             }
         };
-        if let Some(want) = &sha256 {
-            let got = pwp_host::inspect::sha256_hex(&bytes);
-            if !want.eq_ignore_ascii_case(&got) {
-                state.load_error.set(Some(format!(
-                    "{url}: sha256 is {got}, not the expected {want}; the plugin was not loaded"
-                )));
-                return;
-            }
+        let got = match crate::browser::sha256_hex(&bytes).await {
+            Some(digest) => digest,
+            None => pwp_host::inspect::sha256_hex(&bytes),
+        };
+        if let Some(want) = &sha256
+            && !want.eq_ignore_ascii_case(&got)
+        {
+            state.load_error.set(Some(format!(
+                "{url}: sha256 is {got}, not the expected {want}; the plugin was not loaded"
+            )));
+            return;
         }
         let name = url.rsplit('/').next().unwrap_or(&url).to_string();
         let source = PluginRef {
             url: Some(url.clone()),
             ..PluginRef::default()
         };
-        if use_bytes(state, name, bytes, source) {
+        if use_bytes(state, name, bytes, Some(got), source) {
             crate::persist::save_plugin(state);
         }
     });

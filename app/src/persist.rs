@@ -138,7 +138,7 @@ pub fn restore(state: AppState) {
             Ok(v) if !v.is_null() => {
                 let bytes = Uint8Array::new(&v).to_vec();
                 if state.plugin.with_untracked(Option::is_none)
-                    && crate::loader::use_bytes(state, plugin.name, bytes, plugin.source)
+                    && crate::loader::use_bytes(state, plugin.name, bytes, None, plugin.source)
                 {
                     // The autosave that ran before the bytes came back saved no plugin.
                     save_session(state);

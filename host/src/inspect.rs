@@ -142,6 +142,16 @@ fn not_wasm_hint(bytes: &[u8]) -> String {
 /// [`LoadError`] when the bytes are not a WebAssembly module, are malformed, or are a module
 /// for another ABI (http-wasm, a plain WASI program).
 pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
+    inspect_hashed(bytes, None)
+}
+
+/// [`inspect`], with the sha256 already known (lower-case hex): the browser app hashes with
+/// WebCrypto, which is several times faster than hashing inside the interpreter's wasm.
+///
+/// # Errors
+///
+/// As [`inspect`].
+pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo, LoadError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(LoadError::NotWasm(not_wasm_hint(bytes)));
     }
@@ -458,7 +468,7 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
 
     Ok(PluginInfo {
         size: bytes.len(),
-        sha256: sha256_hex(bytes),
+        sha256: sha256.unwrap_or_else(|| sha256_hex(bytes)),
         abi,
         abi_marker,
         toolchain,

@@ -28,7 +28,7 @@ pub mod trace;
 pub mod vm;
 
 pub use driver::{CalloutAnswer, Pause};
-pub use inspect::{LoadError, PluginInfo, inspect};
+pub use inspect::{LoadError, PluginInfo, inspect, inspect_hashed};
 pub use plugin::Plugin;
 pub use report::Report;
 pub use scenario::Scenario;

@@ -1,5 +1,5 @@
-//! A loaded plugin: its bytes, what [`inspect`] found, and, once asked for, its compiled
-//! module.
+//! A loaded plugin: its bytes, what [`inspect`](crate::inspect()) found, and, once asked
+//! for, its compiled module.
 //!
 //! Loading (`inspect`) and compiling are the two costs every run of a plugin pays before its
 //! first instruction: a 6 MB Go plugin is a few milliseconds of parsing and ~20 ms of wasmi's
@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use wasmi::{CompilationMode, Config, Engine, Module};
 
-use crate::inspect::{LoadError, PluginInfo, inspect};
+use crate::inspect::{LoadError, PluginInfo, inspect_hashed};
 
 /// A plugin whose bytes were inspected; compiled on first use (or on [`Plugin::compile`]).
 pub struct Plugin {
@@ -39,8 +39,20 @@ impl Plugin {
     ///
     /// [`LoadError`] says why the bytes are not a proxy-wasm plugin.
     pub fn load(bytes: impl Into<Rc<[u8]>>) -> Result<Plugin, LoadError> {
+        Plugin::load_hashed(bytes, None)
+    }
+
+    /// [`Plugin::load`] with the sha256 of `bytes` already known (lower-case hex).
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::load`].
+    pub fn load_hashed(
+        bytes: impl Into<Rc<[u8]>>,
+        sha256: Option<String>,
+    ) -> Result<Plugin, LoadError> {
         let bytes = bytes.into();
-        let info = Rc::new(inspect(&bytes)?);
+        let info = Rc::new(inspect_hashed(&bytes, sha256)?);
         Ok(Plugin {
             bytes,
             info,
@@ -58,7 +70,7 @@ impl Plugin {
         self.bytes.clone()
     }
 
-    /// What [`inspect`] found.
+    /// What [`inspect`](crate::inspect()) found.
     pub fn info(&self) -> &PluginInfo {
         &self.info
     }

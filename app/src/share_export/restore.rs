@@ -195,7 +195,7 @@ fn apply(state: AppState, decoded: Decoded) {
 
 /// Takes the link's plugin; what could not be restored, if anything.
 fn use_plugin(state: AppState, name: String, bytes: Vec<u8>, source: PluginRef) -> Vec<String> {
-    if crate::loader::use_bytes(state, name.clone(), bytes, source) {
+    if crate::loader::use_bytes(state, name.clone(), bytes, None, source) {
         crate::persist::save_plugin(state);
         Vec::new()
     } else {
