@@ -53,8 +53,10 @@ pub fn start(state: AppState) {
             }
             match session.step(StepUntil::Breakpoint) {
                 Step::Yielded => crate::browser::yield_now().await,
-                Step::Paused(_) => {}
                 Step::Finished => break,
+                // Nothing in the warm-up pauses (no breakpoints, callouts answered by mocks);
+                // should it, give up rather than spin.
+                Step::Paused(_) => return,
             }
         }
         crate::browser::set_root_attribute("data-engine", "warm");
