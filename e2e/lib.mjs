@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import binaryen from "binaryen";
 import { chromium } from "playwright-core";
+import { after, before } from "node:test";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -162,4 +163,21 @@ export function wasmFromText(wat) {
   const bytes = Buffer.from(module.emitBinary());
   module.dispose();
   return bytes;
+}
+
+/**
+ * Serves the release build and launches Chromium for the tests of one file (registering the
+ * `before` and `after` hooks): `app.server` and `app.browser` are set once the tests run.
+ */
+export function useApp() {
+  const app = {};
+  before(async () => {
+    app.server = await serve(distDir);
+    app.browser = await launch();
+  });
+  after(async () => {
+    await app.browser?.close();
+    await app.server?.close();
+  });
+  return app;
 }

@@ -2,22 +2,10 @@
 // upstream response, and find everything again after a reload.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { distDir, launch, open, pickExample, screenshot, serve } from "../lib.mjs";
+import { test } from "node:test";
+import { open, pickExample, screenshot, useApp } from "../lib.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve(distDir);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
+const app = useApp();
 
 /** Runs from the start and waits for the end. */
 async function run(page) {
@@ -36,7 +24,7 @@ async function rows(page, testid) {
 }
 
 test("a pasted curl command fills the request, and go-headers sends its headers upstream", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   await page.getByRole("tab", { name: "Request" }).click();
   await page.getByText("Paste curl / raw HTTP").click();
@@ -79,7 +67,7 @@ test("a pasted curl command fills the request, and go-headers sends its headers 
 });
 
 test("invalid JSON config shows its line inline, keeps the text, and a reload keeps it too", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   await page.getByRole("tab", { name: "Config" }).click();
   const editor = page.getByTestId("config-editor");
@@ -114,7 +102,7 @@ test("invalid JSON config shows its line inline, keeps the text, and a reload ke
 });
 
 test("editing the upstream status forgets the old run and changes the client response", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   await run(page);
   assert.equal(await page.getByTestId("client-status").textContent(), "200");
@@ -139,7 +127,7 @@ test("editing the upstream status forgets the old run and changes the client res
 });
 
 test("a reload restores the edited scenario and the loaded plugin", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   await page.getByRole("tab", { name: "Request" }).click();
   await page.getByTestId("request-path").fill("/restored?x=1");
@@ -169,7 +157,7 @@ test("a reload restores the edited scenario and the loaded plugin", async () => 
 });
 
 test("the Scenario (JSON) tab applies edits, and session files save and open", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   const tab = page.getByRole("tab", { name: "Scenario (JSON)" });
   await tab.click();

@@ -6,15 +6,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import Ajv from "ajv";
 import { parse, parseAllDocuments } from "yaml";
-import { distDir, launch, open, pickExample, root, screenshot, serve } from "../lib.mjs";
+import { distDir, open, pickExample, root, screenshot, useApp } from "../lib.mjs";
 
 const schemasDir = resolve(root, "../shared/schemas");
 
-let server;
-let browser;
 /** `${apiVersion}/${kind}` → a validate function for the openAPIV3Schema of that version. */
 const validators = new Map();
 
@@ -34,14 +32,9 @@ before(async () => {
   assert.ok(validators.has("extensions.istio.io/v1alpha1/WasmPlugin"), [...validators.keys()].join(", "));
   assert.ok(validators.has("extensions.istio.io/v1alpha1/TrafficExtension"));
   assert.ok(validators.has("extensions.higress.io/v1alpha1/WasmPlugin"));
-  server = await serve(distDir);
-  browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 /**
  * The CRD schema as `kubectl apply --validate=strict` reads it: unknown fields are errors
@@ -84,7 +77,6 @@ function assertValid(manifest, label) {
   assert.ok(ok, `${label} does not validate against ${key}:\n${JSON.stringify(validate.errors, null, 2)}`);
 }
 
-
 /** The plugin configuration of an example's main scenario. */
 async function exampleConfig(example) {
   const file = join(distDir, "examples", `${example}.scenario.json`);
@@ -110,8 +102,8 @@ async function exportAs(page, format, startsWith) {
 const warnings = (page) => page.getByTestId("export-warnings").textContent();
 
 test("every format exports from an example; the Kubernetes kinds validate against their CRDs", async () => {
-  const { page, errors } = await open(browser, server.url);
-  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(server.url).origin });
+  const { page, errors } = await open(app.browser, app.server.url);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(app.server.url).origin });
   await pickExample(page, "rust-basic-auth");
   const sha = await sha256Of("rust-basic-auth");
   const config = await exampleConfig("rust-basic-auth");
@@ -215,12 +207,12 @@ test("every format exports from an example; the Kubernetes kinds validate agains
 });
 
 test("Copy falls back when the Clipboard API is missing", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const context = await app.browser.newContext({ viewport: { width: 1280, height: 720 } });
   await context.addInitScript(() => {
     Object.defineProperty(Navigator.prototype, "clipboard", { get: () => undefined, configurable: true });
   });
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(app.server.url);
   await pickExample(page, "rust-basic-auth");
   await page.getByTestId("export-open").click();
   const text = await exportAs(page, "dockerfile", "FROM scratch");
@@ -245,7 +237,7 @@ test("Copy falls back when the Clipboard API is missing", async () => {
 });
 
 test("a Higress example: no ABI warning for Higress, the 0.2.100 warning for Istio; rules edited and run", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "higress-request-block");
   assert.equal(await page.getByTestId("abi").textContent(), "0.2.100");
   const config = await exampleConfig("higress-request-block");

@@ -3,22 +3,10 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { distDir, launch, open, pickExample, root, screenshot, serve, wasmFromText } from "../lib.mjs";
+import { test } from "node:test";
+import { open, pickExample, root, screenshot, useApp, wasmFromText } from "../lib.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve(distDir);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
+const app = useApp();
 
 /** A proxy-wasm plugin whose request-headers callback never returns. */
 const LOOPING_PLUGIN = wasmFromText(`(module
@@ -42,9 +30,8 @@ const waitForStatus = (page, pattern, timeout = 60_000) =>
     { timeout },
   );
 
-
 test("uploading a real example file shows its import report", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await page.getByTestId("plugin-file").setInputFiles(join(root, "public/examples/rust-basic-auth.wasm"));
   await page.getByTestId("abi").waitFor();
   assert.equal(await page.getByTestId("abi").textContent(), "0.2.1");
@@ -58,7 +45,7 @@ test("uploading a real example file shows its import report", async () => {
 });
 
 test("files that are not plugins are refused with a clear message, and the scenario is kept", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   await page.getByRole("tab", { name: "Request" }).click();
   await page.getByTestId("request-path").fill("/kept");
@@ -91,7 +78,7 @@ test("files that are not plugins are refused with a clear message, and the scena
 });
 
 test("a looping plugin can be cancelled, is stopped by its fuel limit, and the page keeps answering", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await page.getByTestId("plugin-file").setInputFiles({ name: "loop.wasm", mimeType: "application/wasm", buffer: LOOPING_PLUGIN });
   await page.getByTestId("abi").waitFor();
 

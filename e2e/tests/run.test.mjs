@@ -1,25 +1,13 @@
-// Running and stepping real example plugins in the browser.
+// Running and stepping real example plugins in the app.browser.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { distDir, launch, open, pickExample, screenshot, serve } from "../lib.mjs";
+import { test } from "node:test";
+import { distDir, open, pickExample, screenshot, useApp } from "../lib.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve(distDir);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
+const app = useApp();
 
 test("an example runs end to end and shows its callout, response and expectations", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-http-auth");
   assert.equal(await page.getByTestId("abi").textContent(), "0.2.0");
   await page.getByTestId("run").click();
@@ -35,7 +23,7 @@ test("an example runs end to end and shows its callout, response and expectation
 });
 
 test("stepping a Go example goes callback by callback, then into host calls", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   const callbacks = page.getByTestId("callback");
   await page.getByTestId("step-over").click();
@@ -63,7 +51,7 @@ test("every example opens with its scenario and runs green in the browser", asyn
   const { join } = await import("node:path");
   const index = JSON.parse(readFileSync(join(distDir, "examples", "index.json"), "utf8"));
   assert.ok(index.length >= 8, `only ${index.length} examples`);
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   for (const example of index) {
     for (const scenario of [example.scenario, ...(example.scenarios ?? [])]) {
       await pickExample(page, example.name, scenario);

@@ -6,31 +6,20 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { inflateRawSync } from "node:zlib";
 import binaryen from "binaryen";
-import { distDir, launch, pickExample, screenshot, serve } from "../lib.mjs";
+import { distDir, pickExample, screenshot, useApp } from "../lib.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve(distDir);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 const VIEWPORT = { width: 1280, height: 720 };
 
 /** A fresh browser (no storage shared with any other), with its errors collected. */
 async function fresh({ clipboard = false } = {}) {
-  const context = await browser.newContext({ viewport: VIEWPORT });
+  const context = await app.browser.newContext({ viewport: VIEWPORT });
   if (clipboard) {
-    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(server.url).origin });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(app.server.url).origin });
   }
   const errors = [];
   const watch = (page) => {
@@ -46,7 +35,6 @@ async function fresh({ clipboard = false } = {}) {
     return page;
   } };
 }
-
 
 /**
  * Sets the request path in whichever request editor the app has: a path field, or the raw
@@ -165,7 +153,7 @@ function tamper(link) {
 
 test("a link to an edited example reopens in a fresh browser and runs the same", async () => {
   const sender = await fresh({ clipboard: true });
-  const a = await sender.page(server.url);
+  const a = await sender.page(app.server.url);
   await pickExample(a, "rust-basic-auth");
   await editRequestPath(a, "/profile/shared?via=link");
   const original = await run(a);
@@ -173,7 +161,7 @@ test("a link to an edited example reopens in a fresh browser and runs the same",
   assert.equal(original.status, "200");
 
   const link = await share(a);
-  assert.ok(link.startsWith(`${server.url}#s=`), link);
+  assert.ok(link.startsWith(`${app.server.url}#s=`), link);
   assert.equal(await a.getByTestId("share-status").textContent(), "Copied to the clipboard.");
   assert.equal(await a.evaluate(() => navigator.clipboard.readText()), link);
   assert.match(await a.getByTestId("share-plugin").textContent(), /bundled example rust-basic-auth/);
@@ -212,7 +200,7 @@ test("a truncated or tampered link says so and keeps the autosaved session", asy
   // A session of one's own (autosaved), and a link to break.
   const own = async (path) => {
     const browser = await fresh();
-    const first = await browser.page(server.url);
+    const first = await browser.page(app.server.url);
     await pickExample(first, "rust-basic-auth");
     await editRequestPath(first, path);
     const kept = await run(first);
@@ -228,10 +216,10 @@ test("a truncated or tampered link says so and keeps the autosaved session", asy
   const tiny = tinyPlugin();
   swapped.scenario.plugin = { inline: tiny.toString("base64"), sha256: "0".repeat(64), file_name: "tiny.wasm", size: tiny.length };
   const cases = [
-    ["truncated", `${server.url}#s=${payload.slice(0, Math.floor(payload.length * 0.6))}`, /truncated or corrupted/],
+    ["truncated", `${app.server.url}#s=${payload.slice(0, Math.floor(payload.length * 0.6))}`, /truncated or corrupted/],
     ["tampered", tamper(link), /truncated or corrupted/],
-    ["plugin swapped", `${server.url}#s=j${b64url(JSON.stringify(swapped))}`, /inline plugin does not match its sha256/],
-    ["from the future", `${server.url}#s=j${b64url(JSON.stringify({ v: 99, scenario: {} }))}`, /version 99/],
+    ["plugin swapped", `${app.server.url}#s=j${b64url(JSON.stringify(swapped))}`, /inline plugin does not match its sha256/],
+    ["from the future", `${app.server.url}#s=j${b64url(JSON.stringify({ v: 99, scenario: {} }))}`, /version 99/],
   ];
   for (const [i, [label, url, message]] of cases.entries()) {
     const { context, errors, page, kept } = await own(`/kept-${i}`);
@@ -253,7 +241,7 @@ test("a truncated or tampered link says so and keeps the autosaved session", asy
 
 test("a small plugin travels inside the link", async () => {
   const sender = await fresh();
-  const a = await sender.page(server.url);
+  const a = await sender.page(app.server.url);
   const tiny = tinyPlugin();
   await a.getByTestId("plugin-file").setInputFiles({ name: "tiny.wasm", mimeType: "application/wasm", buffer: tiny });
   await a.getByTestId("abi").waitFor();
@@ -292,9 +280,9 @@ test("a small plugin travels inside the link", async () => {
 });
 
 test("a plugin loaded from a URL is fetched again and checked against its sha256", async () => {
-  const url = `${server.url}examples/rust-basic-auth.wasm`;
+  const url = `${app.server.url}examples/rust-basic-auth.wasm`;
   const sender = await fresh();
-  const a = await sender.page(server.url);
+  const a = await sender.page(app.server.url);
   await a.getByTestId("plugin-url").fill(url);
   await a.getByTestId("plugin-url").press("Enter");
   await a.getByTestId("abi").waitFor();
@@ -310,7 +298,7 @@ test("a plugin loaded from a URL is fetched again and checked against its sha256
   // The same link with another digest: the download is refused.
   const wrong = payloadOf(link);
   wrong.scenario.plugin.sha256 = "f".repeat(64);
-  const c = await receiver.page(`${server.url}#s=j${b64url(JSON.stringify(wrong))}`);
+  const c = await receiver.page(`${app.server.url}#s=j${b64url(JSON.stringify(wrong))}`);
   await waitForNotice(c, /Not restored: the plugin: .* now has sha256 [0-9a-f]{64}, not the f{64} of the link/);
   assert.equal(await c.getByTestId("abi").count(), 0);
   assert.deepEqual([...sender.errors, ...receiver.errors], []);
@@ -322,7 +310,7 @@ test("a large file is named in the link; the receiver's file is checked against 
   const wasm = join(distDir, "examples", "rust-basic-auth.wasm");
   const bytes = await readFile(wasm);
   const sender = await fresh();
-  const a = await sender.page(server.url);
+  const a = await sender.page(app.server.url);
   await pickExample(a, "rust-basic-auth");
   await a.getByTestId("plugin-file").setInputFiles(wasm);
   await a.waitForFunction(() => document.querySelector('[data-testid="import-report"]')?.textContent?.includes("rust-basic-auth.wasm"));

@@ -4,11 +4,8 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { distDir, launch, open, screenshot, serve, SHELL_TESTIDS } from "../lib.mjs";
-
-let server;
-let browser;
+import { before, test } from "node:test";
+import { distDir, open, screenshot, useApp, SHELL_TESTIDS } from "../lib.mjs";
 
 before(async () => {
   assert.ok(existsSync(join(distDir, "index.html")), `no ${distDir}/index.html: run trunk build --release`);
@@ -16,17 +13,12 @@ before(async () => {
     existsSync(join(distDir, "examples", "index.json")),
     `no ${distDir}/examples/index.json: run examples/build.sh, then trunk build --release`,
   );
-  server = await serve(distDir);
-  browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 test("the shell shows the header and every placeholder, with no errors", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await page.getByRole("heading", { name: "Proxy-Wasm Playground" }).waitFor();
   for (const id of SHELL_TESTIDS) {
     assert.equal(await page.getByTestId(id).count(), 1, `exactly one data-testid="${id}"`);
@@ -35,14 +27,14 @@ test("the shell shows the header and every placeholder, with no errors", async (
   await page.waitForFunction(
     () => !document.querySelector('[data-testid="example-select"] option')?.textContent?.startsWith("Loading"),
   );
-  assert.ok(server.requests.includes("/examples/index.json"), `requests: ${server.requests}`);
+  assert.ok(app.server.requests.includes("/examples/index.json"), `requests: ${app.server.requests}`);
   await screenshot(page, "shell");
   assert.deepEqual(errors, []);
   await page.context().close();
 });
 
 test("the theme toggle switches data-theme and remembers it", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
   const toggle = page.getByTestId("theme-toggle");
   await toggle.waitFor();
@@ -66,13 +58,13 @@ test("the theme toggle switches data-theme and remembers it", async () => {
 
 test("the interpreter warms up in the background; a run started meanwhile takes precedence", async () => {
   // Left alone, the page runs its built-in warm-up plugin and says so on <html>.
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await page.waitForFunction(() => document.documentElement.dataset.engine === "warm", null, { timeout: 30_000 });
   assert.deepEqual(errors, []);
   await page.context().close();
 
   // A run started at once finishes normally, and the warm-up gives way to it for good.
-  const second = await open(browser, server.url);
+  const second = await open(app.browser, app.server.url);
   await second.page.evaluate(() => {
     window.__warmAt = null;
     window.__runAt = null;

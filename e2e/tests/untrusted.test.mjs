@@ -6,28 +6,16 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { after, before, test } from "node:test";
-import { distDir, launch, open, screenshot, serve, wasmFromText } from "../lib.mjs";
+import { test } from "node:test";
+import { open, screenshot, useApp, wasmFromText } from "../lib.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve(distDir);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = useApp();
 
 const IMG = `<img src=x onerror="window.__pwned=1">`;
 const SCRIPT = `<script>window.__pwned=2</script>`;
 const SVG = `<svg onload="window.__pwned=3"></svg>`;
 const PATH_IMG = `<img src=x onerror="window.__pwned=4">`;
 const HEADER_SCRIPT = `<script>window.__pwned=5</script>`;
-
 
 /** Bytes as a WAT string literal body (every byte escaped, so quotes and `<` are safe). */
 const watBytes = (bytes) => [...Buffer.from(bytes)].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
@@ -117,11 +105,11 @@ async function assertInert(page) {
     handlers: [...document.querySelectorAll("[onerror], [onload]")].length,
   }));
   assert.deepEqual(found, { pwned: undefined, images: 0, svgs: 0, scripts: 0, handlers: 0 });
-  assert.deepEqual(server.requests.filter((p) => p.endsWith("/x")), [], "no request for an injected <img src=x>");
+  assert.deepEqual(app.server.requests.filter((p) => p.endsWith("/x")), [], "no request for an injected <img src=x>");
 }
 
 test("what a plugin logs, adds and answers is shown as text, never run as markup", async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(app.browser, app.server.url);
   await page.getByTestId("plugin-file").setInputFiles({ name: "hostile.wasm", mimeType: "application/wasm", buffer: PLUGIN });
   await page.getByTestId("abi").waitFor();
 
@@ -187,8 +175,8 @@ test("a share link whose scenario is full of markup opens, runs and shows it as 
       logs: [{ matches: SCRIPT.replace(/[[\]().*+?^$|\\{}]/g, "\\$&") }],
     },
   };
-  const link = `${server.url}#s=j${Buffer.from(JSON.stringify({ v: 1, scenario })).toString("base64url")}`;
-  const { page, errors } = await open(browser, link);
+  const link = `${app.server.url}#s=j${Buffer.from(JSON.stringify({ v: 1, scenario })).toString("base64url")}`;
+  const { page, errors } = await open(app.browser, link);
   await page.getByTestId("abi").waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid="notice"]')?.textContent?.includes("Opened the shared session"));
   const notice = await text(page, "notice");
