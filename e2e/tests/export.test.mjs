@@ -1,5 +1,5 @@
 // Export: every format from a loaded example, the Kubernetes kinds validated against the
-// published CRD schemas (shared/schemas, next to the repository), Copy and Download, the ABI
+// published CRD schemas (schema/crds, copied from upstream), Copy and Download, the ABI
 // warning, and Higress match rules edited, previewed and run.
 
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import Ajv from "ajv";
 import { parse, parseAllDocuments } from "yaml";
 import { distDir, open, pickExample, root, screenshot, useApp } from "../lib.mjs";
 
-const schemasDir = resolve(root, "../shared/schemas");
+const schemasDir = resolve(root, "schema/crds");
 
 /** `${apiVersion}/${kind}` → a validate function for the openAPIV3Schema of that version. */
 const validators = new Map();

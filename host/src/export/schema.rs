@@ -1,7 +1,7 @@
 //! Test-only: validates exported manifests against the published CRD schemas.
 //!
-//! The CRDs live in `shared/schemas/` next to the repository (`<repo>/../shared/schemas`, or
-//! `$PWP_SCHEMAS_DIR`). This is a small validator for the OpenAPI v3 subset that structural
+//! The CRDs are copies of the upstream files in `schema/crds/` (or `$PWP_SCHEMAS_DIR`; each
+//! file names its upstream project, path and version). This is a small validator for the OpenAPI v3 subset that structural
 //! CRD schemas use: `type`, `nullable`, `enum`, `required`, `properties` (unknown fields are
 //! errors, as with `kubectl apply --validate=strict`), `additionalProperties`,
 //! `x-kubernetes-preserve-unknown-fields`, `pattern`, `minLength`/`maxLength`,
@@ -46,11 +46,11 @@ const KNOWN_KEYWORDS: &[&str] = &[
     "description",
 ];
 
-/// Where the shared schemas are.
+/// Where the published schemas are: the repository's copy unless `PWP_SCHEMAS_DIR` says otherwise.
 pub(super) fn schemas_dir() -> PathBuf {
     match std::env::var_os("PWP_SCHEMAS_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/crds"),
     }
 }
 
@@ -59,7 +59,7 @@ pub(super) fn load_crds(dir: &Path) -> Result<Vec<Value>, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         format!(
             "the published CRD schemas are missing: cannot read {} ({e}). They live in \
-             shared/schemas/ next to the repository (set PWP_SCHEMAS_DIR to point elsewhere).",
+             schema/crds/ in the repository (set PWP_SCHEMAS_DIR to point elsewhere).",
             dir.display()
         )
     })?;
@@ -753,9 +753,9 @@ mod tests {
 
     #[test]
     fn missing_schemas_fail_with_a_clear_message() {
-        let err = load_crds(Path::new("/nonexistent/shared/schemas")).unwrap_err();
+        let err = load_crds(Path::new("/nonexistent/schema/crds")).unwrap_err();
         assert!(
-            err.contains("schemas are missing") && err.contains("/nonexistent/shared/schemas"),
+            err.contains("schemas are missing") && err.contains("/nonexistent/schema/crds"),
             "{err}"
         );
     }

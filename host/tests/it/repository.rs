@@ -1,0 +1,111 @@
+//! The repository stands alone: no tracked file outside the docs reads a path above its root.
+//!
+//! A clone in an empty folder must build and pass its tests, so a relative path such as
+//! `../../shared/schemas` (resolved from a crate directory) or `../shared/...` (resolved from the
+//! root, as the e2e helpers do) is an error. Each `../` path in a tracked text file is resolved
+//! against the file's own directory and against its top-level folder (where `Cargo.toml`,
+//! `package.json` or `Trunk.toml` sit and where tools resolve paths from); neither may leave the
+//! repository. Markdown and `docs/` are prose and may point anywhere.
+
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
+}
+
+/// The files git tracks (relative to the root), or `None` outside a git checkout.
+fn tracked_files(root: &Path) -> Option<Vec<PathBuf>> {
+    let out = Command::new("git").arg("-C").arg(root).args(["ls-files", "-z"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let list = String::from_utf8(out.stdout).ok()?;
+    Some(list.split('\0').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+}
+
+fn is_prose(path: &Path) -> bool {
+    path.starts_with("docs") || path.extension().is_some_and(|e| e == "md")
+}
+
+/// Every maximal run of `../` segments in `text` together with the path that follows it.
+fn parent_paths(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(at) = text[i..].find("../") {
+        let start = i + at;
+        // Only the start of a run: `a/../b` and `.../` are not paths above anything.
+        let preceded = start > 0 && matches!(bytes[start - 1], b'.' | b'/' | b'_' | b'-')
+            || start > 0 && bytes[start - 1].is_ascii_alphanumeric();
+        let end = text[start..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "./_-".contains(c)))
+            .map_or(text.len(), |n| start + n);
+        if !preceded {
+            found.push(&text[start..end]);
+        }
+        i = end.max(start + 3);
+    }
+    found
+}
+
+/// Whether `rel` resolved against `base` (both relative to the root) leaves the root.
+fn escapes(base: &Path, rel: &str) -> bool {
+    let mut depth: i64 = base.components().filter(|c| matches!(c, Component::Normal(_))).count() as i64;
+    for part in rel.split('/') {
+        match part {
+            ".." => depth -= 1,
+            "." | "" => {}
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn no_tracked_file_reads_above_the_repository_root() {
+    let root = repo_root();
+    let Some(files) = tracked_files(&root) else {
+        eprintln!("not a git checkout: nothing to check");
+        return;
+    };
+    assert!(files.len() > 50, "git ls-files listed only {} files", files.len());
+    let mut offenders = Vec::new();
+    for file in files.iter().filter(|f| !is_prose(f)) {
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            continue; // binary (fixtures, images)
+        };
+        let own_dir = file.parent().unwrap_or(Path::new(""));
+        let top_dir: PathBuf = file.components().take(1).collect();
+        let top_dir = if file.components().count() > 1 { top_dir } else { PathBuf::new() };
+        for rel in parent_paths(&text) {
+            let beside = escapes(Path::new(""), rel) && root.join(rel).exists();
+            if escapes(own_dir, rel) || escapes(&top_dir, rel) || beside {
+                offenders.push(format!("{}: {rel}", file.display()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "tracked files refer to paths above the repository root, which a clone elsewhere lacks \
+         (copy what they need into the repository):\n  {}",
+        offenders.join("\n  ")
+    );
+}
+
+#[test]
+fn the_check_sees_paths_above_the_root() {
+    // The two ways the CRD schemas used to be read from a sibling folder.
+    let rust = r#"Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas")"#;
+    assert_eq!(parent_paths(rust), ["../../shared/schemas"]);
+    assert!(escapes(Path::new("host"), "../../shared/schemas"));
+    assert!(escapes(Path::new(""), "../shared/schemas"));
+    // Within the repository: a crate reaching a sibling folder, a module import.
+    assert!(!escapes(Path::new("bench"), "../public/examples"));
+    assert!(!escapes(Path::new("e2e/tests"), "../lib.mjs"));
+    // Not the start of a path.
+    assert!(parent_paths("a/../b ....../x").is_empty());
+}
