@@ -50,8 +50,9 @@ fn parent_paths(text: &str) -> Vec<&str> {
     while let Some(at) = text[i..].find("../") {
         let start = i + at;
         // Only the start of a run: `a/../b` and `.../` are not paths above anything.
-        let preceded = start > 0 && matches!(bytes[start - 1], b'.' | b'/' | b'_' | b'-')
-            || start > 0 && bytes[start - 1].is_ascii_alphanumeric();
+        let preceded = start > 0
+            && (bytes[start - 1].is_ascii_alphanumeric()
+                || matches!(bytes[start - 1], b'.' | b'/' | b'_' | b'-'));
         let end = text[start..]
             .find(|c: char| !(c.is_ascii_alphanumeric() || "./_-".contains(c)))
             .map_or(text.len(), |n| start + n);
