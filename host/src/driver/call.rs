@@ -187,7 +187,7 @@ impl Driver {
             };
             let cb = &mut w.trace.callbacks[index];
             cb.fuel = used;
-            cb.duration_us = elapsed;
+            cb.duration_us = super::round_us(elapsed);
             cb.changes = changes;
             outcome
         };

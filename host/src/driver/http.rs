@@ -104,13 +104,14 @@ impl Driver {
         let mut outcome = self.run_request(index).await;
         outcome.memory_pages = self.vm.memory_pages();
         let mut w = self.world.borrow_mut();
-        outcome.duration_us = w
-            .trace
-            .callbacks
-            .iter()
-            .skip(first)
-            .map(|c| c.duration_us)
-            .sum();
+        outcome.duration_us = super::round_us(
+            w.trace
+                .callbacks
+                .iter()
+                .skip(first)
+                .map(|c| c.duration_us)
+                .sum(),
+        );
         w.outcomes.push(outcome);
         w.stream = None;
         w.request_index = None;

@@ -97,6 +97,13 @@ impl Default for Control {
     }
 }
 
+/// A duration in microseconds to 0.01 µs (10 ns, below any clock's useful resolution): the
+/// difference of two clock readings in floating point is `5279.009999999998` where `5279.01`
+/// is meant, and reports print it.
+pub(crate) fn round_us(us: f64) -> f64 {
+    (us * 100.0).round() / 100.0
+}
+
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn default_now_us() -> f64 {
     use std::sync::OnceLock;
