@@ -3,15 +3,21 @@
 //! Exit codes: 0 all good; 1 an expectation failed; 2 the plugin failed (trap, configure
 //! refused, limit hit); 3 bad input (not wasm, not a plugin Envoy would load, bad scenario).
 
+mod load;
 mod render;
+mod replay;
+mod suite;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pwp_host::export::{ExportFormat, ExportOptions, export};
-use pwp_host::scenario::{PluginRef, Profile};
-use pwp_host::{Scenario, Session, SessionError, inspect};
+use pwp_host::inspect;
+use pwp_host::scenario::Profile;
+
+use load::{Fail, load_scenario, open_session, parse_config, read, resolve_plugin};
+use suite::{ReportFormat, TestArgs};
 
 #[derive(Parser)]
 #[command(
@@ -51,7 +57,7 @@ enum Command {
         /// Print the whole report as one JSON document.
         #[arg(long)]
         json: bool,
-        /// Replay the request N times in the same VM (shows leaks and per-request time).
+        /// Replay the request N times in the same VM; the text report summarises per-request time, memory growth and outcomes.
         #[arg(long)]
         requests: Option<u32>,
         /// Refuse what upstream Envoy would refuse (unknown imports, ABI 0.2.100, restricted calls).
@@ -63,6 +69,25 @@ enum Command {
         /// Print every host call, not just callbacks and logs.
         #[arg(long, short)]
         verbose: bool,
+    },
+    /// Run every scenario file found, in parallel, and summarise: a line per scenario, then `N passed, N failed`.
+    #[command(long_about = TEST_HELP)]
+    Test {
+        /// Scenario files (taken whatever their name), directories to search, or globs.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Keep only the scenarios whose path or name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Write a report in this format: to --output, or to stdout instead of the text lines.
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
+        /// The file for the --format report (the text lines still go to stdout).
+        #[arg(long, short, requires = "format")]
+        output: Option<PathBuf>,
+        /// How many scenarios to run at once (default: one per core).
+        #[arg(long, short)]
+        jobs: Option<usize>,
     },
     /// Print the JSON Schema of the scenario format (draft 2020-12).
     Schema,
@@ -91,6 +116,22 @@ enum Command {
     },
 }
 
+const TEST_HELP: &str = "Runs scenario files, each in a session of its own, on all cores, and prints a line per \
+scenario as it finishes (in path order: status, path, name, expectations held, time), details under \
+those that did not pass, and a closing line `N passed, N failed`.
+
+Which files: each argument is a file (run whatever its name), a directory (searched recursively) \
+or a glob (quote it: pwp expands it; what it matches is taken as if named). Without arguments: `.`. \
+In a directory, a scenario is a .json, .yaml or .yml file named scenario.*, scenario-*.*, \
+*.scenario.* or *.scenario-*.* (login.scenario.json, scenario-denied.yaml, \
+auth.scenario-denied.json); hidden directories, target/ and node_modules/ are skipped. A scenario's \
+plugin {\"path\": …} is relative to the scenario file; {\"example\": name} is \
+public/examples/<name>.wasm found from the working directory or the scenario upwards (or in \
+$PWP_EXAMPLES).
+
+Exit codes, the worst scenario's: 0 all passed, 1 an expectation failed, 2 a plugin failed, \
+3 bad input (unreadable or invalid scenario, missing plugin, nothing found).";
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ProfileArg {
     Envoy,
@@ -105,9 +146,6 @@ enum FormatArg {
     Envoy,
     Dockerfile,
 }
-
-/// A failure of the command itself, with its exit code.
-struct Fail(u8, String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -141,6 +179,19 @@ fn main() -> ExitCode {
             namespace,
             image,
         } => cmd_export(format, plugin, scenario, options, name, namespace, image),
+        Command::Test {
+            paths,
+            filter,
+            format,
+            output,
+            jobs,
+        } => suite::cmd_test(TestArgs {
+            paths,
+            filter,
+            format,
+            output,
+            jobs,
+        }),
         Command::Schema => {
             let schema = pwp_host::scenario::json_schema();
             println!(
@@ -157,10 +208,6 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, Fail> {
-    std::fs::read(path).map_err(|e| Fail(3, format!("cannot read {}: {e}", path.display())))
 }
 
 fn cmd_inspect(path: &Path, json: bool) -> Result<u8, Fail> {
@@ -192,95 +239,9 @@ struct RunArgs {
     verbose: bool,
 }
 
-fn load_scenario(path: Option<&Path>) -> Result<Scenario, Fail> {
-    let Some(path) = path else {
-        return Ok(Scenario::default());
-    };
-    let text = String::from_utf8(read(path)?)
-        .map_err(|_| Fail(3, format!("{}: not UTF-8 text", path.display())))?;
-    Scenario::parse(&text).map_err(|e| Fail(3, format!("{}: {e}", path.display())))
-}
-
-/// Finds the plugin: the command line, else the scenario's reference.
-fn resolve_plugin(
-    arg: Option<&Path>,
-    scenario: &Scenario,
-    scenario_path: Option<&Path>,
-) -> Result<(PathBuf, Vec<u8>), Fail> {
-    let path = match (arg, scenario.plugin.as_ref()) {
-        (Some(p), _) => p.to_path_buf(),
-        (None, Some(PluginRef { path: Some(p), .. })) => {
-            let base = scenario_path
-                .and_then(Path::parent)
-                .unwrap_or(Path::new("."));
-            base.join(p)
-        }
-        (
-            None,
-            Some(PluginRef {
-                example: Some(name),
-                ..
-            }),
-        ) => find_example(name)?,
-        (None, Some(PluginRef { url: Some(url), .. })) => {
-            return Err(Fail(
-                3,
-                format!(
-                    "the scenario names its plugin by URL ({url}); pwp does not download: fetch it and pass the file"
-                ),
-            ));
-        }
-        _ => {
-            return Err(Fail(
-                3,
-                "no plugin: pass a .wasm file, or name one in the scenario".into(),
-            ));
-        }
-    };
-    let bytes = read(&path)?;
-    if let Some(want) = scenario.plugin.as_ref().and_then(|p| p.sha256.as_deref()) {
-        let got = pwp_host::inspect::sha256_hex(&bytes);
-        if arg.is_none() && !want.eq_ignore_ascii_case(&got) {
-            return Err(Fail(
-                3,
-                format!(
-                    "{}: sha256 is {got}, but the scenario expects {want}",
-                    path.display()
-                ),
-            ));
-        }
-    }
-    Ok((path, bytes))
-}
-
-/// Looks for a built example in `public/examples/`, from here upwards, or in `$PWP_EXAMPLES`.
-fn find_example(name: &str) -> Result<PathBuf, Fail> {
-    let file = format!("{name}.wasm");
-    if let Ok(dir) = std::env::var("PWP_EXAMPLES") {
-        let p = Path::new(&dir).join(&file);
-        if p.exists() {
-            return Ok(p);
-        }
-    }
-    let mut dir = std::env::current_dir().ok();
-    while let Some(d) = dir {
-        let p = d.join("public/examples").join(&file);
-        if p.exists() {
-            return Ok(p);
-        }
-        dir = d.parent().map(Path::to_path_buf);
-    }
-    Err(Fail(
-        3,
-        format!(
-            "example {name:?} is not built: run `bash examples/build.sh` in the repository (or set PWP_EXAMPLES)"
-        ),
-    ))
-}
-
 fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
     let mut scenario = load_scenario(a.scenario.as_deref())?;
-    let (path, bytes) = resolve_plugin(a.plugin.as_deref(), &scenario, a.scenario.as_deref())?;
+    let plugin = resolve_plugin(a.plugin.as_deref(), &scenario, a.scenario.as_deref())?;
     if let Some(config) = &a.config {
         let text = String::from_utf8_lossy(&read(config)?).into_owned();
         scenario.settings.config = parse_config(&text);
@@ -305,30 +266,29 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
         Some(ProfileArg::Higress) => scenario.settings.profile = Profile::Higress,
         None => {}
     }
-    let mut session = Session::new(&bytes, scenario).map_err(|e| match e {
-        SessionError::Load(l) => Fail(3, format!("{}: {l}", path.display())),
-        SessionError::Refused(p) => Fail(
-            3,
-            format!(
-                "{}: Envoy would refuse this plugin (strict mode):\n  {}",
-                path.display(),
-                p.join("\n  ")
-            ),
-        ),
-        SessionError::Instantiate(m) => Fail(3, format!("{}: {m}", path.display())),
-    })?;
+    let mut session = open_session(&plugin, scenario)?;
     let report = session.run_to_end();
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        let mut doc = serde_json::to_value(&report).unwrap_or_default();
+        if report.requests.len() > 1
+            && let (Some(summary), Some(object)) =
+                (replay::summarise(&report.requests), doc.as_object_mut())
+        {
+            object.insert(
+                "replay".into(),
+                serde_json::to_value(summary).unwrap_or_default(),
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none();
         print!(
             "{}",
-            render::report(&path.display().to_string(), &report, colour, a.verbose)
+            render::report(
+                &plugin.origin,
+                &report,
+                &render::Style::for_stdout(),
+                a.verbose
+            )
         );
     }
     let failed_unexpectedly = report.error.is_some() && session.scenario().expect.error.is_none();
@@ -339,22 +299,6 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
     } else {
         1
     })
-}
-
-/// A config file: JSON or YAML becomes a JSON value (as Istio's `pluginConfig`), anything else
-/// is passed as a string.
-fn parse_config(text: &str) -> serde_json::Value {
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
-        return v;
-    }
-    // Nested too deep for the YAML parser: not a YAML document a plugin could want.
-    if pwp_host::scenario::check_yaml_nesting(text).is_err() {
-        return serde_json::Value::String(text.to_string());
-    }
-    match yaml_serde::from_str::<serde_json::Value>(text) {
-        Ok(v) if v.is_object() || v.is_array() => v,
-        _ => serde_json::Value::String(text.to_string()),
-    }
 }
 
 fn cmd_export(
@@ -383,7 +327,7 @@ fn cmd_export(
         options = serde_json::from_value(value)
             .map_err(|e| Fail(3, format!("{}: {e}", path.display())))?;
     }
-    if let Some((path, _)) = &plugin_bytes
+    if let Some(path) = plugin_bytes.as_ref().and_then(|p| p.path.as_ref())
         && options.wasm_file == "plugin.wasm"
         && let Some(file) = path.file_name()
     {
@@ -399,8 +343,8 @@ fn cmd_export(
         options.image = i;
     }
     let (sha, abi) = match &plugin_bytes {
-        Some((path, bytes)) => {
-            let info = inspect(bytes).map_err(|e| Fail(3, format!("{}: {e}", path.display())))?;
+        Some(p) => {
+            let info = inspect(&p.bytes).map_err(|e| Fail(3, format!("{}: {e}", p.origin)))?;
             (
                 Some(info.sha256),
                 info.abi_marker

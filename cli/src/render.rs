@@ -4,11 +4,20 @@ use std::fmt::Write as _;
 
 use pwp_host::driver::Message;
 use pwp_host::scenario::Body;
+use pwp_host::trace::CallbackRecord;
 use pwp_host::{PluginInfo, Report};
 
-struct Style(bool);
+/// ANSI colours, or none.
+pub struct Style(pub bool);
 
 impl Style {
+    /// Colours when stdout is a terminal and `NO_COLOR` is unset.
+    pub fn for_stdout() -> Style {
+        Style(
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
+    }
     fn paint(&self, code: &str, s: &str) -> String {
         if self.0 {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -16,16 +25,16 @@ impl Style {
             s.to_string()
         }
     }
-    fn green(&self, s: &str) -> String {
+    pub fn green(&self, s: &str) -> String {
         self.paint("32", s)
     }
-    fn red(&self, s: &str) -> String {
+    pub fn red(&self, s: &str) -> String {
         self.paint("31", s)
     }
-    fn dim(&self, s: &str) -> String {
+    pub fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
-    fn bold(&self, s: &str) -> String {
+    pub fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
 }
@@ -113,8 +122,7 @@ fn message(o: &mut String, m: &Message) {
 }
 
 /// `pwp run` as text.
-pub fn report(path: &str, r: &Report, colour: bool, verbose: bool) -> String {
-    let s = Style(colour);
+pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -124,8 +132,40 @@ pub fn report(path: &str, r: &Report, colour: bool, verbose: bool) -> String {
         r.plugin.toolchain,
         r.profile
     );
+    // A replay shows the start-up and the last request (the one the expectations and the
+    // messages below are about); `--json` has every callback.
+    let replay = r.requests.len() > 1;
+    let last_request = r.requests.last().map(|q| q.index);
+    let first_request_callback = r
+        .callbacks
+        .iter()
+        .position(|c| c.request.is_some())
+        .unwrap_or(r.callbacks.len());
+    let shown = |cb: &CallbackRecord| {
+        !replay
+            || cb.request.map_or(cb.index < first_request_callback, |q| {
+                Some(q) == last_request
+            })
+    };
+    let hidden = r.callbacks.iter().filter(|c| !shown(c)).count();
+    let last_request_starts = r.callbacks.iter().position(|c| c.request == last_request);
     let mut logs = r.logs.iter().peekable();
     for cb in &r.callbacks {
+        if !shown(cb) {
+            while logs
+                .next_if(|l| l.callback_index == Some(cb.index))
+                .is_some()
+            {}
+            continue;
+        }
+        if replay && Some(cb.index) == last_request_starts {
+            let note = format!(
+                "… {} callbacks of the other requests and ticks not shown (--json has them); request #{}:",
+                crate::replay::thousands(hidden as u64),
+                crate::replay::thousands(u64::from(last_request.unwrap_or_default()) + 1)
+            );
+            let _ = writeln!(o, "  {}", s.dim(&note));
+        }
         let args: Vec<String> = cb.args.iter().map(i64::to_string).collect();
         let result = match (&cb.action, cb.ret) {
             (Some(a), _) => format!(" -> {a}"),
@@ -176,21 +216,11 @@ pub fn report(path: &str, r: &Report, colour: bool, verbose: bool) -> String {
     for l in logs {
         let _ = writeln!(o, "  [{}] {}", l.level.as_str(), l.message);
     }
-    if r.requests.len() > 1 {
-        let _ = writeln!(o, "requests:");
-        for q in &r.requests {
-            let status = q
-                .client_response
-                .as_ref()
-                .map_or("-".to_string(), |c| c.status.to_string());
-            let _ = writeln!(
-                o,
-                "  #{:<4} status {status:<4} {:>8.0} µs  {} pages",
-                q.index + 1,
-                q.duration_us,
-                q.memory_pages
-            );
-        }
+    if let (Some(summary), Some(first)) =
+        (crate::replay::summarise(&r.requests), r.requests.first())
+        && replay
+    {
+        o.push_str(&crate::replay::render(&summary, first));
     }
     match &r.upstream_request {
         Some(m) => {
