@@ -80,12 +80,20 @@ pub fn cmd_test(a: TestArgs) -> Result<u8, Fail> {
             ReportFormat::Json => json::render(&outcomes, exit),
         };
         match &a.output {
-            Some(path) => std::fs::write(path, report)
-                .map_err(|e| Fail(3, format!("cannot write {}: {e}", path.display())))?,
+            Some(path) => write_report(path, &report)?,
             None => out(&report),
         }
     }
     Ok(exit)
+}
+
+/// Writes the report, creating its folder (`--output reports/junit.xml` in a fresh checkout).
+fn write_report(path: &std::path::Path, report: &str) -> Result<(), Fail> {
+    let fail = |e: std::io::Error| Fail(3, format!("cannot write {}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    std::fs::write(path, report).map_err(fail)
 }
 
 /// Writes to stdout now; a closed pipe (`pwp test | head`) is not an error worth a panic.
