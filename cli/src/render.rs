@@ -98,6 +98,20 @@ pub fn inspect(path: &str, info: &PluginInfo) -> String {
     o
 }
 
+/// A line of at most [`CLIP`] characters, saying how much was left out (`--json` has all).
+pub fn clip(line: &str) -> String {
+    match line.char_indices().nth(CLIP) {
+        None => line.to_string(),
+        Some((end, _)) => {
+            let more = line[end..].chars().count();
+            format!("{}… ({more} more characters)", &line[..end])
+        }
+    }
+}
+
+/// How long an expectation's detail line may be in text reports.
+pub const CLIP: usize = 400;
+
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
@@ -213,8 +227,21 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
             let _ = writeln!(o, "      {} {e}", s.red("!!"));
         }
     }
-    for l in logs {
+    // Lines written outside any callback, and any left over; in a replay not those of the
+    // callbacks left out, and at most a screenful.
+    let rest: Vec<_> = logs
+        .filter(|l| {
+            l.callback_index
+                .is_none_or(|i| r.callbacks.get(i).is_none_or(shown))
+        })
+        .collect();
+    let keep = if replay { 20 } else { rest.len() };
+    for l in rest.iter().take(keep) {
         let _ = writeln!(o, "  [{}] {}", l.level.as_str(), l.message);
+    }
+    if rest.len() > keep {
+        let more = format!("… {} more log lines (--json has them)", rest.len() - keep);
+        let _ = writeln!(o, "  {}", s.dim(&more));
     }
     if let (Some(summary), Some(first)) =
         (crate::replay::summarise(&r.requests), r.requests.first())
@@ -260,7 +287,17 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
     }
     if !r.callouts.is_empty() {
         let _ = writeln!(o, "callouts:");
-        for c in &r.callouts {
+        // In a replay, the last few (--json has all).
+        let keep = if replay { 5 } else { r.callouts.len() };
+        let skip = r.callouts.len().saturating_sub(keep);
+        if skip > 0 {
+            let earlier = format!(
+                "… {} earlier callouts not shown",
+                crate::replay::thousands(skip as u64)
+            );
+            let _ = writeln!(o, "  {}", s.dim(&earlier));
+        }
+        for c in &r.callouts[skip..] {
             let _ = writeln!(o, "  {} {} {} -> {}", c.kind, c.cluster, c.path, c.answer);
         }
     }
@@ -292,7 +329,7 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
             fail += 1;
             let _ = writeln!(o, "  {} {}", s.red("✗"), e.name);
             for line in e.detail.lines() {
-                let _ = writeln!(o, "      {line}");
+                let _ = writeln!(o, "      {}", clip(line));
             }
         }
     }

@@ -209,3 +209,23 @@ fn json_keeps_every_request_with_rounded_numbers_and_the_summary() {
     assert_eq!(v["replay"]["memory_pages"]["last"], 11);
     assert_eq!(v["replay"]["memory_pages"]["growth_per_1000"], 101.01);
 }
+
+#[test]
+fn a_replay_with_callouts_keeps_the_text_short() {
+    // Every request asks the auth cluster: 2,000 callouts, and an expectation about them
+    // that a replay fails (it lists the callouts of every request).
+    let s = example("go-http-auth.scenario.json");
+    let o = pwp(&[
+        "run",
+        "--scenario",
+        s.to_str().unwrap(),
+        "--requests",
+        "2000",
+    ]);
+    let out = stdout(&o);
+    assert!(out.contains("… 1,995 earlier callouts not shown"), "{out}");
+    assert!(out.lines().count() < 100, "{out}");
+    let longest = out.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(longest < 500, "a line of {longest} characters");
+    assert!(out.contains("more characters)"), "{out}");
+}

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::runner::{Outcome, Status};
-use crate::render::Style;
+use crate::render::{Style, clip};
 
 /// The line for one scenario, with what went wrong indented under it.
 pub fn scenario(o: &Outcome, s: &Style) -> String {
@@ -67,7 +67,7 @@ pub fn scenario(o: &Outcome, s: &Style) -> String {
     {
         let _ = writeln!(out, "      {} {}", s.red("✗"), e.name);
         for line in e.detail.lines() {
-            let _ = writeln!(out, "          {line}");
+            let _ = writeln!(out, "          {}", clip(line));
         }
     }
     out
