@@ -348,12 +348,12 @@ fn json_report_parses_and_counts() {
 #[test]
 fn a_plugin_path_is_relative_to_the_scenario_file() {
     let dir = scratch("relative");
-    write(&dir, "plugins/basic.wasm", host_fixture("basic"));
+    write(&dir, "suite/plugins/basic.wasm", host_fixture("basic"));
     write(
         &dir,
         "suite/deep/headers.scenario.yaml",
         "name: the fixture adds a header\n\
-         plugin: {path: ../../plugins/basic.wasm}\n\
+         plugin: {path: ../plugins/basic.wasm}\n\
          expect:\n  upstream_request: {headers: {x-added: \"yes\"}}\n",
     );
     // From the repository, from the suite's folder, and with the scenario named by a glob.
