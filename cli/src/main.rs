@@ -23,7 +23,7 @@ use suite::{ReportFormat, TestArgs};
 #[command(
     name = "pwp",
     version,
-    about = "Proxy-Wasm Playground runner: inspect plugins, run scenarios, export deployment files",
+    about = "Proxy-Wasm Playground runner: inspect plugins, run scenarios and suites of them, export deployment files",
     long_about = "Runs proxy-wasm plugins (Go, Rust, C++, AssemblyScript; ABI 0.1.0, 0.2.x and Higress's 0.2.100) \
                   through Envoy's sequence of callbacks with the same host as the browser playground. \
                   Time, randomness and callout answers come from the scenario, so runs are reproducible.\n\n\
