@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, and only that; a second run takes a second or two.
 #   - rustup targets wasm32-unknown-unknown (the app) and wasm32-wasip1 (example plugins)
-#   - Debian chromium + chromium-driver (browser tests)
+#   - Debian chromium + chromium-driver (browser tests); nginx, libnginx-mod-http-brotli-static and
+#     brotli (scripts/test-nginx.sh); shellcheck
 #   - trunk 0.21.14 and wasm-bindgen-cli 0.2.130 (cargo install; ~8 and ~2.5 minutes on 2 cores)
 #   - e2e/node_modules (npm ci): playwright-core and binaryen 132's wasm-opt
+#   - actionlint 1.7.12 (go install, into $PWP_TOOLS_BIN; about a minute), which lints the workflows
 #   - the example plugins (examples/build.sh -> public/examples/ with index.json)
 # Tools land on PATH through scripts/env.sh, which every script sources.
 set -euo pipefail
@@ -31,11 +33,18 @@ for target in wasm32-unknown-unknown wasm32-wasip1; do
   fi
 done
 
-# Debian packages: chromium for the browser tests, node/npm if absent.
+# Debian packages: chromium for the browser tests, nginx with the brotli static module and the
+# brotli CLI for the nginx test, shellcheck, node/npm if absent. On a machine with systemd, Debian
+# starts nginx's own service (port 80) when it installs the package; the test runs its own nginx,
+# so `sudo systemctl disable --now nginx` if you do not want that one.
 missing_debs=()
 command -v chromium >/dev/null || missing_debs+=(chromium)
 command -v chromedriver >/dev/null || missing_debs+=(chromium-driver)
 command -v npm >/dev/null || missing_debs+=(nodejs npm)
+command -v nginx >/dev/null || missing_debs+=(nginx)
+[ -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ] || missing_debs+=(libnginx-mod-http-brotli-static)
+command -v brotli >/dev/null || missing_debs+=(brotli)
+command -v shellcheck >/dev/null || missing_debs+=(shellcheck)
 if [ "${#missing_debs[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null || pwp_die "missing ${missing_debs[*]} and no apt-get; install them yourself"
   pwp_say "installing Debian packages: ${missing_debs[*]}"
@@ -59,6 +68,14 @@ fi
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $PWP_WASM_BINDGEN_VERSION" ]; then
   pwp_say "installing wasm-bindgen-cli $PWP_WASM_BINDGEN_VERSION (about 2.5 minutes on 2 cores)"
   cargo install wasm-bindgen-cli --version "$PWP_WASM_BINDGEN_VERSION" --force
+fi
+
+# actionlint, a Go module (no prebuilt download), into the project's tool cache.
+if [ "$(actionlint -version 2>/dev/null | head -n 1)" != "v$PWP_ACTIONLINT_VERSION" ]; then
+  command -v go >/dev/null || pwp_die "go not found; install Go >= 1.24 (https://go.dev/dl/)"
+  pwp_say "installing actionlint $PWP_ACTIONLINT_VERSION into $PWP_TOOLS_BIN (go install)"
+  mkdir -p "$PWP_TOOLS_BIN"
+  GOBIN="$PWP_TOOLS_BIN" go install "github.com/rhysd/actionlint/cmd/actionlint@v$PWP_ACTIONLINT_VERSION"
 fi
 
 # npm packages, reinstalled only when the lockfile changed.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check, in the order CI runs them: format, lints (native and wasm), the host's wasm
-# build, the architecture rule, native tests, the release build, a build for a sub-path and the
-# browser tests.
+# Runs every check, in the order CI runs them: format, the workflow and shell lints, lints
+# (native and wasm), the host's wasm build, the architecture rule, native tests, the release
+# build, a build for a sub-path, the nginx deployment and the browser tests.
 #
 #   bash scripts/test.sh                  everything (setup first; fast when already done)
 #   bash scripts/test.sh clippy e2e       only the steps whose names are given
@@ -67,6 +67,33 @@ architecture() {
   echo "pwp-host depends on no leptos, web-sys, js-sys, wasm-bindgen or gloo crate"
 }
 
+# Every GitHub Actions workflow, and the one plugin repositories copy. ci.yml runs action.yml
+# with `uses: ./`, so actionlint checks that job's inputs against it too, and it passes each
+# `run:` script to shellcheck.
+lint_workflows() {
+  actionlint .github/workflows/*.yml docs/ci/pwp.yml && echo "actionlint: no findings"
+}
+
+# The shell scripts, and the `run:` scripts of the composite action (actionlint reads workflows
+# only), extracted with the yaml package from e2e/node_modules.
+lint_shell() {
+  local dir rc=0
+  shellcheck -x -S warning scripts/*.sh .ci/run examples/build.sh || rc=1
+  dir="$(mktemp -d)"
+  (cd e2e && node -e '
+    const fs = require("fs");
+    const [file, out] = process.argv.slice(1);
+    const steps = require("yaml").parse(fs.readFileSync(file, "utf8")).runs.steps;
+    for (const [i, s] of steps.entries()) {
+      if (!s.run) continue;
+      const name = `action.yml-step-${i + 1}-${(s.name ?? s.id ?? "").replace(/[^A-Za-z0-9]+/g, "-")}.sh`;
+      fs.writeFileSync(`${out}/${name}`, `#!/usr/bin/env bash\n${s.run}`);
+    }' "$PWP_ROOT/action.yml" "$dir") || rc=1
+  (cd "$dir" && shellcheck -- *.sh) || rc=1
+  rm -rf "$dir"
+  [ "$rc" = 0 ] && echo "shellcheck: no findings"
+}
+
 # The app built for a sub-path, for e2e/tests/subpath.test.mjs. A dev build: --public-url is
 # handled the same way, and it skips wasm-opt (~30 s on every release build).
 subpath_build() {
@@ -75,6 +102,8 @@ subpath_build() {
 
 step setup bash scripts/setup.sh
 step fmt cargo fmt --all -- --check
+step actionlint lint_workflows
+step shellcheck lint_shell
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step clippy-wasm cargo clippy -p pwp-host -p pwp-app --target wasm32-unknown-unknown -- -D warnings
 step host-wasm cargo build -p pwp-host --target wasm32-unknown-unknown
@@ -82,5 +111,6 @@ step architecture architecture
 step test cargo test --workspace
 step trunk trunk build --release
 step trunk-subpath subpath_build
+step nginx bash scripts/test-nginx.sh
 step e2e bash -c 'cd e2e && node --test'
 summary
