@@ -254,6 +254,12 @@ for path in / /index.html "/${wasm##*/}" /examples/index.json "${subpath%/}x/" "
   check "GET $path: status" "$status" = 404
 done
 
+# deploy/Dockerfile puts the config and dist/ where the config expects them.
+check "deploy/Dockerfile copies the config into conf.d" \
+  "$(grep -c -x 'COPY deploy/nginx.conf /etc/nginx/conf.d/default.conf' deploy/Dockerfile)" = 1
+check "deploy/Dockerfile copies dist/ to the config's alias directory" \
+  "$(grep -c -x 'COPY dist/ /usr/share/nginx/html/' deploy/Dockerfile)" = 1
+
 if [ "$failures" -gt 0 ]; then
   pwp_die "$failures nginx check(s) failed ($conf)"
 fi
