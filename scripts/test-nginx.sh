@@ -122,11 +122,16 @@ nginx_args=(-p "$tmp/" -e "$tmp/var/logs/error.log" -c "$tmp/nginx.conf")
 nginx_pid=$!
 
 origin="http://127.0.0.1:$port"
+ready=0
 for _ in $(seq 100); do
   kill -0 "$nginx_pid" 2>/dev/null || pwp_die "nginx exited at start-up"
-  curl -s --noproxy '*' --max-time 2 -o /dev/null "$origin/" && break
+  if curl -s --noproxy '*' --max-time 2 -o /dev/null "$origin/"; then
+    ready=1
+    break
+  fi
   sleep 0.1
 done
+[ "$ready" = 1 ] || pwp_die "nginx did not answer on $origin within 10 s"
 
 # fetch PATH [CURL-ARGS...]: GET PATH; sets $status, the headers in $tmp/h, the body in $tmp/b.
 fetch() {
