@@ -165,7 +165,9 @@ same_body() { # same_body WHAT FILE: the last body is FILE's bytes
 }
 
 pwp_say "nginx $(nginx -v 2>&1 | sed 's|.*/||') serves $site at $origin$subpath"
-check "nginx runs unprivileged" "$(ps -o user= -p "$nginx_pid")" '!~' root
+# The effective uid of nginx's master process (from /proc: minimal images have no ps).
+euid="$(awk '/^Uid:/ { print $3 }' "/proc/$nginx_pid/status")"
+check "nginx runs unprivileged (effective uid $euid)" "$([ -n "$euid" ] && [ "$euid" != 0 ] && echo yes)" = yes
 
 # The page, and every URL it loads.
 fetch "$subpath"
