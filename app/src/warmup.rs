@@ -100,7 +100,9 @@ mod tests {
         for callback in &report.callbacks {
             for call in &callback.hostcalls {
                 assert!(
-                    call.status.as_deref().is_none_or(|s| s == "Ok"),
+                    call.status.is_none_or(
+                        |s| s == pwp_host::trace::CallStatus::Proxy(pwp_host::abi::Status::Ok)
+                    ),
                     "{}: {} -> {:?}",
                     callback.name,
                     call.name,

@@ -142,7 +142,7 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
         o,
         "{} {path} (ABI {}, {}, {} profile)",
         s.bold("pwp run"),
-        r.abi.as_deref().unwrap_or("?"),
+        r.abi.map_or("?", |a| a.as_str()),
         r.plugin.toolchain,
         r.profile
     );
@@ -200,14 +200,8 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
         );
         if verbose {
             for h in &cb.hostcalls {
-                let status = h.status.clone().unwrap_or_default();
-                let _ = writeln!(
-                    o,
-                    "      {} {} {}",
-                    s.dim(&h.name),
-                    h.detail,
-                    s.dim(&status)
-                );
+                let status = h.status.map_or("", |st| st.name());
+                let _ = writeln!(o, "      {} {} {}", s.dim(&h.name), h.detail, s.dim(status));
             }
         }
         for c in &cb.changes {

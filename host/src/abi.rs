@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::named_values;
+
 /// ABI versions, from the marker export `proxy_abi_version_X_Y_Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AbiVersion {
@@ -48,50 +50,66 @@ impl AbiVersion {
     }
 }
 
-/// Host function results (`proxy_status_t`, cpp-host `WasmResult`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[repr(i32)]
-pub enum Status {
-    /// 0
-    Ok = 0,
-    /// 1
-    NotFound = 1,
-    /// 2
-    BadArgument = 2,
-    /// 3
-    SerializationFailure = 3,
-    /// 4
-    ParseFailure = 4,
-    /// 6
-    InvalidMemoryAccess = 6,
-    /// 7
-    Empty = 7,
-    /// 8
-    CasMismatch = 8,
-    /// 10
-    InternalFailure = 10,
-    /// 11
-    BrokenConnection = 11,
-    /// 12
-    Unimplemented = 12,
+impl std::fmt::Display for AbiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-impl Status {
-    /// The SDK-style name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "Ok",
-            Status::NotFound => "NotFound",
-            Status::BadArgument => "BadArgument",
-            Status::SerializationFailure => "SerializationFailure",
-            Status::ParseFailure => "ParseFailure",
-            Status::InvalidMemoryAccess => "InvalidMemoryAccess",
-            Status::Empty => "Empty",
-            Status::CasMismatch => "CasMismatch",
-            Status::InternalFailure => "InternalFailure",
-            Status::BrokenConnection => "BrokenConnection",
-            Status::Unimplemented => "Unimplemented",
-        }
+named_values! {
+    /// Host function results (`proxy_status_t`, cpp-host `WasmResult`), with the SDKs' names.
+    pub enum Status {
+        /// 0
+        Ok = 0 => "Ok",
+        /// 1
+        NotFound = 1 => "NotFound",
+        /// 2
+        BadArgument = 2 => "BadArgument",
+        /// 3
+        SerializationFailure = 3 => "SerializationFailure",
+        /// 4
+        ParseFailure = 4 => "ParseFailure",
+        /// 5: not used by Envoy any more.
+        BadExpression = 5 => "BadExpression",
+        /// 6
+        InvalidMemoryAccess = 6 => "InvalidMemoryAccess",
+        /// 7
+        Empty = 7 => "Empty",
+        /// 8
+        CasMismatch = 8 => "CasMismatch",
+        /// 9: not used by Envoy any more.
+        ResultMismatch = 9 => "ResultMismatch",
+        /// 10
+        InternalFailure = 10 => "InternalFailure",
+        /// 11
+        BrokenConnection = 11 => "BrokenConnection",
+        /// 12
+        Unimplemented = 12 => "Unimplemented",
+    }
+}
+
+named_values! {
+    /// The WASI errno values the host answers with (`wasi_snapshot_preview1`), with the names
+    /// traces show.
+    pub enum Errno {
+        /// 0
+        Success = 0 => "SUCCESS",
+        /// 8: bad file descriptor.
+        Badf = 8 => "BADF",
+        /// 20
+        Notdir = 20 => "NOTDIR",
+        /// 21: bad address.
+        Fault = 21 => "FAULT",
+        /// 28
+        Inval = 28 => "INVAL",
+        /// 44
+        Noent = 44 => "NOENT",
+        /// 52: function not supported.
+        Nosys = 52 => "NOSYS",
+        /// 58
+        Notsup = 58 => "NOTSUP",
+        /// 76
+        Notcapable = 76 => "NOTCAPABLE",
     }
 }
 
@@ -261,7 +279,7 @@ impl MetricType {
 }
 
 /// What Envoy does after a callback returned, once its return value is converted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
     /// Go on with the next filter.
     Continue,
@@ -277,6 +295,12 @@ pub enum Action {
     StopIterationAndWatermark,
     /// Body: drop the chunk.
     StopIterationNoBuffer,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Action {
@@ -357,6 +381,16 @@ mod tests {
         assert_eq!(Action::from_body(1), Action::StopIterationAndBuffer);
         assert_eq!(Action::from_body(9), Action::StopIterationNoBuffer);
         assert_eq!(Action::from_trailers(5), Action::StopIteration);
+    }
+
+    #[test]
+    fn every_status_from_0_to_12_has_a_name() {
+        for v in 0..=12 {
+            let s = Status::from_raw(v).unwrap_or_else(|| panic!("status {v}"));
+            assert_eq!(s as i32, v);
+        }
+        assert_eq!(Status::from_raw(13), None);
+        assert_eq!(Status::ALL.len(), 13);
     }
 
     #[test]

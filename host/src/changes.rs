@@ -7,7 +7,7 @@
 
 use crate::pairs::Pair;
 use crate::state::{HttpStream, StreamMap};
-use crate::trace::Change;
+use crate::trace::{Change, ChangeOp, ChangeTarget};
 
 /// The maps (in [`StreamMap::ALL`] order) and bodies (request, response) as they were before
 /// the current callback first changed them; `None` while untouched.
@@ -57,20 +57,20 @@ impl HttpStream {
         let mut out = Vec::new();
         for (m, before) in StreamMap::ALL.into_iter().zip(maps) {
             if let Some(before) = before {
-                diff_map(m.name(), before.iter(), entries(self.map(m)), &mut out);
+                diff_map(m.target(), before.iter(), entries(self.map(m)), &mut out);
             }
         }
         let [request, response] = bodies;
         for (target, before, after) in [
-            ("request_body", request, &self.request_body),
-            ("response_body", response, &self.response_body),
+            (ChangeTarget::RequestBody, request, &self.request_body),
+            (ChangeTarget::ResponseBody, response, &self.response_body),
         ] {
             if let Some(before) = before
                 && before != *after
             {
                 out.push(Change {
-                    target: target.into(),
-                    op: "changed".into(),
+                    target,
+                    op: ChangeOp::Changed,
                     name: String::new(),
                     old: Some(String::from_utf8_lossy(&before).into_owned()),
                     new: Some(String::from_utf8_lossy(after).into_owned()),
@@ -123,7 +123,7 @@ fn entries(pairs: &[Pair]) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + Cl
 /// The changes from `before` to `after`, one per header name (in order of first appearance,
 /// `before` first) whose values, as text, differ; several values are joined with ", ".
 fn diff_map<'a>(
-    target: &str,
+    target: ChangeTarget,
     before: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + Clone,
     after: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + Clone,
     out: &mut Vec<Change>,
@@ -159,18 +159,18 @@ fn diff_map<'a>(
 }
 
 /// How header `name` went from the values `old` to `new` (which differ).
-fn change<S: AsRef<str>>(target: &str, name: &[u8], old: &[S], new: &[S]) -> Change {
+fn change<S: AsRef<str>>(target: ChangeTarget, name: &[u8], old: &[S], new: &[S]) -> Change {
     let joined = |v: &[S]| {
         (!v.is_empty()).then(|| v.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", "))
     };
     let op = match (old.is_empty(), new.is_empty()) {
-        (true, _) => "added",
-        (_, true) => "removed",
-        _ => "changed",
+        (true, _) => ChangeOp::Added,
+        (_, true) => ChangeOp::Removed,
+        _ => ChangeOp::Changed,
     };
     Change {
-        target: target.into(),
-        op: op.into(),
+        target,
+        op,
         name: String::from_utf8_lossy(name).into_owned(),
         old: joined(old),
         new: joined(new),
@@ -196,7 +196,7 @@ mod tests {
     /// The diff as the driver first wrote it (a clone of every name and value): the reference
     /// the cheaper [`diff_map`] must agree with, change for change. (Both build the `Change`
     /// with [`change`]; what they differ in is finding which names changed.)
-    fn reference_diff(target: &str, before: &[Pair], after: &[Pair]) -> Vec<Change> {
+    fn reference_diff(target: ChangeTarget, before: &[Pair], after: &[Pair]) -> Vec<Change> {
         let mut out = Vec::new();
         let mut names: Vec<&Vec<u8>> = before.iter().chain(after.iter()).map(|(k, _)| k).collect();
         names.dedup();
@@ -235,13 +235,13 @@ mod tests {
 
         #[test]
         fn diff_map_reports_what_the_reference_diff_reports(before in map(), after in map()) {
-            let want = reference_diff("request_headers", &before, &after);
+            let want = reference_diff(ChangeTarget::RequestHeaders, &before, &after);
             let mut got = Vec::new();
-            diff_map("request_headers", entries(&before), entries(&after), &mut got);
+            diff_map(ChangeTarget::RequestHeaders, entries(&before), entries(&after), &mut got);
             prop_assert_eq!(&got, &want);
             // The same from the flat copy that map_to_change keeps.
             let mut got = Vec::new();
-            diff_map("request_headers", FlatPairs::of(&before).iter(), entries(&after), &mut got);
+            diff_map(ChangeTarget::RequestHeaders, FlatPairs::of(&before).iter(), entries(&after), &mut got);
             prop_assert_eq!(&got, &want);
         }
     }

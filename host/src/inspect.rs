@@ -55,10 +55,39 @@ pub struct ImportInfo {
     pub name: String,
     /// `func (i32 i32) -> i32`, `memory`, ...
     pub signature: String,
-    /// `implemented`, `stubbed` or `unknown`.
-    pub status: String,
+    /// What the host does with it.
+    pub status: ImportStatus,
     /// Why it is stubbed, or what Envoy thinks of it.
     pub note: Option<String>,
+}
+
+/// What the host does with an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// A real body (or, for memories and other non-functions, nothing to do).
+    Implemented,
+    /// A known name with another type: a stub that answers `Unimplemented`.
+    Stubbed,
+    /// A name the host does not know: a stub that answers `Unimplemented`.
+    Unknown,
+}
+
+impl ImportStatus {
+    /// `implemented`, `stubbed` or `unknown`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportStatus::Implemented => "implemented",
+            ImportStatus::Stubbed => "stubbed",
+            ImportStatus::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ImportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Why bytes are not a usable plugin.
@@ -398,13 +427,13 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
                         } else {
                             None
                         };
-                        ("implemented", note, signature)
+                        (ImportStatus::Implemented, note, signature)
                     }
                     Some(spec) => {
                         envoy_ok = false;
                         higress_ok = false;
                         (
-                            "stubbed",
+                            ImportStatus::Stubbed,
                             Some(format!(
                                 "type mismatch: the host's {name} is {}; Envoy refuses the module (\"import type mismatch\")",
                                 show_sig(spec.params, spec.results)
@@ -416,7 +445,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
                         envoy_ok = false;
                         higress_ok = false;
                         (
-                            "unknown",
+                            ImportStatus::Unknown,
                             Some(
                                 "not provided by Envoy: the playground stubs it (status 12 when called); Envoy refuses the module (missing import)".to_string(),
                             ),
@@ -433,12 +462,12 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
                     higress_ok = false;
                     Some(format!("imported {k}s are refused by Envoy"))
                 };
-                ("implemented", note, k.to_string())
+                (ImportStatus::Implemented, note, k.to_string())
             }
         };
         if let Some(n) = &note {
             let line = format!("{module}.{name}: {n}");
-            if status != "implemented" || n.contains("refuse") {
+            if status != ImportStatus::Implemented || n.contains("refuse") {
                 load_problems.push(line);
             }
         }
@@ -446,7 +475,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
             module: module.clone(),
             name: name.clone(),
             signature,
-            status: status.to_string(),
+            status,
             note,
         });
     }
@@ -652,10 +681,10 @@ mod tests {
         .unwrap();
         let info = inspect(&m).unwrap();
         let by = |n: &str| info.imports.iter().find(|i| i.name == n).unwrap().clone();
-        assert_eq!(by("proxy_get_log_level").status, "implemented");
+        assert_eq!(by("proxy_get_log_level").status, ImportStatus::Implemented);
         assert!(by("proxy_get_log_level").note.unwrap().contains("refuse"));
-        assert_eq!(by("proxy_log").status, "stubbed");
-        assert_eq!(by("made_up").status, "unknown");
+        assert_eq!(by("proxy_log").status, ImportStatus::Stubbed);
+        assert_eq!(by("made_up").status, ImportStatus::Unknown);
         assert!(!info.envoy_would_load);
     }
 }

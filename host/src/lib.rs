@@ -16,6 +16,7 @@ pub mod export;
 pub mod hostcalls;
 pub mod inspect;
 pub mod memory;
+mod names;
 pub mod pairs;
 pub mod plugin;
 pub mod properties;

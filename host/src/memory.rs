@@ -180,7 +180,7 @@ pub fn allocate(caller: &mut Caller<'_, Ctx>, size: u32) -> Result<u32, HostErr>
     };
     if caller.data().nested_depth >= MAX_ALLOCATOR_NESTING {
         return Err(HostErr::Trap(wasmi::Error::host(LimitExceeded {
-            kind: "restricted_callback",
+            kind: crate::trace::FailureKind::RestrictedCallback,
             message: format!(
                 "host calls nest through the allocator without end: the allocator made a host call that allocates again, {MAX_ALLOCATOR_NESTING} levels deep. Envoy allows only proxy_log, fd_write, clock_time_get and poll_oneoff inside the allocator and traps with \"restricted_callback\""
             ),

@@ -4,21 +4,22 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::abi::AbiVersion;
 use crate::driver::{ClientResponse, Message, RequestOutcome};
 use crate::inspect::PluginInfo;
 use crate::scenario::{Body, Expect, HeaderExpect, MessageExpect};
 use crate::state::{Callout, World};
-use crate::trace::{CallbackRecord, Failure, LogLine};
+use crate::trace::{CallbackRecord, CalloutKind, Failure, LogLine};
 
 /// Everything a run produced; `pwp run --json` prints this.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// The plugin's ABI (`0.2.1`, ...).
-    pub abi: Option<String>,
+    pub abi: Option<AbiVersion>,
     /// What the plugin is.
     pub plugin: PluginInfo,
     /// Which proxy was emulated.
-    pub profile: String,
+    pub profile: Emulated,
     /// Every callback with its host calls.
     pub callbacks: Vec<CallbackRecord>,
     /// Every log line.
@@ -45,11 +46,37 @@ pub struct Report {
     pub error: Option<Failure>,
 }
 
+/// Which proxy a run emulated (the scenario's `profile`, with `auto` resolved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Emulated {
+    /// Upstream Envoy.
+    Envoy,
+    /// Higress's Envoy.
+    Higress,
+}
+
+impl Emulated {
+    /// `envoy` or `higress`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Emulated::Envoy => "envoy",
+            Emulated::Higress => "higress",
+        }
+    }
+}
+
+impl std::fmt::Display for Emulated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A callout as reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalloutReport {
-    /// `http`, `grpc`, `grpc_stream`, `redis`.
-    pub kind: String,
+    /// HTTP, gRPC, gRPC stream or Redis.
+    pub kind: CalloutKind,
     /// Token.
     pub token: u32,
     /// Cluster.
@@ -69,10 +96,7 @@ pub struct CalloutReport {
 impl From<&Callout> for CalloutReport {
     fn from(c: &Callout) -> Self {
         CalloutReport {
-            kind: serde_json::to_value(c.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            kind: c.kind,
             token: c.token,
             cluster: c.cluster.clone(),
             path: c.path(),
@@ -100,14 +124,13 @@ impl Report {
     pub fn build(w: &World, info: &PluginInfo, memory_pages: Vec<u32>, expect: &Expect) -> Report {
         let last = w.outcomes.last();
         let mut r = Report {
-            abi: info.abi.map(|a| a.as_str().to_string()),
+            abi: info.abi,
             plugin: info.clone(),
             profile: if w.cfg.as_ref().is_some_and(|c| c.higress) {
-                "higress"
+                Emulated::Higress
             } else {
-                "envoy"
-            }
-            .into(),
+                Emulated::Envoy
+            },
             callbacks: w.trace.callbacks.clone(),
             logs: w.trace.logs.clone(),
             upstream_request: last.and_then(|o| o.upstream_request.clone()),
@@ -345,7 +368,7 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
     if let Some(calls) = &expect.callouts {
         let ok = calls.len() == r.callouts.len()
             && calls.iter().zip(&r.callouts).all(|(e, c)| {
-                e.kind.as_ref().is_none_or(|k| *k == c.kind)
+                e.kind.as_ref().is_none_or(|k| k == c.kind.name())
                     && e.cluster.as_ref().is_none_or(|k| *k == c.cluster)
                     && e.path
                         .as_ref()

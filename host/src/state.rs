@@ -10,7 +10,7 @@ use crate::abi::{AbiVersion, MetricType, StreamType};
 use crate::changes::Originals;
 use crate::pairs::Pair;
 use crate::scenario::{BodyBuffering, Limits, LogLevel, Profile, ReplaceHeader, Scenario};
-use crate::trace::{LogLine, LogSource, Trace};
+use crate::trace::{CalloutKind, ChangeTarget, LogLine, LogSource, Trace};
 
 /// Longest stdout/stderr line buffered before it is shown as is.
 const MAX_PARTIAL_LINE: usize = 64 * 1024;
@@ -209,14 +209,19 @@ impl StreamMap {
         StreamMap::ResponseTrailers,
     ];
 
-    /// The name in the trace ([`Change::target`]).
-    pub fn name(self) -> &'static str {
+    /// What the trace calls it ([`Change::target`](crate::trace::Change::target)).
+    pub fn target(self) -> ChangeTarget {
         match self {
-            StreamMap::RequestHeaders => "request_headers",
-            StreamMap::ResponseHeaders => "response_headers",
-            StreamMap::RequestTrailers => "request_trailers",
-            StreamMap::ResponseTrailers => "response_trailers",
+            StreamMap::RequestHeaders => ChangeTarget::RequestHeaders,
+            StreamMap::ResponseHeaders => ChangeTarget::ResponseHeaders,
+            StreamMap::RequestTrailers => ChangeTarget::RequestTrailers,
+            StreamMap::ResponseTrailers => ChangeTarget::ResponseTrailers,
         }
+    }
+
+    /// The name in the trace.
+    pub fn name(self) -> &'static str {
+        self.target().name()
     }
 }
 
@@ -256,20 +261,6 @@ pub enum Deferred {
         /// The queue.
         token: u32,
     },
-}
-
-/// Kinds of callouts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CalloutKind {
-    /// `proxy_http_call`
-    Http,
-    /// `proxy_grpc_call`
-    Grpc,
-    /// `proxy_grpc_stream`
-    GrpcStream,
-    /// Higress `proxy_redis_call`
-    Redis,
 }
 
 /// One callout the plugin made.
@@ -329,6 +320,29 @@ impl Callout {
         match self.kind {
             CalloutKind::Http => header(&self.headers, ":path").unwrap_or_default(),
             _ => self.method.clone(),
+        }
+    }
+}
+
+/// What `proxy_get_status` reports: how the callout whose answer is being delivered ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CalloutStatus {
+    /// No callout answer is being delivered, or the HTTP or Redis callout was answered.
+    #[default]
+    Ok,
+    /// The callout was reset (`BrokenConnection`, message `reset`).
+    Reset,
+    /// A gRPC callout closed with this gRPC status.
+    Grpc(u32),
+}
+
+impl CalloutStatus {
+    /// The code and the message `proxy_get_status` returns.
+    pub fn code_and_message(self) -> (u32, &'static str) {
+        match self {
+            CalloutStatus::Ok => (0, ""),
+            CalloutStatus::Reset => (crate::abi::Status::BrokenConnection as u32, "reset"),
+            CalloutStatus::Grpc(status) => (status, ""),
         }
     }
 }
@@ -419,7 +433,7 @@ pub struct World {
     /// Foreign-function arguments (buffer 8).
     pub call_data: Vec<u8>,
     /// What `proxy_get_status` reports (the root's last callout status).
-    pub call_status: (u32, String),
+    pub call_status: CalloutStatus,
     /// The trace.
     pub trace: Trace,
     /// Partial stdout/stderr lines.
@@ -580,7 +594,7 @@ impl World {
         self.host_bytes = self.host_bytes.saturating_add(bytes);
         if self.host_bytes > max {
             return Err(crate::vm::LimitExceeded {
-                kind: "host_memory_limit",
+                kind: crate::trace::FailureKind::HostMemoryLimit,
                 message: format!(
                     "the plugin made the host keep more than {} MiB (logs, output, shared data, queues, properties); raise limits.max_host_bytes if it really needs that",
                     max >> 20

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::abi::{Action, Errno, Status};
+use crate::names::{by_name, names};
 use crate::scenario::LogLevel;
 
 /// Everything recorded during a run, in order.
@@ -31,7 +33,7 @@ pub struct CallbackRecord {
     /// The raw return value, if the export returns one.
     pub ret: Option<i64>,
     /// Envoy's reading of the return value (`Continue`, `StopIteration`, ...), for stream callbacks.
-    pub action: Option<String>,
+    pub action: Option<Action>,
     /// Host calls made during the callback.
     pub hostcalls: Vec<HostCallRecord>,
     /// Header, body and trailer changes the callback made.
@@ -55,11 +57,77 @@ pub struct HostCallRecord {
     pub detail: String,
     /// The raw return value (status or errno), if any.
     pub ret: Option<i64>,
-    /// The status name for proxy-wasm functions (`Ok`, `NotFound`, ...).
-    pub status: Option<String>,
+    /// The status for proxy-wasm functions (`Ok`, `NotFound`, ...) and WASI (`SUCCESS`, ...).
+    pub status: Option<CallStatus>,
     /// Set when the import is not implemented by the host (a generated stub answered).
     pub stub: bool,
 }
+
+names! {
+    /// Kinds of callouts.
+    pub enum CalloutKind {
+        /// `proxy_http_call`
+        Http => "http",
+        /// `proxy_grpc_call`
+        Grpc => "grpc",
+        /// `proxy_grpc_stream`
+        GrpcStream => "grpc_stream",
+        /// Higress `proxy_redis_call`
+        Redis => "redis",
+    }
+}
+
+/// How a host call ended, as the trace names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallStatus {
+    /// A proxy-wasm status (`Ok`, `NotFound`, ...).
+    Proxy(Status),
+    /// A WASI errno (`SUCCESS`, `BADF`, ...).
+    Wasi(Errno),
+    /// A proxy-wasm status value outside the ABI (`?`).
+    UnknownStatus,
+    /// An errno value the host does not name (`ERRNO`).
+    UnknownErrno,
+    /// The call trapped and returned nothing (`trap`).
+    Trap,
+}
+
+impl CallStatus {
+    /// The proxy-wasm status with value `v`.
+    pub fn status(v: i32) -> CallStatus {
+        Status::from_raw(v).map_or(CallStatus::UnknownStatus, CallStatus::Proxy)
+    }
+
+    /// The WASI errno with value `v`.
+    pub fn errno(v: i32) -> CallStatus {
+        Errno::from_raw(v).map_or(CallStatus::UnknownErrno, CallStatus::Wasi)
+    }
+
+    /// The name in the trace.
+    pub fn name(self) -> &'static str {
+        match self {
+            CallStatus::Proxy(s) => s.name(),
+            CallStatus::Wasi(e) => e.name(),
+            CallStatus::UnknownStatus => "?",
+            CallStatus::UnknownErrno => "ERRNO",
+            CallStatus::Trap => "trap",
+        }
+    }
+
+    /// The status named `name` (the names of statuses and errnos do not overlap).
+    pub fn from_name(name: &str) -> Option<CallStatus> {
+        Some(match name {
+            "?" => CallStatus::UnknownStatus,
+            "ERRNO" => CallStatus::UnknownErrno,
+            "trap" => CallStatus::Trap,
+            _ => Status::from_name(name)
+                .map(CallStatus::Proxy)
+                .or_else(|| Errno::from_name(name).map(CallStatus::Wasi))?,
+        })
+    }
+}
+
+by_name!(CallStatus);
 
 /// A log line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,13 +158,43 @@ pub enum LogSource {
     Host,
 }
 
+names! {
+    /// What a [`Change`] changed.
+    pub enum ChangeTarget {
+        /// The request's headers.
+        RequestHeaders => "request_headers",
+        /// The response's headers.
+        ResponseHeaders => "response_headers",
+        /// The request's trailers.
+        RequestTrailers => "request_trailers",
+        /// The response's trailers.
+        ResponseTrailers => "response_trailers",
+        /// The request body.
+        RequestBody => "request_body",
+        /// The response body.
+        ResponseBody => "response_body",
+    }
+}
+
+names! {
+    /// How a [`Change`] changed its header or body.
+    pub enum ChangeOp {
+        /// The header was not there before.
+        Added => "added",
+        /// The header is gone.
+        Removed => "removed",
+        /// The header's values or the body differ.
+        Changed => "changed",
+    }
+}
+
 /// A change a callback made to a header map, body or trailers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// `request_headers`, `request_body`, `response_headers`, ...
-    pub target: String,
-    /// `added`, `removed`, `changed`.
-    pub op: String,
+    /// The map or body.
+    pub target: ChangeTarget,
+    /// Added, removed or changed.
+    pub op: ChangeOp,
     /// The header name (empty for bodies).
     pub name: String,
     /// The value before (headers) or a summary of the old body.
@@ -105,12 +203,37 @@ pub struct Change {
     pub new: Option<String>,
 }
 
+names! {
+    /// What kind of failure a [`Failure`] is.
+    pub enum FailureKind {
+        /// The plugin trapped (a panic, `unreachable`, a bad memory access, a stack overflow).
+        Trap => "trap",
+        /// The plugin used up its fuel for one callback.
+        OutOfFuel => "out_of_fuel",
+        /// The plugin tried to grow its memory past `limits.memory_pages`.
+        MemoryLimit => "memory_limit",
+        /// The plugin made the host keep more than `limits.max_host_bytes`.
+        HostMemoryLimit => "host_memory_limit",
+        /// A start function (`_initialize`, `main`, `_start`) trapped.
+        StartFailed => "start_failed",
+        /// Root context creation or `proxy_on_configure` failed, or configure returned false.
+        ConfigureFailed => "configure_failed",
+        /// `proxy_on_vm_start` returned false.
+        VmStartFailed => "vm_start_failed",
+        /// Too many host calls in one callback.
+        HostcallLimit => "hostcall_limit",
+        /// A host call Envoy refuses at that moment (strict mode), or endless allocator nesting.
+        RestrictedCallback => "restricted_callback",
+        /// Linking or instantiation failed.
+        Load => "load",
+    }
+}
+
 /// Why a callback, the plugin start or the whole run failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
-    /// `trap`, `out_of_fuel`, `memory_limit`, `start_failed`, `configure_failed`,
-    /// `vm_start_failed`, `hostcall_limit`, `stalled`, `load`.
-    pub kind: String,
+    /// What kind of failure.
+    pub kind: FailureKind,
     /// What happened, in words.
     pub message: String,
     /// The callback it happened in.
@@ -149,7 +272,7 @@ impl Trace {
             for h in &cb.hostcalls {
                 let status = h
                     .status
-                    .clone()
+                    .map(|s| s.name().to_string())
                     .or(h.ret.map(|r| r.to_string()))
                     .unwrap_or_default();
                 out.push_str(&format!("  {} {} => {}\n", h.name, h.detail, status));
@@ -168,5 +291,52 @@ impl Trace {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each name reads back as its value, in Rust and in JSON.
+    fn round_trips<T>(all: &[T], name: fn(&T) -> &'static str, from_name: fn(&str) -> Option<T>)
+    where
+        T: Copy + PartialEq + std::fmt::Debug + Serialize + for<'de> Deserialize<'de>,
+    {
+        for v in all {
+            assert_eq!(from_name(name(v)), Some(*v));
+            let json = serde_json::to_string(v).unwrap();
+            assert_eq!(json, format!("\"{}\"", name(v)));
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), *v);
+        }
+    }
+
+    #[test]
+    fn closed_sets_serialize_as_their_names() {
+        round_trips(FailureKind::ALL, |k| k.name(), FailureKind::from_name);
+        round_trips(ChangeTarget::ALL, |k| k.name(), ChangeTarget::from_name);
+        round_trips(ChangeOp::ALL, |k| k.name(), ChangeOp::from_name);
+        round_trips(CalloutKind::ALL, |k| k.name(), CalloutKind::from_name);
+        round_trips(Status::ALL, |k| k.name(), Status::from_name);
+        round_trips(Errno::ALL, |k| k.name(), Errno::from_name);
+        assert!(serde_json::from_str::<FailureKind>("\"stalled\"").is_err());
+    }
+
+    #[test]
+    fn host_call_statuses_name_every_value_once() {
+        for v in -1..100 {
+            for s in [CallStatus::status(v), CallStatus::errno(v)] {
+                assert_eq!(CallStatus::from_name(s.name()), Some(s), "{v}");
+            }
+        }
+        assert_eq!(CallStatus::status(5).name(), "BadExpression");
+        assert_eq!(CallStatus::status(9).name(), "ResultMismatch");
+        assert_eq!(CallStatus::status(13).name(), "?");
+        assert_eq!(CallStatus::errno(8).name(), "BADF");
+        assert_eq!(CallStatus::errno(1).name(), "ERRNO");
+        assert_eq!(
+            serde_json::to_string(&CallStatus::Trap).unwrap(),
+            "\"trap\""
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::hostcalls;
 use crate::inspect::PluginInfo;
 use crate::plugin::Compiled;
 use crate::state::World;
-use crate::trace::Failure;
+use crate::trace::{Failure, FailureKind};
 
 /// Data wasmi keeps in the store, visible to every host function.
 pub struct Ctx {
@@ -58,8 +58,8 @@ impl wasmi::errors::HostError for HostPause {}
 /// Raised by the host to stop a plugin that broke a limit.
 #[derive(Debug)]
 pub struct LimitExceeded {
-    /// `hostcall_limit` and so on.
-    pub kind: &'static str,
+    /// [`FailureKind::HostcallLimit`] and so on.
+    pub kind: FailureKind,
     /// What happened.
     pub message: String,
 }
@@ -267,7 +267,7 @@ impl Vm {
 
 fn load_failure(message: String) -> Failure {
     Failure {
-        kind: "load".into(),
+        kind: FailureKind::Load,
         message,
         callback: None,
         backtrace: Vec::new(),
@@ -278,36 +278,36 @@ fn load_failure(message: String) -> Failure {
 /// Names a wasmi error as a [`Failure`].
 pub fn failure_from_error(e: &wasmi::Error) -> Failure {
     let (kind, message) = if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
-        (limit.kind.to_string(), limit.message.clone())
+        (limit.kind, limit.message.clone())
     } else if let Some(code) = e.as_trap_code() {
         use wasmi::TrapCode as T;
         match code {
             T::OutOfFuel => (
-                "out_of_fuel".to_string(),
+                FailureKind::OutOfFuel,
                 "the plugin used up its fuel: it probably loops forever (raise the fuel limit if it really needs more)".to_string(),
             ),
             T::StackOverflow => (
-                "trap".to_string(),
+                FailureKind::Trap,
                 "stack overflow: the plugin recursed too deeply".to_string(),
             ),
             T::GrowthOperationLimited => (
-                "memory_limit".to_string(),
+                FailureKind::MemoryLimit,
                 "the plugin tried to grow its memory past the limit".to_string(),
             ),
             T::UnreachableCodeReached => (
-                "trap".to_string(),
+                FailureKind::Trap,
                 "unreachable executed: the plugin aborted (a panic, usually; see its output)"
                     .to_string(),
             ),
-            other => ("trap".to_string(), other.to_string()),
+            other => (FailureKind::Trap, other.to_string()),
         }
     } else if let Some(code) = e.i32_exit_status() {
         (
-            "trap".to_string(),
+            FailureKind::Trap,
             format!("the plugin exited with status {code}"),
         )
     } else {
-        ("trap".to_string(), e.to_string())
+        (FailureKind::Trap, e.to_string())
     };
     Failure {
         kind,

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use pwp_host::scenario::{Body, Headers, MockResponse};
 use pwp_host::state::from_pairs;
+use pwp_host::trace::CalloutKind;
 use pwp_host::{CalloutAnswer, Pause};
 
 use crate::runner::answer_callout;
@@ -66,7 +67,7 @@ pub fn CalloutAnswerForm() -> impl IntoView {
     view! {
         {move || pending().map(|c| {
             let token = c.token;
-            let redis = c.kind == "redis";
+            let redis = c.kind == CalloutKind::Redis;
             view! {
                 <form class="callout-answer" data-testid="callout-answer" on:submit=move |e| {
                     e.prevent_default();

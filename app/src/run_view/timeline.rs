@@ -71,7 +71,7 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
     let args: Vec<String> = cb.args.iter().map(i64::to_string).collect();
     let result = match (&cb.action, cb.ret, &cb.error) {
         (_, _, Some(e)) => format!("✗ {}", e.kind),
-        (Some(a), _, _) => a.clone(),
+        (Some(a), _, _) => a.to_string(),
         (None, Some(r), _) => r.to_string(),
         _ => String::new(),
     };
@@ -120,7 +120,7 @@ pub fn CallbackDetail() -> impl IntoView {
                                     <tr class:stub=h.stub data-testid="hostcall" data-name=label>
                                         <td class="mono">{h.name}</td>
                                         <td class="mono">{h.detail}</td>
-                                        <td class="mono">{h.status.unwrap_or_default()}</td>
+                                        <td class="mono">{h.status.map(|s| s.name()).unwrap_or_default()}</td>
                                     </tr>
                                 }}).collect_view()}
                             </tbody>

@@ -5,8 +5,8 @@ use wasmi::{Val, ValType};
 
 use super::{CalloutAnswer, Driver, Pause};
 use crate::scenario::{Body, LogLevel, MockResponse};
-use crate::state::{Callout, CalloutKind, Deferred, to_pairs};
-use crate::trace::{CallbackRecord, Failure, LogSource};
+use crate::state::{Callout, CalloutStatus, Deferred, to_pairs};
+use crate::trace::{CallbackRecord, CalloutKind, Failure, FailureKind, LogSource};
 use crate::vm::{CallEnd, Progress};
 
 /// How a call ended.
@@ -162,8 +162,8 @@ impl Driver {
                 CallEnd::Failed(mut f) => {
                     f.callback = Some(name.to_string());
                     let limit_pages = w.cfg().limits.memory_pages;
-                    if f.kind == "trap" && pages + 1 >= limit_pages {
-                        f.kind = "memory_limit".into();
+                    if f.kind == FailureKind::Trap && pages + 1 >= limit_pages {
+                        f.kind = FailureKind::MemoryLimit;
                         f.message = format!(
                             "{} (memory is at the limit of {limit_pages} pages = {} MiB: the plugin probably ran out of memory)",
                             f.message,
@@ -359,7 +359,7 @@ impl Driver {
                 self.world.borrow_mut().http_call_response = None;
             }
             (CalloutKind::Http, _) => {
-                self.world.borrow_mut().call_status = (11, "reset".into());
+                self.world.borrow_mut().call_status = CalloutStatus::Reset;
                 let _ = self
                     .call(
                         "proxy_on_http_call_response",
@@ -367,7 +367,7 @@ impl Driver {
                         c.root,
                     )
                     .await;
-                self.world.borrow_mut().call_status = (0, String::new());
+                self.world.borrow_mut().call_status = CalloutStatus::Ok;
             }
             (CalloutKind::Redis, CalloutAnswer::Redis(reply)) => {
                 let bytes = reply.into_bytes();
@@ -383,11 +383,11 @@ impl Driver {
                 self.world.borrow_mut().redis_response = None;
             }
             (CalloutKind::Redis, _) => {
-                self.world.borrow_mut().call_status = (11, "reset".into());
+                self.world.borrow_mut().call_status = CalloutStatus::Reset;
                 let _ = self
                     .call("proxy_on_redis_call_response", &[root, token, 1, 0], c.root)
                     .await;
-                self.world.borrow_mut().call_status = (0, String::new());
+                self.world.borrow_mut().call_status = CalloutStatus::Ok;
             }
             (_, answer) => {
                 // gRPC: initial metadata, message, trailing metadata, close.
@@ -421,7 +421,7 @@ impl Driver {
                         .await;
                     self.world.borrow_mut().grpc_metadata = None;
                 }
-                self.world.borrow_mut().call_status = (status, String::new());
+                self.world.borrow_mut().call_status = CalloutStatus::Grpc(status);
                 let _ = self
                     .call(
                         "proxy_on_grpc_close",

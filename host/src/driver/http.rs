@@ -771,7 +771,7 @@ impl Driver {
         if let Some(cb) = index.and_then(|i| w.trace.callbacks.get_mut(i))
             && cb.error.is_none()
         {
-            cb.action = Some(action.name().to_string());
+            cb.action = Some(action);
         }
     }
 

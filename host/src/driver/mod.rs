@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::scenario::{MockResponse, Scenario};
 use crate::state::World;
-use crate::trace::Failure;
+use crate::trace::{Failure, FailureKind};
 use crate::vm::Vm;
 
 pub(crate) use call::CallOutcome;
@@ -205,8 +205,8 @@ impl Driver {
         };
         self.world.borrow_mut().in_start = false;
         start.map_err(|mut f| {
-            if f.kind == "trap" {
-                f.kind = "start_failed".into();
+            if f.kind == FailureKind::Trap {
+                f.kind = FailureKind::StartFailed;
             }
             f
         })?;
@@ -221,8 +221,8 @@ impl Driver {
             id
         };
         self.configure(root).await.map_err(|mut f| {
-            if f.kind == "trap" {
-                f.kind = "configure_failed".into();
+            if f.kind == FailureKind::Trap {
+                f.kind = FailureKind::ConfigureFailed;
                 f.message = format!(
                     "{}; Envoy refuses the plugin and rejects the whole configuration update",
                     f.message
@@ -234,7 +234,10 @@ impl Driver {
         self.settle(None).await;
         if self.failed {
             return Err(self.world.borrow().failure.clone().unwrap_or_else(|| {
-                refused("configure_failed", "the plugin failed while starting")
+                refused(
+                    FailureKind::ConfigureFailed,
+                    "the plugin failed while starting",
+                )
             }));
         }
         Ok(())
@@ -257,7 +260,7 @@ impl Driver {
                 .await?;
             if ok == Some(0) {
                 return Err(refused(
-                    "vm_start_failed",
+                    FailureKind::VmStartFailed,
                     "proxy_on_vm_start returned false",
                 ));
             }
@@ -268,7 +271,7 @@ impl Driver {
                 .await?;
             if ok == Some(0) {
                 return Err(refused(
-                    "configure_failed",
+                    FailureKind::ConfigureFailed,
                     "proxy_on_configure returned false: the plugin rejected its configuration",
                 ));
             }
@@ -323,9 +326,9 @@ impl Driver {
 }
 
 /// A start-up failure that is the plugin's own answer, not a trap.
-fn refused(kind: &str, message: &str) -> Failure {
+fn refused(kind: FailureKind, message: &str) -> Failure {
     Failure {
-        kind: kind.into(),
+        kind,
         message: format!(
             "{message}; Envoy refuses the plugin and rejects the whole configuration update"
         ),

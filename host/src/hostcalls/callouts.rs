@@ -9,7 +9,8 @@ use super::{note, show};
 use crate::abi::Status;
 use crate::memory::{self, HostResult};
 use crate::pairs;
-use crate::state::{Callout, CalloutKind, World, header};
+use crate::state::{Callout, World, header};
+use crate::trace::CalloutKind;
 use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);

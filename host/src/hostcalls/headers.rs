@@ -292,7 +292,7 @@ mod tests {
         let details: Vec<(&str, &str)> = cb
             .hostcalls
             .iter()
-            .map(|h| (h.detail.as_str(), h.status.as_deref().unwrap_or("")))
+            .map(|h| (h.detail.as_str(), h.status.map_or("", |s| s.name())))
             .collect();
         assert_eq!(
             details,

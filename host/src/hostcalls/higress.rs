@@ -8,7 +8,7 @@ use super::{note, show};
 use crate::abi::Status;
 use crate::memory::{self, HostResult};
 use crate::pairs;
-use crate::state::CalloutKind;
+use crate::trace::CalloutKind;
 use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);

@@ -63,7 +63,7 @@ pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
 }
 
 pub(super) fn get_status(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let (code, msg) = world(c).borrow().call_status.clone();
+    let (code, msg) = world(c).borrow().call_status.code_and_message();
     memory::write_u32(c, a[0] as u32, code)?;
     memory::return_bytes(c, msg.as_bytes(), a[1] as u32, a[2] as u32)?;
     note(c, format_args!("-> {code} {}", show(msg.as_bytes())));

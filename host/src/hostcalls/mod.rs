@@ -24,6 +24,7 @@ use wasmi::{
 use crate::abi::{AbiVersion, Status};
 use crate::inspect::PluginInfo;
 use crate::memory::{HostErr, HostResult};
+use crate::trace::{CallStatus, FailureKind};
 use crate::vm::{Ctx, HostPause, LimitExceeded};
 
 /// A host function body: raw arguments in (i32 zero-extended, i64 as is), return value out.
@@ -354,7 +355,7 @@ fn enter(
     let limit = w.cfg().limits.max_hostcalls_per_callback;
     if ctx.hostcalls_in_callback > limit {
         return Err(wasmi::Error::host(LimitExceeded {
-            kind: "hostcall_limit",
+            kind: FailureKind::HostcallLimit,
             message: format!(
                 "the plugin made more than {limit} host calls in one callback (last: {label}); it probably loops"
             ),
@@ -391,7 +392,7 @@ fn enter(
 fn restricted(w: &mut crate::state::World, msg: String) -> Result<(), wasmi::Error> {
     if w.cfg().strict {
         return Err(wasmi::Error::host(LimitExceeded {
-            kind: "restricted_callback",
+            kind: FailureKind::RestrictedCallback,
             message: msg,
         }));
     }
@@ -419,12 +420,10 @@ fn record(
     let proxy = spec.is_some_and(|s| s.ns == Ns::Env && s.name.starts_with("proxy_"));
     let status = match (proxy, ret) {
         // No value: the call trapped (e.g. in the allocator) and never returned.
-        (_, None) if trapped => Some("trap".to_string()),
-        (true, Some(r)) => Some(status_name(r).to_string()),
-        (false, Some(r)) if spec.is_some_and(|s| s.ns == Ns::Wasi) => {
-            Some(errno_name(r).to_string())
-        }
-        (false, Some(r)) if spec.is_none() => Some(status_name(r).to_string()),
+        (_, None) if trapped => Some(CallStatus::Trap),
+        (true, Some(r)) => Some(CallStatus::status(r)),
+        (false, Some(r)) if spec.is_some_and(|s| s.ns == Ns::Wasi) => Some(CallStatus::errno(r)),
+        (false, Some(r)) if spec.is_none() => Some(CallStatus::status(r)),
         _ => None,
     };
     if let Some(cb) = w.trace.callbacks.get_mut(index) {
@@ -447,42 +446,6 @@ pub(crate) fn note(caller: &mut Caller<'_, Ctx>, detail: std::fmt::Arguments<'_>
     buffer.clear();
     // Writing to a String cannot fail.
     let _ = buffer.write_fmt(detail);
-}
-
-/// The name of a status value.
-pub fn status_name(v: i32) -> &'static str {
-    match v {
-        0 => "Ok",
-        1 => "NotFound",
-        2 => "BadArgument",
-        3 => "SerializationFailure",
-        4 => "ParseFailure",
-        5 => "BadExpression",
-        6 => "InvalidMemoryAccess",
-        7 => "Empty",
-        8 => "CasMismatch",
-        9 => "ResultMismatch",
-        10 => "InternalFailure",
-        11 => "BrokenConnection",
-        12 => "Unimplemented",
-        _ => "?",
-    }
-}
-
-/// The name of a WASI errno.
-pub fn errno_name(v: i32) -> &'static str {
-    match v {
-        0 => "SUCCESS",
-        8 => "BADF",
-        20 => "NOTDIR",
-        21 => "FAULT",
-        28 => "INVAL",
-        44 => "NOENT",
-        52 => "NOSYS",
-        58 => "NOTSUP",
-        76 => "NOTCAPABLE",
-        _ => "ERRNO",
-    }
 }
 
 /// Shorthand: a value as a bounded, escaped string for trace details, formatted where it is

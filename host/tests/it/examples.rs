@@ -104,7 +104,9 @@ fn go_and_higress_plugins_are_detected_for_what_they_are() {
     assert_eq!(rust.toolchain, "Rust");
     assert_eq!(rust.allocator.as_deref(), Some("proxy_on_memory_allocate"));
     assert!(
-        rust.imports.iter().all(|i| i.status == "implemented"),
+        rust.imports
+            .iter()
+            .all(|i| i.status == pwp_host::inspect::ImportStatus::Implemented),
         "{:?}",
         rust.imports
     );

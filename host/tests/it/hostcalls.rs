@@ -411,7 +411,9 @@ fn both_wasi_namespaces_and_a_duplicated_import_link() {
     let info = inspect(&bytes).unwrap();
     assert_eq!(info.imports.len(), 3);
     assert!(
-        info.imports.iter().all(|i| i.status == "implemented"),
+        info.imports
+            .iter()
+            .all(|i| i.status == pwp_host::inspect::ImportStatus::Implemented),
         "{:?}",
         info.imports
     );

@@ -2,7 +2,7 @@
 //! panics, stepping reaches the end too, and a new session on the same bytes runs clean.
 //! Request-phase fixtures misbehave only when the request carries an empty `x-evil` header.
 
-use pwp_host::trace::LogSource;
+use pwp_host::trace::{CallStatus, FailureKind, LogSource};
 use pwp_host::{Report, Session, SessionError, Step, StepUntil, inspect};
 
 use crate::support::{logs_in, names, run_checked};
@@ -22,9 +22,9 @@ fn works_again(bytes: &[u8]) {
     assert_eq!(r.client_response.expect("a response").status, 200);
 }
 
-fn error(r: &Report) -> (&str, Option<&str>, &str) {
+fn error(r: &Report) -> (FailureKind, Option<&str>, &str) {
     let e = r.error.as_ref().expect("the run ends with a named error");
-    (e.kind.as_str(), e.callback.as_deref(), e.message.as_str())
+    (e.kind, e.callback.as_deref(), e.message.as_str())
 }
 
 fn fail_closed(r: &Report) {
@@ -39,7 +39,7 @@ fn an_endless_loop_in_request_headers_runs_out_of_fuel() {
     let json = evil(r#"{"limits": {"fuel_per_callback": 1000000}}"#);
     let r = run_checked(&bytes, &json);
     let (kind, callback, _) = error(&r);
-    assert_eq!((kind, callback), ("out_of_fuel", Some(HEADERS)));
+    assert_eq!((kind, callback), (FailureKind::OutOfFuel, Some(HEADERS)));
     let fuel = r.callbacks.last().unwrap().fuel;
     assert!(
         (990_000..=1_000_000).contains(&fuel),
@@ -64,7 +64,7 @@ fn an_endless_loop_sliced_by_fuel_yields_to_the_caller_until_the_limit() {
         }
     }
     assert!(yields >= 19, "1M fuel in 50k slices: {yields} yields");
-    assert_eq!(error(&s.report()).0, "out_of_fuel");
+    assert_eq!(error(&s.report()).0, FailureKind::OutOfFuel);
 }
 
 #[test]
@@ -73,7 +73,10 @@ fn an_endless_loop_in_initialize_fails_the_start() {
     let json = r#"{"settings": {"env": {"EVIL": "1"}, "limits": {"fuel_per_callback": 1000000}}}"#;
     let r = run_checked(&bytes, json);
     let (kind, callback, _) = error(&r);
-    assert_eq!((kind, callback), ("out_of_fuel", Some("_initialize")));
+    assert_eq!(
+        (kind, callback),
+        (FailureKind::OutOfFuel, Some("_initialize"))
+    );
     assert_eq!(
         names(&r),
         ["_initialize"],
@@ -88,7 +91,7 @@ fn memory_growth_to_the_limit_is_reported_as_memory_limit() {
     let bytes = fixture("hostile_memory_grow");
     let r = run_checked(&bytes, &evil(r#"{"limits": {"memory_pages": 16}}"#));
     let (kind, callback, message) = error(&r);
-    assert_eq!((kind, callback), ("memory_limit", Some(HEADERS)));
+    assert_eq!((kind, callback), (FailureKind::MemoryLimit, Some(HEADERS)));
     assert!(message.contains("16 pages"), "{message}");
     assert_eq!(r.requests[0].memory_pages, 16);
     fail_closed(&r);
@@ -100,7 +103,7 @@ fn unbounded_recursion_is_a_trap_named_stack_overflow() {
     let bytes = fixture("hostile_recursion");
     let r = run_checked(&bytes, &evil("{}"));
     let (kind, callback, message) = error(&r);
-    assert_eq!((kind, callback), ("trap", Some(HEADERS)));
+    assert_eq!((kind, callback), (FailureKind::Trap, Some(HEADERS)));
     assert!(message.contains("stack overflow"), "{message}");
     fail_closed(&r);
     works_again(&bytes);
@@ -143,7 +146,10 @@ fn a_host_call_flood_stops_at_the_host_call_limit() {
         &evil(r#"{"limits": {"max_hostcalls_per_callback": 500}}"#),
     );
     let (kind, callback, message) = error(&r);
-    assert_eq!((kind, callback), ("hostcall_limit", Some(HEADERS)));
+    assert_eq!(
+        (kind, callback),
+        (FailureKind::HostcallLimit, Some(HEADERS))
+    );
     assert!(
         message.contains("proxy_get_current_time_nanoseconds"),
         "{message}"
@@ -183,7 +189,7 @@ fn a_trap_in_the_allocator_is_reported_in_the_callback_that_asked_for_data() {
     let bytes = fixture("hostile_alloc_trap");
     let r = run_checked(&bytes, &evil("{}"));
     let (kind, callback, message) = error(&r);
-    assert_eq!((kind, callback), ("trap", Some(HEADERS)));
+    assert_eq!((kind, callback), (FailureKind::Trap, Some(HEADERS)));
     assert!(message.contains("unreachable"), "{message}");
     let e = r.error.as_ref().unwrap();
     assert!(
@@ -196,7 +202,11 @@ fn a_trap_in_the_allocator_is_reported_in_the_callback_that_asked_for_data() {
     // The host call that never returned is not shown as a success.
     let last = r.callbacks.last().unwrap().hostcalls.last().unwrap();
     assert_eq!(last.name, "proxy_get_header_map_value");
-    assert_ne!(last.status.as_deref(), Some("Ok"), "{last:?}");
+    assert_ne!(
+        last.status,
+        Some(CallStatus::Proxy(pwp_host::abi::Status::Ok)),
+        "{last:?}"
+    );
     fail_closed(&r);
     works_again(&bytes);
 }
@@ -235,7 +245,7 @@ fn proc_exit_is_noted_and_returns_and_the_trap_after_it_is_reported() {
     let bytes = fixture("hostile_proc_exit");
     let r = run_checked(&bytes, &evil("{}"));
     let (kind, callback, message) = error(&r);
-    assert_eq!((kind, callback), ("trap", Some(HEADERS)));
+    assert_eq!((kind, callback), (FailureKind::Trap, Some(HEADERS)));
     assert!(message.contains("unreachable"), "{message}");
     let notes: Vec<&str> = r
         .logs
@@ -293,7 +303,10 @@ fn host_calls_nesting_through_the_allocator_without_end_are_stopped_with_a_named
     let bytes = fixture("hostile_reentrant_alloc");
     let r = run_checked(&bytes, &evil("{}"));
     let (kind, callback, message) = error(&r);
-    assert_eq!((kind, callback), ("restricted_callback", Some(HEADERS)));
+    assert_eq!(
+        (kind, callback),
+        (FailureKind::RestrictedCallback, Some(HEADERS))
+    );
     assert!(message.contains("allocator"), "{message}");
     assert!(
         r.warnings
@@ -313,7 +326,10 @@ fn in_strict_mode_the_first_allocating_host_call_inside_the_allocator_traps_as_i
         &evil(r#"{"strict": true}"#),
     );
     let (kind, callback, message) = error(&r);
-    assert_eq!((kind, callback), ("restricted_callback", Some(HEADERS)));
+    assert_eq!(
+        (kind, callback),
+        (FailureKind::RestrictedCallback, Some(HEADERS))
+    );
     assert!(
         message.starts_with("proxy_get_header_map_value was called from inside the allocator"),
         "{message}"
@@ -329,7 +345,7 @@ fn a_configure_answering_false_fails_the_start_as_configure_failed() {
     let bytes = fixture("hostile_configure_false");
     let r = run_checked(&bytes, r#"{"settings": {"config": "reject me"}}"#);
     let (kind, _, message) = error(&r);
-    assert_eq!(kind, "configure_failed");
+    assert_eq!(kind, FailureKind::ConfigureFailed);
     assert!(message.contains("rejects"), "{message}");
     assert!(
         r.requests.is_empty(),
@@ -358,7 +374,7 @@ fn a_trap_in_configure_is_reported_as_a_configuration_failure() {
         r#"{"settings": {"config": "boom"}}"#,
     );
     let (kind, _, message) = error(&r);
-    assert_eq!(kind, "configure_failed", "{message}");
+    assert_eq!(kind, FailureKind::ConfigureFailed, "{message}");
 }
 
 #[test]
@@ -369,7 +385,7 @@ fn a_trap_in_request_headers_fails_closed_for_this_and_every_later_request() {
         r#"{"request": {"headers": [["x-evil", ""]]}, "requests": 2}"#,
     );
     let (kind, callback, _) = error(&r);
-    assert_eq!((kind, callback), ("trap", Some(HEADERS)));
+    assert_eq!((kind, callback), (FailureKind::Trap, Some(HEADERS)));
     assert_eq!(r.requests.len(), 2);
     for outcome in &r.requests {
         let c = outcome.client_response.as_ref().unwrap();
@@ -393,7 +409,7 @@ fn with_fail_open_a_trapped_plugin_is_skipped_and_later_requests_reach_upstream_
         r#"{"request": {"headers": [["x-evil", ""]]}, "requests": 2,
             "settings": {"fail_open": true}}"#,
     );
-    assert_eq!(error(&r).0, "trap");
+    assert_eq!(error(&r).0, FailureKind::Trap);
     for outcome in &r.requests {
         let c = outcome.client_response.as_ref().unwrap();
         assert_eq!(
@@ -426,7 +442,7 @@ fn a_write_of_overlapping_iovecs_is_stopped_by_the_host_byte_budget() {
     let bytes = fixture("hostile_iovec_bomb");
     let r = pwp_host::run(&bytes, crate::scenario("{}")).unwrap();
     let e = r.error.as_ref().expect("a named error");
-    assert_eq!(e.kind, "host_memory_limit", "{e}");
+    assert_eq!(e.kind, FailureKind::HostMemoryLimit, "{e}");
     assert_eq!(e.callback.as_deref(), Some("proxy_on_request_headers"));
     assert!(e.message.contains("max_host_bytes"), "{}", e.message);
 }

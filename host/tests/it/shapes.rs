@@ -15,7 +15,9 @@ fn a_tinygo_command_is_started_with_start_and_served_by_malloc() {
     assert_eq!(info.start.as_deref(), Some("_start"));
     assert!(info.toolchain.contains("TinyGo"), "{}", info.toolchain);
     assert!(
-        info.imports.iter().all(|i| i.status == "implemented"),
+        info.imports
+            .iter()
+            .all(|i| i.status == pwp_host::inspect::ImportStatus::Implemented),
         "{:?}",
         info.imports
     );
@@ -135,11 +137,14 @@ fn an_assemblyscript_module_runs_with_env_abort_stubbed_and_reported_as_unknown(
     assert_eq!(info.allocator.as_deref(), Some("malloc"));
     assert_eq!(info.start, None);
     let abort = info.imports.iter().find(|i| i.name == "abort").unwrap();
-    assert_eq!(abort.status, "unknown");
+    assert_eq!(abort.status, pwp_host::inspect::ImportStatus::Unknown);
     let exit = info.imports.iter().find(|i| i.name == "proc_exit").unwrap();
     assert_eq!(
-        (exit.module.as_str(), exit.status.as_str()),
-        ("wasi_unstable", "implemented")
+        (exit.module.as_str(), exit.status),
+        (
+            "wasi_unstable",
+            pwp_host::inspect::ImportStatus::Implemented
+        )
     );
     assert!(!info.envoy_would_load);
     assert!(

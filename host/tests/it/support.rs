@@ -11,7 +11,7 @@ struct Story {
     callbacks: Vec<(String, Vec<i64>, Option<i64>)>,
     hostcalls: Vec<(String, Option<i64>)>,
     logs: Vec<String>,
-    error: Option<(String, Option<String>)>,
+    error: Option<(pwp_host::trace::FailureKind, Option<String>)>,
     client: Option<(u16, String)>,
 }
 
@@ -28,10 +28,7 @@ fn story(r: &Report) -> Story {
             .flat_map(|c| c.hostcalls.iter().map(|h| (h.name.clone(), h.ret)))
             .collect(),
         logs: r.logs.iter().map(|l| l.message.clone()).collect(),
-        error: r
-            .error
-            .as_ref()
-            .map(|e| (e.kind.clone(), e.callback.clone())),
+        error: r.error.as_ref().map(|e| (e.kind, e.callback.clone())),
         client: r
             .client_response
             .as_ref()
