@@ -158,7 +158,7 @@ pub fn load_url(state: AppState, url: String, sha256: Option<String>) {
         };
         let got = match crate::browser::sha256_hex(&bytes).await {
             Some(digest) => digest,
-            None => pwp_host::inspect::sha256_hex(&bytes),
+            None => pwp_host::sha256_hex(&bytes),
         };
         if let Some(want) = &sha256
             && !want.eq_ignore_ascii_case(&got)

@@ -58,7 +58,6 @@ fn refresh(state: AppState, status: RunStatus, slices: u32) {
         };
         state.run.set(view);
     });
-    state.generation.update(|g| *g += 1);
 }
 
 /// Runs until `until` (or a breakpoint, the end, or a cancel), yielding between slices.

@@ -6,9 +6,9 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use pwp_host::HttpStream;
 use pwp_host::report::Report;
 use pwp_host::scenario::PluginRef;
-use pwp_host::state::HttpStream;
 use pwp_host::{Breakpoints, Pause, Plugin, PluginInfo, Scenario, Session};
 
 /// A plugin the user loaded.
@@ -86,8 +86,6 @@ pub struct AppState {
     pub breakpoints: RwSignal<Breakpoints>,
     /// Set to stop driving the run at the next slice.
     pub cancel: RwSignal<bool>,
-    /// Host-call pauses: bumped to let components scroll to the newest entry.
-    pub generation: RwSignal<u64>,
     /// Identifies the drive loop that may step the session; an older loop stops.
     pub drive: StoredValue<u64>,
 }
@@ -105,7 +103,6 @@ impl AppState {
             selected: RwSignal::new(None),
             breakpoints: RwSignal::new(Breakpoints::default()),
             cancel: RwSignal::new(false),
-            generation: RwSignal::new(0),
             drive: StoredValue::new(0),
         };
         provide_context(state);

@@ -86,7 +86,7 @@ pub fn with_requests(scenario: &Scenario, n: u32) -> Scenario {
     }
 }
 
-/// The wasmi configuration `pwp_host::vm::Vm::new` uses (fuel on, lazy compilation), so that
+/// The wasmi configuration the host compiles plugins with (fuel on, lazy compilation), so that
 /// `Module::new` here costs what it costs inside [`Session::new`].
 pub fn host_engine(mode: wasmi::CompilationMode) -> wasmi::Engine {
     let mut config = wasmi::Config::default();

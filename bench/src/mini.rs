@@ -10,9 +10,9 @@
 //! response body when the scenario has one, log, done, delete) whatever the plugin returns, so
 //! that both engines run exactly the same code path.
 
+use pwp_host::Resolved;
 use pwp_host::Scenario;
 use pwp_host::abi::AbiVersion;
-use pwp_host::state::Resolved;
 
 /// What the minimal host serves, taken from a scenario.
 #[derive(Debug, Clone, Default)]
@@ -158,8 +158,8 @@ pub fn hostcall(name: &str, a: &[i64], inputs: &Inputs, g: &mut impl Guest) -> R
         }
         "proxy_get_header_map_pairs" => {
             let pairs = match arg(0) {
-                0 => pwp_host::pairs::encode(&inputs.request_headers),
-                2 => pwp_host::pairs::encode(&inputs.response_headers),
+                0 => pwp_host::encode_pairs(&inputs.request_headers),
+                2 => pwp_host::encode_pairs(&inputs.response_headers),
                 _ => Vec::new(),
             };
             give(g, arg(1), arg(2), &pairs)

@@ -103,7 +103,7 @@ fn check_sha(
         .as_ref()
         .map_or_else(|| "inline".to_string(), |p| p.display().to_string());
     if let Some(want) = scenario.plugin.as_ref().and_then(|p| p.sha256.as_deref()) {
-        let got = pwp_host::inspect::sha256_hex(&bytes);
+        let got = pwp_host::sha256_hex(&bytes);
         if !want.eq_ignore_ascii_case(&got) {
             return Err(Fail(
                 3,

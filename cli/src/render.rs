@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use pwp_host::driver::Message;
+use pwp_host::outcome::Message;
 use pwp_host::scenario::Body;
 use pwp_host::trace::CallbackRecord;
 use pwp_host::{PluginInfo, Report};

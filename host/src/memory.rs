@@ -8,7 +8,8 @@
 use wasmi::{AsContext, AsContextMut, Caller, Val};
 
 use crate::abi::Status;
-use crate::vm::{Ctx, LimitExceeded};
+use crate::ctx::Ctx;
+use crate::interrupt::LimitExceeded;
 
 /// Fuel a nested allocator call may use on top of the current slice.
 const NESTED_CALL_FUEL: u64 = 200_000_000;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::abi::AbiVersion;
-use crate::driver::{ClientResponse, Message, RequestOutcome};
 use crate::inspect::PluginInfo;
+use crate::outcome::{ClientResponse, Message, RequestOutcome};
 use crate::scenario::{Body, Expect, HeaderExpect, MessageExpect};
 use crate::state::{Callout, World};
 use crate::trace::{CallbackRecord, CalloutKind, Failure, LogLine};

@@ -125,7 +125,7 @@ impl Session {
         world.cfg = Some(cfg);
         let world = Rc::new(RefCell::new(world));
         let compiled = plugin.compiled().map_err(SessionError::Instantiate)?;
-        let vm = Vm::new(&compiled, info.clone(), world.clone(), pages)
+        let vm = Vm::new(&compiled, world.clone(), pages)
             .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
         let y = Yielder::default();
         let slot = y.slot();

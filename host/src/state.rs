@@ -2,15 +2,19 @@
 //! callouts, the virtual clock and the trace. Plain data, shared between the store (host
 //! functions write it) and the session (the UI reads it between steps).
 
+mod changes;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 
 use crate::abi::{AbiVersion, MetricType, StreamType};
-use crate::changes::Originals;
+use crate::interrupt::LimitExceeded;
 use crate::pairs::Pair;
 use crate::scenario::{BodyBuffering, Limits, LogLevel, Profile, ReplaceHeader, Scenario};
 use crate::trace::{CalloutKind, ChangeTarget, LogLine, LogSource, Trace};
+
+use changes::Originals;
 
 /// Longest stdout/stderr line buffered before it is shown as is.
 const MAX_PARTIAL_LINE: usize = 64 * 1024;
@@ -465,7 +469,7 @@ pub struct World {
     /// The run is over.
     pub finished: bool,
     /// One outcome per replayed request.
-    pub outcomes: Vec<crate::driver::RequestOutcome>,
+    pub outcomes: Vec<crate::outcome::RequestOutcome>,
     /// Bytes the plugin made the host keep so far (see `limits.max_host_bytes`).
     pub host_bytes: u64,
 }
@@ -589,11 +593,11 @@ impl World {
     /// # Errors
     ///
     /// A `host_memory_limit` failure to trap the plugin with, past `limits.max_host_bytes`.
-    pub fn retain(&mut self, bytes: u64) -> Result<(), crate::vm::LimitExceeded> {
+    pub fn retain(&mut self, bytes: u64) -> Result<(), LimitExceeded> {
         let max = self.cfg().limits.max_host_bytes;
         self.host_bytes = self.host_bytes.saturating_add(bytes);
         if self.host_bytes > max {
-            return Err(crate::vm::LimitExceeded {
+            return Err(LimitExceeded {
                 kind: crate::trace::FailureKind::HostMemoryLimit,
                 message: format!(
                     "the plugin made the host keep more than {} MiB (logs, output, shared data, queues, properties); raise limits.max_host_bytes if it really needs that",

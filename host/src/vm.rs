@@ -5,72 +5,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasmi::errors::ErrorKind;
-use wasmi::{
-    Extern, Func, Instance, Linker, Memory, ResumableCall, Store, StoreLimits, StoreLimitsBuilder,
-    Val,
-};
+use wasmi::{Extern, Func, Instance, Linker, ResumableCall, Store, StoreLimitsBuilder, Val};
 
-use crate::abi::AbiVersion;
+use crate::ctx::Ctx;
 use crate::hostcalls;
-use crate::inspect::PluginInfo;
+use crate::interrupt::{HostPause, LimitExceeded};
 use crate::plugin::Compiled;
 use crate::state::World;
 use crate::trace::{Failure, FailureKind};
-
-/// Data wasmi keeps in the store, visible to every host function.
-pub struct Ctx {
-    /// All observable state (shared with the session, which reads it between steps).
-    pub world: Rc<RefCell<World>>,
-    /// The plugin's exported memory.
-    pub memory: Option<Memory>,
-    /// The allocator of record (`malloc`, else `proxy_on_memory_allocate`).
-    pub alloc: Option<Func>,
-    /// Depth of nested calls into the guest made by host functions (allocator calls).
-    pub nested_depth: u32,
-    /// Fuel used by nested calls beyond the current slice.
-    pub nested_fuel: u64,
-    /// Pause after each host call (step into).
-    pub pause_on_hostcalls: bool,
-    /// Decoded arguments and results of the current host call, for the trace.
-    pub detail: String,
-    /// Host calls made in the current callback.
-    pub hostcalls_in_callback: u32,
-    /// The ABI the plugin declares.
-    pub abi: AbiVersion,
-    limits: StoreLimits,
-}
-
-/// Raised by a host function to pause the guest after a host call (step into).
-#[derive(Debug)]
-pub struct HostPause {
-    /// The values the host function returns when the call resumes.
-    pub results: Vec<Val>,
-}
-
-impl std::fmt::Display for HostPause {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("paused after a host call")
-    }
-}
-
-impl wasmi::errors::HostError for HostPause {}
-
-/// Raised by the host to stop a plugin that broke a limit.
-#[derive(Debug)]
-pub struct LimitExceeded {
-    /// [`FailureKind::HostcallLimit`] and so on.
-    pub kind: FailureKind,
-    /// What happened.
-    pub message: String,
-}
-
-impl std::fmt::Display for LimitExceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl wasmi::errors::HostError for LimitExceeded {}
 
 /// A loaded, linked and instantiated plugin.
 pub struct Vm {
@@ -78,8 +20,6 @@ pub struct Vm {
     pub store: Store<Ctx>,
     /// The instance.
     pub instance: Instance,
-    /// Static facts about the module.
-    pub info: Rc<PluginInfo>,
     /// The first compile error of a lazily translated function, shared by every VM on the same
     /// compiled module: wasmi reports it once, then only that "lazy compilation failed".
     compile_error: Rc<RefCell<Option<String>>>,
@@ -111,7 +51,6 @@ impl Vm {
     /// A [`Failure`] of kind `load` that says why linking or instantiation failed.
     pub(crate) fn new(
         compiled: &Compiled,
-        info: Rc<PluginInfo>,
         world: Rc<RefCell<World>>,
         memory_pages: u32,
     ) -> Result<Vm, Failure> {
@@ -120,29 +59,16 @@ impl Vm {
             module,
             compile_error,
         } = compiled;
-        let abi = info.abi.unwrap_or(AbiVersion::V0_2_1);
         let limits = StoreLimitsBuilder::new()
             .memory_size((memory_pages as usize).saturating_mul(65536))
             .instances(1)
             .build();
-        let ctx = Ctx {
-            world,
-            memory: None,
-            alloc: None,
-            nested_depth: 0,
-            nested_fuel: 0,
-            pause_on_hostcalls: false,
-            detail: String::new(),
-            hostcalls_in_callback: 0,
-            abi,
-            limits,
-        };
-        let mut store = Store::new(engine, ctx);
+        let mut store = Store::new(engine, Ctx::new(world, limits));
         store.limiter(|c| &mut c.limits);
         // A `start` section runs during instantiation; bound it like any callback.
         let _ = store.set_fuel(crate::scenario::Limits::default().fuel_per_callback);
         let mut linker = Linker::<Ctx>::new(engine);
-        hostcalls::link(&mut linker, module, &info, &mut store)
+        hostcalls::link(&mut linker, module, &mut store)
             .map_err(|e| load_failure(format!("linking failed: {e}")))?;
         let instance = linker
             .instantiate_and_start(&mut store, module)
@@ -160,7 +86,6 @@ impl Vm {
         Ok(Vm {
             store,
             instance,
-            info,
             compile_error: compile_error.clone(),
         })
     }
@@ -171,11 +96,6 @@ impl Vm {
             Some(Extern::Func(f)) => Some(f),
             _ => None,
         }
-    }
-
-    /// Number of parameters of export `name`.
-    pub fn arity(&self, name: &str) -> Option<usize> {
-        self.func(name).map(|f| f.ty(&self.store).params().len())
     }
 
     /// Current memory size in pages.

@@ -1,8 +1,8 @@
 //! While paused: the request as it is right now, and the form to answer a pending callout.
 
 use leptos::prelude::*;
+use pwp_host::from_pairs;
 use pwp_host::scenario::{Body, Headers, MockResponse};
-use pwp_host::state::from_pairs;
 use pwp_host::trace::CalloutKind;
 use pwp_host::{CalloutAnswer, Pause};
 

@@ -2,7 +2,7 @@
 //! data, expectations, failures, and memory and time over replayed requests.
 
 use leptos::prelude::*;
-use pwp_host::driver::Message;
+use pwp_host::outcome::Message;
 use pwp_host::scenario::Body;
 
 use crate::state::use_state;

@@ -29,7 +29,7 @@ pub fn Timeline() -> impl IntoView {
     };
     view! {
         <ol class="timeline" data-testid="timeline" aria-label="Callbacks">
-            <For each=callbacks key=|cb| (cb.index, cb.hostcalls.len(), cb.action.clone(), cb.error.is_some()) let:cb>
+            <For each=callbacks key=|cb| (cb.index, cb.hostcalls.len(), cb.action, cb.error.is_some()) let:cb>
                 <TimelineRow cb=cb />
             </For>
         </ol>

@@ -147,7 +147,7 @@ fn apply(state: AppState, decoded: Decoded) {
                 let missing = match crate::loader::fetch_bytes(&url).await {
                     Err(e) => vec![format!("the plugin, which could not be downloaded: {e}")],
                     Ok(bytes) => {
-                        let got = pwp_host::inspect::sha256_hex(&bytes);
+                        let got = pwp_host::sha256_hex(&bytes);
                         match sha256 {
                             Some(want) if !want.eq_ignore_ascii_case(&got) => vec![format!(
                                 "the plugin: {url} now has sha256 {got}, not the {want} of the \

@@ -25,7 +25,6 @@ use crate::trace::{Failure, FailureKind};
 use crate::vm::Vm;
 
 pub(crate) use call::CallOutcome;
-pub use http::{ClientResponse, Message, RequestOutcome};
 
 /// Where a run is paused.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,9 +5,9 @@ use wasmi::Caller;
 use super::misc::world;
 use super::{note, show};
 use crate::abi::{BufferType, Status};
+use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
 use crate::state::{Access, World};
-use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 

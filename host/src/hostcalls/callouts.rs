@@ -7,11 +7,11 @@ use wasmi::Caller;
 use super::misc::world;
 use super::{note, show};
 use crate::abi::Status;
+use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::pairs;
 use crate::state::{Callout, World, header};
 use crate::trace::CalloutKind;
-use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 

@@ -6,11 +6,11 @@ use wasmi::Caller;
 use super::misc::world;
 use super::{note, show};
 use crate::abi::{MapType, Status};
+use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
 use crate::pairs::{self, Pair};
 use crate::scenario::ReplaceHeader;
 use crate::state::{Access, StreamMap, World};
-use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 

@@ -6,10 +6,10 @@ use super::callouts::register;
 use super::misc::world;
 use super::{note, show};
 use crate::abi::Status;
+use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::pairs;
 use crate::trace::CalloutKind;
-use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 

@@ -7,12 +7,12 @@ use wasmi::Caller;
 
 use super::{note, show};
 use crate::abi::{Status, StreamType};
+use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::pairs;
 use crate::scenario::LogLevel;
 use crate::state::{Deferred, LocalReply, World};
 use crate::trace::LogSource;
-use crate::vm::Ctx;
 
 pub(super) fn world(caller: &Caller<'_, Ctx>) -> Rc<RefCell<World>> {
     caller.data().world.clone()

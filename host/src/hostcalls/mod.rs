@@ -22,10 +22,10 @@ use wasmi::{
 };
 
 use crate::abi::{AbiVersion, Status};
-use crate::inspect::PluginInfo;
+use crate::ctx::Ctx;
+use crate::interrupt::{HostPause, LimitExceeded};
 use crate::memory::{HostErr, HostResult};
 use crate::trace::{CallStatus, FailureKind};
-use crate::vm::{Ctx, HostPause, LimitExceeded};
 
 /// A host function body: raw arguments in (i32 zero-extended, i64 as is), return value out.
 pub type Imp = fn(&mut Caller<'_, Ctx>, &[i64]) -> HostResult;
@@ -243,7 +243,6 @@ pub fn envoy_registers(spec: &Spec, abi: AbiVersion, higress: bool) -> bool {
 pub fn link(
     linker: &mut Linker<Ctx>,
     module: &Module,
-    _info: &PluginInfo,
     store: &mut Store<Ctx>,
 ) -> Result<(), wasmi::Error> {
     let mut seen = HashSet::new();

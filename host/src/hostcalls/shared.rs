@@ -7,9 +7,9 @@ use wasmi::Caller;
 use super::misc::world;
 use super::{note, show};
 use crate::abi::{MetricType, Status};
+use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::state::{Deferred, Metric, Queue};
-use crate::vm::Ctx;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 

@@ -6,8 +6,8 @@ use wasmi::Caller;
 
 use super::misc::world;
 use super::note;
+use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
-use crate::vm::Ctx;
 
 const SUCCESS: i32 = 0;
 const BADF: i32 = 8;

@@ -106,7 +106,7 @@ fn go_and_higress_plugins_are_detected_for_what_they_are() {
     assert!(
         rust.imports
             .iter()
-            .all(|i| i.status == pwp_host::inspect::ImportStatus::Implemented),
+            .all(|i| i.status == pwp_host::ImportStatus::Implemented),
         "{:?}",
         rust.imports
     );

@@ -21,13 +21,13 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{TestCaseError, TestRunner};
-use pwp_host::hostcalls::{Ns, SPECS, Spec};
 use pwp_host::scenario::{
     Body, Clock, Headers, Limits, LogLevel, PluginRef, Profile, PropertyValue, Request, Settings,
 };
 use pwp_host::share::{self, PluginOrigin, ShareError};
 use pwp_host::trace::CallStatus;
 use pwp_host::{LoadError, Report, Scenario, Session, SessionError, inspect, run};
+use pwp_host::{Ns, SPECS, Spec};
 
 use crate::fixture;
 
@@ -285,7 +285,7 @@ fn data_segment() -> Vec<u8> {
     put(32, b"x-a\0x-b");
     put(
         48,
-        &pwp_host::pairs::encode(&[(":method", "GET"), (":path", "/x"), (":authority", "auth")]),
+        &pwp_host::encode_pairs(&[(":method", "GET"), (":path", "/x"), (":authority", "auth")]),
     );
     // iovecs {DATA, 5} and {DATA + 8, 4}
     let iov = |p: u32, l: u32| [p.to_le_bytes(), l.to_le_bytes()].concat();

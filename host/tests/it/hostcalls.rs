@@ -413,7 +413,7 @@ fn both_wasi_namespaces_and_a_duplicated_import_link() {
     assert!(
         info.imports
             .iter()
-            .all(|i| i.status == pwp_host::inspect::ImportStatus::Implemented),
+            .all(|i| i.status == pwp_host::ImportStatus::Implemented),
         "{:?}",
         info.imports
     );

@@ -6,6 +6,7 @@ mod fixtures;
 mod fuzz;
 mod hostcalls;
 mod hostile;
+mod layers;
 mod repository;
 mod shapes;
 mod support;

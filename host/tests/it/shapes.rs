@@ -17,7 +17,7 @@ fn a_tinygo_command_is_started_with_start_and_served_by_malloc() {
     assert!(
         info.imports
             .iter()
-            .all(|i| i.status == pwp_host::inspect::ImportStatus::Implemented),
+            .all(|i| i.status == pwp_host::ImportStatus::Implemented),
         "{:?}",
         info.imports
     );
@@ -137,14 +137,11 @@ fn an_assemblyscript_module_runs_with_env_abort_stubbed_and_reported_as_unknown(
     assert_eq!(info.allocator.as_deref(), Some("malloc"));
     assert_eq!(info.start, None);
     let abort = info.imports.iter().find(|i| i.name == "abort").unwrap();
-    assert_eq!(abort.status, pwp_host::inspect::ImportStatus::Unknown);
+    assert_eq!(abort.status, pwp_host::ImportStatus::Unknown);
     let exit = info.imports.iter().find(|i| i.name == "proc_exit").unwrap();
     assert_eq!(
         (exit.module.as_str(), exit.status),
-        (
-            "wasi_unstable",
-            pwp_host::inspect::ImportStatus::Implemented
-        )
+        ("wasi_unstable", pwp_host::ImportStatus::Implemented)
     );
     assert!(!info.envoy_would_load);
     assert!(

@@ -5,8 +5,8 @@
 //! before the callback's first change. After the callback only the maps and bodies kept that
 //! way are compared, so a callback that changes nothing costs neither a copy nor a comparison.
 
+use super::{HttpStream, StreamMap};
 use crate::pairs::Pair;
-use crate::state::{HttpStream, StreamMap};
 use crate::trace::{Change, ChangeOp, ChangeTarget};
 
 /// The maps (in [`StreamMap::ALL`] order) and bodies (request, response) as they were before
