@@ -54,17 +54,26 @@ summary() {
   exit 1
 }
 
-# pwp-host must stay free of browser crates: the CLI and native tests link it too.
+# pwp-host must stay free of browser crates: the CLI and native tests link it too. pwp-model (the
+# data) must stay free of browser crates and of the wasm engine: a page without the engine uses it.
 architecture() {
-  local tree bad
-  tree="$(cargo tree -p pwp-host -e normal --target all --prefix none)"
-  bad="$(grep -E '^(leptos[a-z_-]*|web-sys|js-sys|wasm-bindgen[a-z_-]*|gloo[a-z_-]*) v' <<<"$tree" | sort -u || true)"
+  local browser='leptos[a-z_-]*|web-sys|js-sys|wasm-bindgen[a-z_-]*|gloo[a-z_-]*'
+  local engine='wasmi[a-z_-]*|wasmparser|wasmtime[a-z_-]*|wat|wast'
+  forbid pwp-host "$browser" "browser crates" &&
+    forbid pwp-model "$browser|$engine" "browser crates or a wasm engine"
+}
+
+# forbid PACKAGE REGEX WHAT: PACKAGE's dependency tree (all targets) has no crate matching REGEX.
+forbid() {
+  local package=$1 pattern=$2 what=$3 tree bad
+  tree="$(cargo tree -p "$package" -e normal --target all --prefix none)" || return 1
+  bad="$(grep -E "^($pattern) v" <<<"$tree" | sed "s/ (\*)$//" | sort -u || true)"
   if [ -n "$bad" ]; then
-    printf 'pwp-host must not depend on browser crates, but its dependency tree has:\n%s\n' "$bad" >&2
-    printf 'Find the path with: cargo tree -p pwp-host -e normal --target all -i <crate>\n' >&2
+    printf '%s must not depend on %s, but its dependency tree has:\n%s\n' "$package" "$what" "$bad" >&2
+    printf 'Find the path with: cargo tree -p %s -e normal --target all -i <crate>\n' "$package" >&2
     return 1
   fi
-  echo "pwp-host depends on no leptos, web-sys, js-sys, wasm-bindgen or gloo crate"
+  echo "$package depends on no $what"
 }
 
 # Every GitHub Actions workflow, and the one plugin repositories copy. ci.yml runs action.yml

@@ -31,7 +31,7 @@ mod settings_editor;
 mod tabs;
 
 use leptos::prelude::*;
-use pwp_host::Scenario;
+use pwp_model::Scenario;
 
 use crate::state::AppState;
 pub use tabs::Editors;

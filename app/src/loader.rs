@@ -6,8 +6,9 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::scenario::PluginRef;
-use pwp_host::{Plugin, Scenario};
+use pwp_host::Plugin;
+use pwp_model::Scenario;
+use pwp_model::scenario::PluginRef;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 

@@ -1,7 +1,7 @@
 //! Fills the request editor from what people have at hand: a `curl` command (as DevTools'
 //! "Copy as cURL" writes it) or a raw HTTP/1.1 request. Pure logic, tested natively.
 
-use pwp_host::scenario::{Body, Headers, Request};
+use pwp_model::scenario::{Body, Headers, Request};
 
 /// Parses a `curl ...` command or a raw HTTP request into a request.
 ///
@@ -259,7 +259,7 @@ pub fn fill_request(current: &Request, text: &str) -> Result<Request, String> {
 
 /// `POST https://api.example.com/v1 · 3 headers · 12-byte body`.
 pub fn summary(r: &Request) -> String {
-    let body = pwp_host::scenario::body_chunks(&r.body, &r.chunks)
+    let body = pwp_model::scenario::body_chunks(&r.body, &r.chunks)
         .map(|c| c.iter().map(Vec::len).sum::<usize>())
         .unwrap_or(0);
     format!(

@@ -5,8 +5,8 @@
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::Scenario;
-use pwp_host::scenario::PluginRef;
+use pwp_model::Scenario;
+use pwp_model::scenario::PluginRef;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 

@@ -6,7 +6,7 @@
 //!   fragment changes, and checks a dropped file against the link's sha256;
 //! - `export_dialog`, `share_button`: the header's Export dialog and Share button.
 //!
-//! The host does the real work: `pwp_host::export` writes the YAML, `pwp_host::share` encodes
+//! The host does the real work: `pwp_model::export` writes the YAML, `pwp_model::share` encodes
 //! and decodes links. State of its own lives in [`ShareExport`], provided as context.
 
 mod export_dialog;
@@ -17,8 +17,8 @@ mod restore;
 mod share_button;
 
 use leptos::prelude::*;
-use pwp_host::export::ExportFormat;
-use pwp_host::scenario::PluginRef;
+use pwp_model::export::ExportFormat;
+use pwp_model::scenario::PluginRef;
 
 pub use export_dialog::ExportButton;
 pub use restore::restore_from_location;

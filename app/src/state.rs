@@ -7,9 +7,10 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use pwp_host::HttpStream;
-use pwp_host::report::Report;
-use pwp_host::scenario::PluginRef;
-use pwp_host::{Breakpoints, Pause, Plugin, PluginInfo, Scenario, Session};
+use pwp_host::{Breakpoints, Pause, Plugin, Session};
+use pwp_model::report::Report;
+use pwp_model::scenario::PluginRef;
+use pwp_model::{PluginInfo, Scenario};
 
 /// A plugin the user loaded.
 #[derive(Clone)]

@@ -11,7 +11,8 @@
 // Natively (unit tests aside) there is no page, and nothing but `start` is used.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use pwp_host::{Plugin, Scenario, Session};
+use pwp_host::{Plugin, Session};
+use pwp_model::Scenario;
 
 use crate::state::AppState;
 
@@ -100,9 +101,9 @@ mod tests {
         for callback in &report.callbacks {
             for call in &callback.hostcalls {
                 assert!(
-                    call.status.is_none_or(
-                        |s| s == pwp_host::trace::CallStatus::Proxy(pwp_host::abi::Status::Ok)
-                    ),
+                    call.status
+                        .is_none_or(|s| s
+                            == pwp_model::trace::CallStatus::Proxy(pwp_model::abi::Status::Ok)),
                     "{}: {} -> {:?}",
                     callback.name,
                     call.name,

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use pwp_host::scenario::PluginRef;
-use pwp_host::{Scenario, Session, SessionError};
+use pwp_host::{Session, SessionError};
+use pwp_model::Scenario;
+use pwp_model::scenario::PluginRef;
 
 /// A failure of the command itself, with its exit code.
 #[derive(Debug)]
@@ -172,7 +173,7 @@ pub fn parse_config(text: &str) -> serde_json::Value {
         return v;
     }
     // Nested too deep for the YAML parser: not a YAML document a plugin could want.
-    if pwp_host::scenario::check_yaml_nesting(text).is_err() {
+    if pwp_model::scenario::check_yaml_nesting(text).is_err() {
         return serde_json::Value::String(text.to_string());
     }
     match yaml_serde::from_str::<serde_json::Value>(text) {

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use pwp_host::export::{ExportFormat, ExportOptions, export};
 use pwp_host::inspect;
-use pwp_host::scenario::Profile;
+use pwp_model::export::{ExportFormat, ExportOptions, export};
+use pwp_model::scenario::Profile;
 
 use load::{Fail, load_scenario, open_session, parse_config, read, resolve_plugin};
 use suite::{ReportFormat, TestArgs};
@@ -193,7 +193,7 @@ fn main() -> ExitCode {
             jobs,
         }),
         Command::Schema => {
-            let schema = pwp_host::scenario::json_schema();
+            let schema = pwp_model::scenario::json_schema();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
@@ -247,12 +247,12 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
         scenario.settings.config = parse_config(&text);
     }
     if let Some(n) = a.requests {
-        if n > pwp_host::scenario::MAX_REQUESTS {
+        if n > pwp_model::scenario::MAX_REQUESTS {
             return Err(Fail(
                 2,
                 format!(
                     "--requests {n}: at most {} requests are replayed in one run",
-                    pwp_host::scenario::MAX_REQUESTS
+                    pwp_model::scenario::MAX_REQUESTS
                 ),
             ));
         }

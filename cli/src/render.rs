@@ -2,10 +2,10 @@
 
 use std::fmt::Write as _;
 
-use pwp_host::outcome::Message;
-use pwp_host::scenario::Body;
-use pwp_host::trace::CallbackRecord;
-use pwp_host::{PluginInfo, Report};
+use pwp_model::outcome::Message;
+use pwp_model::scenario::Body;
+use pwp_model::trace::CallbackRecord;
+use pwp_model::{PluginInfo, Report};
 
 /// ANSI colours, or none.
 pub struct Style(pub bool);

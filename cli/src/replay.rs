@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use pwp_host::outcome::{ClientResponse, Message, RequestOutcome};
+use pwp_model::outcome::{ClientResponse, Message, RequestOutcome};
 use serde::Serialize;
 
 /// What the memory did over the replay.

@@ -2,107 +2,12 @@
 //! allocator and start function, every import with what the host does with it, and whether
 //! upstream Envoy would load it.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmparser::{ExternalKind, KnownCustom, Parser, Payload, TypeRef, ValType};
 
 use crate::abi::AbiVersion;
 use crate::hostcalls;
-
-/// Static facts about a plugin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PluginInfo {
-    /// Size in bytes.
-    pub size: usize,
-    /// Lower-case hex sha256.
-    pub sha256: String,
-    /// ABI from the first marker export; `None` when there is none.
-    pub abi: Option<AbiVersion>,
-    /// The marker export's name.
-    pub abi_marker: Option<String>,
-    /// The toolchain, as far as it can be told.
-    pub toolchain: String,
-    /// Why we think so.
-    pub toolchain_evidence: String,
-    /// `malloc` or `proxy_on_memory_allocate`.
-    pub allocator: Option<String>,
-    /// `_initialize`, `_initialize + main`, `_start` or none.
-    pub start: Option<String>,
-    /// Every import.
-    pub imports: Vec<ImportInfo>,
-    /// Exported `proxy_on_*` callbacks (and start functions).
-    pub callbacks: Vec<String>,
-    /// Initial memory pages.
-    pub memory_pages: u64,
-    /// Functions in the module (imports excluded).
-    pub functions: usize,
-    /// Things the author should know.
-    pub warnings: Vec<String>,
-    /// Would upstream Envoy (and Istio) load this module?
-    pub envoy_would_load: bool,
-    /// Would Higress's Envoy load it?
-    pub higress_would_load: bool,
-    /// Why not, for each proxy.
-    pub load_problems: Vec<String>,
-}
-
-/// One import and what the host does with it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportInfo {
-    /// Module (`env`, `wasi_snapshot_preview1`, ...).
-    pub module: String,
-    /// Name.
-    pub name: String,
-    /// `func (i32 i32) -> i32`, `memory`, ...
-    pub signature: String,
-    /// What the host does with it.
-    pub status: ImportStatus,
-    /// Why it is stubbed, or what Envoy thinks of it.
-    pub note: Option<String>,
-}
-
-/// What the host does with an import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportStatus {
-    /// A real body (or, for memories and other non-functions, nothing to do).
-    Implemented,
-    /// A known name with another type: a stub that answers `Unimplemented`.
-    Stubbed,
-    /// A name the host does not know: a stub that answers `Unimplemented`.
-    Unknown,
-}
-
-impl ImportStatus {
-    /// `implemented`, `stubbed` or `unknown`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ImportStatus::Implemented => "implemented",
-            ImportStatus::Stubbed => "stubbed",
-            ImportStatus::Unknown => "unknown",
-        }
-    }
-}
-
-impl std::fmt::Display for ImportStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Why bytes are not a usable plugin.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-pub enum LoadError {
-    /// Not WebAssembly at all.
-    #[error("not a WebAssembly module: {0}")]
-    NotWasm(String),
-    /// WebAssembly, but broken or using something the interpreter lacks.
-    #[error("invalid WebAssembly: {0}")]
-    Invalid(String),
-    /// A WebAssembly module for another ABI.
-    #[error("not a proxy-wasm plugin: {0}")]
-    NotProxyWasm(String),
-}
+use crate::info::{ImportInfo, ImportStatus, LoadError, PluginInfo};
 
 fn sig(params: &[ValType], results: &[ValType]) -> (String, String) {
     let l = |ts: &[ValType]| -> String {

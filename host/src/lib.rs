@@ -9,38 +9,32 @@
 //! and after each host call. The [`Trace`] records everything, and the [`Report`] checks the
 //! scenario's expectations.
 //!
-//! The modules form layers, lowest first (a test in `tests/it/layers.rs` keeps them free of
-//! cycles): the data (`abi`, `scenario`, `trace`, `outcome`, `report`, `share`, `export`),
-//! `state` (what a run can observe), `ctx` and `interrupt` (what wasmi carries for the host),
-//! `memory` and `properties`, `hostcalls`, `inspect`, `plugin` and `vm`, `driver`, `session`.
-//! Only the data modules are public; the rest is reached through the re-exports below.
+//! The data (scenario, trace, report, share links, exports) is the `pwp-model` crate, which
+//! has no wasm engine; its modules are re-exported here. This crate's own modules form layers,
+//! lowest first (a test in `tests/it/layers.rs` keeps them free of cycles): `state` (what a run
+//! can observe), `ctx` and `interrupt` (what wasmi carries for the host), `memory` and
+//! `properties`, `hostcalls`, `inspect`, `plugin` and `vm`, `driver`, `session`. They are
+//! private; the re-exports below are what the CLI, the app, the benchmarks and the tests use.
 
-pub mod abi;
 mod ctx;
 mod driver;
-pub mod export;
 mod hostcalls;
 mod inspect;
 mod interrupt;
 mod memory;
-mod names;
-pub mod outcome;
 mod pairs;
 mod plugin;
 mod properties;
-pub mod report;
-pub mod scenario;
 mod session;
-pub mod share;
 mod state;
-pub mod trace;
 mod vm;
+
+pub use pwp_model::{abi, export, info, outcome, report, scenario, share, trace};
 
 pub use driver::{CalloutAnswer, Control, Pause};
 pub use hostcalls::{Ns, SPECS, Spec};
-pub use inspect::{
-    ImportInfo, ImportStatus, LoadError, PluginInfo, inspect, inspect_hashed, sha256_hex,
-};
+pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo};
+pub use inspect::{inspect, inspect_hashed, sha256_hex};
 pub use pairs::encode as encode_pairs;
 pub use plugin::Plugin;
 pub use report::Report;

@@ -14,7 +14,8 @@ use std::rc::Rc;
 
 use wasmi::{CompilationMode, Config, Engine, Module};
 
-use crate::inspect::{LoadError, PluginInfo, inspect_hashed};
+use crate::info::{LoadError, PluginInfo};
+use crate::inspect::inspect_hashed;
 
 /// A plugin whose bytes were inspected; compiled on first use (or on [`Plugin::compile`]).
 pub struct Plugin {

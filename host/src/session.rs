@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use base64::Engine as _;
 
 use crate::driver::{CalloutAnswer, Control, Driver, Pause, Yielder};
-use crate::inspect::{LoadError, PluginInfo};
+use crate::info::{LoadError, PluginInfo};
 use crate::plugin::Plugin;
 use crate::report::Report;
 use crate::scenario::{PropertyValue, Scenario};
@@ -255,7 +255,7 @@ impl Session {
     pub fn report(&self) -> Report {
         let w = self.world.borrow();
         let pages = w.outcomes.iter().map(|o| o.memory_pages).collect();
-        Report::build(&w, &self.info, pages, &self.scenario.expect)
+        w.report(&self.info, pages, &self.scenario.expect)
     }
 }
 

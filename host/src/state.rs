@@ -8,11 +8,16 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 
-use crate::abi::{AbiVersion, MetricType, StreamType};
+use pwp_model::abi::{AbiVersion, MetricType, StreamType};
+use pwp_model::info::PluginInfo;
+use pwp_model::report::{CalloutReport, Emulated, Report, check};
+use pwp_model::scenario::{
+    Body, BodyBuffering, Expect, Limits, LogLevel, Profile, ReplaceHeader, Scenario,
+};
+use pwp_model::trace::{CalloutKind, ChangeTarget, Failure, LogLine, LogSource, Trace};
+
 use crate::interrupt::LimitExceeded;
 use crate::pairs::Pair;
-use crate::scenario::{BodyBuffering, Limits, LogLevel, Profile, ReplaceHeader, Scenario};
-use crate::trace::{CalloutKind, ChangeTarget, LogLine, LogSource, Trace};
 
 use changes::Originals;
 
@@ -82,8 +87,8 @@ impl Resolved {
         Resolved {
             higress,
             abi,
-            plugin_config: crate::scenario::config_bytes(&s.settings.config),
-            vm_config: crate::scenario::config_bytes(&s.settings.vm_config),
+            plugin_config: pwp_model::scenario::config_bytes(&s.settings.config),
+            vm_config: pwp_model::scenario::config_bytes(&s.settings.vm_config),
             plugin_name: s.settings.plugin_name.clone(),
             root_id: s.settings.root_id.clone(),
             vm_id: s.settings.vm_id.clone(),
@@ -319,6 +324,20 @@ impl Callout {
         }
     }
 
+    /// The callout as the report shows it.
+    pub fn report(&self) -> CalloutReport {
+        CalloutReport {
+            kind: self.kind,
+            token: self.token,
+            cluster: self.cluster.clone(),
+            path: self.path(),
+            headers: from_pairs(&self.headers),
+            body: Body::from_bytes(&self.body),
+            timeout_ms: self.timeout_ms,
+            answer: self.answer.clone(),
+        }
+    }
+
     /// The HTTP `:path` (or gRPC method, Redis command).
     pub fn path(&self) -> String {
         match self.kind {
@@ -465,11 +484,11 @@ pub struct World {
     /// Stream actions (continue, close) applied after the last call, for the HTTP flow.
     pub applied: Vec<Deferred>,
     /// The first failure of the run (plugin start, or a trap).
-    pub failure: Option<crate::trace::Failure>,
+    pub failure: Option<Failure>,
     /// The run is over.
     pub finished: bool,
     /// One outcome per replayed request.
-    pub outcomes: Vec<crate::outcome::RequestOutcome>,
+    pub outcomes: Vec<pwp_model::outcome::RequestOutcome>,
     /// Bytes the plugin made the host keep so far (see `limits.max_host_bytes`).
     pub host_bytes: u64,
 }
@@ -611,6 +630,49 @@ impl World {
     /// The callout with `token`.
     pub fn callout_mut(&mut self, token: u32) -> Option<&mut Callout> {
         self.callouts.iter_mut().find(|c| c.token == token)
+    }
+
+    /// The report of the run so far, with `expect` checked against it.
+    pub fn report(&self, info: &PluginInfo, memory_pages: Vec<u32>, expect: &Expect) -> Report {
+        let last = self.outcomes.last();
+        let mut r = Report {
+            abi: info.abi,
+            plugin: info.clone(),
+            profile: if self.cfg.as_ref().is_some_and(|c| c.higress) {
+                Emulated::Higress
+            } else {
+                Emulated::Envoy
+            },
+            callbacks: self.trace.callbacks.clone(),
+            logs: self.trace.logs.clone(),
+            upstream_request: last.and_then(|o| o.upstream_request.clone()),
+            client_response: last.and_then(|o| o.client_response.clone()),
+            callouts: self.callouts.iter().map(Callout::report).collect(),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|m| (m.name.clone(), m.value))
+                .collect(),
+            shared_data: self
+                .shared_data
+                .iter()
+                .map(|(k, (v, _))| (k.clone(), Body::from_bytes(v)))
+                .collect(),
+            memory_pages,
+            requests: self.outcomes.clone(),
+            expectations: Vec::new(),
+            warnings: self.warnings.clone(),
+            error: self.failure.clone(),
+        };
+        if self.trace.logs_dropped > 0 {
+            r.warnings.push(format!(
+                "{} log lines were dropped after the first {} (raise limits.max_log_lines to keep more)",
+                self.trace.logs_dropped,
+                self.trace.logs.len()
+            ));
+        }
+        r.expectations = check(&r, expect);
+        r
     }
 }
 

@@ -17,7 +17,7 @@ pub fn ImportReport() -> impl IntoView {
                     return view! { <p class="empty">"Load a plugin to see what it is."</p> }.into_any();
                 };
                 let i = p.info().clone();
-                let stubbed: Vec<_> = i.imports.iter().filter(|x| x.status != pwp_host::ImportStatus::Implemented).cloned().collect();
+                let stubbed: Vec<_> = i.imports.iter().filter(|x| x.status != pwp_model::ImportStatus::Implemented).cloned().collect();
                 let implemented = i.imports.len() - stubbed.len();
                 view! {
                     <dl class="facts">

@@ -1,7 +1,7 @@
 //! A message body as the body editor shows it: text or hex, in one piece or as DATA chunks
 //! separated by a `--- chunk ---` line. Plain logic, tested natively.
 
-use pwp_host::scenario::Body;
+use pwp_model::scenario::Body;
 
 use crate::paste::{from_hex, to_hex};
 

@@ -31,7 +31,7 @@ pub fn parse_config(text: &str, raw: bool) -> Result<Value, String> {
     match json {
         Ok(v) => Ok(v),
         Err(e) if looks_like_json => Err(json_error(&e)),
-        Err(_) => match pwp_host::scenario::check_yaml_nesting(text)
+        Err(_) => match pwp_model::scenario::check_yaml_nesting(text)
             .and_then(|()| yaml_serde::from_str::<Value>(text).map_err(|e| yaml_error(&e)))
         {
             Ok(v) if v.is_object() || v.is_array() => Ok(v),
@@ -64,7 +64,7 @@ pub fn yaml_error(e: &yaml_serde::Error) -> String {
 /// What the plugin receives, in one line: how Istio-style `pluginConfig` reaches
 /// `proxy_on_configure` (or the VM configuration `proxy_on_vm_start`).
 pub fn config_summary(v: &Value) -> String {
-    let bytes = pwp_host::scenario::config_bytes(v).len();
+    let bytes = pwp_model::scenario::config_bytes(v).len();
     match v {
         Value::Null => "The plugin reads an empty configuration (0 bytes).".into(),
         Value::String(_) => format!("The plugin reads this text as is ({bytes} bytes)."),

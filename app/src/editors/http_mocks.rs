@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::scenario::{Body, Headers, HttpMock};
+use pwp_model::scenario::{Body, Headers, HttpMock};
 
 use super::fields::{Check, NumberField, TextField};
 use super::pairs_table::PairsTable;

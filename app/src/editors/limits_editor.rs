@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::scenario::{Clock, Limits};
+use pwp_model::scenario::{Clock, Limits};
 
 use super::fields::{Check, NumberField};
 use super::{edit, part};

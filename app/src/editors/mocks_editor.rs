@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::scenario::{Expect, GrpcMock};
+use pwp_model::scenario::{Expect, GrpcMock};
 
 use super::http_mocks::HttpMocks;
 use super::json_field::JsonField;

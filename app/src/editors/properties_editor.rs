@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use pwp_host::scenario::PropertyValue;
+use pwp_model::scenario::PropertyValue;
 
 use super::rows::{PROPERTY_KINDS, parse_property, property_row};
 use super::{edit, follow, part};

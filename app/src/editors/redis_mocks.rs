@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::scenario::RedisMock;
+use pwp_model::scenario::RedisMock;
 
 use super::rows::{escape_resp, unescape_resp};
 use super::{edit, part};

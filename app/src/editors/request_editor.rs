@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::scenario::Headers;
+use pwp_model::scenario::Headers;
 
 use super::body_editor::BodyEditor;
 use super::fields::TextField;
@@ -17,7 +17,7 @@ const PROTOCOLS: &[&str] = &["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"];
 #[component]
 pub fn RequestEditor() -> impl IntoView {
     let state = use_state();
-    let text = |f: fn(&pwp_host::scenario::Request) -> String| part(state, move |s| f(&s.request));
+    let text = |f: fn(&pwp_model::scenario::Request) -> String| part(state, move |s| f(&s.request));
     let headers = part(state, |s| s.request.headers.0.clone());
     let trailers = part(state, |s| s.request.trailers.0.clone());
     let body = part(state, |s| {

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::scenario::Headers;
+use pwp_model::scenario::Headers;
 
 use super::body_editor::BodyEditor;
 use super::fields::NumberField;

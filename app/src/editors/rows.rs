@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pwp_host::scenario::PropertyValue;
+use pwp_model::scenario::PropertyValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -188,7 +188,7 @@ pub fn scenario_file_name(name: &str, plugin: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pwp_host::scenario::{BodyBuffering, LogLevel};
+    use pwp_model::scenario::{BodyBuffering, LogLevel};
 
     #[test]
     fn rows_keep_order_and_duplicates_and_maps_sort() {

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::Scenario;
+use pwp_model::Scenario;
 
 use super::fields::TextField;
 use super::session_file::SessionFile;

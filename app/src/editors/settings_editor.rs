@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_host::scenario::Toggles;
+use pwp_model::scenario::Toggles;
 
 use super::fields::{Choice, TextField};
 use super::pairs_table::PairsTable;
@@ -37,7 +37,7 @@ const TRI: &[(&str, &str)] = &[("default", "profile default"), ("on", "on"), ("o
 pub fn SettingsEditor() -> impl IntoView {
     let state = use_state();
     let text =
-        |f: fn(&pwp_host::scenario::Settings) -> String| part(state, move |s| f(&s.settings));
+        |f: fn(&pwp_model::scenario::Settings) -> String| part(state, move |s| f(&s.settings));
     let env = part(state, |s| {
         s.settings.env.clone().into_iter().collect::<Vec<_>>()
     });

@@ -1,7 +1,7 @@
 //! The plugin's log lines, filtered by level and by callback.
 
 use leptos::prelude::*;
-use pwp_host::scenario::LogLevel;
+use pwp_model::scenario::LogLevel;
 
 use crate::state::use_state;
 

@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 use pwp_host::from_pairs;
-use pwp_host::scenario::{Body, Headers, MockResponse};
-use pwp_host::trace::CalloutKind;
 use pwp_host::{CalloutAnswer, Pause};
+use pwp_model::scenario::{Body, Headers, MockResponse};
+use pwp_model::trace::CalloutKind;
 
 use crate::runner::answer_callout;
 use crate::state::use_state;

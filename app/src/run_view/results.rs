@@ -2,8 +2,8 @@
 //! data, expectations, failures, and memory and time over replayed requests.
 
 use leptos::prelude::*;
-use pwp_host::outcome::Message;
-use pwp_host::scenario::Body;
+use pwp_model::outcome::Message;
+use pwp_model::scenario::Body;
 
 use crate::state::use_state;
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use pwp_host::Pause;
-use pwp_host::trace::CallbackRecord;
+use pwp_model::trace::CallbackRecord;
 
 use crate::state::use_state;
 

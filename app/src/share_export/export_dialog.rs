@@ -5,7 +5,7 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::export::{ExportFormat, TargetRef, export, higress_plugin_config};
+use pwp_model::export::{ExportFormat, TargetRef, export, higress_plugin_config};
 use serde_json::Value;
 
 use super::form::{
@@ -296,7 +296,7 @@ fn Fields(form: RwSignal<FormData>, format: RwSignal<ExportFormat>) -> impl Into
 /// VM environment variables.
 #[component]
 fn EnvRows(form: RwSignal<FormData>) -> impl IntoView {
-    let edit = move |i: usize, change: Box<dyn FnOnce(&mut pwp_host::export::EnvVar)>| {
+    let edit = move |i: usize, change: Box<dyn FnOnce(&mut pwp_model::export::EnvVar)>| {
         form.update(|f| {
             if let Some(v) = f.env.get_mut(i) {
                 change(v);

@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use pwp_host::Scenario;
-use pwp_host::export::{
+use pwp_model::Scenario;
+use pwp_model::export::{
     EnvVar, ExportFormat, ExportOptions, FailStrategy, HigressRules, MatchRule, Phase, PullPolicy,
     TargetRef,
 };
-use pwp_host::scenario::PluginRef;
+use pwp_model::scenario::PluginRef;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -536,7 +536,7 @@ pub fn split_rules(config: &Value) -> (String, Vec<RuleText>) {
 
 #[cfg(test)]
 mod tests {
-    use pwp_host::export::{ExportFormat, higress_plugin_config};
+    use pwp_model::export::{ExportFormat, higress_plugin_config};
     use serde_json::json;
 
     use super::*;

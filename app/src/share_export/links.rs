@@ -2,9 +2,9 @@
 //! reference a link carries, what to tell the sender about it, and how the receiver gets the
 //! plugin back.
 
-use pwp_host::Scenario;
-use pwp_host::scenario::PluginRef;
-use pwp_host::share::{self, INLINE_LIMIT, PluginOrigin};
+use pwp_model::Scenario;
+use pwp_model::scenario::PluginRef;
+use pwp_model::share::{self, INLINE_LIMIT, PluginOrigin};
 
 /// Links longer than this may be cut by chat tools, e-mail clients and some servers.
 pub const CAUTIOUS_LENGTH: usize = 2_000;
@@ -293,7 +293,7 @@ pub fn compare_with_expected(
 
 #[cfg(test)]
 mod tests {
-    use pwp_host::share::decode;
+    use pwp_model::share::decode;
 
     use super::*;
 

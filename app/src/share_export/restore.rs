@@ -7,8 +7,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::scenario::PluginRef;
-use pwp_host::share::{self, Decoded, ShareError};
+use pwp_model::scenario::PluginRef;
+use pwp_model::share::{self, Decoded, ShareError};
 use wasm_bindgen::prelude::*;
 
 use super::links::{self, Plan};

@@ -1,7 +1,7 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::Scenario;
+use pwp_model::Scenario;
 
 use super::js::{self, Copied};
 use super::links::{self, Built};

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use pwp_host::Scenario;
-use pwp_host::report::ExpectationResult;
-use pwp_host::trace::Failure;
+use pwp_model::Scenario;
+use pwp_model::report::ExpectationResult;
+use pwp_model::trace::Failure;
 
 use crate::load::{Fail, load_scenario, open_session, resolve_plugin};
 

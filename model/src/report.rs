@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::abi::AbiVersion;
-use crate::inspect::PluginInfo;
+use crate::info::PluginInfo;
 use crate::outcome::{ClientResponse, Message, RequestOutcome};
 use crate::scenario::{Body, Expect, HeaderExpect, MessageExpect};
-use crate::state::{Callout, World};
 use crate::trace::{CallbackRecord, CalloutKind, Failure, LogLine};
 
 /// Everything a run produced; `pwp run --json` prints this.
@@ -93,21 +92,6 @@ pub struct CalloutReport {
     pub answer: String,
 }
 
-impl From<&Callout> for CalloutReport {
-    fn from(c: &Callout) -> Self {
-        CalloutReport {
-            kind: c.kind,
-            token: c.token,
-            cluster: c.cluster.clone(),
-            path: c.path(),
-            headers: crate::state::from_pairs(&c.headers),
-            body: Body::from_bytes(&c.body),
-            timeout_ms: c.timeout_ms,
-            answer: c.answer.clone(),
-        }
-    }
-}
-
 /// One checked expectation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectationResult {
@@ -120,49 +104,6 @@ pub struct ExpectationResult {
 }
 
 impl Report {
-    /// Builds the report from the final state.
-    pub fn build(w: &World, info: &PluginInfo, memory_pages: Vec<u32>, expect: &Expect) -> Report {
-        let last = w.outcomes.last();
-        let mut r = Report {
-            abi: info.abi,
-            plugin: info.clone(),
-            profile: if w.cfg.as_ref().is_some_and(|c| c.higress) {
-                Emulated::Higress
-            } else {
-                Emulated::Envoy
-            },
-            callbacks: w.trace.callbacks.clone(),
-            logs: w.trace.logs.clone(),
-            upstream_request: last.and_then(|o| o.upstream_request.clone()),
-            client_response: last.and_then(|o| o.client_response.clone()),
-            callouts: w.callouts.iter().map(CalloutReport::from).collect(),
-            metrics: w
-                .metrics
-                .iter()
-                .map(|m| (m.name.clone(), m.value))
-                .collect(),
-            shared_data: w
-                .shared_data
-                .iter()
-                .map(|(k, (v, _))| (k.clone(), Body::from_bytes(v)))
-                .collect(),
-            memory_pages,
-            requests: w.outcomes.clone(),
-            expectations: Vec::new(),
-            warnings: w.warnings.clone(),
-            error: w.failure.clone(),
-        };
-        if w.trace.logs_dropped > 0 {
-            r.warnings.push(format!(
-                "{} log lines were dropped after the first {} (raise limits.max_log_lines to keep more)",
-                w.trace.logs_dropped,
-                w.trace.logs.len()
-            ));
-        }
-        r.expectations = check(&r, expect);
-        r
-    }
-
     /// True when the run did not fail and every expectation held.
     pub fn passed(&self) -> bool {
         self.expectations.iter().all(|e| e.passed)
