@@ -1,7 +1,7 @@
 //! One call into the plugin (with pauses, fuel slices and failure reporting), and what
 //! happens after each call: deferred actions and callout answers.
 
-use wasmi::{Val, ValType};
+use wasmi::{Func, Val, ValType};
 
 use super::{CalloutAnswer, Driver, Pause};
 use crate::scenario::{Body, LogLevel, MockResponse};
@@ -19,16 +19,51 @@ pub(crate) enum CallOutcome {
     Failed(Failure),
 }
 
+/// A call whose callback is recorded, ready to run.
+struct Begun {
+    func: Func,
+    args: Vec<Val>,
+    /// How many results the export returns.
+    n_out: usize,
+    /// Its index in the trace.
+    index: usize,
+}
+
+/// How the slices of a call ended, and what they cost.
+struct Ran {
+    end: CallEnd,
+    /// Fuel, nested allocator calls included.
+    fuel: u64,
+    /// Wall time in the plugin, pauses left out.
+    elapsed_us: f64,
+}
+
 impl Driver {
-    /// Calls export `name` for `context` with `args`.
+    /// Calls export `name` for `context` with `args`: records the callback, pauses before it,
+    /// runs it slice by slice (pausing after host calls and between slices), then records how
+    /// it ended.
     pub(crate) async fn call(&mut self, name: &str, args: &[i64], context: u32) -> CallOutcome {
-        self.last_callback = None;
-        if self.failed {
-            return CallOutcome::Missing;
-        }
-        let Some(func) = self.vm.func(name) else {
+        let Some(begun) = self.begin(name, args, context) else {
             return CallOutcome::Missing;
         };
+        let index = begun.index;
+        self.y.pause(Pause::BeforeCallback { index }).await;
+        let ran = self.run_slices(begun).await;
+        let outcome = self.finish(name, index, ran);
+        if let CallOutcome::Failed(_) = outcome {
+            self.y.pause(Pause::Failed { callback: index }).await;
+        }
+        outcome
+    }
+
+    /// Looks the export up and records the callback in the trace (advancing the virtual clock
+    /// by the scenario's callback time); `None` when the VM failed or the export is missing.
+    fn begin(&mut self, name: &str, args: &[i64], context: u32) -> Option<Begun> {
+        self.last_callback = None;
+        if self.failed {
+            return None;
+        }
+        let func = self.vm.func(name)?;
         let ty = func.ty(&self.vm.store);
         let vals: Vec<Val> = ty
             .params()
@@ -72,8 +107,23 @@ impl Driver {
         if let Some(s) = self.world.borrow_mut().stream.as_mut() {
             s.forget_changes();
         }
-        self.y.pause(Pause::BeforeCallback { index }).await;
+        Some(Begun {
+            func,
+            args: vals,
+            n_out,
+            index,
+        })
+    }
 
+    /// Runs a begun call to its end in slices of fuel, pausing after host calls (when stepping
+    /// into them) and between slices; past `limits.fuel_per_callback` it fails as out of fuel.
+    async fn run_slices(&mut self, begun: Begun) -> Ran {
+        let Begun {
+            func,
+            args,
+            n_out,
+            index,
+        } = begun;
         let limit = self.world.borrow().cfg().limits.fuel_per_callback;
         let slice = self.control.slice_fuel.get().min(limit).max(1);
         {
@@ -87,7 +137,7 @@ impl Driver {
         let mut t0 = now();
         let mut used: u64 = 0;
         let mut given = slice;
-        let mut progress = self.vm.start_call(func, &vals, slice);
+        let mut progress = self.vm.start_call(func, &args, slice);
         let end = loop {
             match progress {
                 Progress::Done(end) => {
@@ -136,6 +186,17 @@ impl Driver {
         };
         elapsed += now() - t0;
         used += std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
+        Ran {
+            end,
+            fuel: used,
+            elapsed_us: elapsed,
+        }
+    }
+
+    /// Records how callback `index` ended: its return value, or its failure (named, with a
+    /// backtrace and the plugin's panic text; the VM is failed from then on), and its changes,
+    /// fuel and time.
+    fn finish(&mut self, name: &str, index: usize, ran: Ran) -> CallOutcome {
         let changes = self
             .world
             .borrow_mut()
@@ -144,56 +205,50 @@ impl Driver {
             .map(|s| s.take_changes())
             .unwrap_or_default();
         let pages = self.vm.memory_pages();
-        let outcome = {
-            let mut w = self.world.borrow_mut();
-            w.flush_stdio();
-            w.current_callback = None;
-            w.memory_bytes = u64::from(pages) * 65536;
-            let outcome = match end {
-                CallEnd::Returned(vals) => {
-                    let ret = vals.first().map(|v| match v {
-                        Val::I32(x) => i64::from(*x),
-                        Val::I64(x) => *x,
-                        _ => 0,
-                    });
-                    w.trace.callbacks[index].ret = ret;
-                    CallOutcome::Returned(ret)
+        let mut w = self.world.borrow_mut();
+        w.flush_stdio();
+        w.current_callback = None;
+        w.memory_bytes = u64::from(pages) * 65536;
+        let outcome = match ran.end {
+            CallEnd::Returned(vals) => {
+                let ret = vals.first().map(|v| match v {
+                    Val::I32(x) => i64::from(*x),
+                    Val::I64(x) => *x,
+                    _ => 0,
+                });
+                w.trace.callbacks[index].ret = ret;
+                CallOutcome::Returned(ret)
+            }
+            CallEnd::Failed(mut f) => {
+                f.callback = Some(name.to_string());
+                let limit_pages = w.cfg().limits.memory_pages;
+                if f.kind == FailureKind::Trap && pages + 1 >= limit_pages {
+                    f.kind = FailureKind::MemoryLimit;
+                    f.message = format!(
+                        "{} (memory is at the limit of {limit_pages} pages = {} MiB: the plugin probably ran out of memory)",
+                        f.message,
+                        u64::from(limit_pages) * 64 / 1024
+                    );
                 }
-                CallEnd::Failed(mut f) => {
-                    f.callback = Some(name.to_string());
-                    let limit_pages = w.cfg().limits.memory_pages;
-                    if f.kind == FailureKind::Trap && pages + 1 >= limit_pages {
-                        f.kind = FailureKind::MemoryLimit;
-                        f.message = format!(
-                            "{} (memory is at the limit of {limit_pages} pages = {} MiB: the plugin probably ran out of memory)",
-                            f.message,
-                            u64::from(limit_pages) * 64 / 1024
-                        );
-                    }
-                    let cb = &w.trace.callbacks[index];
-                    f.backtrace.push(format!("in {name}({})", join(&cb.args)));
-                    for h in cb.hostcalls.iter().rev().take(3) {
-                        f.backtrace
-                            .push(format!("after host call {} {}", h.name, h.detail));
-                    }
-                    f.panic = panic_text(&w.trace.logs, index);
-                    w.trace.callbacks[index].error = Some(f.clone());
-                    if w.failure.is_none() {
-                        w.failure = Some(f.clone());
-                    }
-                    self.failed = true;
-                    CallOutcome::Failed(f)
+                let cb = &w.trace.callbacks[index];
+                f.backtrace.push(format!("in {name}({})", join(&cb.args)));
+                for h in cb.hostcalls.iter().rev().take(3) {
+                    f.backtrace
+                        .push(format!("after host call {} {}", h.name, h.detail));
                 }
-            };
-            let cb = &mut w.trace.callbacks[index];
-            cb.fuel = used;
-            cb.duration_us = super::round_us(elapsed);
-            cb.changes = changes;
-            outcome
+                f.panic = panic_text(&w.trace.logs, index);
+                w.trace.callbacks[index].error = Some(f.clone());
+                if w.failure.is_none() {
+                    w.failure = Some(f.clone());
+                }
+                self.failed = true;
+                CallOutcome::Failed(f)
+            }
         };
-        if let CallOutcome::Failed(_) = outcome {
-            self.y.pause(Pause::Failed { callback: index }).await;
-        }
+        let cb = &mut w.trace.callbacks[index];
+        cb.fuel = ran.fuel;
+        cb.duration_us = super::round_us(ran.elapsed_us);
+        cb.changes = changes;
         outcome
     }
 
