@@ -114,7 +114,7 @@ step fmt cargo fmt --all -- --check
 step actionlint lint_workflows
 step shellcheck lint_shell
 step clippy cargo clippy --workspace --all-targets -- -D warnings
-step clippy-wasm cargo clippy -p pwp-host -p pwp-app --target wasm32-unknown-unknown -- -D warnings
+step clippy-wasm cargo clippy -p pwp-model -p pwp-host -p pwp-app --target wasm32-unknown-unknown -- -D warnings
 step host-wasm cargo build -p pwp-host --target wasm32-unknown-unknown
 step architecture architecture
 step test cargo test --workspace

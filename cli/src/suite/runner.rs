@@ -207,8 +207,5 @@ pub fn matches(item: &Item, filter: &str) -> bool {
 
 /// A failure's kind as its JSON spelling (`trap`, `out_of_fuel`, ...).
 pub fn failure_kind(f: &Failure) -> String {
-    serde_json::to_value(&f.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "failure".into())
+    f.kind.name().to_string()
 }
