@@ -62,12 +62,12 @@ pub fn inspect(path: &str, info: &PluginInfo) -> String {
     let _ = writeln!(
         o,
         "  allocator  {}",
-        info.allocator.as_deref().unwrap_or("none")
+        info.allocator.map_or("none", |a| a.name())
     );
     let _ = writeln!(
         o,
         "  start      {}",
-        info.start.as_deref().unwrap_or("none")
+        info.start.map_or("none", |s| s.name())
     );
     let _ = writeln!(o, "  memory     {} pages initially", info.memory_pages);
     let _ = writeln!(o, "  callbacks  {}", info.callbacks.join(", "));

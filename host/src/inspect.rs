@@ -7,7 +7,7 @@ use wasmparser::{ExternalKind, KnownCustom, Parser, Payload, TypeRef, ValType};
 
 use crate::abi::AbiVersion;
 use crate::hostcalls;
-use crate::info::{ImportInfo, ImportStatus, LoadError, PluginInfo};
+use crate::info::{Allocator, ImportInfo, ImportStatus, LoadError, PluginInfo, StartFunctions};
 
 fn sig(params: &[ValType], results: &[ValType]) -> (String, String) {
     let l = |ts: &[ValType]| -> String {
@@ -243,24 +243,21 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
         &func_exports,
     );
 
-    let allocator = ["malloc", "proxy_on_memory_allocate"]
-        .iter()
-        .find(|n| {
-            func_exports
-                .iter()
-                .any(|(e, t)| e == *n && *t == Some(("i".into(), "i".into())))
-        })
-        .map(|s| s.to_string());
+    let allocator = Allocator::ALL.iter().copied().find(|a| {
+        func_exports
+            .iter()
+            .any(|(e, t)| *e == a.name() && *t == Some(("i".into(), "i".into())))
+    });
     let start = if has("_initialize") {
         Some(if has("main") {
-            "_initialize + main".to_string()
+            StartFunctions::InitializeMain
         } else if has("__main_void") {
-            "_initialize + __main_void".to_string()
+            StartFunctions::InitializeMainVoid
         } else {
-            "_initialize".to_string()
+            StartFunctions::Initialize
         })
     } else if has("_start") {
-        Some("_start".to_string())
+        Some(StartFunctions::Start)
     } else {
         None
     };
@@ -569,7 +566,7 @@ mod tests {
         assert!(!info.envoy_would_load);
         assert!(info.higress_would_load);
         assert!(info.load_problems[0].contains("Istio"));
-        assert_eq!(info.allocator.as_deref(), Some("proxy_on_memory_allocate"));
+        assert_eq!(info.allocator, Some(Allocator::ProxyOnMemoryAllocate));
     }
 
     #[test]

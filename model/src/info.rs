@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::abi::AbiVersion;
+use crate::names::names;
 
 /// Static facts about a plugin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,10 +21,10 @@ pub struct PluginInfo {
     pub toolchain: String,
     /// Why we think so.
     pub toolchain_evidence: String,
-    /// `malloc` or `proxy_on_memory_allocate`.
-    pub allocator: Option<String>,
-    /// `_initialize`, `_initialize + main`, `_start` or none.
-    pub start: Option<String>,
+    /// The allocator the host calls to hand the plugin data; `None` when there is none.
+    pub allocator: Option<Allocator>,
+    /// The start functions Envoy runs; `None` when there are none.
+    pub start: Option<StartFunctions>,
     /// Every import.
     pub imports: Vec<ImportInfo>,
     /// Exported `proxy_on_*` callbacks (and start functions).
@@ -40,6 +41,30 @@ pub struct PluginInfo {
     pub higress_would_load: bool,
     /// Why not, for each proxy.
     pub load_problems: Vec<String>,
+}
+
+names! {
+    /// The export the host calls to allocate guest memory, by its name.
+    pub enum Allocator {
+        /// `malloc`, preferred when both are exported.
+        Malloc => "malloc",
+        /// `proxy_on_memory_allocate`
+        ProxyOnMemoryAllocate => "proxy_on_memory_allocate",
+    }
+}
+
+names! {
+    /// The start functions Envoy runs before the root context, as the report names them.
+    pub enum StartFunctions {
+        /// A reactor: `_initialize`.
+        Initialize => "_initialize",
+        /// A reactor with a `main` (Go's wasip1 reactors, TinyGo).
+        InitializeMain => "_initialize + main",
+        /// A reactor with `__main_void` (wasi-libc).
+        InitializeMainVoid => "_initialize + __main_void",
+        /// A command: `_start`.
+        Start => "_start",
+    }
 }
 
 /// One import and what the host does with it.
@@ -98,4 +123,27 @@ pub enum LoadError {
     /// A WebAssembly module for another ABI.
     #[error("not a proxy-wasm plugin: {0}")]
     NotProxyWasm(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocators_and_start_functions_serialize_as_the_report_names_them() {
+        for a in Allocator::ALL {
+            let json = serde_json::to_string(a).unwrap();
+            assert_eq!(json, format!("\"{a}\""));
+            assert_eq!(serde_json::from_str::<Allocator>(&json).unwrap(), *a);
+        }
+        for s in StartFunctions::ALL {
+            let json = serde_json::to_string(s).unwrap();
+            assert_eq!(json, format!("\"{s}\""));
+            assert_eq!(serde_json::from_str::<StartFunctions>(&json).unwrap(), *s);
+        }
+        assert_eq!(
+            serde_json::to_string(&StartFunctions::InitializeMain).unwrap(),
+            "\"_initialize + main\""
+        );
+    }
 }

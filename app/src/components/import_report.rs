@@ -24,8 +24,8 @@ pub fn ImportReport() -> impl IntoView {
                         <dt>"plugin"</dt><dd class="mono">{format!("{} · {} KiB", p.name, i.size / 1024)}</dd>
                         <dt>"ABI"</dt><dd data-testid="abi">{i.abi.map(|a| a.as_str()).unwrap_or("none")}</dd>
                         <dt>"toolchain"</dt><dd data-testid="toolchain">{i.toolchain.clone()}</dd>
-                        <dt>"allocator"</dt><dd class="mono">{i.allocator.clone().unwrap_or_else(|| "none".into())}</dd>
-                        <dt>"start"</dt><dd class="mono">{i.start.clone().unwrap_or_else(|| "none".into())}</dd>
+                        <dt>"allocator"</dt><dd class="mono">{i.allocator.map_or("none", |a| a.name())}</dd>
+                        <dt>"start"</dt><dd class="mono">{i.start.map_or("none", |s| s.name())}</dd>
                         <dt>"imports"</dt><dd>{format!("{} implemented, {} stubbed", implemented, stubbed.len())}</dd>
                         <dt>"sha256"</dt><dd class="mono small">{i.sha256.clone()}</dd>
                     </dl>

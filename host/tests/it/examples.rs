@@ -95,14 +95,17 @@ fn go_and_higress_plugins_are_detected_for_what_they_are() {
     let go = info("go-headers.wasm");
     assert_eq!(go.abi, Some(pwp_host::abi::AbiVersion::V0_2_0));
     assert!(go.toolchain.starts_with("Go"), "{}", go.toolchain);
-    assert_eq!(go.start.as_deref(), Some("_initialize"));
+    assert_eq!(go.start, Some(pwp_host::info::StartFunctions::Initialize));
     assert!(go.envoy_would_load, "{:?}", go.load_problems);
     let higress = info("higress-request-block.wasm");
     assert_eq!(higress.abi, Some(pwp_host::abi::AbiVersion::V0_2_100));
     assert!(!higress.envoy_would_load && higress.higress_would_load);
     let rust = info("rust-basic-auth.wasm");
     assert_eq!(rust.toolchain, "Rust");
-    assert_eq!(rust.allocator.as_deref(), Some("proxy_on_memory_allocate"));
+    assert_eq!(
+        rust.allocator,
+        Some(pwp_host::info::Allocator::ProxyOnMemoryAllocate)
+    );
     assert!(
         rust.imports
             .iter()

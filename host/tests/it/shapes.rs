@@ -1,6 +1,7 @@
 //! Modules shaped like each toolchain's output: the host must recognise them (`inspect`) and
 //! run them the way Envoy does (start function, allocator, ABI-specific imports).
 
+use pwp_host::info::{Allocator, StartFunctions};
 use pwp_host::{Session, SessionError, abi::AbiVersion, inspect, trace::LogSource};
 
 use crate::support::{header, logs_in, names, probes, run_checked};
@@ -11,8 +12,8 @@ fn a_tinygo_command_is_started_with_start_and_served_by_malloc() {
     let bytes = fixture("shape_tinygo");
     let info = inspect(&bytes).unwrap();
     assert_eq!(info.abi, Some(AbiVersion::V0_2_0));
-    assert_eq!(info.allocator.as_deref(), Some("malloc"));
-    assert_eq!(info.start.as_deref(), Some("_start"));
+    assert_eq!(info.allocator, Some(Allocator::Malloc));
+    assert_eq!(info.start, Some(StartFunctions::Start));
     assert!(info.toolchain.contains("TinyGo"), "{}", info.toolchain);
     assert!(
         info.imports
@@ -70,8 +71,8 @@ fn an_abi_0_1_0_plugin_gets_two_header_arguments_and_its_own_host_calls() {
     let bytes = fixture("shape_abi010");
     let info = inspect(&bytes).unwrap();
     assert_eq!(info.abi, Some(AbiVersion::V0_1_0));
-    assert_eq!(info.allocator.as_deref(), Some("malloc"));
-    assert_eq!(info.start.as_deref(), Some("_start"));
+    assert_eq!(info.allocator, Some(Allocator::Malloc));
+    assert_eq!(info.start, Some(StartFunctions::Start));
     // proxy_get_configuration and proxy_continue_request are registered for 0.1.0.
     assert!(info.envoy_would_load, "{:?}", info.load_problems);
 
@@ -105,8 +106,8 @@ fn an_emscripten_reactor_runs_initialize_then_main_and_may_notify_memory_growth(
     let info = inspect(&bytes).unwrap();
     assert_eq!(info.abi, Some(AbiVersion::V0_2_1));
     assert_eq!(info.toolchain, "C++ (Emscripten)");
-    assert_eq!(info.allocator.as_deref(), Some("malloc"));
-    assert_eq!(info.start.as_deref(), Some("_initialize + main"));
+    assert_eq!(info.allocator, Some(Allocator::Malloc));
+    assert_eq!(info.start, Some(StartFunctions::InitializeMain));
     assert!(info.envoy_would_load, "{:?}", info.load_problems);
 
     let r = run_checked(&bytes, "{}");
@@ -134,7 +135,7 @@ fn an_assemblyscript_module_runs_with_env_abort_stubbed_and_reported_as_unknown(
     let info = inspect(&bytes).unwrap();
     assert_eq!(info.abi, Some(AbiVersion::V0_2_1));
     assert_eq!(info.toolchain, "AssemblyScript");
-    assert_eq!(info.allocator.as_deref(), Some("malloc"));
+    assert_eq!(info.allocator, Some(Allocator::Malloc));
     assert_eq!(info.start, None);
     let abort = info.imports.iter().find(|i| i.name == "abort").unwrap();
     assert_eq!(abort.status, pwp_host::ImportStatus::Unknown);
