@@ -11,10 +11,11 @@
 //!
 //! The data (scenario, trace, report, share links, exports) is the `pwp-model` crate, which
 //! has no wasm engine; its modules are re-exported here. This crate's own modules form layers,
-//! lowest first (a test in `tests/it/layers.rs` keeps them free of cycles): `state` (what a run
-//! can observe), `ctx` and `interrupt` (what wasmi carries for the host), `memory` and
-//! `properties`, `hostcalls`, `inspect`, `plugin` and `vm`, `driver`, `session`. They are
-//! private; the re-exports below are what the CLI, the app, the benchmarks and the tests use.
+//! lowest first (a test in `tests/it/layers.rs` keeps them free of cycles): `pairs` and
+//! `interrupt` (the host errors wasmi carries), `state` (what a run can observe), `ctx` (what
+//! wasmi keeps for the host functions), `memory` and `properties`, `hostcalls`, `inspect`,
+//! `plugin`, `vm`, `driver`, `session`. They are private; the re-exports below are what the
+//! CLI, the app, the benchmarks and the tests use.
 
 mod ctx;
 mod driver;
