@@ -3,41 +3,48 @@
 //! upstream Envoy would load it.
 
 use sha2::{Digest, Sha256};
+use wasmi::ValType as WasmType;
 use wasmparser::{ExternalKind, KnownCustom, Parser, Payload, TypeRef, ValType};
 
 use crate::abi::AbiVersion;
 use crate::hostcalls;
 use crate::info::{Allocator, ImportInfo, ImportStatus, LoadError, PluginInfo, StartFunctions};
+use WasmType::I32;
 
-fn sig(params: &[ValType], results: &[ValType]) -> (String, String) {
-    let l = |ts: &[ValType]| -> String {
-        ts.iter()
-            .map(|t| match t {
-                ValType::I32 => 'i',
-                ValType::I64 => 'I',
-                ValType::F32 => 'f',
-                ValType::F64 => 'F',
-                _ => 'r',
-            })
-            .collect()
-    };
-    (l(params), l(results))
+/// A function type from the type section, in the host's value types.
+#[derive(Clone)]
+struct FnType {
+    params: Vec<WasmType>,
+    results: Vec<WasmType>,
 }
 
-fn show_sig(p: &str, r: &str) -> String {
-    let name = |c: char| match c {
-        'i' => "i32",
-        'I' => "i64",
-        'f' => "f32",
-        'F' => "f64",
-        _ => "ref",
-    };
-    let ps: Vec<&str> = p.chars().map(name).collect();
-    let rs: Vec<&str> = r.chars().map(name).collect();
-    if rs.is_empty() {
-        format!("func ({})", ps.join(" "))
-    } else {
-        format!("func ({}) -> {}", ps.join(" "), rs.join(" "))
+impl FnType {
+    fn new(params: &[ValType], results: &[ValType]) -> FnType {
+        let convert = |ts: &[ValType]| ts.iter().map(|t| wasm_type(*t)).collect();
+        FnType {
+            params: convert(params),
+            results: convert(results),
+        }
+    }
+
+    fn is(&self, params: &[WasmType], results: &[WasmType]) -> bool {
+        self.params == params && self.results == results
+    }
+
+    fn signature(&self) -> String {
+        hostcalls::signature(&self.params, &self.results)
+    }
+}
+
+fn wasm_type(t: ValType) -> WasmType {
+    match t {
+        ValType::I32 => WasmType::I32,
+        ValType::I64 => WasmType::I64,
+        ValType::F32 => WasmType::F32,
+        ValType::F64 => WasmType::F64,
+        ValType::V128 => WasmType::V128,
+        ValType::Ref(r) if r.is_func_ref() => WasmType::FuncRef,
+        ValType::Ref(_) => WasmType::ExternRef,
     }
 }
 
@@ -94,7 +101,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
             "it is a WebAssembly component (component model), not a core module; proxy-wasm plugins are core modules".into(),
         ));
     }
-    let mut types: Vec<(String, String)> = Vec::new();
+    let mut types: Vec<FnType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut raw_imports: Vec<RawImport> = Vec::new();
     let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
@@ -110,7 +117,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
             Payload::TypeSection(r) => {
                 for t in r.into_iter_err_on_gc_types() {
                     let t = t.map_err(err)?;
-                    types.push(sig(t.params(), t.results()));
+                    types.push(FnType::new(t.params(), t.results()));
                 }
             }
             Payload::ImportSection(r) => {
@@ -183,13 +190,13 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
             _ => {}
         }
     }
-    let export_type = |index: u32| -> Option<(String, String)> {
+    let export_type = |index: u32| -> Option<FnType> {
         let defined = index.checked_sub(imported_funcs)?;
         types
             .get(*func_types.get(defined as usize)? as usize)
             .cloned()
     };
-    let func_exports: Vec<(&str, Option<(String, String)>)> = exports
+    let func_exports: Vec<(&str, Option<FnType>)> = exports
         .iter()
         .filter(|(_, k, _)| *k == ExternalKind::Func)
         .map(|(n, _, i)| (n.as_str(), export_type(*i)))
@@ -246,7 +253,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
     let allocator = Allocator::ALL.iter().copied().find(|a| {
         func_exports
             .iter()
-            .any(|(e, t)| *e == a.name() && *t == Some(("i".into(), "i".into())))
+            .any(|(e, t)| *e == a.name() && t.as_ref().is_some_and(|t| t.is(&[I32], &[I32])))
     });
     let start = if has("_initialize") {
         Some(if has("main") {
@@ -274,19 +281,19 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
     }
     // cpp-host looks exports up with a fixed type and fails the VM on a mismatch.
     for (name, found) in &func_exports {
-        let Some((params, results)) = found else {
+        let Some(found) = found else {
             continue;
         };
         let Some((want_p, want_r)) = expected_signature(name, abi_v, has) else {
             continue;
         };
-        if params != want_p || results != want_r {
+        if !found.is(want_p, want_r) {
             envoy_ok = false;
             higress_ok = false;
             load_problems.push(format!(
                 "Bad function signature for: {name}: it is {}, Envoy expects {} for ABI {}; Envoy refuses to load the module (the playground calls it with the arguments it declares)",
-                show_sig(params, results),
-                show_sig(want_p, want_r),
+                found.signature(),
+                hostcalls::signature(want_p, want_r),
                 abi_v.as_str()
             ));
         }
@@ -307,10 +314,10 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
     let mut imports = Vec::new();
     for (module, name, ty, kind) in &raw_imports {
         let (status, note, signature) = match (kind, ty) {
-            (&"func", Some((p, r))) => {
-                let signature = show_sig(p, r);
+            (&"func", Some(ty)) => {
+                let signature = ty.signature();
                 match hostcalls::lookup(module, name) {
-                    Some(spec) if spec.params == p && spec.results == r => {
+                    Some(spec) if ty.is(spec.params(), spec.results()) => {
                         let upstream = hostcalls::envoy_registers(spec, abi_v, false);
                         let higress = hostcalls::envoy_registers(spec, abi_v, true);
                         let note = if !upstream && !higress {
@@ -338,7 +345,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
                             ImportStatus::Stubbed,
                             Some(format!(
                                 "type mismatch: the host's {name} is {}; Envoy refuses the module (\"import type mismatch\")",
-                                show_sig(spec.params, spec.results)
+                                spec.signature()
                             )),
                             signature,
                         )
@@ -417,61 +424,61 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
     })
 }
 
-/// The type cpp-host looks export `name` up with (`WasmBase::getFunctions`), as table letters;
-/// `None` for exports it does not look up for this module.
+/// The type cpp-host looks export `name` up with (`WasmBase::getFunctions`); `None` for
+/// exports it does not look up for this module.
 fn expected_signature(
     name: &str,
     abi: AbiVersion,
     has: impl Fn(&str) -> bool,
-) -> Option<(&'static str, &'static str)> {
+) -> Option<(&'static [WasmType], &'static [WasmType])> {
     Some(match name {
-        "_initialize" => ("", ""),
-        "_start" if !has("_initialize") => ("", ""),
-        "main" if has("_initialize") => ("ii", "i"),
-        "malloc" => ("i", "i"),
-        "proxy_on_memory_allocate" if !has("malloc") => ("i", "i"),
+        "_initialize" => (&[], &[]),
+        "_start" if !has("_initialize") => (&[], &[]),
+        "main" if has("_initialize") => (&[I32, I32], &[I32]),
+        "malloc" => (&[I32], &[I32]),
+        "proxy_on_memory_allocate" if !has("malloc") => (&[I32], &[I32]),
         "proxy_on_context_create"
         | "proxy_on_queue_ready"
         | "proxy_on_downstream_connection_close"
-        | "proxy_on_upstream_connection_close" => ("ii", ""),
+        | "proxy_on_upstream_connection_close" => (&[I32, I32], &[]),
         "proxy_on_vm_start"
         | "proxy_validate_configuration"
         | "proxy_on_configure"
         | "proxy_on_request_trailers"
         | "proxy_on_response_trailers"
         | "proxy_on_request_metadata"
-        | "proxy_on_response_metadata" => ("ii", "i"),
+        | "proxy_on_response_metadata" => (&[I32, I32], &[I32]),
         "proxy_on_request_headers" | "proxy_on_response_headers" => {
             if abi == AbiVersion::V0_1_0 {
-                ("ii", "i")
+                (&[I32, I32], &[I32])
             } else {
-                ("iii", "i")
+                (&[I32, I32, I32], &[I32])
             }
         }
         "proxy_on_request_body"
         | "proxy_on_response_body"
         | "proxy_on_downstream_data"
-        | "proxy_on_upstream_data" => ("iii", "i"),
-        "proxy_on_new_connection" | "proxy_on_done" => ("i", "i"),
-        "proxy_on_tick" | "proxy_on_log" | "proxy_on_delete" => ("i", ""),
-        "proxy_on_foreign_function" if abi.is_v2() => ("iii", ""),
+        | "proxy_on_upstream_data" => (&[I32, I32, I32], &[I32]),
+        "proxy_on_new_connection" | "proxy_on_done" => (&[I32], &[I32]),
+        "proxy_on_tick" | "proxy_on_log" | "proxy_on_delete" => (&[I32], &[]),
+        "proxy_on_foreign_function" if abi.is_v2() => (&[I32, I32, I32], &[]),
         "proxy_on_grpc_receive_initial_metadata"
         | "proxy_on_grpc_receive"
         | "proxy_on_grpc_receive_trailing_metadata"
-        | "proxy_on_grpc_close" => ("iii", ""),
-        "proxy_on_http_call_response" => ("iiiii", ""),
+        | "proxy_on_grpc_close" => (&[I32, I32, I32], &[]),
+        "proxy_on_http_call_response" => (&[I32, I32, I32, I32, I32], &[]),
         _ => return None,
     })
 }
 
-type RawImport = (String, String, Option<(String, String)>, &'static str);
+type RawImport = (String, String, Option<FnType>, &'static str);
 
 fn toolchain(
     producers: &[(String, String)],
     custom_names: &[String],
     fn_names: &str,
     imports: &[RawImport],
-    exports: &[(&str, Option<(String, String)>)],
+    exports: &[(&str, Option<FnType>)],
 ) -> (String, String) {
     let produced = |field: &str, value: &str| {
         producers

@@ -47,17 +47,24 @@ fn read_buffer(w: &mut World, bt: BufferType) -> Result<Vec<u8>, Status> {
     }
 }
 
-fn buffer_type(c: &mut Caller<'_, Ctx>, v: i64) -> Result<BufferType, HostErr> {
+fn buffer_type(c: &mut Caller<'_, Ctx>, v: u32) -> Result<BufferType, HostErr> {
     let higress = world(c).borrow().cfg().higress;
-    BufferType::from_abi(v as u32, higress).ok_or_else(|| {
+    BufferType::from_abi(v, higress).ok_or_else(|| {
         note(c, format_args!("buffer type {v} (invalid)"));
         HostErr::from(Status::BadArgument)
     })
 }
 
-pub(super) fn get_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let bt = buffer_type(c, a[0])?;
-    let (start, max) = (a[1] as u32 as usize, a[2] as u32 as usize);
+pub(super) fn get_bytes(
+    c: &mut Caller<'_, Ctx>,
+    buffer_type_id: u32,
+    start: u32,
+    max_size: u32,
+    data_ptr_ptr: u32,
+    data_len_ptr: u32,
+) -> HostResult {
+    let bt = buffer_type(c, buffer_type_id)?;
+    let (start, max) = (start as usize, max_size as usize);
     let buf = {
         let w = world(c);
         let mut w = w.borrow_mut();
@@ -78,28 +85,40 @@ pub(super) fn get_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         c,
         format_args!("{} [{start}, +{max}) -> {}", bt.name(), show(slice)),
     );
-    memory::return_bytes(c, slice, a[3] as u32, a[4] as u32)?;
+    memory::return_bytes(c, slice, data_ptr_ptr, data_len_ptr)?;
     OK
 }
 
-pub(super) fn get_status(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let bt = buffer_type(c, a[0])?;
+pub(super) fn get_status(
+    c: &mut Caller<'_, Ctx>,
+    buffer_type_id: u32,
+    length_ptr: u32,
+    flags_ptr: u32,
+) -> HostResult {
+    let bt = buffer_type(c, buffer_type_id)?;
     let buf = {
         let w = world(c);
         let mut w = w.borrow_mut();
         read_buffer(&mut w, bt)
     };
     let buf = buf.map_err(HostErr::from)?;
-    memory::write_u32(c, a[1] as u32, buf.len() as u32)?;
-    memory::write_u32(c, a[2] as u32, 0)?;
+    memory::write_u32(c, length_ptr, buf.len() as u32)?;
+    memory::write_u32(c, flags_ptr, 0)?;
     note(c, format_args!("{} -> {} bytes", bt.name(), buf.len()));
     OK
 }
 
-pub(super) fn set_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let bt = buffer_type(c, a[0])?;
-    let (start, len) = (a[1] as u32 as usize, a[2] as u32 as usize);
-    let data = memory::read(c, a[3] as u32, a[4] as u32)?;
+pub(super) fn set_bytes(
+    c: &mut Caller<'_, Ctx>,
+    buffer_type_id: u32,
+    start: u32,
+    size: u32,
+    data_ptr: u32,
+    data_len: u32,
+) -> HostResult {
+    let bt = buffer_type(c, buffer_type_id)?;
+    let (start, len) = (start as usize, size as usize);
+    let data = memory::read(c, data_ptr, data_len)?;
     note(
         c,
         format_args!("{} [{start}, +{len}) <- {}", bt.name(), show(&data)),
@@ -145,7 +164,11 @@ pub(super) fn set_bytes(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 }
 
 /// ABI 0.1.0: plugin configuration inside root create/configure, VM configuration otherwise.
-pub(super) fn get_configuration(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn get_configuration(
+    c: &mut Caller<'_, Ctx>,
+    data_ptr_ptr: u32,
+    data_len_ptr: u32,
+) -> HostResult {
     let bytes = {
         let w = world(c);
         let w = w.borrow();
@@ -156,6 +179,6 @@ pub(super) fn get_configuration(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResul
         }
     };
     note(c, format_args!("-> {}", show(&bytes)));
-    memory::return_bytes(c, &bytes, a[0] as u32, a[1] as u32)?;
+    memory::return_bytes(c, &bytes, data_ptr_ptr, data_len_ptr)?;
     OK
 }

@@ -44,14 +44,26 @@ pub(super) fn register(
     token
 }
 
-pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+#[allow(clippy::too_many_arguments)]
+pub(super) fn http_call(
+    c: &mut Caller<'_, Ctx>,
+    cluster_ptr: u32,
+    cluster_len: u32,
+    headers_ptr: u32,
+    headers_len: u32,
+    body_ptr: u32,
+    body_len: u32,
+    trailers_ptr: u32,
+    trailers_len: u32,
+    timeout: u32,
+    token_ptr: u32,
+) -> HostResult {
     // cpp-host checks the token pointer before anything else.
-    memory::check(c, a[9] as u32, 4)?;
-    let cluster = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    let headers = pairs::decode(&memory::read(c, a[2] as u32, a[3] as u32)?).unwrap_or_default();
-    let body = memory::read(c, a[4] as u32, a[5] as u32)?;
-    let trailers = pairs::decode(&memory::read(c, a[6] as u32, a[7] as u32)?).unwrap_or_default();
-    let timeout = a[8] as u32;
+    memory::check(c, token_ptr, 4)?;
+    let cluster = memory::read_string(c, cluster_ptr, cluster_len)?;
+    let headers = pairs::decode(&memory::read(c, headers_ptr, headers_len)?).unwrap_or_default();
+    let body = memory::read(c, body_ptr, body_len)?;
+    let trailers = pairs::decode(&memory::read(c, trailers_ptr, trailers_len)?).unwrap_or_default();
     let path = header(&headers, ":path").unwrap_or_default();
     let detail = format!(
         "cluster={} {path} body={}",
@@ -90,7 +102,7 @@ pub(super) fn http_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         c.timeout_ms = timeout;
     });
     drop(w);
-    memory::write_u32(c, a[9] as u32, token)?;
+    memory::write_u32(c, token_ptr, token)?;
     note(c, format_args!("{detail} -> token {token}"));
     OK
 }
@@ -139,17 +151,43 @@ fn grpc_cluster(service: &[u8]) -> String {
     String::from_utf8_lossy(service).into_owned()
 }
 
-fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
-    let token_ptr = if stream { a[8] } else { a[11] } as u32;
+/// Guest ranges of what opens a gRPC call or stream: the service, its name, the method and
+/// the initial metadata.
+struct GrpcTarget {
+    service_ptr: u32,
+    service_len: u32,
+    service_name_ptr: u32,
+    service_name_len: u32,
+    method_ptr: u32,
+    method_len: u32,
+    metadata_ptr: u32,
+    metadata_len: u32,
+}
+
+/// The message and timeout of a unary gRPC call.
+struct GrpcMessage {
+    ptr: u32,
+    len: u32,
+    timeout: u32,
+}
+
+/// Opens a unary gRPC call (with a message) or, without one, a stream.
+fn grpc_open(
+    c: &mut Caller<'_, Ctx>,
+    t: GrpcTarget,
+    message: Option<GrpcMessage>,
+    token_ptr: u32,
+) -> HostResult {
     memory::check(c, token_ptr, 4)?;
-    let service_raw = memory::read(c, a[0] as u32, a[1] as u32)?;
-    let service_name = memory::read_string(c, a[2] as u32, a[3] as u32)?;
-    let method = memory::read_string(c, a[4] as u32, a[5] as u32)?;
-    let metadata = pairs::decode(&memory::read(c, a[6] as u32, a[7] as u32)?).unwrap_or_default();
-    let (message, timeout) = if stream {
-        (Vec::new(), 0)
-    } else {
-        (memory::read(c, a[8] as u32, a[9] as u32)?, a[10] as u32)
+    let service_raw = memory::read(c, t.service_ptr, t.service_len)?;
+    let service_name = memory::read_string(c, t.service_name_ptr, t.service_name_len)?;
+    let method = memory::read_string(c, t.method_ptr, t.method_len)?;
+    let metadata =
+        pairs::decode(&memory::read(c, t.metadata_ptr, t.metadata_len)?).unwrap_or_default();
+    let stream = message.is_none();
+    let (message, timeout) = match message {
+        None => (Vec::new(), 0),
+        Some(m) => (memory::read(c, m.ptr, m.len)?, m.timeout),
     };
     let cluster = grpc_cluster(&service_raw);
     let detail = format!("{cluster} {service_name}/{method}");
@@ -180,17 +218,74 @@ fn grpc_open(c: &mut Caller<'_, Ctx>, a: &[i64], stream: bool) -> HostResult {
     OK
 }
 
-pub(super) fn grpc_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    grpc_open(c, a, false)
+#[allow(clippy::too_many_arguments)]
+pub(super) fn grpc_call(
+    c: &mut Caller<'_, Ctx>,
+    service_ptr: u32,
+    service_len: u32,
+    service_name_ptr: u32,
+    service_name_len: u32,
+    method_ptr: u32,
+    method_len: u32,
+    metadata_ptr: u32,
+    metadata_len: u32,
+    message_ptr: u32,
+    message_len: u32,
+    timeout: u32,
+    token_ptr: u32,
+) -> HostResult {
+    let target = GrpcTarget {
+        service_ptr,
+        service_len,
+        service_name_ptr,
+        service_name_len,
+        method_ptr,
+        method_len,
+        metadata_ptr,
+        metadata_len,
+    };
+    let message = GrpcMessage {
+        ptr: message_ptr,
+        len: message_len,
+        timeout,
+    };
+    grpc_open(c, target, Some(message), token_ptr)
 }
 
-pub(super) fn grpc_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    grpc_open(c, a, true)
+#[allow(clippy::too_many_arguments)]
+pub(super) fn grpc_stream(
+    c: &mut Caller<'_, Ctx>,
+    service_ptr: u32,
+    service_len: u32,
+    service_name_ptr: u32,
+    service_name_len: u32,
+    method_ptr: u32,
+    method_len: u32,
+    metadata_ptr: u32,
+    metadata_len: u32,
+    token_ptr: u32,
+) -> HostResult {
+    let target = GrpcTarget {
+        service_ptr,
+        service_len,
+        service_name_ptr,
+        service_name_len,
+        method_ptr,
+        method_len,
+        metadata_ptr,
+        metadata_len,
+    };
+    grpc_open(c, target, None, token_ptr)
 }
 
-pub(super) fn grpc_send(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let token = a[0] as u32;
-    let msg = memory::read(c, a[1] as u32, a[2] as u32)?;
+pub(super) fn grpc_send(
+    c: &mut Caller<'_, Ctx>,
+    token: u32,
+    message_ptr: u32,
+    message_len: u32,
+    _end_stream: u32,
+) -> HostResult {
+    let msg = memory::read(c, message_ptr, message_len)?;
     note(c, format_args!("token {token} {}", show(&msg)));
     let w = world(c);
     let mut w = w.borrow_mut();
@@ -204,8 +299,7 @@ pub(super) fn grpc_send(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     }
 }
 
-fn grpc_end(c: &mut Caller<'_, Ctx>, a: &[i64], how: &str) -> HostResult {
-    let token = a[0] as u32;
+fn grpc_end(c: &mut Caller<'_, Ctx>, token: u32, how: &str) -> HostResult {
     note(c, format_args!("token {token}"));
     let w = world(c);
     let mut w = w.borrow_mut();
@@ -224,12 +318,12 @@ fn grpc_end(c: &mut Caller<'_, Ctx>, a: &[i64], how: &str) -> HostResult {
     }
 }
 
-pub(super) fn grpc_cancel(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    grpc_end(c, a, "cancelled by the plugin")
+pub(super) fn grpc_cancel(c: &mut Caller<'_, Ctx>, token: u32) -> HostResult {
+    grpc_end(c, token, "cancelled by the plugin")
 }
 
-pub(super) fn grpc_close(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    grpc_end(c, a, "closed by the plugin")
+pub(super) fn grpc_close(c: &mut Caller<'_, Ctx>, token: u32) -> HostResult {
+    grpc_end(c, token, "closed by the plugin")
 }
 
 #[cfg(test)]

@@ -64,16 +64,16 @@ fn stream_map(mt: MapType) -> Option<StreamMap> {
     }
 }
 
-fn map_type(c: &mut Caller<'_, Ctx>, v: i64) -> Result<MapType, HostErr> {
-    MapType::from_abi(v as u32).ok_or_else(|| {
+fn map_type(c: &mut Caller<'_, Ctx>, v: u32) -> Result<MapType, HostErr> {
+    MapType::from_abi(v).ok_or_else(|| {
         note(c, format_args!("map type {v} (invalid)"));
         HostErr::from(Status::BadArgument)
     })
 }
 
 /// A header name from guest memory, lower-cased in place.
-fn lowercase_key(c: &Caller<'_, Ctx>, ptr: i64, len: i64) -> Result<Vec<u8>, HostErr> {
-    let mut key = memory::read(c, ptr as u32, len as u32)?;
+fn lowercase_key(c: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<Vec<u8>, HostErr> {
+    let mut key = memory::read(c, ptr, len)?;
     key.make_ascii_lowercase();
     Ok(key)
 }
@@ -92,9 +92,16 @@ fn unavailable(c: &mut Caller<'_, Ctx>, mt: MapType, rest: &str) -> HostErr {
     Status::BadArgument.into()
 }
 
-pub(super) fn get_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let mt = map_type(c, a[0])?;
-    let key = lowercase_key(c, a[1], a[2])?;
+pub(super) fn get_value(
+    c: &mut Caller<'_, Ctx>,
+    map_type_id: u32,
+    key_ptr: u32,
+    key_len: u32,
+    value_ptr_ptr: u32,
+    value_len_ptr: u32,
+) -> HostResult {
+    let mt = map_type(c, map_type_id)?;
+    let key = lowercase_key(c, key_ptr, key_len)?;
     let v1 = world(c).borrow().cfg().abi == crate::abi::AbiVersion::V0_1_0;
     let found = {
         let w = world(c);
@@ -116,14 +123,19 @@ pub(super) fn get_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
                 c,
                 format_args!("{} {shown_key} -> {}", mt.name(), show(&value)),
             );
-            memory::return_bytes(c, &value, a[3] as u32, a[4] as u32)?;
+            memory::return_bytes(c, &value, value_ptr_ptr, value_len_ptr)?;
             OK
         }
     }
 }
 
-pub(super) fn get_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let mt = map_type(c, a[0])?;
+pub(super) fn get_pairs(
+    c: &mut Caller<'_, Ctx>,
+    map_type_id: u32,
+    pairs_ptr_ptr: u32,
+    pairs_len_ptr: u32,
+) -> HostResult {
+    let mt = map_type(c, map_type_id)?;
     let read = {
         let w = world(c);
         let w = w.borrow();
@@ -132,13 +144,18 @@ pub(super) fn get_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     // An unavailable map reads as empty, with Ok.
     let (n, encoded) = read.unwrap_or_default();
     note(c, format_args!("{} -> {n} entries", mt.name()));
-    memory::return_bytes(c, &encoded, a[1] as u32, a[2] as u32)?;
+    memory::return_bytes(c, &encoded, pairs_ptr_ptr, pairs_len_ptr)?;
     OK
 }
 
-pub(super) fn set_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let mt = map_type(c, a[0])?;
-    let raw = memory::read(c, a[1] as u32, a[2] as u32)?;
+pub(super) fn set_pairs(
+    c: &mut Caller<'_, Ctx>,
+    map_type_id: u32,
+    pairs_ptr: u32,
+    pairs_len: u32,
+) -> HostResult {
+    let mt = map_type(c, map_type_id)?;
+    let raw = memory::read(c, pairs_ptr, pairs_len)?;
     // Malformed input decodes as an empty list: Envoy then wipes the map.
     let decoded = pairs::decode(&raw);
     let malformed = decoded.is_none();
@@ -168,12 +185,49 @@ pub(super) fn set_pairs(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     OK
 }
 
-pub(super) fn add_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    edit(c, a, "add", |m, k, v, _| m.push((k, v)))
+/// The arguments of `proxy_add_header_map_value` and `proxy_replace_header_map_value`.
+struct Entry {
+    map_type_id: u32,
+    key_ptr: u32,
+    key_len: u32,
+    value_ptr: u32,
+    value_len: u32,
 }
 
-pub(super) fn replace_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    edit(c, a, "replace", |m, k, v, mode| match mode {
+pub(super) fn add_value(
+    c: &mut Caller<'_, Ctx>,
+    map_type_id: u32,
+    key_ptr: u32,
+    key_len: u32,
+    value_ptr: u32,
+    value_len: u32,
+) -> HostResult {
+    let entry = Entry {
+        map_type_id,
+        key_ptr,
+        key_len,
+        value_ptr,
+        value_len,
+    };
+    edit(c, entry, "add", |m, k, v, _| m.push((k, v)))
+}
+
+pub(super) fn replace_value(
+    c: &mut Caller<'_, Ctx>,
+    map_type_id: u32,
+    key_ptr: u32,
+    key_len: u32,
+    value_ptr: u32,
+    value_len: u32,
+) -> HostResult {
+    let entry = Entry {
+        map_type_id,
+        key_ptr,
+        key_len,
+        value_ptr,
+        value_len,
+    };
+    edit(c, entry, "replace", |m, k, v, mode| match mode {
         ReplaceHeader::RemoveAndAppend => {
             m.retain(|(key, _)| *key != k);
             m.push((k, v));
@@ -187,13 +241,13 @@ pub(super) fn replace_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
 
 fn edit(
     c: &mut Caller<'_, Ctx>,
-    a: &[i64],
+    entry: Entry,
     verb: &str,
     f: impl FnOnce(&mut Vec<Pair>, Vec<u8>, Vec<u8>, ReplaceHeader),
 ) -> HostResult {
-    let mt = map_type(c, a[0])?;
-    let key = lowercase_key(c, a[1], a[2])?;
-    let value = memory::read(c, a[3] as u32, a[4] as u32)?;
+    let mt = map_type(c, entry.map_type_id)?;
+    let key = lowercase_key(c, entry.key_ptr, entry.key_len)?;
+    let value = memory::read(c, entry.value_ptr, entry.value_len)?;
     note(
         c,
         format_args!(
@@ -215,9 +269,14 @@ fn edit(
     OK
 }
 
-pub(super) fn remove_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let mt = map_type(c, a[0])?;
-    let key = lowercase_key(c, a[1], a[2])?;
+pub(super) fn remove_value(
+    c: &mut Caller<'_, Ctx>,
+    map_type_id: u32,
+    key_ptr: u32,
+    key_len: u32,
+) -> HostResult {
+    let mt = map_type(c, map_type_id)?;
+    let key = lowercase_key(c, key_ptr, key_len)?;
     note(
         c,
         format_args!("{} remove {}", mt.name(), String::from_utf8_lossy(&key)),
@@ -233,8 +292,8 @@ pub(super) fn remove_value(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     OK
 }
 
-pub(super) fn get_size(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let mt = map_type(c, a[0])?;
+pub(super) fn get_size(c: &mut Caller<'_, Ctx>, map_type_id: u32, size_ptr: u32) -> HostResult {
+    let mt = map_type(c, map_type_id)?;
     if !matches!(
         mt,
         MapType::RequestHeaders
@@ -252,7 +311,7 @@ pub(super) fn get_size(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         })
     };
     let size = size.map_err(|_| HostErr::from(Status::BadArgument))?;
-    memory::write_u32(c, a[1] as u32, size as u32)?;
+    memory::write_u32(c, size_ptr, size as u32)?;
     note(c, format_args!("{} -> {size} bytes", mt.name()));
     OK
 }

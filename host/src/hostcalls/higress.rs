@@ -13,9 +13,17 @@ use crate::trace::CalloutKind;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
-pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let name = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    let args = memory::read(c, a[2] as u32, a[3] as u32)?;
+pub(super) fn call_foreign_function(
+    c: &mut Caller<'_, Ctx>,
+    name_ptr: u32,
+    name_len: u32,
+    args_ptr: u32,
+    args_len: u32,
+    results_ptr_ptr: u32,
+    results_len_ptr: u32,
+) -> HostResult {
+    let name = memory::read_string(c, name_ptr, name_len)?;
+    let args = memory::read(c, args_ptr, args_len)?;
     let (higress, level) = {
         let w = world(c);
         let w = w.borrow();
@@ -44,8 +52,8 @@ pub(super) fn call_foreign_function(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
                 c,
                 format_args!("{name} args={} -> {}", show(&args), show(&bytes)),
             );
-            if a[4] != 0 {
-                memory::return_bytes(c, &bytes, a[4] as u32, a[5] as u32)?;
+            if results_ptr_ptr != 0 {
+                memory::return_bytes(c, &bytes, results_ptr_ptr, results_len_ptr)?;
             }
             OK
         }
@@ -60,13 +68,23 @@ fn cluster_name(spec: &str) -> &str {
     spec.split('?').next().unwrap_or(spec)
 }
 
-pub(super) fn redis_init(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let spec = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    let user = memory::read_string(c, a[2] as u32, a[3] as u32)?;
-    let _password = memory::read(c, a[4] as u32, a[5] as u32)?;
+#[allow(clippy::too_many_arguments)]
+pub(super) fn redis_init(
+    c: &mut Caller<'_, Ctx>,
+    cluster_ptr: u32,
+    cluster_len: u32,
+    username_ptr: u32,
+    username_len: u32,
+    password_ptr: u32,
+    password_len: u32,
+    timeout: u32,
+) -> HostResult {
+    let spec = memory::read_string(c, cluster_ptr, cluster_len)?;
+    let user = memory::read_string(c, username_ptr, username_len)?;
+    let _password = memory::read(c, password_ptr, password_len)?;
     note(
         c,
-        format_args!("cluster={spec:?} user={user:?} timeout={}ms", a[6]),
+        format_args!("cluster={spec:?} user={user:?} timeout={timeout}ms"),
     );
     let w = world(c);
     let mut w = w.borrow_mut();
@@ -95,10 +113,17 @@ pub(crate) fn resp_command(query: &[u8]) -> String {
     }
 }
 
-pub(super) fn redis_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    memory::check(c, a[4] as u32, 4)?;
-    let spec = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    let query = memory::read(c, a[2] as u32, a[3] as u32)?;
+pub(super) fn redis_call(
+    c: &mut Caller<'_, Ctx>,
+    cluster_ptr: u32,
+    cluster_len: u32,
+    query_ptr: u32,
+    query_len: u32,
+    token_ptr: u32,
+) -> HostResult {
+    memory::check(c, token_ptr, 4)?;
+    let spec = memory::read_string(c, cluster_ptr, cluster_len)?;
+    let query = memory::read(c, query_ptr, query_len)?;
     let command = resp_command(&query);
     let cluster = cluster_name(&spec).to_string();
     let w = world(c);
@@ -113,34 +138,52 @@ pub(super) fn redis_call(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         c.method = command.clone();
     });
     drop(w);
-    memory::write_u32(c, a[4] as u32, token)?;
+    memory::write_u32(c, token_ptr, token)?;
     note(c, format_args!("{cluster} {command} -> token {token}"));
     OK
 }
 
-pub(super) fn inject_encoded_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let data = memory::read(c, a[0] as u32, a[1] as u32)?;
-    note(c, format_args!("{} end_stream={}", show(&data), a[2]));
+pub(super) fn inject_encoded_data(
+    c: &mut Caller<'_, Ctx>,
+    data_ptr: u32,
+    data_len: u32,
+    end_stream: u32,
+) -> HostResult {
+    let data = memory::read(c, data_ptr, data_len)?;
+    note(c, format_args!("{} end_stream={end_stream}", show(&data)));
     world(c).borrow_mut().injected.extend_from_slice(&data);
     OK
 }
 
-pub(super) fn get_upstream_hosts(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn get_upstream_hosts(
+    c: &mut Caller<'_, Ctx>,
+    hosts_ptr_ptr: u32,
+    hosts_len_ptr: u32,
+) -> HostResult {
     let hosts = pairs::encode(&[("10.0.0.10:80", "{\"health_status\":\"HEALTHY\"}")]);
     note(c, format_args!("-> 1 host (10.0.0.10:80)"));
-    memory::return_bytes(c, &hosts, a[0] as u32, a[1] as u32)?;
+    memory::return_bytes(c, &hosts, hosts_ptr_ptr, hosts_len_ptr)?;
     OK
 }
 
-pub(super) fn set_upstream_override_host(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let host = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+pub(super) fn set_upstream_override_host(
+    c: &mut Caller<'_, Ctx>,
+    host_ptr: u32,
+    host_len: u32,
+) -> HostResult {
+    let host = memory::read_string(c, host_ptr, host_len)?;
     note(c, format_args!("{host}"));
     world(c).borrow_mut().upstream_override_host = Some(host);
     OK
 }
 
-pub(super) fn resolve_dns(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let name = memory::read_string(c, a[0] as u32, a[1] as u32)?;
+pub(super) fn resolve_dns(
+    c: &mut Caller<'_, Ctx>,
+    name_ptr: u32,
+    name_len: u32,
+    _token_ptr: u32,
+) -> HostResult {
+    let name = memory::read_string(c, name_ptr, name_len)?;
     note(c, format_args!("{name:?} (DNS is not emulated)"));
     Err(Status::Unimplemented.into())
 }

@@ -20,12 +20,12 @@ pub(super) fn world(caller: &Caller<'_, Ctx>) -> Rc<RefCell<World>> {
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
-pub(super) fn log(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let Some(level) = LogLevel::from_abi(a[0] as u32) else {
-        note(c, format_args!("level={} (invalid)", a[0]));
+pub(super) fn log(c: &mut Caller<'_, Ctx>, level: u32, msg_ptr: u32, msg_len: u32) -> HostResult {
+    let Some(level) = LogLevel::from_abi(level) else {
+        note(c, format_args!("level={level} (invalid)"));
         return Err(Status::BadArgument.into());
     };
-    let msg = memory::read_string(c, a[1] as u32, a[2] as u32)?;
+    let msg = memory::read_string(c, msg_ptr, msg_len)?;
     world(c)
         .borrow_mut()
         .retain(msg.len() as u64)
@@ -38,22 +38,21 @@ pub(super) fn log(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     OK
 }
 
-pub(super) fn get_log_level(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn get_log_level(c: &mut Caller<'_, Ctx>, level_ptr: u32) -> HostResult {
     let level = world(c).borrow().cfg().log_level;
-    memory::write_u32(c, a[0] as u32, level.abi())?;
+    memory::write_u32(c, level_ptr, level.abi())?;
     note(c, format_args!("-> {}", level.as_str()));
     OK
 }
 
-pub(super) fn get_current_time(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn get_current_time(c: &mut Caller<'_, Ctx>, time_ptr: u32) -> HostResult {
     let now = world(c).borrow().now_ns;
-    memory::write_u64(c, a[0] as u32, now)?;
+    memory::write_u64(c, time_ptr, now)?;
     note(c, format_args!("-> {now}"));
     OK
 }
 
-pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let ms = a[0] as u32;
+pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, ms: u32) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     w.tick_period_ms = ms;
@@ -62,16 +61,20 @@ pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     OK
 }
 
-pub(super) fn get_status(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn get_status(
+    c: &mut Caller<'_, Ctx>,
+    code_ptr: u32,
+    message_ptr_ptr: u32,
+    message_len_ptr: u32,
+) -> HostResult {
     let (code, msg) = world(c).borrow().call_status.code_and_message();
-    memory::write_u32(c, a[0] as u32, code)?;
-    memory::return_bytes(c, msg.as_bytes(), a[1] as u32, a[2] as u32)?;
+    memory::write_u32(c, code_ptr, code)?;
+    memory::return_bytes(c, msg.as_bytes(), message_ptr_ptr, message_len_ptr)?;
     note(c, format_args!("-> {code} {}", show(msg.as_bytes())));
     OK
 }
 
-pub(super) fn set_effective_context(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let id = a[0] as u32;
+pub(super) fn set_effective_context(c: &mut Caller<'_, Ctx>, id: u32) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     if !w.contexts.contains_key(&id) {
@@ -85,7 +88,7 @@ pub(super) fn set_effective_context(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostR
     OK
 }
 
-pub(super) fn done(c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
+pub(super) fn done(c: &mut Caller<'_, Ctx>) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     if w.root_pending_done {
@@ -112,20 +115,20 @@ fn continue_stream_of(c: &mut Caller<'_, Ctx>, t: StreamType) -> HostResult {
     OK
 }
 
-pub(super) fn continue_request(c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
+pub(super) fn continue_request(c: &mut Caller<'_, Ctx>) -> HostResult {
     continue_stream_of(c, StreamType::Request)
 }
 
-pub(super) fn continue_response(c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
+pub(super) fn continue_response(c: &mut Caller<'_, Ctx>) -> HostResult {
     continue_stream_of(c, StreamType::Response)
 }
 
-pub(super) fn clear_route_cache(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
+pub(super) fn clear_route_cache(_c: &mut Caller<'_, Ctx>) -> HostResult {
     OK
 }
 
-pub(super) fn continue_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let Some(t) = StreamType::from_abi(a[0] as u32) else {
+pub(super) fn continue_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> HostResult {
+    let Some(t) = StreamType::from_abi(stream_type) else {
         return Err(Status::BadArgument.into());
     };
     note(c, format_args!("{}", format!("{t:?}").to_lowercase()));
@@ -135,8 +138,8 @@ pub(super) fn continue_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     continue_stream_of(c, t)
 }
 
-pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let Some(t) = StreamType::from_abi(a[0] as u32) else {
+pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> HostResult {
+    let Some(t) = StreamType::from_abi(stream_type) else {
         return Err(Status::BadArgument.into());
     };
     note(c, format_args!("{}", format!("{t:?}").to_lowercase()));
@@ -149,12 +152,21 @@ pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     OK
 }
 
-pub(super) fn send_local_response(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let status = a[0] as u32;
-    let details = memory::read_string(c, a[1] as u32, a[2] as u32)?;
-    let body = memory::read(c, a[3] as u32, a[4] as u32)?;
-    let raw_headers = memory::read(c, a[5] as u32, a[6] as u32)?;
-    let grpc_status = a[7] as u32 as i32;
+#[allow(clippy::too_many_arguments)]
+pub(super) fn send_local_response(
+    c: &mut Caller<'_, Ctx>,
+    status: u32,
+    details_ptr: u32,
+    details_len: u32,
+    body_ptr: u32,
+    body_len: u32,
+    headers_ptr: u32,
+    headers_len: u32,
+    grpc_status: i32,
+) -> HostResult {
+    let details = memory::read_string(c, details_ptr, details_len)?;
+    let body = memory::read(c, body_ptr, body_len)?;
+    let raw_headers = memory::read(c, headers_ptr, headers_len)?;
     let headers = pairs::decode(&raw_headers).unwrap_or_default();
     note(
         c,
@@ -192,10 +204,16 @@ pub(super) fn send_local_response(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostRes
     OK
 }
 
-pub(super) fn get_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let path = memory::read(c, a[0] as u32, a[1] as u32)?;
-    memory::check(c, a[2] as u32, 4)?;
-    memory::check(c, a[3] as u32, 4)?;
+pub(super) fn get_property(
+    c: &mut Caller<'_, Ctx>,
+    path_ptr: u32,
+    path_len: u32,
+    value_ptr_ptr: u32,
+    value_len_ptr: u32,
+) -> HostResult {
+    let path = memory::read(c, path_ptr, path_len)?;
+    memory::check(c, value_ptr_ptr, 4)?;
+    memory::check(c, value_len_ptr, 4)?;
     let shown = String::from_utf8_lossy(&path).replace('\0', ".");
     let value = {
         let w = world(c);
@@ -210,7 +228,7 @@ pub(super) fn get_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     match value {
         Ok(v) => {
             note(c, format_args!("{shown} -> {}", show(&v)));
-            memory::return_bytes(c, &v, a[2] as u32, a[3] as u32)?;
+            memory::return_bytes(c, &v, value_ptr_ptr, value_len_ptr)?;
             OK
         }
         Err(s) => {
@@ -220,9 +238,15 @@ pub(super) fn get_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     }
 }
 
-pub(super) fn set_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let path = memory::read(c, a[0] as u32, a[1] as u32)?;
-    let value = memory::read(c, a[2] as u32, a[3] as u32)?;
+pub(super) fn set_property(
+    c: &mut Caller<'_, Ctx>,
+    path_ptr: u32,
+    path_len: u32,
+    value_ptr: u32,
+    value_len: u32,
+) -> HostResult {
+    let path = memory::read(c, path_ptr, path_len)?;
+    let value = memory::read(c, value_ptr, value_len)?;
     let key = String::from_utf8_lossy(&path).into_owned();
     note(
         c,
@@ -241,10 +265,9 @@ pub(super) fn set_property(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     OK
 }
 
-pub(super) fn pthread_equal(_c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    Ok(i32::from(a[0] == a[1]))
+pub(super) fn pthread_equal(_c: &mut Caller<'_, Ctx>, left: u32, right: u32) -> HostResult {
+    Ok(i32::from(left == right))
 }
 
-pub(super) fn nothing(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
-    Ok(0)
-}
+/// Emscripten's memory-growth notice: nothing to do, nothing to answer.
+pub(super) fn notify_memory_growth(_c: &mut Caller<'_, Ctx>, _memory_index: u32) {}

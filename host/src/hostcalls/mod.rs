@@ -1,11 +1,12 @@
 //! The host functions: one table row per import Envoy provides, from which linking, the
 //! import report (`pwp inspect`) and the trace names are all derived.
 //!
-//! Every body has the same shape: decode arguments, check guest ranges (a bad one is an
-//! `InvalidMemoryAccess` answer), act on the [`World`](crate::state::World), write results
-//! last. A generic wrapper records each call in the trace, enforces the per-callback host-call
-//! limit and Envoy's start-phase restrictions, and pauses the guest when the user steps into
-//! host calls.
+//! Each row names a body: a Rust function with named, typed parameters whose signature is the
+//! import's wasm type (see `typed.rs`). Every body has the same shape: check guest ranges (a
+//! bad one is an `InvalidMemoryAccess` answer), act on the [`World`](crate::state::World),
+//! write results last. Around each call, `begin` enforces the per-callback host-call limit and
+//! Envoy's start-phase and allocator restrictions, and `finish` records the call in the trace
+//! and pauses the guest when the user steps into host calls.
 
 mod buffers;
 mod callouts;
@@ -13,6 +14,7 @@ mod headers;
 mod higress;
 mod misc;
 mod shared;
+mod typed;
 mod wasi;
 
 use std::collections::HashSet;
@@ -21,14 +23,14 @@ use wasmi::{
     Caller, ExternType, FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType,
 };
 
+use typed::Param;
+pub(crate) use typed::signature;
+
 use crate::abi::{AbiVersion, Status};
 use crate::ctx::Ctx;
 use crate::interrupt::{HostPause, LimitExceeded};
 use crate::memory::{HostErr, HostResult};
 use crate::trace::{CallStatus, FailureKind};
-
-/// A host function body: raw arguments in (i32 zero-extended, i64 as is), return value out.
-pub type Imp = fn(&mut Caller<'_, Ctx>, &[i64]) -> HostResult;
 
 /// The import namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,123 +64,141 @@ pub struct Spec {
     pub ns: Ns,
     /// Import name.
     pub name: &'static str,
-    /// Parameter types: `i` = i32, `I` = i64.
-    pub params: &'static str,
-    /// Result types, same letters; empty for none.
-    pub results: &'static str,
     /// Availability in Envoy.
     pub avail: Avail,
-    /// The body.
-    pub imp: Imp,
+    /// The body, which also carries the import's type.
+    body: &'static dyn typed::Body,
+}
+
+impl Spec {
+    /// The wasm parameter types, from the body's signature.
+    pub fn params(&self) -> &'static [ValType] {
+        self.body.params()
+    }
+
+    /// The wasm result types: none, or one `i32`.
+    pub fn results(&self) -> &'static [ValType] {
+        self.body.results()
+    }
+
+    /// Whether an import of this type is this host function.
+    pub fn has_type(&self, params: &[ValType], results: &[ValType]) -> bool {
+        self.params() == params && self.results() == results
+    }
+
+    /// The import's type as the import report shows it.
+    pub fn signature(&self) -> String {
+        signature(self.params(), self.results())
+    }
 }
 
 macro_rules! table {
-    ($( $ns:ident $name:literal ($params:literal) -> $results:literal, $avail:ident, $imp:path; )*) => {
+    ($( $ns:ident $name:literal, $avail:ident, $body:path; )*) => {
         /// Every host function the playground implements.
         pub static SPECS: &[Spec] = &[
-            $( Spec { ns: Ns::$ns, name: $name, params: $params, results: $results, avail: Avail::$avail, imp: $imp }, )*
+            $( Spec { ns: Ns::$ns, name: $name, avail: Avail::$avail, body: &typed::body($body) }, )*
         ];
     };
 }
 
 table! {
-    Env "proxy_log" ("iii") -> "i", All, misc::log;
-    Env "proxy_get_log_level" ("i") -> "i", V021, misc::get_log_level;
-    Env "proxy_get_current_time_nanoseconds" ("i") -> "i", All, misc::get_current_time;
-    Env "proxy_set_tick_period_milliseconds" ("i") -> "i", All, misc::set_tick_period;
-    Env "proxy_get_configuration" ("ii") -> "i", V010, buffers::get_configuration;
-    Env "proxy_get_status" ("iii") -> "i", All, misc::get_status;
-    Env "proxy_set_effective_context" ("i") -> "i", All, misc::set_effective_context;
-    Env "proxy_done" ("") -> "i", All, misc::done;
-    Env "proxy_continue_request" ("") -> "i", V010, misc::continue_request;
-    Env "proxy_continue_response" ("") -> "i", V010, misc::continue_response;
-    Env "proxy_clear_route_cache" ("") -> "i", V010, misc::clear_route_cache;
-    Env "proxy_continue_stream" ("i") -> "i", V02, misc::continue_stream;
-    Env "proxy_close_stream" ("i") -> "i", V02, misc::close_stream;
-    Env "proxy_send_local_response" ("iiiiiiii") -> "i", All, misc::send_local_response;
-    Env "proxy_get_header_map_value" ("iiiii") -> "i", All, headers::get_value;
-    Env "proxy_get_header_map_pairs" ("iii") -> "i", All, headers::get_pairs;
-    Env "proxy_set_header_map_pairs" ("iii") -> "i", All, headers::set_pairs;
-    Env "proxy_add_header_map_value" ("iiiii") -> "i", All, headers::add_value;
-    Env "proxy_replace_header_map_value" ("iiiii") -> "i", All, headers::replace_value;
-    Env "proxy_remove_header_map_value" ("iii") -> "i", All, headers::remove_value;
-    Env "proxy_get_header_map_size" ("ii") -> "i", All, headers::get_size;
-    Env "proxy_get_buffer_bytes" ("iiiii") -> "i", All, buffers::get_bytes;
-    Env "proxy_get_buffer_status" ("iii") -> "i", All, buffers::get_status;
-    Env "proxy_set_buffer_bytes" ("iiiii") -> "i", All, buffers::set_bytes;
-    Env "proxy_http_call" ("iiiiiiiiii") -> "i", All, callouts::http_call;
-    Env "proxy_grpc_call" ("iiiiiiiiiiii") -> "i", All, callouts::grpc_call;
-    Env "proxy_grpc_stream" ("iiiiiiiii") -> "i", All, callouts::grpc_stream;
-    Env "proxy_grpc_send" ("iiii") -> "i", All, callouts::grpc_send;
-    Env "proxy_grpc_cancel" ("i") -> "i", All, callouts::grpc_cancel;
-    Env "proxy_grpc_close" ("i") -> "i", All, callouts::grpc_close;
-    Env "proxy_get_shared_data" ("iiiii") -> "i", All, shared::get_shared_data;
-    Env "proxy_set_shared_data" ("iiiii") -> "i", All, shared::set_shared_data;
-    Env "proxy_register_shared_queue" ("iii") -> "i", All, shared::register_queue;
-    Env "proxy_resolve_shared_queue" ("iiiii") -> "i", All, shared::resolve_queue;
-    Env "proxy_enqueue_shared_queue" ("iii") -> "i", All, shared::enqueue;
-    Env "proxy_dequeue_shared_queue" ("iii") -> "i", All, shared::dequeue;
-    Env "proxy_define_metric" ("iiii") -> "i", All, shared::define_metric;
-    Env "proxy_increment_metric" ("iI") -> "i", All, shared::increment_metric;
-    Env "proxy_record_metric" ("iI") -> "i", All, shared::record_metric;
-    Env "proxy_get_metric" ("ii") -> "i", All, shared::get_metric;
-    Env "proxy_get_property" ("iiii") -> "i", All, misc::get_property;
-    Env "proxy_set_property" ("iiii") -> "i", All, misc::set_property;
-    Env "proxy_call_foreign_function" ("iiiiii") -> "i", All, higress::call_foreign_function;
-    Env "proxy_redis_init" ("iiiiiii") -> "i", Higress, higress::redis_init;
-    Env "proxy_redis_call" ("iiiii") -> "i", Higress, higress::redis_call;
-    Env "proxy_inject_encoded_data_to_filter_chain" ("iii") -> "i", Higress, higress::inject_encoded_data;
-    Env "proxy_get_upstream_hosts" ("ii") -> "i", Higress, higress::get_upstream_hosts;
-    Env "proxy_set_upstream_override_host" ("ii") -> "i", Higress, higress::set_upstream_override_host;
-    Env "envoy_resolve_dns" ("iii") -> "i", EnvoyExtra, higress::resolve_dns;
-    Env "pthread_equal" ("ii") -> "i", EnvoyExtra, misc::pthread_equal;
-    Env "emscripten_notify_memory_growth" ("i") -> "", EnvoyExtra, misc::nothing;
-    Wasi "args_get" ("ii") -> "i", All, wasi::args_get;
-    Wasi "args_sizes_get" ("ii") -> "i", All, wasi::args_sizes_get;
-    Wasi "environ_get" ("ii") -> "i", All, wasi::environ_get;
-    Wasi "environ_sizes_get" ("ii") -> "i", All, wasi::environ_sizes_get;
-    Wasi "clock_res_get" ("ii") -> "i", All, wasi::clock_res_get;
-    Wasi "clock_time_get" ("iIi") -> "i", All, wasi::clock_time_get;
-    Wasi "fd_advise" ("iIIi") -> "i", All, wasi::success;
-    Wasi "fd_allocate" ("iII") -> "i", All, wasi::stdio_ok_else_badf;
-    Wasi "fd_close" ("i") -> "i", All, wasi::fd_close;
-    Wasi "fd_datasync" ("i") -> "i", All, wasi::stdio_ok_else_badf;
-    Wasi "fd_fdstat_get" ("ii") -> "i", All, wasi::fd_fdstat_get;
-    Wasi "fd_fdstat_set_flags" ("ii") -> "i", All, wasi::nosys;
-    Wasi "fd_fdstat_set_rights" ("iII") -> "i", All, wasi::stdio_ok_else_badf;
-    Wasi "fd_filestat_get" ("ii") -> "i", All, wasi::badf;
-    Wasi "fd_filestat_set_size" ("iI") -> "i", All, wasi::stdio_ok_else_badf;
-    Wasi "fd_filestat_set_times" ("iIIi") -> "i", All, wasi::stdio_ok_else_badf;
-    Wasi "fd_pread" ("iiiIi") -> "i", All, wasi::nosys;
-    Wasi "fd_prestat_get" ("ii") -> "i", All, wasi::badf;
-    Wasi "fd_prestat_dir_name" ("iii") -> "i", All, wasi::nosys;
-    Wasi "fd_pwrite" ("iiiIi") -> "i", All, wasi::fd_pwrite;
-    Wasi "fd_read" ("iiii") -> "i", All, wasi::nosys;
-    Wasi "fd_readdir" ("iiiIi") -> "i", All, wasi::fd_readdir;
-    Wasi "fd_renumber" ("ii") -> "i", All, wasi::badf;
-    Wasi "fd_seek" ("iIii") -> "i", All, wasi::fd_seek;
-    Wasi "fd_sync" ("i") -> "i", All, wasi::stdio_ok_else_badf;
-    Wasi "fd_tell" ("ii") -> "i", All, wasi::fd_tell;
-    Wasi "fd_write" ("iiii") -> "i", All, wasi::fd_write;
-    Wasi "path_create_directory" ("iii") -> "i", All, wasi::notsup;
-    Wasi "path_filestat_get" ("iiiii") -> "i", All, wasi::notsup;
-    Wasi "path_filestat_set_times" ("iiiiIIi") -> "i", All, wasi::notsup;
-    Wasi "path_link" ("iiiiiii") -> "i", All, wasi::notsup;
-    Wasi "path_open" ("iiiiiIIii") -> "i", All, wasi::noent;
-    Wasi "path_readlink" ("iiiiii") -> "i", All, wasi::path_readlink;
-    Wasi "path_remove_directory" ("iii") -> "i", All, wasi::notsup;
-    Wasi "path_rename" ("iiiiii") -> "i", All, wasi::notsup;
-    Wasi "path_symlink" ("iiiii") -> "i", All, wasi::notsup;
-    Wasi "path_unlink_file" ("iii") -> "i", All, wasi::notsup;
-    Wasi "poll_oneoff" ("iiii") -> "i", All, wasi::poll_oneoff;
-    Wasi "proc_exit" ("i") -> "", All, wasi::proc_exit;
-    Wasi "proc_raise" ("i") -> "i", All, wasi::nosys;
-    Wasi "random_get" ("ii") -> "i", All, wasi::random_get;
-    Wasi "sched_yield" ("") -> "i", All, wasi::success;
-    Wasi "sock_accept" ("iii") -> "i", All, wasi::notsup;
-    Wasi "sock_recv" ("iiiiii") -> "i", All, wasi::sock_notsup;
-    Wasi "sock_send" ("iiiii") -> "i", All, wasi::sock_notsup;
-    Wasi "sock_shutdown" ("ii") -> "i", All, wasi::notsup;
+    Env "proxy_log", All, misc::log;
+    Env "proxy_get_log_level", V021, misc::get_log_level;
+    Env "proxy_get_current_time_nanoseconds", All, misc::get_current_time;
+    Env "proxy_set_tick_period_milliseconds", All, misc::set_tick_period;
+    Env "proxy_get_configuration", V010, buffers::get_configuration;
+    Env "proxy_get_status", All, misc::get_status;
+    Env "proxy_set_effective_context", All, misc::set_effective_context;
+    Env "proxy_done", All, misc::done;
+    Env "proxy_continue_request", V010, misc::continue_request;
+    Env "proxy_continue_response", V010, misc::continue_response;
+    Env "proxy_clear_route_cache", V010, misc::clear_route_cache;
+    Env "proxy_continue_stream", V02, misc::continue_stream;
+    Env "proxy_close_stream", V02, misc::close_stream;
+    Env "proxy_send_local_response", All, misc::send_local_response;
+    Env "proxy_get_header_map_value", All, headers::get_value;
+    Env "proxy_get_header_map_pairs", All, headers::get_pairs;
+    Env "proxy_set_header_map_pairs", All, headers::set_pairs;
+    Env "proxy_add_header_map_value", All, headers::add_value;
+    Env "proxy_replace_header_map_value", All, headers::replace_value;
+    Env "proxy_remove_header_map_value", All, headers::remove_value;
+    Env "proxy_get_header_map_size", All, headers::get_size;
+    Env "proxy_get_buffer_bytes", All, buffers::get_bytes;
+    Env "proxy_get_buffer_status", All, buffers::get_status;
+    Env "proxy_set_buffer_bytes", All, buffers::set_bytes;
+    Env "proxy_http_call", All, callouts::http_call;
+    Env "proxy_grpc_call", All, callouts::grpc_call;
+    Env "proxy_grpc_stream", All, callouts::grpc_stream;
+    Env "proxy_grpc_send", All, callouts::grpc_send;
+    Env "proxy_grpc_cancel", All, callouts::grpc_cancel;
+    Env "proxy_grpc_close", All, callouts::grpc_close;
+    Env "proxy_get_shared_data", All, shared::get_shared_data;
+    Env "proxy_set_shared_data", All, shared::set_shared_data;
+    Env "proxy_register_shared_queue", All, shared::register_queue;
+    Env "proxy_resolve_shared_queue", All, shared::resolve_queue;
+    Env "proxy_enqueue_shared_queue", All, shared::enqueue;
+    Env "proxy_dequeue_shared_queue", All, shared::dequeue;
+    Env "proxy_define_metric", All, shared::define_metric;
+    Env "proxy_increment_metric", All, shared::increment_metric;
+    Env "proxy_record_metric", All, shared::record_metric;
+    Env "proxy_get_metric", All, shared::get_metric;
+    Env "proxy_get_property", All, misc::get_property;
+    Env "proxy_set_property", All, misc::set_property;
+    Env "proxy_call_foreign_function", All, higress::call_foreign_function;
+    Env "proxy_redis_init", Higress, higress::redis_init;
+    Env "proxy_redis_call", Higress, higress::redis_call;
+    Env "proxy_inject_encoded_data_to_filter_chain", Higress, higress::inject_encoded_data;
+    Env "proxy_get_upstream_hosts", Higress, higress::get_upstream_hosts;
+    Env "proxy_set_upstream_override_host", Higress, higress::set_upstream_override_host;
+    Env "envoy_resolve_dns", EnvoyExtra, higress::resolve_dns;
+    Env "pthread_equal", EnvoyExtra, misc::pthread_equal;
+    Env "emscripten_notify_memory_growth", EnvoyExtra, misc::notify_memory_growth;
+    Wasi "args_get", All, wasi::args_get;
+    Wasi "args_sizes_get", All, wasi::args_sizes_get;
+    Wasi "environ_get", All, wasi::environ_get;
+    Wasi "environ_sizes_get", All, wasi::environ_sizes_get;
+    Wasi "clock_res_get", All, wasi::clock_res_get;
+    Wasi "clock_time_get", All, wasi::clock_time_get;
+    Wasi "fd_advise", All, wasi::fd_advise;
+    Wasi "fd_allocate", All, wasi::fd_allocate;
+    Wasi "fd_close", All, wasi::fd_close;
+    Wasi "fd_datasync", All, wasi::fd_datasync;
+    Wasi "fd_fdstat_get", All, wasi::fd_fdstat_get;
+    Wasi "fd_fdstat_set_flags", All, wasi::fd_fdstat_set_flags;
+    Wasi "fd_fdstat_set_rights", All, wasi::fd_fdstat_set_rights;
+    Wasi "fd_filestat_get", All, wasi::fd_filestat_get;
+    Wasi "fd_filestat_set_size", All, wasi::fd_filestat_set_size;
+    Wasi "fd_filestat_set_times", All, wasi::fd_filestat_set_times;
+    Wasi "fd_pread", All, wasi::fd_pread;
+    Wasi "fd_prestat_get", All, wasi::fd_prestat_get;
+    Wasi "fd_prestat_dir_name", All, wasi::fd_prestat_dir_name;
+    Wasi "fd_pwrite", All, wasi::fd_pwrite;
+    Wasi "fd_read", All, wasi::fd_read;
+    Wasi "fd_readdir", All, wasi::fd_readdir;
+    Wasi "fd_renumber", All, wasi::fd_renumber;
+    Wasi "fd_seek", All, wasi::fd_seek;
+    Wasi "fd_sync", All, wasi::fd_sync;
+    Wasi "fd_tell", All, wasi::fd_tell;
+    Wasi "fd_write", All, wasi::fd_write;
+    Wasi "path_create_directory", All, wasi::path_create_directory;
+    Wasi "path_filestat_get", All, wasi::path_filestat_get;
+    Wasi "path_filestat_set_times", All, wasi::path_filestat_set_times;
+    Wasi "path_link", All, wasi::path_link;
+    Wasi "path_open", All, wasi::path_open;
+    Wasi "path_readlink", All, wasi::path_readlink;
+    Wasi "path_remove_directory", All, wasi::path_remove_directory;
+    Wasi "path_rename", All, wasi::path_rename;
+    Wasi "path_symlink", All, wasi::path_symlink;
+    Wasi "path_unlink_file", All, wasi::path_unlink_file;
+    Wasi "poll_oneoff", All, wasi::poll_oneoff;
+    Wasi "proc_exit", All, wasi::proc_exit;
+    Wasi "proc_raise", All, wasi::proc_raise;
+    Wasi "random_get", All, wasi::random_get;
+    Wasi "sched_yield", All, wasi::sched_yield;
+    Wasi "sock_accept", All, wasi::sock_accept;
+    Wasi "sock_recv", All, wasi::sock_recv;
+    Wasi "sock_send", All, wasi::sock_send;
+    Wasi "sock_shutdown", All, wasi::sock_shutdown;
 }
 
 /// Host functions allowed while the start functions run (cpp-host's start whitelist).
@@ -207,20 +227,6 @@ pub fn namespace(module: &str) -> Option<Ns> {
 pub fn lookup(module: &str, name: &str) -> Option<&'static Spec> {
     let ns = namespace(module)?;
     SPECS.iter().find(|s| s.ns == ns && s.name == name)
-}
-
-/// A type as table letters.
-pub fn letters(types: &[ValType]) -> String {
-    types
-        .iter()
-        .map(|t| match t {
-            ValType::I32 => 'i',
-            ValType::I64 => 'I',
-            ValType::F32 => 'f',
-            ValType::F64 => 'F',
-            _ => 'r',
-        })
-        .collect()
 }
 
 /// Whether Envoy registers `spec` for a plugin of `abi` (`higress`: Higress's Envoy).
@@ -253,10 +259,10 @@ pub fn link(
         }
         match import.ty() {
             ExternType::Func(ft) => {
-                let spec = lookup(&m, &n).filter(|s| {
-                    letters(ft.params()) == s.params && letters(ft.results()) == s.results
-                });
-                define(linker, &m, &n, ft.clone(), spec)?;
+                match lookup(&m, &n).filter(|s| s.has_type(ft.params(), ft.results())) {
+                    Some(spec) => spec.body.define(linker, &m, spec)?,
+                    None => define_stub(linker, &m, &n, ft.clone())?,
+                }
             }
             ExternType::Memory(mt) => {
                 let ty = MemoryType::new(mt.minimum() as u32, mt.maximum().map(|m| m as u32));
@@ -278,70 +284,60 @@ pub fn link(
     Ok(())
 }
 
-fn define(
+/// An import the host does not provide (or not with this type): it answers 12
+/// (`Unimplemented`) in every result, and is recorded like any host call.
+fn define_stub(
     linker: &mut Linker<Ctx>,
     module: &str,
     name: &str,
     ty: FuncType,
-    spec: Option<&'static Spec>,
 ) -> Result<(), wasmi::Error> {
     let label: String = if namespace(module).is_some() {
         name.to_string()
     } else {
         format!("{module}.{name}")
     };
+    let types = ty.clone();
     linker.func_new(module, name, ty, move |mut caller, params, results| {
         let args: Vec<i64> = params
             .iter()
             .map(|v| match v {
-                Val::I32(x) => i64::from(*x as u32),
+                Val::I32(x) => Param::raw(*x),
                 Val::I64(x) => *x,
                 _ => 0,
             })
             .collect();
-        enter(&mut caller, &label, spec)?;
-        caller.data_mut().detail.clear();
-        let outcome = match spec {
-            Some(s) => (s.imp)(&mut caller, &args),
-            None => Ok(Status::Unimplemented as i32),
-        };
-        let (ret, trap) = match outcome {
-            Ok(v) | Err(HostErr::Ret(v)) => (v, None),
-            Err(HostErr::Trap(e)) => (0, Some(e)),
-        };
-        let has_result = !results.is_empty() && trap.is_none();
-        record(
+        begin(&mut caller, &label, None)?;
+        let ret = finish(
             &mut caller,
             &label,
-            args,
-            has_result.then_some(ret),
-            trap.is_some(),
-            spec,
-        );
-        if let Some(e) = trap {
-            return Err(e);
-        }
+            None,
+            &args,
+            Ok(Status::Unimplemented as i32),
+            types.results(),
+        )?;
         for r in results.iter_mut() {
-            *r = match r.ty() {
-                ValType::I32 => Val::I32(ret),
-                ValType::I64 => Val::I64(i64::from(ret)),
-                ValType::F32 => Val::F32(0f32.into()),
-                ValType::F64 => Val::F64(0f64.into()),
-                other => Val::default_for_ty(other),
-            };
-        }
-        let ctx = caller.data();
-        if ctx.pause_on_hostcalls && ctx.nested_depth == 0 {
-            return Err(wasmi::Error::host(HostPause {
-                results: results.to_vec(),
-            }));
+            *r = result(r.ty(), ret);
         }
         Ok(())
     })?;
     Ok(())
 }
 
-fn enter(
+/// A result of type `ty` for the return value `ret`.
+fn result(ty: ValType, ret: i32) -> Val {
+    match ty {
+        ValType::I32 => Val::I32(ret),
+        ValType::I64 => Val::I64(i64::from(ret)),
+        ValType::F32 => Val::F32(0f32.into()),
+        ValType::F64 => Val::F64(0f64.into()),
+        other => Val::default_for_ty(other),
+    }
+}
+
+/// Before a host call: counts it, refuses calls past the per-callback limit and (in strict
+/// mode) calls Envoy restricts at this moment, warns about stubs, and clears the detail.
+fn begin(
     caller: &mut Caller<'_, Ctx>,
     label: &str,
     spec: Option<&'static Spec>,
@@ -384,7 +380,45 @@ fn enter(
             w.warnings.push(msg);
         }
     }
+    drop(w);
+    ctx.detail.clear();
     Ok(())
+}
+
+/// After a host call: records it with its arguments and outcome, turns a trapping outcome
+/// into the trap, and pauses the guest (with `results` of the return value) when stepping.
+/// Returns the value for the guest.
+fn finish(
+    caller: &mut Caller<'_, Ctx>,
+    label: &str,
+    spec: Option<&'static Spec>,
+    args: &[i64],
+    outcome: HostResult,
+    results: &[ValType],
+) -> Result<i32, wasmi::Error> {
+    let (ret, trap) = match outcome {
+        Ok(v) | Err(HostErr::Ret(v)) => (v, None),
+        Err(HostErr::Trap(e)) => (0, Some(e)),
+    };
+    let has_result = !results.is_empty() && trap.is_none();
+    record(
+        caller,
+        label,
+        args,
+        has_result.then_some(ret),
+        trap.is_some(),
+        spec,
+    );
+    if let Some(e) = trap {
+        return Err(e);
+    }
+    let ctx = caller.data();
+    if ctx.pause_on_hostcalls && ctx.nested_depth == 0 {
+        return Err(wasmi::Error::host(HostPause {
+            results: results.iter().map(|t| result(*t, ret)).collect(),
+        }));
+    }
+    Ok(ret)
 }
 
 /// A call Envoy would refuse at this moment: a trap in strict mode, a warning otherwise.
@@ -404,7 +438,7 @@ fn restricted(w: &mut crate::state::World, msg: String) -> Result<(), wasmi::Err
 fn record(
     caller: &mut Caller<'_, Ctx>,
     label: &str,
-    args: Vec<i64>,
+    args: &[i64],
     ret: Option<i32>,
     trapped: bool,
     spec: Option<&'static Spec>,
@@ -428,7 +462,7 @@ fn record(
     if let Some(cb) = w.trace.callbacks.get_mut(index) {
         cb.hostcalls.push(crate::trace::HostCallRecord {
             name: label.to_string(),
-            args,
+            args: args.to_vec(),
             detail,
             ret: ret.map(i64::from),
             status,
@@ -478,8 +512,14 @@ mod tests {
         let mut names = HashSet::new();
         for s in SPECS {
             assert!(names.insert((s.ns, s.name)), "duplicate row {}", s.name);
-            assert!(s.params.chars().all(|c| c == 'i' || c == 'I'), "{}", s.name);
-            assert!(matches!(s.results, "" | "i"), "{}", s.name);
+            assert!(
+                s.params()
+                    .iter()
+                    .all(|t| matches!(t, ValType::I32 | ValType::I64)),
+                "{}",
+                s.name
+            );
+            assert!(matches!(s.results(), [] | [ValType::I32]), "{}", s.name);
         }
     }
 

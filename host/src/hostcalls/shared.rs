@@ -13,24 +13,37 @@ use crate::state::{Deferred, Metric, Queue};
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
-pub(super) fn get_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let key = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    memory::check(c, a[4] as u32, 4)?;
+pub(super) fn get_shared_data(
+    c: &mut Caller<'_, Ctx>,
+    key_ptr: u32,
+    key_len: u32,
+    value_ptr_ptr: u32,
+    value_len_ptr: u32,
+    cas_ptr: u32,
+) -> HostResult {
+    let key = memory::read_string(c, key_ptr, key_len)?;
+    memory::check(c, cas_ptr, 4)?;
     let found = world(c).borrow().shared_data.get(&key).cloned();
     let Some((value, cas)) = found else {
         note(c, format_args!("{key:?} (absent)"));
         return Err(Status::NotFound.into());
     };
     note(c, format_args!("{key:?} -> {} cas={cas}", show(&value)));
-    memory::return_bytes(c, &value, a[2] as u32, a[3] as u32)?;
-    memory::write_u32(c, a[4] as u32, cas)?;
+    memory::return_bytes(c, &value, value_ptr_ptr, value_len_ptr)?;
+    memory::write_u32(c, cas_ptr, cas)?;
     OK
 }
 
-pub(super) fn set_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let key = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    let value = memory::read(c, a[2] as u32, a[3] as u32)?;
-    let cas = a[4] as u32;
+pub(super) fn set_shared_data(
+    c: &mut Caller<'_, Ctx>,
+    key_ptr: u32,
+    key_len: u32,
+    value_ptr: u32,
+    value_len: u32,
+    cas: u32,
+) -> HostResult {
+    let key = memory::read_string(c, key_ptr, key_len)?;
+    let value = memory::read(c, value_ptr, value_len)?;
     note(c, format_args!("{key:?} = {} cas={cas}", show(&value)));
     let w = world(c);
     let mut w = w.borrow_mut();
@@ -48,9 +61,14 @@ pub(super) fn set_shared_data(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult 
     OK
 }
 
-pub(super) fn register_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let name = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    memory::check(c, a[2] as u32, 4)?;
+pub(super) fn register_queue(
+    c: &mut Caller<'_, Ctx>,
+    name_ptr: u32,
+    name_len: u32,
+    token_ptr: u32,
+) -> HostResult {
+    let name = memory::read_string(c, name_ptr, name_len)?;
+    memory::check(c, token_ptr, 4)?;
     let token = {
         let w = world(c);
         let mut w = w.borrow_mut();
@@ -82,14 +100,21 @@ pub(super) fn register_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
             }
         }
     };
-    memory::write_u32(c, a[2] as u32, token)?;
+    memory::write_u32(c, token_ptr, token)?;
     note(c, format_args!("{name:?} -> token {token}"));
     OK
 }
 
-pub(super) fn resolve_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let vm_id = memory::read_string(c, a[0] as u32, a[1] as u32)?;
-    let name = memory::read_string(c, a[2] as u32, a[3] as u32)?;
+pub(super) fn resolve_queue(
+    c: &mut Caller<'_, Ctx>,
+    vm_id_ptr: u32,
+    vm_id_len: u32,
+    name_ptr: u32,
+    name_len: u32,
+    token_ptr: u32,
+) -> HostResult {
+    let vm_id = memory::read_string(c, vm_id_ptr, vm_id_len)?;
+    let name = memory::read_string(c, name_ptr, name_len)?;
     let found = {
         let w = world(c);
         let w = w.borrow();
@@ -107,13 +132,17 @@ pub(super) fn resolve_queue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     let Some(token) = found else {
         return Err(Status::NotFound.into());
     };
-    memory::write_u32(c, a[4] as u32, token)?;
+    memory::write_u32(c, token_ptr, token)?;
     OK
 }
 
-pub(super) fn enqueue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let token = a[0] as u32;
-    let data = memory::read(c, a[1] as u32, a[2] as u32)?;
+pub(super) fn enqueue(
+    c: &mut Caller<'_, Ctx>,
+    token: u32,
+    data_ptr: u32,
+    data_len: u32,
+) -> HostResult {
+    let data = memory::read(c, data_ptr, data_len)?;
     note(c, format_args!("token {token} <- {}", show(&data)));
     let w = world(c);
     let mut w = w.borrow_mut();
@@ -127,10 +156,14 @@ pub(super) fn enqueue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     OK
 }
 
-pub(super) fn dequeue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let token = a[0] as u32;
-    memory::check(c, a[1] as u32, 4)?;
-    memory::check(c, a[2] as u32, 4)?;
+pub(super) fn dequeue(
+    c: &mut Caller<'_, Ctx>,
+    token: u32,
+    data_ptr_ptr: u32,
+    data_len_ptr: u32,
+) -> HostResult {
+    memory::check(c, data_ptr_ptr, 4)?;
+    memory::check(c, data_len_ptr, 4)?;
     let item = {
         let w = world(c);
         let mut w = w.borrow_mut();
@@ -147,25 +180,31 @@ pub(super) fn dequeue(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         }
         Some(Some(data)) => {
             note(c, format_args!("token {token} -> {}", show(&data)));
-            memory::return_bytes(c, &data, a[1] as u32, a[2] as u32)?;
+            memory::return_bytes(c, &data, data_ptr_ptr, data_len_ptr)?;
             OK
         }
     }
 }
 
-pub(super) fn define_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let Some(kind) = MetricType::from_abi(a[0] as u32) else {
+pub(super) fn define_metric(
+    c: &mut Caller<'_, Ctx>,
+    metric_type: u32,
+    name_ptr: u32,
+    name_len: u32,
+    id_ptr: u32,
+) -> HostResult {
+    let Some(kind) = MetricType::from_abi(metric_type) else {
         return Err(Status::BadArgument.into());
     };
-    let name = memory::read_string(c, a[1] as u32, a[2] as u32)?;
-    memory::check(c, a[3] as u32, 4)?;
+    let name = memory::read_string(c, name_ptr, name_len)?;
+    memory::check(c, id_ptr, 4)?;
     let id = {
         let w = world(c);
         let mut w = w.borrow_mut();
         // Envoy numbers counters 4, 8, ...; gauges 5, 9, ...; histograms 6, 10, ...: one
         // sequence per kind (MetricStore's next_counter/gauge/histogram_metric_id_).
         let same_kind = w.metrics.iter().filter(|m| m.kind == kind).count() as u32;
-        let id = (same_kind + 1) * 4 + a[0] as u32;
+        let id = (same_kind + 1) * 4 + metric_type;
         w.metrics.push(Metric {
             id,
             kind,
@@ -175,7 +214,7 @@ pub(super) fn define_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         });
         id
     };
-    memory::write_u32(c, a[3] as u32, id)?;
+    memory::write_u32(c, id_ptr, id)?;
     note(
         c,
         format_args!("{}", format!("{kind:?} {name:?} -> id {id}").to_lowercase()),
@@ -197,8 +236,7 @@ fn with_metric(
     OK
 }
 
-pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let (id, delta) = (a[0] as u32, a[1]);
+pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, id: u32, delta: i64) -> HostResult {
     note(c, format_args!("id {id} += {delta}"));
     with_metric(c, id, |m| match m.kind {
         MetricType::Counter if delta > 0 => {
@@ -213,9 +251,11 @@ pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult
     })
 }
 
-pub(super) fn record_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let (id, value) = (a[0] as u32, a[1]);
-    note(c, format_args!("id {id} record {}", value as u64));
+pub(super) fn record_metric(c: &mut Caller<'_, Ctx>, id: u32, value: u64) -> HostResult {
+    note(c, format_args!("id {id} record {value}"));
+    // Metric values are kept signed (gauges go down): a value past i64::MAX wraps, as it
+    // always has.
+    let value = value as i64;
     with_metric(c, id, |m| {
         match m.kind {
             MetricType::Counter => m.value = m.value.saturating_add(value),
@@ -229,8 +269,7 @@ pub(super) fn record_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     })
 }
 
-pub(super) fn get_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let id = a[0] as u32;
+pub(super) fn get_metric(c: &mut Caller<'_, Ctx>, id: u32, value_ptr: u32) -> HostResult {
     let value = {
         let w = world(c);
         let w = w.borrow();
@@ -243,7 +282,7 @@ pub(super) fn get_metric(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
         None => Err(Status::NotFound.into()),
         Some((MetricType::Histogram, _)) => Err(Status::BadArgument.into()),
         Some((_, v)) => {
-            memory::write_u64(c, a[1] as u32, v as u64)?;
+            memory::write_u64(c, value_ptr, v as u64)?;
             note(c, format_args!("id {id} -> {v}"));
             OK
         }

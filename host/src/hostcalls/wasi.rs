@@ -26,70 +26,318 @@ fn fault(e: HostErr) -> HostErr {
     }
 }
 
-pub(super) fn success(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
+// Answers that do not depend on anything.
+
+fn stdio_ok_else_badf(fd: u32) -> HostResult {
+    Ok(if matches!(fd, 1 | 2) { SUCCESS } else { BADF })
+}
+
+pub(super) fn args_get(_c: &mut Caller<'_, Ctx>, _argv: u32, _argv_buf: u32) -> HostResult {
     Ok(SUCCESS)
 }
 
-pub(super) fn nosys(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
-    Ok(NOSYS)
+pub(super) fn fd_advise(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _offset: u64,
+    _len: u64,
+    _advice: u32,
+) -> HostResult {
+    Ok(SUCCESS)
 }
 
-pub(super) fn notsup(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
-    Ok(NOTSUP)
+pub(super) fn sched_yield(_c: &mut Caller<'_, Ctx>) -> HostResult {
+    Ok(SUCCESS)
 }
 
-pub(super) fn noent(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
-    Ok(NOENT)
+pub(super) fn fd_allocate(
+    _c: &mut Caller<'_, Ctx>,
+    fd: u32,
+    _offset: u64,
+    _len: u64,
+) -> HostResult {
+    stdio_ok_else_badf(fd)
 }
 
-pub(super) fn badf(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
+pub(super) fn fd_datasync(_c: &mut Caller<'_, Ctx>, fd: u32) -> HostResult {
+    stdio_ok_else_badf(fd)
+}
+
+pub(super) fn fd_fdstat_set_rights(
+    _c: &mut Caller<'_, Ctx>,
+    fd: u32,
+    _rights_base: u64,
+    _rights_inheriting: u64,
+) -> HostResult {
+    stdio_ok_else_badf(fd)
+}
+
+pub(super) fn fd_filestat_set_size(_c: &mut Caller<'_, Ctx>, fd: u32, _size: u64) -> HostResult {
+    stdio_ok_else_badf(fd)
+}
+
+pub(super) fn fd_filestat_set_times(
+    _c: &mut Caller<'_, Ctx>,
+    fd: u32,
+    _atime: u64,
+    _mtime: u64,
+    _fst_flags: u32,
+) -> HostResult {
+    stdio_ok_else_badf(fd)
+}
+
+pub(super) fn fd_sync(_c: &mut Caller<'_, Ctx>, fd: u32) -> HostResult {
+    stdio_ok_else_badf(fd)
+}
+
+pub(super) fn fd_filestat_get(_c: &mut Caller<'_, Ctx>, _fd: u32, _buf: u32) -> HostResult {
     Ok(BADF)
 }
 
-pub(super) fn stdio_ok_else_badf(_c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    Ok(if matches!(a[0], 1 | 2) { SUCCESS } else { BADF })
+pub(super) fn fd_prestat_get(_c: &mut Caller<'_, Ctx>, _fd: u32, _buf: u32) -> HostResult {
+    Ok(BADF)
 }
 
-pub(super) fn fd_close(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    world(c).borrow_mut().note(format!(
-        "fd_close({}) is not supported; Envoy logs an error and returns success",
-        a[0]
-    ));
-    Ok(SUCCESS)
+pub(super) fn fd_renumber(_c: &mut Caller<'_, Ctx>, _fd: u32, _to: u32) -> HostResult {
+    Ok(BADF)
 }
 
-pub(super) fn fd_seek(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    world(c).borrow_mut().note(format!(
-        "fd_seek({}) is not supported; Envoy logs an error and returns success",
-        a[0]
-    ));
-    Ok(SUCCESS)
+pub(super) fn fd_fdstat_set_flags(_c: &mut Caller<'_, Ctx>, _fd: u32, _flags: u32) -> HostResult {
+    Ok(NOSYS)
 }
 
-pub(super) fn fd_tell(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    if !matches!(a[0], 1 | 2) {
-        return Ok(BADF);
-    }
-    memory::write_u64(c, a[1] as u32, 0).map_err(fault)?;
-    Ok(SUCCESS)
+pub(super) fn fd_pread(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _iovs: u32,
+    _iovs_len: u32,
+    _offset: u64,
+    _nread_ptr: u32,
+) -> HostResult {
+    Ok(NOSYS)
 }
 
-pub(super) fn fd_readdir(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    memory::write_u32(c, a[4] as u32, 0).map_err(fault)?;
-    Ok(NOTDIR)
+pub(super) fn fd_prestat_dir_name(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _path: u32,
+    _path_len: u32,
+) -> HostResult {
+    Ok(NOSYS)
 }
 
-pub(super) fn path_readlink(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    memory::write_u32(c, a[5] as u32, 0).map_err(fault)?;
+pub(super) fn fd_read(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _iovs: u32,
+    _iovs_len: u32,
+    _nread_ptr: u32,
+) -> HostResult {
+    Ok(NOSYS)
+}
+
+pub(super) fn proc_raise(_c: &mut Caller<'_, Ctx>, _signal: u32) -> HostResult {
+    Ok(NOSYS)
+}
+
+pub(super) fn path_create_directory(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _path: u32,
+    _path_len: u32,
+) -> HostResult {
     Ok(NOTSUP)
 }
 
-pub(super) fn sock_notsup(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    // Output counters are zeroed before answering.
-    let outs: &[usize] = if a.len() == 6 { &[4, 5] } else { &[4] };
-    for i in outs {
-        memory::write_u32(c, a[*i] as u32, 0).map_err(fault)?;
+pub(super) fn path_filestat_get(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _flags: u32,
+    _path: u32,
+    _path_len: u32,
+    _buf: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn path_filestat_set_times(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _flags: u32,
+    _path: u32,
+    _path_len: u32,
+    _atime: u64,
+    _mtime: u64,
+    _fst_flags: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn path_link(
+    _c: &mut Caller<'_, Ctx>,
+    _old_fd: u32,
+    _old_flags: u32,
+    _old_path: u32,
+    _old_path_len: u32,
+    _new_fd: u32,
+    _new_path: u32,
+    _new_path_len: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+pub(super) fn path_remove_directory(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _path: u32,
+    _path_len: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+pub(super) fn path_rename(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _old_path: u32,
+    _old_path_len: u32,
+    _new_fd: u32,
+    _new_path: u32,
+    _new_path_len: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+pub(super) fn path_symlink(
+    _c: &mut Caller<'_, Ctx>,
+    _old_path: u32,
+    _old_path_len: u32,
+    _fd: u32,
+    _new_path: u32,
+    _new_path_len: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+pub(super) fn path_unlink_file(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _path: u32,
+    _path_len: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+pub(super) fn sock_accept(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _flags: u32,
+    _fd_ptr: u32,
+) -> HostResult {
+    Ok(NOTSUP)
+}
+
+pub(super) fn sock_shutdown(_c: &mut Caller<'_, Ctx>, _fd: u32, _how: u32) -> HostResult {
+    Ok(NOTSUP)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn path_open(
+    _c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _dirflags: u32,
+    _path: u32,
+    _path_len: u32,
+    _oflags: u32,
+    _rights_base: u64,
+    _rights_inheriting: u64,
+    _fdflags: u32,
+    _fd_ptr: u32,
+) -> HostResult {
+    Ok(NOENT)
+}
+
+// Answers that write something first.
+
+pub(super) fn fd_close(c: &mut Caller<'_, Ctx>, fd: u32) -> HostResult {
+    world(c).borrow_mut().note(format!(
+        "fd_close({fd}) is not supported; Envoy logs an error and returns success"
+    ));
+    Ok(SUCCESS)
+}
+
+pub(super) fn fd_seek(
+    c: &mut Caller<'_, Ctx>,
+    fd: u32,
+    _offset: i64,
+    _whence: u32,
+    _new_offset_ptr: u32,
+) -> HostResult {
+    world(c).borrow_mut().note(format!(
+        "fd_seek({fd}) is not supported; Envoy logs an error and returns success"
+    ));
+    Ok(SUCCESS)
+}
+
+pub(super) fn fd_tell(c: &mut Caller<'_, Ctx>, fd: u32, offset_ptr: u32) -> HostResult {
+    if !matches!(fd, 1 | 2) {
+        return Ok(BADF);
     }
+    memory::write_u64(c, offset_ptr, 0).map_err(fault)?;
+    Ok(SUCCESS)
+}
+
+pub(super) fn fd_readdir(
+    c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _buf: u32,
+    _buf_len: u32,
+    _cookie: u64,
+    buf_used_ptr: u32,
+) -> HostResult {
+    memory::write_u32(c, buf_used_ptr, 0).map_err(fault)?;
+    Ok(NOTDIR)
+}
+
+pub(super) fn path_readlink(
+    c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _path: u32,
+    _path_len: u32,
+    _buf: u32,
+    _buf_len: u32,
+    buf_used_ptr: u32,
+) -> HostResult {
+    memory::write_u32(c, buf_used_ptr, 0).map_err(fault)?;
+    Ok(NOTSUP)
+}
+
+/// Sockets do not exist; output counters are zeroed before answering.
+pub(super) fn sock_recv(
+    c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _ri_data: u32,
+    _ri_data_len: u32,
+    _ri_flags: u32,
+    ro_data_len_ptr: u32,
+    ro_flags_ptr: u32,
+) -> HostResult {
+    memory::write_u32(c, ro_data_len_ptr, 0).map_err(fault)?;
+    memory::write_u32(c, ro_flags_ptr, 0).map_err(fault)?;
+    Ok(NOTSUP)
+}
+
+/// As [`sock_recv`].
+pub(super) fn sock_send(
+    c: &mut Caller<'_, Ctx>,
+    _fd: u32,
+    _si_data: u32,
+    _si_data_len: u32,
+    _si_flags: u32,
+    so_data_len_ptr: u32,
+) -> HostResult {
+    memory::write_u32(c, so_data_len_ptr, 0).map_err(fault)?;
     Ok(NOTSUP)
 }
 
@@ -122,44 +370,51 @@ fn write_iovecs(c: &mut Caller<'_, Ctx>, fd: u32, iovs: u32, n: u32) -> Result<u
     Ok(data.len() as u32)
 }
 
-pub(super) fn fd_write(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let fd = a[0] as u32;
+pub(super) fn fd_write(
+    c: &mut Caller<'_, Ctx>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten_ptr: u32,
+) -> HostResult {
     if fd != 1 && fd != 2 {
         return Ok(BADF);
     }
-    let n = write_iovecs(c, fd, a[1] as u32, a[2] as u32)?;
-    memory::write_u32(c, a[3] as u32, n).map_err(fault)?;
+    let n = write_iovecs(c, fd, iovs, iovs_len)?;
+    memory::write_u32(c, nwritten_ptr, n).map_err(fault)?;
     Ok(SUCCESS)
 }
 
-pub(super) fn fd_pwrite(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let fd = a[0] as u32;
+pub(super) fn fd_pwrite(
+    c: &mut Caller<'_, Ctx>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    _offset: u64,
+    nwritten_ptr: u32,
+) -> HostResult {
     if fd != 1 && fd != 2 {
         return Ok(BADF);
     }
-    let n = write_iovecs(c, fd, a[1] as u32, a[2] as u32)?;
-    memory::write_u32(c, a[4] as u32, n).map_err(fault)?;
+    let n = write_iovecs(c, fd, iovs, iovs_len)?;
+    memory::write_u32(c, nwritten_ptr, n).map_err(fault)?;
     Ok(SUCCESS)
 }
 
-pub(super) fn fd_fdstat_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    if !matches!(a[0], 1 | 2) {
+pub(super) fn fd_fdstat_get(c: &mut Caller<'_, Ctx>, fd: u32, stat_ptr: u32) -> HostResult {
+    if !matches!(fd, 1 | 2) {
         return Ok(BADF);
     }
     // filetype 0, flags 0, rights_base FD_WRITE (64), rights_inheriting 0.
     let mut stat = [0u8; 24];
     stat[8] = 64;
-    memory::write(c, a[1] as u32, &stat).map_err(fault)?;
+    memory::write(c, stat_ptr, &stat).map_err(fault)?;
     Ok(SUCCESS)
 }
 
-pub(super) fn args_sizes_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    memory::write_u32(c, a[0] as u32, 0).map_err(fault)?;
-    memory::write_u32(c, a[1] as u32, 0).map_err(fault)?;
-    Ok(SUCCESS)
-}
-
-pub(super) fn args_get(_c: &mut Caller<'_, Ctx>, _a: &[i64]) -> HostResult {
+pub(super) fn args_sizes_get(c: &mut Caller<'_, Ctx>, count_ptr: u32, size_ptr: u32) -> HostResult {
+    memory::write_u32(c, count_ptr, 0).map_err(fault)?;
+    memory::write_u32(c, size_ptr, 0).map_err(fault)?;
     Ok(SUCCESS)
 }
 
@@ -173,17 +428,21 @@ fn environ(c: &Caller<'_, Ctx>) -> Vec<Vec<u8>> {
         .collect()
 }
 
-pub(super) fn environ_sizes_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn environ_sizes_get(
+    c: &mut Caller<'_, Ctx>,
+    count_ptr: u32,
+    size_ptr: u32,
+) -> HostResult {
     let env = environ(c);
     let size: usize = env.iter().map(Vec::len).sum();
-    memory::write_u32(c, a[0] as u32, env.len() as u32).map_err(fault)?;
-    memory::write_u32(c, a[1] as u32, size as u32).map_err(fault)?;
+    memory::write_u32(c, count_ptr, env.len() as u32).map_err(fault)?;
+    memory::write_u32(c, size_ptr, size as u32).map_err(fault)?;
     note(c, format_args!("-> {} variables, {size} bytes", env.len()));
     Ok(SUCCESS)
 }
 
-pub(super) fn environ_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let (mut ptrs, mut buf) = (a[0] as u32, a[1] as u32);
+pub(super) fn environ_get(c: &mut Caller<'_, Ctx>, environ_ptr: u32, buf_ptr: u32) -> HostResult {
+    let (mut ptrs, mut buf) = (environ_ptr, buf_ptr);
     for entry in environ(c) {
         memory::write_u32(c, ptrs, buf).map_err(fault)?;
         memory::write(c, buf, &entry).map_err(fault)?;
@@ -193,31 +452,39 @@ pub(super) fn environ_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
     Ok(SUCCESS)
 }
 
-pub(super) fn clock_res_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    if !matches!(a[0], 0 | 1) {
+pub(super) fn clock_res_get(
+    c: &mut Caller<'_, Ctx>,
+    clock: u32,
+    resolution_ptr: u32,
+) -> HostResult {
+    if !matches!(clock, 0 | 1) {
         return Ok(NOTSUP);
     }
-    memory::write_u64(c, a[1] as u32, 1).map_err(fault)?;
+    memory::write_u64(c, resolution_ptr, 1).map_err(fault)?;
     Ok(SUCCESS)
 }
 
-pub(super) fn clock_time_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn clock_time_get(
+    c: &mut Caller<'_, Ctx>,
+    clock: u32,
+    _precision: u64,
+    time_ptr: u32,
+) -> HostResult {
     let t = {
         let w = world(c);
         let w = w.borrow();
-        match a[0] {
+        match clock {
             0 => w.now_ns,
             1 => w.mono_ns,
             _ => return Ok(NOTSUP),
         }
     };
-    memory::write_u64(c, a[2] as u32, t).map_err(fault)?;
-    note(c, format_args!("clock {} -> {t}", a[0]));
+    memory::write_u64(c, time_ptr, t).map_err(fault)?;
+    note(c, format_args!("clock {clock} -> {t}"));
     Ok(SUCCESS)
 }
 
-pub(super) fn random_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    let len = a[1] as u32;
+pub(super) fn random_get(c: &mut Caller<'_, Ctx>, buf: u32, len: u32) -> HostResult {
     if len > 65536 {
         return Ok(INVAL);
     }
@@ -229,21 +496,25 @@ pub(super) fn random_get(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
             .take(len as usize)
             .collect()
     };
-    memory::write(c, a[0] as u32, &bytes).map_err(fault)?;
+    memory::write(c, buf, &bytes).map_err(fault)?;
     note(c, format_args!("{len} bytes (seeded)"));
     Ok(SUCCESS)
 }
 
-pub(super) fn poll_oneoff(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
-    memory::write_u32(c, a[3] as u32, 0).map_err(fault)?;
+pub(super) fn poll_oneoff(
+    c: &mut Caller<'_, Ctx>,
+    _subscriptions: u32,
+    _events: u32,
+    _nsubscriptions: u32,
+    nevents_ptr: u32,
+) -> HostResult {
+    memory::write_u32(c, nevents_ptr, 0).map_err(fault)?;
     Ok(SUCCESS)
 }
 
-pub(super) fn proc_exit(c: &mut Caller<'_, Ctx>, a: &[i64]) -> HostResult {
+pub(super) fn proc_exit(c: &mut Caller<'_, Ctx>, code: i32) {
     // Envoy logs and returns; the guest normally traps right after.
     world(c).borrow_mut().note(format!(
-        "the plugin called proc_exit({}); Envoy logs it and returns",
-        a[0] as i32
+        "the plugin called proc_exit({code}); Envoy logs it and returns"
     ));
-    Ok(0)
 }

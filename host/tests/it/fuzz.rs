@@ -28,6 +28,7 @@ use pwp_host::share::{self, PluginOrigin, ShareError};
 use pwp_host::trace::CallStatus;
 use pwp_host::{LoadError, Report, Scenario, Session, SessionError, inspect, run};
 use pwp_host::{Ns, SPECS, Spec};
+use wasmi::ValType;
 
 use crate::fixture;
 
@@ -349,11 +350,17 @@ fn arg_i64() -> BoxedStrategy<i64> {
 
 /// Arguments for a parameter list: all plausible (to get past the first check), or each one
 /// anything.
-fn args_for(params: &str) -> BoxedStrategy<Vec<i64>> {
+fn args_for(params: &'static [ValType]) -> BoxedStrategy<Vec<i64>> {
     let each = |i32s: fn() -> BoxedStrategy<i64>| -> Vec<BoxedStrategy<i64>> {
         params
-            .chars()
-            .map(|c| if c == 'I' { arg_i64() } else { i32s() })
+            .iter()
+            .map(|t| {
+                if *t == ValType::I64 {
+                    arg_i64()
+                } else {
+                    i32s()
+                }
+            })
             .collect()
     };
     prop_oneof![each(plausible_i32), each(arg_i32)].boxed()
@@ -438,10 +445,10 @@ type Call = (&'static Spec, Vec<i64>);
 /// A reactor that imports each host function of `calls` with its declared type and calls them
 /// in order, once, from `phase`.
 fn plugin_wat(calls: &[Call], phase: Phase, higress: bool, alloc: Alloc) -> String {
-    let types = |letters: &str| -> String {
-        letters
-            .chars()
-            .map(|c| if c == 'I' { " i64" } else { " i32" })
+    let types = |types: &[ValType]| -> String {
+        types
+            .iter()
+            .map(|t| if *t == ValType::I64 { " i64" } else { " i32" })
             .collect()
     };
     let mut imports = String::new();
@@ -451,29 +458,33 @@ fn plugin_wat(calls: &[Call], phase: Phase, higress: bool, alloc: Alloc) -> Stri
             Ns::Env => "env",
             Ns::Wasi => "wasi_snapshot_preview1",
         };
-        let result = if spec.results.is_empty() {
+        let result = if spec.results().is_empty() {
             String::new()
         } else {
-            format!("(result{})", types(spec.results))
+            format!("(result{})", types(spec.results()))
         };
         imports.push_str(&format!(
             "  (import \"{ns}\" \"{}\" (func $f{i} (param{}) {result}))\n",
             spec.name,
-            types(spec.params)
+            types(spec.params())
         ));
         let consts: String = spec
-            .params
-            .chars()
+            .params()
+            .iter()
             .zip(args)
-            .map(|(c, a)| {
-                if c == 'I' {
+            .map(|(t, a)| {
+                if *t == ValType::I64 {
                     format!(" (i64.const {a})")
                 } else {
                     format!(" (i32.const {})", *a as u32 as i32)
                 }
             })
             .collect();
-        let drop = if spec.results.is_empty() { "" } else { "drop" };
+        let drop = if spec.results().is_empty() {
+            ""
+        } else {
+            "drop"
+        };
         body.push_str(&format!("    (call $f{i}{consts})\n    {drop}\n"));
     }
     let marker = if higress { "0_2_100" } else { "0_2_1" };
@@ -522,7 +533,7 @@ fn check_calls(
         prop_assert_eq!(h.name.as_str(), spec.name);
         prop_assert_eq!(&h.args, args);
         prop_assert!(!h.stub);
-        if spec.results.is_empty() {
+        if spec.results().is_empty() {
             prop_assert_eq!(h.ret, None);
             continue;
         }
@@ -564,7 +575,7 @@ fn every_host_function_answers_any_arguments_with_a_status_and_never_traps() {
     let mut failures = Vec::new();
     for spec in SPECS {
         let mut runner = TestRunner::new(per_spec.clone());
-        let strategy = (args_for(spec.params), phase(), any::<bool>(), alloc());
+        let strategy = (args_for(spec.params()), phase(), any::<bool>(), alloc());
         let result = runner.run(&strategy, |(args, phase, higress, alloc)| {
             check_calls(&[(spec, args)], phase, higress, alloc)
         });
@@ -582,9 +593,15 @@ fn every_host_function_answers_pointers_past_the_end_of_memory_without_trapping(
     for spec in SPECS {
         for fill in [MEMORY_END - 1, MEMORY_END, u32::MAX] {
             let args: Vec<i64> = spec
-                .params
-                .chars()
-                .map(|c| if c == 'I' { -1 } else { i64::from(fill) })
+                .params()
+                .iter()
+                .map(|t| {
+                    if *t == ValType::I64 {
+                        -1
+                    } else {
+                        i64::from(fill)
+                    }
+                })
                 .collect();
             let calls = [(spec, args)];
             if let Err(e) = check_calls(&calls, Phase::RequestHeaders, false, Alloc::Bump) {
@@ -609,7 +626,7 @@ impl std::fmt::Debug for Row {
 fn call_sequence() -> impl Strategy<Value = Vec<(Row, Vec<i64>)>> {
     prop::collection::vec(
         (0..SPECS.len())
-            .prop_flat_map(|i| args_for(SPECS[i].params).prop_map(move |a| (Row(i), a))),
+            .prop_flat_map(|i| args_for(SPECS[i].params()).prop_map(move |a| (Row(i), a))),
         1..8,
     )
 }
