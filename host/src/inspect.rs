@@ -93,310 +93,27 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginInfo, LoadError> {
 ///
 /// As [`inspect`].
 pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo, LoadError> {
-    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm(not_wasm_hint(bytes)));
-    }
-    if bytes[4..8] != [1, 0, 0, 0] {
-        return Err(LoadError::NotWasm(
-            "it is a WebAssembly component (component model), not a core module; proxy-wasm plugins are core modules".into(),
-        ));
-    }
-    let mut types: Vec<FnType> = Vec::new();
-    let mut func_types: Vec<u32> = Vec::new();
-    let mut raw_imports: Vec<RawImport> = Vec::new();
-    let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
-    let mut producers: Vec<(String, String)> = Vec::new();
-    let mut custom_names: Vec<String> = Vec::new();
-    let mut fn_names_hint = String::new();
-    let mut memory_pages = 0u64;
-    let mut imported_funcs = 0u32;
-    let mut defined_funcs = 0usize;
-    let err = |e: wasmparser::BinaryReaderError| LoadError::Invalid(e.to_string());
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(err)? {
-            Payload::TypeSection(r) => {
-                for t in r.into_iter_err_on_gc_types() {
-                    let t = t.map_err(err)?;
-                    types.push(FnType::new(t.params(), t.results()));
-                }
-            }
-            Payload::ImportSection(r) => {
-                for i in r {
-                    let i = i.map_err(err)?;
-                    let (ty, kind) = match i.ty {
-                        TypeRef::Func(idx) => {
-                            imported_funcs += 1;
-                            (types.get(idx as usize).cloned(), "func")
-                        }
-                        TypeRef::Memory(m) => {
-                            memory_pages = m.initial;
-                            (None, "memory")
-                        }
-                        TypeRef::Global(_) => (None, "global"),
-                        TypeRef::Table(_) => (None, "table"),
-                        TypeRef::Tag(_) => (None, "tag"),
-                    };
-                    raw_imports.push((i.module.to_string(), i.name.to_string(), ty, kind));
-                }
-            }
-            Payload::FunctionSection(r) => {
-                for f in r {
-                    func_types.push(f.map_err(err)?);
-                }
-                defined_funcs = func_types.len();
-            }
-            Payload::MemorySection(r) => {
-                if let Some(m) = r.into_iter().next() {
-                    memory_pages = m.map_err(err)?.initial;
-                }
-            }
-            Payload::ExportSection(r) => {
-                for e in r {
-                    let e = e.map_err(err)?;
-                    exports.push((e.name.to_string(), e.kind, e.index));
-                }
-            }
-            Payload::CustomSection(c) => {
-                custom_names.push(c.name().to_string());
-                match c.as_known() {
-                    KnownCustom::Producers(p) => {
-                        for field in p.into_iter().flatten() {
-                            for v in field.values.into_iter().flatten() {
-                                producers.push((field.name.to_string(), v.name.to_string()));
-                            }
-                        }
-                    }
-                    KnownCustom::Name(n) => {
-                        for sub in n.into_iter().flatten() {
-                            if let wasmparser::Name::Function(map) = sub {
-                                for naming in map.into_iter().flatten().take(50_000) {
-                                    let name = naming.name;
-                                    if name.contains("_rt0_wasm_wasip1")
-                                        || name.starts_with("tinygo_")
-                                        || name == "runtime.alloc"
-                                        || name.contains("emscripten")
-                                        || name.starts_with("~lib/")
-                                    {
-                                        fn_names_hint.push_str(name);
-                                        fn_names_hint.push('\n');
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    let export_type = |index: u32| -> Option<FnType> {
-        let defined = index.checked_sub(imported_funcs)?;
-        types
-            .get(*func_types.get(defined as usize)? as usize)
-            .cloned()
-    };
-    let func_exports: Vec<(&str, Option<FnType>)> = exports
-        .iter()
-        .filter(|(_, k, _)| *k == ExternalKind::Func)
-        .map(|(n, _, i)| (n.as_str(), export_type(*i)))
-        .collect();
-    let has = |name: &str| func_exports.iter().any(|(n, _)| *n == name);
-
-    // ABI: the first marker export in export-section order decides (cpp-host bytecode_util).
-    let marker = func_exports
-        .iter()
-        .find(|(n, _)| AbiVersion::from_marker(n).is_some());
-    let abi = marker.and_then(|(n, _)| AbiVersion::from_marker(n));
-    let abi_marker = marker.map(|(n, _)| n.to_string());
-    let unknown_marker = func_exports
-        .iter()
-        .find(|(n, _)| n.starts_with("proxy_abi_version_") && AbiVersion::from_marker(n).is_none())
-        .map(|(n, _)| n.to_string());
-
-    if abi.is_none() {
-        let http_wasm =
-            raw_imports.iter().any(|(m, ..)| m == "http_handler") || has("handle_request");
-        if http_wasm {
-            return Err(LoadError::NotProxyWasm(
-                "it is an http-wasm handler (imports http_handler, exports handle_request); Envoy and Higress run proxy-wasm plugins, which export proxy_abi_version_0_2_x".into(),
-            ));
-        }
-        let proxy_imports = raw_imports
-            .iter()
-            .any(|(m, n, ..)| m == "env" && n.starts_with("proxy_"));
-        let proxy_exports = func_exports.iter().any(|(n, _)| n.starts_with("proxy_on_"));
-        if let Some(m) = &unknown_marker {
-            return Err(LoadError::NotProxyWasm(format!(
-                "it exports the unknown ABI marker {m}; Envoy accepts proxy_abi_version_0_1_0, 0_2_0 and 0_2_1 (Higress also 0_2_100)"
-            )));
-        }
-        if !proxy_imports && !proxy_exports {
-            return Err(LoadError::NotProxyWasm(
-                "it has no proxy_abi_version_* export and no proxy_on_* callbacks: it looks like a plain WebAssembly program. Build it with a proxy-wasm SDK (Go: proxy-wasm-go-sdk, Rust: proxy-wasm crate)".into(),
-            ));
-        }
-        return Err(LoadError::NotProxyWasm(
-            "it has proxy-wasm callbacks but no proxy_abi_version_* marker export; Envoy refuses it with \"Missing or unknown Proxy-Wasm ABI version\"".into(),
-        ));
-    }
-    let abi_v = abi.unwrap_or(AbiVersion::V0_2_1);
-
+    let module = Parsed::parse(bytes)?;
+    let (abi, abi_marker) = module.abi()?;
     let (toolchain, toolchain_evidence) = toolchain(
-        &producers,
-        &custom_names,
-        &fn_names_hint,
-        &raw_imports,
-        &func_exports,
+        &module.producers,
+        &module.custom_names,
+        &module.fn_names_hint,
+        &module.imports,
+        &module.func_exports,
     );
-
-    let allocator = Allocator::ALL.iter().copied().find(|a| {
-        func_exports
-            .iter()
-            .any(|(e, t)| *e == a.name() && t.as_ref().is_some_and(|t| t.is(&[I32], &[I32])))
-    });
-    let start = if has("_initialize") {
-        Some(if has("main") {
-            StartFunctions::InitializeMain
-        } else if has("__main_void") {
-            StartFunctions::InitializeMainVoid
-        } else {
-            StartFunctions::Initialize
-        })
-    } else if has("_start") {
-        Some(StartFunctions::Start)
-    } else {
-        None
-    };
+    let allocator = module.allocator();
+    let start = module.start();
+    let imports = classify_imports(&module.imports, abi);
+    let verdict = load_verdict(&module, abi, allocator.is_some(), &imports);
+    let callbacks = module.callbacks();
 
     let mut warnings = Vec::new();
-    let mut load_problems = Vec::new();
-    let mut envoy_ok = true;
-    let mut higress_ok = true;
-    if abi == Some(AbiVersion::V0_2_100) {
-        envoy_ok = false;
-        load_problems.push(
-            "ABI 0.2.100 is Higress's own: upstream Envoy and Istio refuse it (\"Missing or unknown Proxy-Wasm ABI version\"). Deploy on Higress, or build with the upstream proxy-wasm-go-sdk for Istio.".into(),
-        );
-    }
-    // cpp-host looks exports up with a fixed type and fails the VM on a mismatch.
-    for (name, found) in &func_exports {
-        let Some(found) = found else {
-            continue;
-        };
-        let Some((want_p, want_r)) = expected_signature(name, abi_v, has) else {
-            continue;
-        };
-        if !found.is(want_p, want_r) {
-            envoy_ok = false;
-            higress_ok = false;
-            load_problems.push(format!(
-                "Bad function signature for: {name}: it is {}, Envoy expects {} for ABI {}; Envoy refuses to load the module (the playground calls it with the arguments it declares)",
-                found.signature(),
-                hostcalls::signature(want_p, want_r),
-                abi_v.as_str()
-            ));
-        }
-    }
-    if allocator.is_none() {
-        envoy_ok = false;
-        higress_ok = false;
-        load_problems.push(
-            "no allocator: Envoy needs an exported malloc or proxy_on_memory_allocate (i32) -> i32 (\"Wasm module is missing malloc function\")".into(),
-        );
-    }
     if start.is_none() {
         warnings.push(
             "no _initialize or _start export: the runtime's initialisation never runs".into(),
         );
     }
-
-    let mut imports = Vec::new();
-    for (module, name, ty, kind) in &raw_imports {
-        let (status, note, signature) = match (kind, ty) {
-            (&"func", Some(ty)) => {
-                let signature = ty.signature();
-                match hostcalls::lookup(module, name) {
-                    Some(spec) if ty.is(spec.params(), spec.results()) => {
-                        let upstream = hostcalls::envoy_registers(spec, abi_v, false);
-                        let higress = hostcalls::envoy_registers(spec, abi_v, true);
-                        let note = if !upstream && !higress {
-                            envoy_ok = false;
-                            higress_ok = false;
-                            Some(format!(
-                                "Envoy does not provide {name} to ABI {} plugins: it would refuse to load the module",
-                                abi_v.as_str()
-                            ))
-                        } else if !upstream {
-                            envoy_ok = false;
-                            Some(
-                                "Higress only: upstream Envoy would refuse to load the module"
-                                    .to_string(),
-                            )
-                        } else {
-                            None
-                        };
-                        (ImportStatus::Implemented, note, signature)
-                    }
-                    Some(spec) => {
-                        envoy_ok = false;
-                        higress_ok = false;
-                        (
-                            ImportStatus::Stubbed,
-                            Some(format!(
-                                "type mismatch: the host's {name} is {}; Envoy refuses the module (\"import type mismatch\")",
-                                spec.signature()
-                            )),
-                            signature,
-                        )
-                    }
-                    None => {
-                        envoy_ok = false;
-                        higress_ok = false;
-                        (
-                            ImportStatus::Unknown,
-                            Some(
-                                "not provided by Envoy: the playground stubs it (status 12 when called); Envoy refuses the module (missing import)".to_string(),
-                            ),
-                            signature,
-                        )
-                    }
-                }
-            }
-            (k, _) => {
-                let note = if *k == "memory" {
-                    None
-                } else {
-                    envoy_ok = false;
-                    higress_ok = false;
-                    Some(format!("imported {k}s are refused by Envoy"))
-                };
-                (ImportStatus::Implemented, note, k.to_string())
-            }
-        };
-        if let Some(n) = &note {
-            let line = format!("{module}.{name}: {n}");
-            if status != ImportStatus::Implemented || n.contains("refuse") {
-                load_problems.push(line);
-            }
-        }
-        imports.push(ImportInfo {
-            module: module.clone(),
-            name: name.clone(),
-            signature,
-            status,
-            note,
-        });
-    }
-    let mut callbacks: Vec<String> = func_exports
-        .iter()
-        .filter(|(n, _)| {
-            n.starts_with("proxy_on_") || matches!(*n, "_initialize" | "_start" | "main")
-        })
-        .map(|(n, _)| n.to_string())
-        .collect();
-    callbacks.sort();
-    callbacks.dedup();
     if !callbacks
         .iter()
         .any(|c| c.starts_with("proxy_on_request") || c.starts_with("proxy_on_response"))
@@ -407,21 +124,397 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
     Ok(PluginInfo {
         size: bytes.len(),
         sha256: sha256.unwrap_or_else(|| sha256_hex(bytes)),
-        abi,
-        abi_marker,
+        abi: Some(abi),
+        abi_marker: Some(abi_marker),
         toolchain,
         toolchain_evidence,
         allocator,
         start,
-        imports,
+        imports: imports.into_iter().map(|i| i.info).collect(),
         callbacks,
-        memory_pages,
-        functions: defined_funcs,
+        memory_pages: module.memory_pages,
+        functions: module.defined_funcs,
         warnings,
-        envoy_would_load: envoy_ok,
-        higress_would_load: higress_ok,
-        load_problems,
+        envoy_would_load: verdict.envoy,
+        higress_would_load: verdict.higress,
+        load_problems: verdict.problems,
     })
+}
+
+/// What the module's sections say, before any judgement.
+struct Parsed {
+    imports: Vec<RawImport>,
+    /// Exported functions in export-section order, with their types.
+    func_exports: Vec<(String, Option<FnType>)>,
+    producers: Vec<(String, String)>,
+    custom_names: Vec<String>,
+    /// Function names that give the toolchain away, one per line.
+    fn_names_hint: String,
+    memory_pages: u64,
+    defined_funcs: usize,
+}
+
+impl Parsed {
+    /// Reads every section of a core WebAssembly module (without validating it).
+    fn parse(bytes: &[u8]) -> Result<Parsed, LoadError> {
+        if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+            return Err(LoadError::NotWasm(not_wasm_hint(bytes)));
+        }
+        if bytes[4..8] != [1, 0, 0, 0] {
+            return Err(LoadError::NotWasm(
+                "it is a WebAssembly component (component model), not a core module; proxy-wasm plugins are core modules".into(),
+            ));
+        }
+        let mut types: Vec<FnType> = Vec::new();
+        let mut func_types: Vec<u32> = Vec::new();
+        let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
+        let mut imported_funcs = 0u32;
+        let mut module = Parsed {
+            imports: Vec::new(),
+            func_exports: Vec::new(),
+            producers: Vec::new(),
+            custom_names: Vec::new(),
+            fn_names_hint: String::new(),
+            memory_pages: 0,
+            defined_funcs: 0,
+        };
+        let err = |e: wasmparser::BinaryReaderError| LoadError::Invalid(e.to_string());
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload.map_err(err)? {
+                Payload::TypeSection(r) => {
+                    for t in r.into_iter_err_on_gc_types() {
+                        let t = t.map_err(err)?;
+                        types.push(FnType::new(t.params(), t.results()));
+                    }
+                }
+                Payload::ImportSection(r) => {
+                    for i in r {
+                        let i = i.map_err(err)?;
+                        let (ty, kind) = match i.ty {
+                            TypeRef::Func(idx) => {
+                                imported_funcs += 1;
+                                (types.get(idx as usize).cloned(), "func")
+                            }
+                            TypeRef::Memory(m) => {
+                                module.memory_pages = m.initial;
+                                (None, "memory")
+                            }
+                            TypeRef::Global(_) => (None, "global"),
+                            TypeRef::Table(_) => (None, "table"),
+                            TypeRef::Tag(_) => (None, "tag"),
+                        };
+                        module
+                            .imports
+                            .push((i.module.to_string(), i.name.to_string(), ty, kind));
+                    }
+                }
+                Payload::FunctionSection(r) => {
+                    for f in r {
+                        func_types.push(f.map_err(err)?);
+                    }
+                    module.defined_funcs = func_types.len();
+                }
+                Payload::MemorySection(r) => {
+                    if let Some(m) = r.into_iter().next() {
+                        module.memory_pages = m.map_err(err)?.initial;
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        let e = e.map_err(err)?;
+                        exports.push((e.name.to_string(), e.kind, e.index));
+                    }
+                }
+                Payload::CustomSection(c) => module.read_custom(&c),
+                _ => {}
+            }
+        }
+        let export_type = |index: u32| -> Option<FnType> {
+            let defined = index.checked_sub(imported_funcs)?;
+            types
+                .get(*func_types.get(defined as usize)? as usize)
+                .cloned()
+        };
+        module.func_exports = exports
+            .into_iter()
+            .filter(|(_, k, _)| *k == ExternalKind::Func)
+            .map(|(n, _, i)| (n, export_type(i)))
+            .collect();
+        Ok(module)
+    }
+
+    /// Collects a custom section's name, its producers and toolchain-revealing function names.
+    fn read_custom(&mut self, c: &wasmparser::CustomSectionReader<'_>) {
+        self.custom_names.push(c.name().to_string());
+        match c.as_known() {
+            KnownCustom::Producers(p) => {
+                for field in p.into_iter().flatten() {
+                    for v in field.values.into_iter().flatten() {
+                        self.producers
+                            .push((field.name.to_string(), v.name.to_string()));
+                    }
+                }
+            }
+            KnownCustom::Name(n) => {
+                for sub in n.into_iter().flatten() {
+                    if let wasmparser::Name::Function(map) = sub {
+                        for naming in map.into_iter().flatten().take(50_000) {
+                            let name = naming.name;
+                            if name.contains("_rt0_wasm_wasip1")
+                                || name.starts_with("tinygo_")
+                                || name == "runtime.alloc"
+                                || name.contains("emscripten")
+                                || name.starts_with("~lib/")
+                            {
+                                self.fn_names_hint.push_str(name);
+                                self.fn_names_hint.push('\n');
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.func_exports.iter().any(|(n, _)| n == name)
+    }
+
+    /// The ABI and its marker export: the first marker in export-section order decides
+    /// (cpp-host bytecode_util). Without one, says what the module is instead.
+    fn abi(&self) -> Result<(AbiVersion, String), LoadError> {
+        let marker = self
+            .func_exports
+            .iter()
+            .find_map(|(n, _)| AbiVersion::from_marker(n).map(|abi| (abi, n.clone())));
+        if let Some(found) = marker {
+            return Ok(found);
+        }
+        let http_wasm =
+            self.imports.iter().any(|(m, ..)| m == "http_handler") || self.has("handle_request");
+        if http_wasm {
+            return Err(LoadError::NotProxyWasm(
+                "it is an http-wasm handler (imports http_handler, exports handle_request); Envoy and Higress run proxy-wasm plugins, which export proxy_abi_version_0_2_x".into(),
+            ));
+        }
+        let proxy_imports = self
+            .imports
+            .iter()
+            .any(|(m, n, ..)| m == "env" && n.starts_with("proxy_"));
+        let proxy_exports = self
+            .func_exports
+            .iter()
+            .any(|(n, _)| n.starts_with("proxy_on_"));
+        // Every `proxy_abi_version_*` export is unknown here.
+        let unknown_marker = self
+            .func_exports
+            .iter()
+            .find(|(n, _)| n.starts_with("proxy_abi_version_"));
+        if let Some((m, _)) = unknown_marker {
+            return Err(LoadError::NotProxyWasm(format!(
+                "it exports the unknown ABI marker {m}; Envoy accepts proxy_abi_version_0_1_0, 0_2_0 and 0_2_1 (Higress also 0_2_100)"
+            )));
+        }
+        if !proxy_imports && !proxy_exports {
+            return Err(LoadError::NotProxyWasm(
+                "it has no proxy_abi_version_* export and no proxy_on_* callbacks: it looks like a plain WebAssembly program. Build it with a proxy-wasm SDK (Go: proxy-wasm-go-sdk, Rust: proxy-wasm crate)".into(),
+            ));
+        }
+        Err(LoadError::NotProxyWasm(
+            "it has proxy-wasm callbacks but no proxy_abi_version_* marker export; Envoy refuses it with \"Missing or unknown Proxy-Wasm ABI version\"".into(),
+        ))
+    }
+
+    /// `malloc`, else `proxy_on_memory_allocate`, if exported as `(i32) -> i32`.
+    fn allocator(&self) -> Option<Allocator> {
+        Allocator::ALL.iter().copied().find(|a| {
+            self.func_exports
+                .iter()
+                .any(|(e, t)| *e == a.name() && t.as_ref().is_some_and(|t| t.is(&[I32], &[I32])))
+        })
+    }
+
+    /// The start functions the host will run.
+    fn start(&self) -> Option<StartFunctions> {
+        if self.has("_initialize") {
+            Some(if self.has("main") {
+                StartFunctions::InitializeMain
+            } else if self.has("__main_void") {
+                StartFunctions::InitializeMainVoid
+            } else {
+                StartFunctions::Initialize
+            })
+        } else if self.has("_start") {
+            Some(StartFunctions::Start)
+        } else {
+            None
+        }
+    }
+
+    /// Exported `proxy_on_*` callbacks and start functions, sorted.
+    fn callbacks(&self) -> Vec<String> {
+        let mut callbacks: Vec<String> = self
+            .func_exports
+            .iter()
+            .filter(|(n, _)| {
+                n.starts_with("proxy_on_")
+                    || matches!(n.as_str(), "_initialize" | "_start" | "main")
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        callbacks.sort();
+        callbacks.dedup();
+        callbacks
+    }
+}
+
+/// An import, what the host does with it, and which proxies refuse a module importing it.
+struct ClassifiedImport {
+    info: ImportInfo,
+    envoy_refuses: bool,
+    higress_refuses: bool,
+}
+
+/// Classifies every import against the host's table and what Envoy registers for `abi`.
+fn classify_imports(imports: &[RawImport], abi: AbiVersion) -> Vec<ClassifiedImport> {
+    imports
+        .iter()
+        .map(|(module, name, ty, kind)| {
+            let classified = |status: ImportStatus, note: Option<String>, signature, envoy, higress| {
+                ClassifiedImport {
+                    info: ImportInfo {
+                        module: module.clone(),
+                        name: name.clone(),
+                        signature,
+                        status,
+                        note,
+                    },
+                    envoy_refuses: envoy,
+                    higress_refuses: higress,
+                }
+            };
+            let ty = match (kind, ty) {
+                (&"func", Some(ty)) => ty,
+                (&"memory", _) => return classified(ImportStatus::Implemented, None, "memory".into(), false, false),
+                (k, _) => {
+                    let note = format!("imported {k}s are refused by Envoy");
+                    return classified(ImportStatus::Implemented, Some(note), k.to_string(), true, true);
+                }
+            };
+            let signature = ty.signature();
+            match hostcalls::lookup(module, name) {
+                Some(spec) if ty.is(spec.params(), spec.results()) => {
+                    let upstream = hostcalls::envoy_registers(spec, abi, false);
+                    let higress = hostcalls::envoy_registers(spec, abi, true);
+                    let note = if !upstream && !higress {
+                        Some(format!(
+                            "Envoy does not provide {name} to ABI {} plugins: it would refuse to load the module",
+                            abi.as_str()
+                        ))
+                    } else if !upstream {
+                        Some("Higress only: upstream Envoy would refuse to load the module".to_string())
+                    } else {
+                        None
+                    };
+                    let higress_refuses = !upstream && !higress;
+                    classified(ImportStatus::Implemented, note, signature, !upstream, higress_refuses)
+                }
+                Some(spec) => {
+                    let note = format!(
+                        "type mismatch: the host's {name} is {}; Envoy refuses the module (\"import type mismatch\")",
+                        spec.signature()
+                    );
+                    classified(ImportStatus::Stubbed, Some(note), signature, true, true)
+                }
+                None => {
+                    let note = "not provided by Envoy: the playground stubs it (status 12 when called); Envoy refuses the module (missing import)".to_string();
+                    classified(ImportStatus::Unknown, Some(note), signature, true, true)
+                }
+            }
+        })
+        .collect()
+}
+
+/// Whether upstream Envoy and Higress would load the module, and why not.
+struct Verdict {
+    envoy: bool,
+    higress: bool,
+    problems: Vec<String>,
+}
+
+impl Verdict {
+    fn refuse(&mut self, envoy: bool, higress: bool, problem: String) {
+        self.envoy &= !envoy;
+        self.higress &= !higress;
+        self.problems.push(problem);
+    }
+}
+
+/// The load verdict: the ABI, the exports' types (cpp-host looks them up with a fixed type
+/// and fails the VM on a mismatch), the allocator and the imports.
+fn load_verdict(
+    module: &Parsed,
+    abi: AbiVersion,
+    has_allocator: bool,
+    imports: &[ClassifiedImport],
+) -> Verdict {
+    let mut verdict = Verdict {
+        envoy: true,
+        higress: true,
+        problems: Vec::new(),
+    };
+    if abi == AbiVersion::V0_2_100 {
+        verdict.refuse(
+            true,
+            false,
+            "ABI 0.2.100 is Higress's own: upstream Envoy and Istio refuse it (\"Missing or unknown Proxy-Wasm ABI version\"). Deploy on Higress, or build with the upstream proxy-wasm-go-sdk for Istio.".into(),
+        );
+    }
+    for (name, found) in &module.func_exports {
+        let Some(found) = found else {
+            continue;
+        };
+        let Some((want_p, want_r)) = expected_signature(name, abi, |n| module.has(n)) else {
+            continue;
+        };
+        if !found.is(want_p, want_r) {
+            verdict.refuse(
+                true,
+                true,
+                format!(
+                    "Bad function signature for: {name}: it is {}, Envoy expects {} for ABI {}; Envoy refuses to load the module (the playground calls it with the arguments it declares)",
+                    found.signature(),
+                    hostcalls::signature(want_p, want_r),
+                    abi.as_str()
+                ),
+            );
+        }
+    }
+    if !has_allocator {
+        verdict.refuse(
+            true,
+            true,
+            "no allocator: Envoy needs an exported malloc or proxy_on_memory_allocate (i32) -> i32 (\"Wasm module is missing malloc function\")".into(),
+        );
+    }
+    for import in imports {
+        let ImportInfo {
+            module,
+            name,
+            status,
+            note,
+            ..
+        } = &import.info;
+        verdict.envoy &= !import.envoy_refuses;
+        verdict.higress &= !import.higress_refuses;
+        if let Some(n) = note
+            && (*status != ImportStatus::Implemented || n.contains("refuse"))
+        {
+            verdict.problems.push(format!("{module}.{name}: {n}"));
+        }
+    }
+    verdict
 }
 
 /// The type cpp-host looks export `name` up with (`WasmBase::getFunctions`); `None` for
@@ -478,7 +571,7 @@ fn toolchain(
     custom_names: &[String],
     fn_names: &str,
     imports: &[RawImport],
-    exports: &[(&str, Option<FnType>)],
+    exports: &[(String, Option<FnType>)],
 ) -> (String, String) {
     let produced = |field: &str, value: &str| {
         producers
