@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check, in the order CI runs them: format, the workflow and shell lints, lints
-# (native and wasm), the host's wasm build, the architecture rule, native tests, the release
+# (native and wasm), the API docs, the host's wasm build, the architecture rule, native tests, the release
 # build, a build for a sub-path, the nginx deployment and the browser tests.
 #
 #   bash scripts/test.sh                  everything (setup first; fast when already done)
@@ -115,6 +115,7 @@ step actionlint lint_workflows
 step shellcheck lint_shell
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step clippy-wasm cargo clippy -p pwp-model -p pwp-host -p pwp-app --target wasm32-unknown-unknown -- -D warnings
+step doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 step host-wasm cargo build -p pwp-host --target wasm32-unknown-unknown
 step architecture architecture
 step test cargo test --workspace

@@ -8,7 +8,7 @@
 //! - **a minimal host on wasmi** ([`mini`], [`mini_wasmi`]): the same lifecycle with a
 //!   proxy-wasm host that only answers what the lifecycle needs, so that engine time and host
 //!   time can be told apart;
-//! - **the same minimal host on wasmtime** (`--features wasmtime`, [`mini_wasmtime`]): the
+//! - **the same minimal host on wasmtime** (`--features wasmtime`, `mini_wasmtime`): the
 //!   reference engine, a native JIT.
 //!
 //! `scripts/bench.sh` runs them all and writes `BENCHMARKS.md`.
