@@ -292,20 +292,30 @@ impl Driver {
                 .as_ref()
                 .map_or(0, |s| s.response_headers.len());
             self.set_access(Dir::Response, Access::ReadWrite, Access::None);
-            let _ = self
+            let ret = self
                 .call(
                     "proxy_on_response_headers",
                     &self.header_args(id, n, eos),
                     id,
                 )
                 .await;
+            // The reply goes out whatever they return; the trace still names the action.
+            if let super::CallOutcome::Returned(r) = ret {
+                let real_stop = self.world.borrow().cfg().response_headers_real_stop;
+                let action = Action::from_headers(r.unwrap_or(0) as u32, real_stop);
+                self.set_action(self.last_callback, action);
+            }
             self.discard_stream_requests();
             if !eos && !self.failed {
                 self.set_access(Dir::Response, Access::ReadWrite, Access::ReadWrite);
                 let len = body.len() as i64;
-                let _ = self
+                let ret = self
                     .call("proxy_on_response_body", &[i64::from(id), len, 1], id)
                     .await;
+                if let super::CallOutcome::Returned(r) = ret {
+                    let action = Action::from_body(r.unwrap_or(0) as u32);
+                    self.set_action(self.last_callback, action);
+                }
                 self.discard_stream_requests();
                 sent_body = self
                     .world
@@ -447,7 +457,6 @@ impl Driver {
         self.set_access(dir, Access::ReadWrite, Access::None);
         let ret = self.call(names.0, &self.header_args(id, n, eos), id).await;
         let index = self.last_callback;
-        let resumed = self.after(id, dir).await?;
         let real_stop = {
             let w = self.world.borrow();
             match dir {
@@ -461,7 +470,10 @@ impl Driver {
             }
             _ => Action::Continue,
         };
+        // Named before a local reply or failure in `after` ends the stream: the plugin
+        // returned it whatever came next.
         self.set_action(index, action);
+        let resumed = self.after(id, dir).await?;
         f.headers_held = action.is_stop();
         f.withhold = matches!(
             action,
@@ -558,12 +570,12 @@ impl Driver {
             .call(name, &[i64::from(id), len as i64, i64::from(eos)], id)
             .await;
         let index = self.last_callback;
-        let resumed = self.after(id, dir).await?;
         let action = match ret {
             super::CallOutcome::Returned(r) => Action::from_body(r.unwrap_or(0) as u32),
             _ => Action::Continue,
         };
         self.set_action(index, action);
+        let resumed = self.after(id, dir).await?;
         let mut after = self.with_stream(|s| body_of(s, dir).clone());
         if legacy && f.buffering {
             after.extend_from_slice(&chunk);
@@ -618,12 +630,12 @@ impl Driver {
         });
         let ret = self.call(name, &[i64::from(id), n as i64], id).await;
         let index = self.last_callback;
-        let resumed = self.after(id, dir).await?;
         let action = match ret {
             super::CallOutcome::Returned(r) => Action::from_trailers(r.unwrap_or(0) as u32),
             _ => Action::Continue,
         };
         self.set_action(index, action);
+        let resumed = self.after(id, dir).await?;
         f.trailers_done = true;
         if action == Action::Continue {
             self.with_stream(|s| match dir {
