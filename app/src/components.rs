@@ -4,6 +4,7 @@ mod app;
 mod example_select;
 mod header;
 mod import_report;
+mod pane_tabs;
 pub mod panel;
 mod plugin_pane;
 mod results_pane;

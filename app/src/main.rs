@@ -1,7 +1,8 @@
 //! Proxy-Wasm Playground: the browser app (Leptos CSR, built by Trunk from `app/index.html`).
 //!
 //! Module map:
-//! - `theme`, `manifest`, `paste`: plain logic, no `leptos` or `web_sys`, unit-tested natively;
+//! - `theme`, `manifest`, `paste`, `labels` (one vocabulary), `gates` (what controls can do):
+//!   plain logic, no `leptos` or `web_sys`, unit-tested natively;
 //! - `state`: the reactive state; `runner`: drives the host session in fuel slices;
 //! - `warmup`: runs a built-in plugin while the page is idle, so the first real run is fast;
 //! - `loader`, `persist`, `browser`: the modules that talk to the browser;
@@ -11,6 +12,8 @@
 mod browser;
 mod components;
 mod editors;
+mod gates;
+mod labels;
 mod loader;
 mod manifest;
 mod paste;

@@ -72,9 +72,41 @@ fn entry(value: &Value) -> Option<Example> {
     })
 }
 
+/// The scenario files the picker offers for `example`: its own list, or the conventional name.
+pub fn scenario_files(example: &Example) -> Vec<String> {
+    if example.scenarios.is_empty() {
+        vec![format!("{}.scenario.json", example.name)]
+    } else {
+        example.scenarios.clone()
+    }
+}
+
+/// The picker's first line, counting what it lists: one entry per scenario.
+pub fn menu_prompt(list: &[Example]) -> String {
+    let entries: usize = list.iter().map(|e| scenario_files(e).len()).sum();
+    match (entries, list.len()) {
+        (0, _) => "No examples".to_owned(),
+        (1, _) => "Pick the example".to_owned(),
+        (e, p) if e == p => format!("Pick one of {e} examples"),
+        (e, p) => format!("Pick one of {e} examples ({p} plugins)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Example, examples};
+    use super::{Example, examples, menu_prompt, scenario_files};
+
+    #[test]
+    fn the_prompt_counts_the_entries_it_lists() {
+        let list = examples(
+            r#"[{"name": "a", "scenario": "a.scenario.json", "scenarios": ["a.scenario-x.json"]}, {"name": "b"}]"#,
+        )
+        .unwrap();
+        assert_eq!(scenario_files(&list[1]), ["b.scenario.json"]);
+        assert_eq!(menu_prompt(&list), "Pick one of 3 examples (2 plugins)");
+        assert_eq!(menu_prompt(&list[1..]), "Pick the example");
+        assert_eq!(menu_prompt(&[]), "No examples");
+    }
 
     fn names(json: &str) -> Vec<(String, String)> {
         let list = examples(json).expect("a valid manifest");

@@ -28,6 +28,12 @@ fn ensure_session(state: AppState) -> Result<(), String> {
         return Ok(());
     }
     let plugin = state.plugin.get_untracked().ok_or("load a plugin first")?;
+    if let Some(refusal) = state
+        .invalid
+        .with_untracked(|list| crate::gates::refusal(list))
+    {
+        return Err(refusal);
+    }
     let scenario = state.scenario.get_untracked();
     let session = Session::with_plugin(&plugin.plugin, scenario).map_err(|e| match e {
         SessionError::Refused(problems) => {

@@ -89,6 +89,22 @@ pub struct AppState {
     pub cancel: RwSignal<bool>,
     /// Identifies the drive loop that may step the session; an older loop stops.
     pub drive: StoredValue<u64>,
+    /// Editors holding text they could not apply: `(editor, problem)`. A run refuses to start
+    /// while this is not empty.
+    pub invalid: RwSignal<Vec<(String, String)>>,
+    /// The tab shown when the window is too narrow for the three panes.
+    pub pane: RwSignal<Pane>,
+}
+
+/// What a narrow window shows: the panes do not fit side by side there, so they become two
+/// tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pane {
+    /// The plugin and the scenario's inputs.
+    #[default]
+    Inputs,
+    /// The run: results, then the timeline, host calls and logs.
+    Run,
 }
 
 impl AppState {
@@ -105,9 +121,21 @@ impl AppState {
             breakpoints: RwSignal::new(Breakpoints::default()),
             cancel: RwSignal::new(false),
             drive: StoredValue::new(0),
+            invalid: RwSignal::new(Vec::new()),
+            pane: RwSignal::new(Pane::default()),
         };
         provide_context(state);
         state
+    }
+
+    /// Records whether `editor` holds text it could not apply (`problem`), or not (`None`).
+    pub fn set_invalid(&self, editor: &str, problem: Option<String>) {
+        self.invalid.update(|list| {
+            list.retain(|(e, _)| e != editor);
+            if let Some(p) = problem {
+                list.push((editor.to_string(), p));
+            }
+        });
     }
 
     /// Forgets the current run (inputs changed, or Restart).

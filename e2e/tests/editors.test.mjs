@@ -78,9 +78,10 @@ test("invalid JSON config shows its line inline, keeps the text, and a reload ke
   assert.match(await error.textContent(), /JSON: line 3, column \d+/);
   assert.equal(await editor.inputValue(), bad, "the typed text is kept");
 
-  // The run uses the last valid configuration.
-  await run(page);
-  assert.match(await page.getByTestId("upstream-request").textContent(), /x-request-source/);
+  // A run refuses to start while the text is invalid (it would use the last valid one).
+  await page.getByTestId("run").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith("Not run:"));
+  assert.match(await page.getByTestId("error").textContent(), /plugin configuration is invalid/);
 
   // Another tab and back, then a reload: the text and its error are still there.
   await page.getByRole("tab", { name: "Request" }).click();

@@ -41,5 +41,5 @@ pub use plugin::Plugin;
 pub use report::Report;
 pub use scenario::Scenario;
 pub use session::{Breakpoints, Session, SessionError, Step, StepUntil, run};
-pub use state::{HttpStream, Resolved, World, from_pairs};
+pub use state::{Access, HttpStream, Resolved, World, from_pairs};
 pub use trace::{Failure, Trace};

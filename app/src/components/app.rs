@@ -1,12 +1,16 @@
 use leptos::prelude::*;
 
 use super::header::Header;
+use super::pane_tabs::PaneTabs;
 use super::plugin_pane::PluginPane;
 use super::results_pane::ResultsPane;
 use super::timeline_pane::TimelinePane;
-use crate::state::AppState;
+use crate::run_view::Controls;
+use crate::state::{AppState, Pane};
 
-/// The whole page: the header above three panes (plugin and inputs, timeline, results).
+/// The whole page: the header, the run bar (with the pane tabs of a narrow window), and three
+/// panes (plugin and inputs, timeline, results). Wide windows show the panes side by side;
+/// narrow ones show the inputs or the run (results above the timeline), one at a time.
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::provide();
@@ -24,7 +28,14 @@ pub fn App() -> impl IntoView {
                 <button aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"×"</button>
             </div>
         })}
-        <main class="workspace">
+        <div class="run-bar">
+            <PaneTabs />
+            <Controls />
+        </div>
+        <main class="workspace" data-pane=move || match state.pane.get() {
+            Pane::Inputs => "inputs",
+            Pane::Run => "run",
+        }>
             <PluginPane />
             <TimelinePane />
             <ResultsPane />

@@ -14,31 +14,29 @@ pub fn ExampleSelect() -> impl IntoView {
     });
     let status = move || match examples.get() {
         None => "Loading examples…".to_owned(),
-        Some(Ok(list)) => format!("Pick one of {} examples", list.len()),
+        Some(Ok(list)) => manifest::menu_prompt(&list),
         Some(Err(error)) => format!("No examples ({error})"),
     };
     let options = move || {
         let list = examples.get().and_then(Result::ok).unwrap_or_default();
         list.into_iter()
             .flat_map(|example| {
-                let scenarios = if example.scenarios.is_empty() {
-                    vec![format!("{}.scenario.json", example.name)]
-                } else {
-                    example.scenarios.clone()
-                };
-                scenarios.into_iter().enumerate().map(move |(i, file)| {
-                    let label = if i == 0 {
-                        format!("{} — {}", example.name, example.title)
-                    } else {
-                        let variant = file
-                            .trim_start_matches(&format!("{}.scenario-", example.name))
-                            .trim_end_matches(".json")
-                            .to_string();
-                        format!("{} — {} ({variant})", example.name, example.title)
-                    };
-                    let value = format!("{}|{file}", example.name);
-                    view! { <option value=value>{label}</option> }
-                })
+                manifest::scenario_files(&example)
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(i, file)| {
+                        let label = if i == 0 {
+                            format!("{} — {}", example.name, example.title)
+                        } else {
+                            let variant = file
+                                .trim_start_matches(&format!("{}.scenario-", example.name))
+                                .trim_end_matches(".json")
+                                .to_string();
+                            format!("{} — {} ({variant})", example.name, example.title)
+                        };
+                        let value = format!("{}|{file}", example.name);
+                        view! { <option value=value>{label}</option> }
+                    })
             })
             .collect_view()
     };

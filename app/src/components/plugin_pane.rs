@@ -5,8 +5,8 @@ use super::example_select::ExampleSelect;
 use super::import_report::ImportReport;
 use super::panel::Panel;
 use crate::editors::Editors;
-use crate::loader;
 use crate::state::use_state;
+use crate::{gates, loader};
 
 /// The left pane: choose a plugin (file, drop, example, URL), see what it is, and edit the
 /// scenario's inputs.
@@ -55,20 +55,20 @@ pub fn PluginPane() -> impl IntoView {
             loader::load_file(state, file);
         }
     };
+    // What is wrong with the URL box's text; network and plugin errors go to the report.
+    let url_error = RwSignal::new(None::<String>);
     let load_url = move || {
-        let u = url.get_untracked().trim().to_string();
-        if u.is_empty() {
-            return;
-        }
         // `url#sha256=<hex>` pins the expected digest.
-        let (u, sha) = match u.split_once("#sha256=") {
-            Some((a, b)) => (a.to_string(), Some(b.to_string())),
-            None => (u, None),
-        };
-        loader::load_url(state, u, sha);
+        match gates::plugin_url(&url.get_untracked()) {
+            Ok((u, sha)) => {
+                url_error.set(None);
+                loader::load_url(state, u, sha);
+            }
+            Err(why) => url_error.set(Some(why)),
+        }
     };
     view! {
-        <div class="pane pane-left" aria-label="Plugin and inputs"
+        <div class="pane pane-left" id="pane-inputs" data-testid="pane-inputs" aria-label="Plugin and inputs"
             class:dragging=dragging
             on:dragover=move |e: ev::DragEvent| { e.prevent_default(); dragging.set(true); }
             on:dragleave=move |_| dragging.set(false)
@@ -83,11 +83,15 @@ pub fn PluginPane() -> impl IntoView {
                     <span class="plugin-or">"or"</span>
                     <ExampleSelect />
                 </div>
-                <form class="url-row" on:submit=move |e| { e.prevent_default(); load_url(); }>
+                <form class="url-row" novalidate on:submit=move |e| { e.prevent_default(); load_url(); }>
                     <input type="url" data-testid="plugin-url" aria-label="Load a plugin from a URL (add #sha256=… to pin it)"
                         placeholder="or a URL: https://example.com/plugin.wasm#sha256=…"
-                        prop:value=url on:input=move |e| url.set(event_target_value(&e)) />
+                        aria-invalid=move || url_error.with(Option::is_some).to_string()
+                        prop:value=url on:input=move |e| { url.set(event_target_value(&e)); url_error.set(None); } />
                     <button type="submit" data-testid="plugin-url-load">"Load"</button>
+                    {move || url_error.get().map(|m| view! {
+                        <span class="inline-error" role="alert" data-testid="plugin-url-error">{m}</span>
+                    })}
                 </form>
                 <details class="plugin-report" prop:open=report_open
                     on:toggle=move |e| report_open.set(event_target::<web_sys::Element>(&e).has_attribute("open"))>

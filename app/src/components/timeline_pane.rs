@@ -1,16 +1,14 @@
 use leptos::prelude::*;
 
 use super::panel::Panel;
-use crate::run_view::{CallbackDetail, CalloutAnswerForm, Controls, Logs, StreamNow, Timeline};
+use crate::run_view::{CallbackDetail, Logs, Timeline};
 
-/// The middle pane: run controls, the timeline of callbacks, the selected callback's host
-/// calls, and the logs.
+/// The middle pane: the timeline of callbacks, the selected callback's host calls, and the
+/// logs.
 #[component]
 pub fn TimelinePane() -> impl IntoView {
     view! {
-        <div class="pane pane-middle" aria-label="Timeline">
-            <Controls />
-            <CalloutAnswerForm />
+        <div class="pane pane-middle" id="pane-timeline" data-testid="pane-timeline" aria-label="Timeline">
             <Panel title="Timeline">
                 <Timeline />
             </Panel>
@@ -20,7 +18,6 @@ pub fn TimelinePane() -> impl IntoView {
             <Panel title="Logs">
                 <Logs />
             </Panel>
-            <StreamNow />
         </div>
     }
 }

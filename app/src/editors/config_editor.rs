@@ -7,8 +7,8 @@ use crate::state::use_state;
 
 /// The plugin configuration (`proxy_on_configure`) or, with `vm`, the VM configuration
 /// (`proxy_on_vm_start`): JSON or YAML, or text passed as is. Invalid text stays in the box
-/// (and across a reload) with an error naming its line and column; the run keeps using the
-/// last valid value.
+/// (and across a reload) with an error naming its line and column, and a run refuses to start
+/// until it is fixed (it would otherwise use the last valid value).
 #[component]
 pub fn ConfigEditor(vm: bool) -> impl IntoView {
     let state = use_state();
@@ -24,6 +24,11 @@ pub fn ConfigEditor(vm: bool) -> impl IntoView {
             s.settings.config.clone()
         }
     });
+    let editor = if vm {
+        "VM configuration"
+    } else {
+        "plugin configuration"
+    };
     let initial = value.get_untracked();
     let raw = RwSignal::new(initial.is_string());
     let error = RwSignal::new(None::<String>);
@@ -35,6 +40,9 @@ pub fn ConfigEditor(vm: bool) -> impl IntoView {
     if let Some(d) = &kept {
         error.set(parse_config(d, raw.get_untracked()).err());
     }
+    // The run reads this: it refuses to start while the text is invalid.
+    Effect::new(move |_| state.set_invalid(editor, error.get()));
+    on_cleanup(move || state.set_invalid(editor, None));
     let draft = RwSignal::new(kept.unwrap_or_else(|| config_text(&initial)));
     follow(
         value.into(),
@@ -101,7 +109,7 @@ pub fn ConfigEditor(vm: bool) -> impl IntoView {
             {move || match error.get() {
                 Some(m) => view! {
                     <p class="inline-error" role="alert" data-testid=format!("{testid}-error")>
-                        {m} " — not applied; the run uses the last valid configuration."
+                        {m} " — not applied; Run refuses to start until it is fixed."
                     </p>
                 }.into_any(),
                 None => view! { <p class="ed-hint">{move || config_summary(&value.get())}</p> }.into_any(),

@@ -1,31 +1,65 @@
-//! Run, Step over, Step into, Continue, Restart, Cancel, and the DevTools keys
-//! (F8 continue, F10 step over, F11 step into).
+//! Run, Step over, Step into, Continue, Restart, Cancel, and the keys: Ctrl/Cmd+Enter runs,
+//! and the DevTools keys step (F8 continue, F10 step over, F11 step into). A control that
+//! cannot act is disabled, and its tooltip says why (see [`crate::gates`]).
 
 use leptos::ev;
 use leptos::prelude::*;
-use pwp_host::StepUntil;
+use pwp_host::{Pause, StepUntil};
 
+use crate::gates::{self, RunFacts};
+use crate::labels;
 use crate::runner::{drive, restart};
-use crate::state::{RunStatus, use_state};
+use crate::state::{AppState, Pane, RunStatus, use_state};
+
+/// What the controls can do now.
+fn facts(state: AppState) -> RunFacts {
+    let plugin = state.plugin.with(Option::is_some);
+    state.run.with(|r| RunFacts {
+        plugin,
+        running: r.status == RunStatus::Running,
+        awaiting_callout: r.status == RunStatus::Paused
+            && matches!(r.paused, Some(Pause::Callout { .. })),
+        started: r.status != RunStatus::Idle || r.report.is_some(),
+    })
+}
+
+/// In a narrow window, leaves the inputs for the tab that shows what the run does.
+fn show_run(state: AppState) {
+    state.pane.set(Pane::Run);
+}
 
 /// The run toolbar.
 #[component]
 pub fn Controls() -> impl IntoView {
     let state = use_state();
-    let running = move || state.run.with(|r| r.status == RunStatus::Running);
-    let finished = move || state.run.with(|r| r.status == RunStatus::Finished);
-    let no_plugin = move || state.plugin.with(Option::is_none);
+    let blocked = Memo::new(move |_| gates::blocked(facts(state)));
     let run = move || {
+        if blocked.get_untracked().run.is_some() {
+            return;
+        }
         restart(state);
         drive(state, StepUntil::Breakpoint);
+        show_run(state);
     };
     let step = move |until: StepUntil| {
-        if finished() {
+        if blocked.get_untracked().step.is_some() {
+            return;
+        }
+        if state
+            .run
+            .with_untracked(|r| r.status == RunStatus::Finished)
+        {
             restart(state);
         }
         drive(state, until);
+        show_run(state);
     };
     let _keys = window_event_listener(ev::keydown, move |e: ev::KeyboardEvent| {
+        if e.key() == "Enter" && (e.ctrl_key() || e.meta_key()) {
+            e.prevent_default();
+            run();
+            return;
+        }
         let until = match e.key().as_str() {
             "F8" => StepUntil::Breakpoint,
             "F10" => StepUntil::Callback,
@@ -33,58 +67,48 @@ pub fn Controls() -> impl IntoView {
             _ => return,
         };
         e.prevent_default();
-        if state.plugin.with_untracked(Option::is_some) {
-            step(until);
-        }
+        step(until);
     });
+    let button = move |testid: &'static str,
+                       label: &'static str,
+                       what: &'static str,
+                       gate: fn(&gates::Blocked) -> Option<&'static str>,
+                       act: Box<dyn Fn() + Send + Sync>| {
+        let why = move || blocked.with(gate);
+        view! {
+            <button data-testid=testid class:primary=testid == "run"
+                title=move || gates::tooltip(why(), what)
+                disabled=move || why().is_some() on:click=move |_| act()>
+                {label}
+            </button>
+        }
+    };
     view! {
-        <div class="toolbar" role="toolbar" aria-label="Run controls">
-            <button class="primary" data-testid="run" title="Run from the start (Ctrl+Enter)"
-                disabled=move || no_plugin() || running() on:click=move |_| run()>
-                "▶ Run"
-            </button>
-            <button data-testid="step-over" title="Step over: to the next callback (F10)"
-                disabled=move || no_plugin() || running() on:click=move |_| step(StepUntil::Callback)>
-                "Step over"
-            </button>
-            <button data-testid="step-into" title="Step into: to the next host call (F11)"
-                disabled=move || no_plugin() || running() on:click=move |_| step(StepUntil::HostCall)>
-                "Step into"
-            </button>
-            <button data-testid="continue" title="Continue to the next breakpoint or the end (F8)"
-                disabled=move || no_plugin() || running() on:click=move |_| step(StepUntil::Breakpoint)>
-                "Continue"
-            </button>
-            <button data-testid="restart" title="Throw the run away and start over"
-                disabled=no_plugin on:click=move |_| restart(state)>
-                "Restart"
-            </button>
-            <Show when=running>
-                <button data-testid="cancel" on:click=move |_| state.cancel.set(true)>"Cancel"</button>
+        <div class="toolbar" role="toolbar" aria-label="Run controls" data-testid="run-bar">
+            {button("run", "▶ Run", "Run from the start (Ctrl+Enter, ⌘+Enter on a Mac)", |b| b.run, Box::new(run))}
+            {button("step-over", "Step over", "Step over: to the next callback (F10)", |b| b.step, Box::new(move || step(StepUntil::Callback)))}
+            {button("step-into", "Step into", "Step into: to the next host call (F11)", |b| b.step, Box::new(move || step(StepUntil::HostCall)))}
+            {button("continue", "Continue", "Continue to the next breakpoint or the end (F8)", |b| b.step, Box::new(move || step(StepUntil::Breakpoint)))}
+            {button("restart", "Restart", "Throw the run away and start over", |b| b.restart, Box::new(move || restart(state)))}
+            <Show when=move || state.run.with(|r| r.status == RunStatus::Running)>
+                <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| state.cancel.set(true)>"Cancel"</button>
             </Show>
             <span class="run-status" data-testid="run-status" aria-live="polite">{move || status_text(state)}</span>
         </div>
     }
 }
 
-fn status_text(state: crate::state::AppState) -> String {
+fn status_text(state: AppState) -> String {
     state.run.with(|r| match &r.status {
         RunStatus::Idle => "Ready".to_string(),
         RunStatus::Running => format!("Running… ({} slices)", r.slices),
-        RunStatus::Paused => match &r.paused {
-            Some(pwp_host::Pause::BeforeCallback { index }) => {
-                format!("Paused before callback #{index}")
-            }
-            Some(pwp_host::Pause::HostCall { callback, hostcall }) => {
-                format!("Paused after host call {hostcall} of callback #{callback}")
-            }
-            Some(pwp_host::Pause::Failed { callback }) => format!("Callback #{callback} failed"),
-            Some(pwp_host::Pause::Callout { token }) => {
-                format!("Waiting for an answer to callout {token}")
-            }
-            Some(pwp_host::Pause::Slice) | None => "Paused".to_string(),
-        },
+        RunStatus::Paused => labels::pause(r.paused.as_ref(), |i| {
+            r.report
+                .as_ref()
+                .and_then(|rep| rep.callbacks.get(i))
+                .map(|c| c.name.clone())
+        }),
         RunStatus::Finished => "Finished".to_string(),
-        RunStatus::Refused(m) => m.clone(),
+        RunStatus::Refused(m) => m.lines().next().unwrap_or_default().to_string(),
     })
 }

@@ -1,39 +1,73 @@
 //! While paused: the request as it is right now, and the form to answer a pending callout.
 
 use leptos::prelude::*;
-use pwp_host::from_pairs;
+use pwp_host::{Access, from_pairs};
 use pwp_host::{CalloutAnswer, Pause};
 use pwp_model::scenario::{Body, Headers, MockResponse};
 use pwp_model::trace::CalloutKind;
 
+use crate::labels;
 use crate::runner::answer_callout;
-use crate::state::use_state;
+use crate::state::{RunStatus, use_state};
 
-/// The stream's headers and bodies at the pause, as the plugin sees them.
+/// The stream's headers and bodies at the pause, as the plugin sees them, and what it may do
+/// with each part now. Shown at the top of the results while a run is paused in a request.
 #[component]
 pub fn StreamNow() -> impl IntoView {
     let state = use_state();
     let stream = move || {
         state.run.with(|r| {
-            r.stream
-                .clone()
-                .filter(|_| r.status != crate::state::RunStatus::Finished)
+            let s = r.stream.clone().filter(|_| r.status == RunStatus::Paused)?;
+            let at = match &r.paused {
+                Some(
+                    Pause::BeforeCallback { index: i }
+                    | Pause::HostCall { callback: i, .. }
+                    | Pause::Failed { callback: i },
+                ) => r
+                    .report
+                    .as_ref()
+                    .and_then(|rep| rep.callbacks.get(*i))
+                    .map(|c| {
+                        let before = matches!(r.paused, Some(Pause::BeforeCallback { .. }));
+                        format!(
+                            "{} {} {}",
+                            if before { "before" } else { "in" },
+                            labels::callback_no(*i),
+                            c.name
+                        )
+                    }),
+                _ => None,
+            };
+            Some((s, at))
         })
     };
     view! {
-        {move || stream().map(|s| {
-            let part = |title: &'static str, pairs: Vec<(String, String)>, access: String| view! {
-                <h4>{title} " " <small class="access">{access}</small></h4>
+        {move || stream().map(|(s, at)| {
+            let part = |title: &'static str, pairs: Vec<(String, String)>, access: Access, testid: &'static str| view! {
+                <h4>{title} " " <small class="access" data-testid=testid>{labels::access(access)}</small></h4>
                 <table class="headers"><tbody>
                     {pairs.into_iter().map(|(k, v)| view! { <tr><td class="mono k">{k}</td><td class="mono">{v}</td></tr> }).collect_view()}
                 </tbody></table>
             };
+            let body = |title: &'static str, bytes: &[u8], access: Access| (!bytes.is_empty()).then(|| {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                view! {
+                    <h4>{title} " " <small class="access">{labels::access(access)}</small></h4>
+                    <pre class="body mono">{text}</pre>
+                }
+            });
+            let heading = format!(
+                "The stream now{}, {}",
+                at.map(|a| format!(" ({a})")).unwrap_or_default(),
+                labels::request_no(s.index)
+            );
             view! {
-                <section class="stream-now" data-testid="stream-now">
-                    {part("Request headers", from_pairs(&s.request_headers), format!("{:?}", s.req_headers))}
-                    {(!s.request_body.is_empty()).then(|| view! { <pre class="body mono">{String::from_utf8_lossy(&s.request_body).into_owned()}</pre> })}
-                    {(!s.response_headers.is_empty()).then(|| part("Response headers", from_pairs(&s.response_headers), format!("{:?}", s.resp_headers)))}
-                    {(!s.response_body.is_empty()).then(|| view! { <pre class="body mono">{String::from_utf8_lossy(&s.response_body).into_owned()}</pre> })}
+                <section class="stream-now" data-testid="stream-now" aria-label="The stream at the pause">
+                    <h3 class="panel-title">{heading}</h3>
+                    {part("Request headers", from_pairs(&s.request_headers), s.req_headers, "access-request-headers")}
+                    {body("Request body", &s.request_body, s.req_body)}
+                    {(!s.response_headers.is_empty()).then(|| part("Response headers", from_pairs(&s.response_headers), s.resp_headers, "access-response-headers"))}
+                    {body("Response body", &s.response_body, s.resp_body)}
                 </section>
             }
         })}

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use pwp_model::outcome::Message;
 use pwp_model::scenario::Body;
 
+use crate::labels;
 use crate::state::use_state;
 
 fn body_text(b: &Body) -> String {
@@ -71,7 +72,7 @@ pub fn ClientResponse() -> impl IntoView {
                 Some((Some(c), _)) => view! {
                     <p class="status-line">
                         <span class="status" data-testid="client-status">{c.status}</span>
-                        {c.local_reply.then(|| view! { <span class="badge" data-testid="local-reply">{format!("local reply · {}", c.details)}</span> })}
+                        {c.local_reply.then(|| view! { <span class="badge" data-testid="local-reply">{labels::local_reply(c.status, &c.details)}</span> })}
                     </p>
                     {message_view(c.message)}
                 }.into_any(),
@@ -195,7 +196,7 @@ pub fn RequestsChart() -> impl IntoView {
                         <svg viewBox=viewbox preserveAspectRatio="none" role="img" aria-label="Time and memory per request">
                             {rows.iter().enumerate().map(|(i, r)| {
                                 let h = 56.0 * r.duration_us / max_t;
-                                view! { <rect x=i as f64 * w y=60.0 - h width=w - 1.0 height=h><title>{format!("#{}: {:.0} µs, {} pages", i + 1, r.duration_us, r.memory_pages)}</title></rect> }
+                                view! { <rect x=i as f64 * w y=60.0 - h width=w - 1.0 height=h><title>{format!("{}: {:.0} µs, {} pages", labels::request_no(i as u32), r.duration_us, r.memory_pages)}</title></rect> }
                             }).collect_view()}
                             <polyline fill="none" points=points />
                         </svg>

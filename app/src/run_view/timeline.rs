@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use pwp_host::Pause;
 use pwp_model::trace::CallbackRecord;
 
-use crate::state::use_state;
+use crate::labels;
+use crate::state::{RunStatus, use_state};
 
 fn paused_index(p: &Option<Pause>) -> Option<usize> {
     match p {
@@ -34,7 +35,14 @@ pub fn Timeline() -> impl IntoView {
             </For>
         </ol>
         <Show when=move || state.run.with(|r| r.report.as_ref().is_none_or(|r| r.callbacks.is_empty()))>
-            <p class="empty">"Run or step to see the plugin's callbacks here."</p>
+            <p class="empty" data-testid="timeline-empty">{move || {
+                let exported = state.plugin.with(|p| p.as_ref().map_or(0, |p| p.info().callbacks.len()));
+                state.run.with(|r| labels::empty_timeline(
+                    r.status == RunStatus::Finished,
+                    matches!(r.status, RunStatus::Refused(_)),
+                    exported,
+                ))
+            }}</p>
         </Show>
     }
 }
@@ -69,23 +77,18 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
         c
     };
     let args: Vec<String> = cb.args.iter().map(i64::to_string).collect();
-    let result = match (&cb.action, cb.ret, &cb.error) {
-        (_, _, Some(e)) => format!("✗ {}", e.kind),
-        (Some(a), _, _) => a.to_string(),
-        (None, Some(r), _) => r.to_string(),
-        _ => String::new(),
-    };
+    let failure = cb.error.as_ref().map(|e| e.kind.to_string());
+    let action = cb.action.as_ref().map(ToString::to_string);
+    let result = labels::callback_result(cb.ret, action.as_deref(), failure.as_deref());
     let failed = cb.error.is_some();
-    let request = cb
-        .request
-        .map(|r| format!("#{}", r + 1))
-        .unwrap_or_default();
+    let request = cb.request.map(labels::request_no).unwrap_or_default();
     view! {
         <li class=class data-testid="callback" data-name=name.clone() data-index=index
             on:click=move |_| state.selected.set(Some(index))>
             <button class="bp" class:on=has_bp title="Toggle a breakpoint on this callback"
                 aria-label=format!("Breakpoint on {name}") on:click=toggle_bp>"●"</button>
-            <span class="req">{request}</span>
+            <span class="cb-no" title="Callback number">{labels::callback_no(index)}</span>
+            <span class="req" title="Which replayed request">{request}</span>
             <span class="cb-name">{cb.name.clone()}</span>
             <span class="cb-args">"(" {args.join(", ")} ")"</span>
             <span class="cb-result" class:failed=failed>{result}</span>
@@ -112,7 +115,7 @@ pub fn CallbackDetail() -> impl IntoView {
                     let calls = cb.hostcalls.clone();
                     let changes = cb.changes.clone();
                     view! {
-                        <h3>{format!("#{} {}", cb.index, cb.name)}</h3>
+                        <h3>{format!("{} {}", labels::callback_no(cb.index), cb.name)}</h3>
                         <table class="hostcalls" data-testid="hostcalls">
                             <thead><tr><th>"host call"</th><th>"arguments and results"</th><th>"status"</th></tr></thead>
                             <tbody>

@@ -1,0 +1,225 @@
+//! What the controls can do right now, and why not: the run toolbar's buttons, the URL box,
+//! and a run refused because an editor holds input it could not apply. Pure logic, tested
+//! natively.
+
+/// Where the run is, as far as the controls care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunFacts {
+    /// A plugin is loaded.
+    pub plugin: bool,
+    /// A drive loop is stepping the session.
+    pub running: bool,
+    /// Paused on a callout no mock answers.
+    pub awaiting_callout: bool,
+    /// Something ran (a session or results exist), so there is something to restart.
+    pub started: bool,
+}
+
+/// Why each control cannot act (`None`: it can).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Blocked {
+    /// Run from the start.
+    pub run: Option<&'static str>,
+    /// Step over, Step into, Continue.
+    pub step: Option<&'static str>,
+    /// Restart.
+    pub restart: Option<&'static str>,
+}
+
+const NO_PLUGIN: &str = "Load a plugin first";
+const RUNNING: &str = "The plugin is running: Cancel it first";
+const CALLOUT: &str =
+    "A callout waits for an answer: answer it (or reset it) in the form below, or Restart";
+
+/// What blocks each control, given the facts.
+pub fn blocked(f: RunFacts) -> Blocked {
+    if !f.plugin {
+        return Blocked {
+            run: Some(NO_PLUGIN),
+            step: Some(NO_PLUGIN),
+            restart: Some(NO_PLUGIN),
+        };
+    }
+    Blocked {
+        run: f.running.then_some(RUNNING),
+        step: if f.running {
+            Some(RUNNING)
+        } else if f.awaiting_callout {
+            Some(CALLOUT)
+        } else {
+            None
+        },
+        restart: (!f.started).then_some("Nothing has run yet"),
+    }
+}
+
+/// A button's tooltip: why it cannot act, or what it does.
+pub fn tooltip(blocked: Option<&str>, what: &str) -> String {
+    match blocked {
+        Some(why) => format!("{why} ({what})"),
+        None => what.to_string(),
+    }
+}
+
+/// The URL box: `url#sha256=<hex>` or a path ending in `.wasm` (relative to the page).
+/// Returns the URL and the pinned digest.
+///
+/// # Errors
+///
+/// A sentence saying what is wrong with the text, for the user.
+pub fn plugin_url(text: &str) -> Result<(String, Option<String>), String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Type or paste the URL of a .wasm plugin first.".into());
+    }
+    let (url, sha) = match text.split_once("#sha256=") {
+        Some((u, s)) => (u.trim(), Some(s.trim())),
+        None => (text, None),
+    };
+    if let Some(sha) = sha
+        && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(format!(
+            "“#sha256={sha}” is not a SHA-256 digest: it must be 64 hexadecimal digits."
+        ));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "“{url}” is not a URL: it contains spaces. Paste an address such as https://example.com/plugin.wasm."
+        ));
+    }
+    let scheme = url
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| {
+            !s.is_empty()
+                && s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        })
+        .map(str::to_ascii_lowercase);
+    match scheme.as_deref() {
+        Some("http" | "https" | "blob" | "data") => {}
+        Some(other) => {
+            return Err(format!(
+                "“{url}”: a {other}: URL cannot be fetched by the page; use http(s)."
+            ));
+        }
+        None if url.contains('/') || url.ends_with(".wasm") => {}
+        None => {
+            return Err(format!(
+                "“{url}” is not a URL: start with https:// (or give a path ending in .wasm)."
+            ));
+        }
+    }
+    Ok((url.to_string(), sha.map(str::to_string)))
+}
+
+/// Why a run must not start while editors hold text they could not apply: `invalid` lists
+/// `(editor, problem)`.
+pub fn refusal(invalid: &[(String, String)]) -> Option<String> {
+    let (first, problem) = invalid.first()?;
+    let more = match invalid.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(format!(
+        "Not run: the {first} is invalid{more}.\n{problem} — fix it first; the run would otherwise use the last valid one."
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_plugin_nothing_can_act() {
+        let b = blocked(RunFacts::default());
+        assert_eq!(b.run, Some(NO_PLUGIN));
+        assert_eq!(b.step, Some(NO_PLUGIN));
+        assert_eq!(b.restart, Some(NO_PLUGIN));
+    }
+
+    #[test]
+    fn a_waiting_callout_blocks_stepping_but_not_run_or_restart() {
+        let b = blocked(RunFacts {
+            plugin: true,
+            awaiting_callout: true,
+            started: true,
+            ..RunFacts::default()
+        });
+        assert_eq!(b.step, Some(CALLOUT));
+        assert_eq!(b.run, None);
+        assert_eq!(b.restart, None);
+    }
+
+    #[test]
+    fn running_blocks_run_and_steps() {
+        let b = blocked(RunFacts {
+            plugin: true,
+            running: true,
+            started: true,
+            ..RunFacts::default()
+        });
+        assert_eq!(b.run, Some(RUNNING));
+        assert_eq!(b.step, Some(RUNNING));
+    }
+
+    #[test]
+    fn a_ready_plugin_can_run_and_step_but_not_restart() {
+        let b = blocked(RunFacts {
+            plugin: true,
+            ..RunFacts::default()
+        });
+        assert_eq!((b.run, b.step), (None, None));
+        assert!(b.restart.is_some());
+        assert_eq!(tooltip(None, "Run (Ctrl+Enter)"), "Run (Ctrl+Enter)");
+        assert!(tooltip(b.restart, "Restart").starts_with("Nothing has run"));
+    }
+
+    #[test]
+    fn urls_and_paths_load_and_plain_words_are_refused_with_a_reason() {
+        assert_eq!(
+            plugin_url(" https://x.test/p.wasm ").unwrap(),
+            ("https://x.test/p.wasm".to_string(), None)
+        );
+        assert_eq!(
+            plugin_url("examples/go-headers.wasm").unwrap().0,
+            "examples/go-headers.wasm"
+        );
+        let sha = "a".repeat(64);
+        assert_eq!(
+            plugin_url(&format!("https://x.test/p.wasm#sha256={sha}")).unwrap(),
+            ("https://x.test/p.wasm".to_string(), Some(sha))
+        );
+        for bad in [
+            "",
+            "hello",
+            "not a url",
+            "ftp://x/p.wasm",
+            "https://x/p.wasm#sha256=abc",
+        ] {
+            let e = plugin_url(bad).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(plugin_url("hello").unwrap_err().contains("not a URL"));
+    }
+
+    #[test]
+    fn a_refusal_names_the_editor_and_the_problem() {
+        assert_eq!(refusal(&[]), None);
+        let one = refusal(&[(
+            "plugin configuration".into(),
+            "line 1, column 2: expected value".into(),
+        )])
+        .unwrap();
+        assert!(one.starts_with("Not run: the plugin configuration is invalid.\n"));
+        assert!(one.contains("line 1, column 2: expected value"));
+        let two = refusal(&[
+            ("plugin configuration".into(), "x".into()),
+            ("VM configuration".into(), "y".into()),
+        ])
+        .unwrap();
+        assert!(two.contains("(and 1 more)"));
+    }
+}
