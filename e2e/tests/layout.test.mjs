@@ -9,15 +9,16 @@ import { pickExample, screenshot, useApp } from "../lib.mjs";
 
 const app = useApp();
 
-const PANES = ["pane-inputs", "pane-timeline", "pane-results"];
-/** What a user must be able to reach in each pane (and the run bar's Run button). */
+/** The three panes, by the classes they have always had. */
+const PANES = [".pane-left", ".pane-middle", ".pane-right"];
+/** What a user must be able to reach in each pane, by data-testid (and the Run button). */
 const PARTS = {
-  "pane-inputs": ["plugin-url", "import-report", "request-editor"],
-  "pane-timeline": ["timeline", "hostcalls", "logs"],
-  "pane-results": ["upstream-request", "client-response", "expectations"],
+  ".pane-left": ["plugin-url", "import-report", "request-editor"],
+  ".pane-middle": ["timeline", "hostcalls", "logs"],
+  ".pane-right": ["upstream-request", "client-response", "expectations"],
 };
-/** Before a run the timeline and the logs are empty lists: their placeholder stands in. */
-const BEFORE_A_RUN = { timeline: "timeline-empty", logs: null, expectations: null };
+/** Before a run the timeline, the logs and the expectations are empty lists, with nothing to reach. */
+const BEFORE_A_RUN = { timeline: null, logs: null, expectations: null };
 
 /** A page of its own at `width` x `height`, with its errors collected. */
 async function sized(width, height, url = app.server.url) {
@@ -43,7 +44,7 @@ function layoutFacts(page) {
     const panes = [];
     const spills = [];
     for (const id of ids) {
-      const el = document.querySelector(`[data-testid="${id}"]`);
+      const el = document.querySelector(id);
       const r = el.getBoundingClientRect();
       if (r.width === 0 || r.height === 0) continue;
       panes.push({ id, left: r.left + scrollX, top: r.top + scrollY, right: r.right + scrollX, bottom: r.bottom + scrollY });
@@ -76,7 +77,7 @@ function assertNoOverlap({ panes, spills, pageWide }, where) {
  * something drawn over it.
  */
 async function reach(page, testid, where) {
-  const el = page.getByTestId(testid);
+  const el = testid.startsWith(".") ? page.locator(testid) : page.getByTestId(testid);
   if (!(await el.isVisible())) {
     const pane = await el.evaluate((e) => e.closest(".pane")?.id);
     const tab = page.locator(`[role="tab"][aria-controls~="${pane}"]`);
@@ -111,7 +112,7 @@ async function checkEverything(page, where, { ran = true } = {}) {
 
 async function reachRequestTab(page) {
   const tab = page.getByRole("tab", { name: "Request", exact: true });
-  if (!(await tab.isVisible())) await reach(page, "pane-inputs", "the inputs");
+  if (!(await tab.isVisible())) await reach(page, ".pane-left", "the inputs");
   await tab.click();
 }
 
