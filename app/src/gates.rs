@@ -28,8 +28,7 @@ pub struct Blocked {
 
 const NO_PLUGIN: &str = "Load a plugin first";
 const RUNNING: &str = "The plugin is running: Cancel it first";
-const CALLOUT: &str =
-    "A callout waits for an answer: answer it (or reset it) in the form below, or Restart";
+const CALLOUT: &str = "A callout waits for an answer: answer it (or reset it) in the form that opens the results, or Restart";
 
 /// What blocks each control, given the facts.
 pub fn blocked(f: RunFacts) -> Blocked {

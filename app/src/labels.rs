@@ -68,7 +68,7 @@ pub fn pause(p: Option<&Pause>, name_of: impl Fn(usize) -> Option<String>) -> St
                 .unwrap_or_default()
         ),
         Some(Pause::Callout { token }) => {
-            format!("Waiting for an answer to callout {token} (answer it below)")
+            format!("Waiting for an answer to callout {token}")
         }
         Some(Pause::Slice) | None => "Paused".to_string(),
     }
