@@ -1,6 +1,7 @@
-//! The only module that talks to the browser (`web_sys`): storage, media queries, the
-//! document element, `fetch`, WebCrypto's digest and yielding to the event loop. Everything here degrades quietly when an API is missing
-//! (for example `localStorage` disabled by privacy settings).
+//! The browser calls the app's modules share (`web_sys`): storage, media queries, the document
+//! element, the location, `fetch`, WebCrypto's digest, the clock and yielding to the event loop.
+//! Everything here degrades quietly when an API is missing (for example `localStorage` disabled
+//! by privacy settings).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -35,6 +36,42 @@ pub fn set_root_attribute(name: &str, value: &str) {
     }
 }
 
+/// `location.hash` (with its `#`), or `""`.
+pub fn location_hash() -> String {
+    window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// `location.origin + location.pathname`: where share links point.
+pub fn location_base() -> String {
+    let Some(location) = window().map(|w| w.location()) else {
+        return String::new();
+    };
+    match (location.origin(), location.pathname()) {
+        (Ok(origin), Ok(path)) => format!("{origin}{path}"),
+        _ => String::new(),
+    }
+}
+
+/// Removes the fragment from the address without a reload or a history entry.
+pub fn clear_fragment() {
+    let Some(w) = window() else { return };
+    let location = w.location();
+    let without = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let replaced = w.history().is_ok_and(|h| {
+        h.replace_state_with_url(&h.state().unwrap_or_default(), "", Some(&without))
+            .is_ok()
+    });
+    if !replaced {
+        let _ = location.set_hash("");
+    }
+}
+
 /// Resolves `relative` against the document base (`<base href>`, i.e. Trunk's `--public-url`).
 pub fn resolve(relative: &str) -> Result<String, String> {
     let document = window().and_then(|w| w.document()).ok_or("no document")?;
@@ -47,21 +84,31 @@ pub fn resolve(relative: &str) -> Result<String, String> {
     Ok(url.href())
 }
 
-/// Fetches `url` and returns its body as text.
-///
-/// # Errors
-///
-/// A message for a network error, an HTTP status other than 2xx or a body that is not text.
-pub async fn fetch_text(url: &str) -> Result<String, String> {
+/// Fetches `url`: the response, if its status is 2xx.
+async fn fetch_ok(url: &str) -> Result<web_sys::Response, String> {
     let window = window().ok_or("no window")?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
         .await
-        .map_err(|_| format!("{url}: network error"))?
+        .map_err(|_| {
+            format!(
+                "{url}: network error (offline, or the server does not allow cross-origin requests)"
+            )
+        })?
         .dyn_into()
         .map_err(|_| format!("{url}: not a response"))?;
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
+    Ok(response)
+}
+
+/// Fetches `url` and returns its body as text.
+///
+/// # Errors
+///
+/// A message naming the URL and what went wrong (network, CORS, HTTP status, not text).
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    let response = fetch_ok(url).await?;
     let text = response
         .text()
         .map_err(|_| format!("{url}: unreadable body"))?;
@@ -70,6 +117,22 @@ pub async fn fetch_text(url: &str) -> Result<String, String> {
         .ok()
         .and_then(|body| body.as_string())
         .ok_or_else(|| format!("{url}: body is not text"))
+}
+
+/// Fetches `url` and returns its body as bytes.
+///
+/// # Errors
+///
+/// As [`fetch_text`].
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let response = fetch_ok(url).await?;
+    let buffer = response
+        .array_buffer()
+        .map_err(|_| format!("{url}: unreadable body"))?;
+    let buffer = JsFuture::from(buffer)
+        .await
+        .map_err(|_| format!("{url}: unreadable body"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Lets the browser handle input and paint, then continues: a message to ourselves on a
@@ -115,4 +178,40 @@ pub async fn sha256_hex(bytes: &[u8]) -> Option<String> {
     let promise = subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?;
     let digest = js_sys::Uint8Array::new(&JsFuture::from(promise).await.ok()?).to_vec();
     Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Saves `text` as a file named `name` (a Blob download through a hidden link).
+pub fn download_text(name: &str, text: &str, mime: &str) {
+    let Some(document) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Ok(a) = document
+        .create_element("a")
+        .map(wasm_bindgen::JsCast::unchecked_into::<web_sys::HtmlAnchorElement>)
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        let _ = a.set_attribute("hidden", "");
+        if let Some(body) = document.body() {
+            let _ = body.append_child(&a);
+            a.click();
+            a.remove();
+        }
+    }
+    // Some browsers read the URL after `click` returns: revoke it later.
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(30),
+    );
 }

@@ -6,42 +6,13 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::Plugin;
-use pwp_model::Scenario;
-use pwp_model::scenario::PluginRef;
-use wasm_bindgen::JsCast;
+use pwp_host::scenario::PluginRef;
+use pwp_host::{Plugin, Scenario};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::state::{AppState, LoadedPlugin};
 
-/// Fetches `url` as bytes.
-///
-/// # Errors
-///
-/// A message naming the URL and what went wrong (network, CORS, HTTP status).
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|_| {
-            format!(
-                "{url}: network error (offline, or the server does not allow cross-origin requests)"
-            )
-        })?
-        .dyn_into()
-        .map_err(|_| format!("{url}: not a response"))?;
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let buffer = JsFuture::from(
-        response
-            .array_buffer()
-            .map_err(|_| format!("{url}: unreadable body"))?,
-    )
-    .await
-    .map_err(|_| format!("{url}: unreadable body"))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
-}
+pub use crate::browser::fetch_bytes;
 
 /// Takes `bytes` as the current plugin, or reports why they are not a usable plugin.
 /// The run is reset either way; the scenario is kept.

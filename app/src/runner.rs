@@ -2,8 +2,11 @@
 //!
 //! Plugin code runs on the main thread in fuel-bounded slices; between slices the runner
 //! yields to the browser (a message to itself, see [`crate::browser::yield_now`]), so the page keeps answering input while a
-//! 6 MB Go plugin starts or a plugin loops until its fuel limit. Cancel stops at the next
-//! slice and keeps what ran so far.
+//! 6 MB Go plugin starts or a plugin loops until its fuel limit.
+//!
+//! One mechanism stops a run: `AppState::drive` names the drive loop that may step the
+//! session, and a loop that finds another name there stops before its next slice. Cancel
+//! changes it and keeps what ran so far; Restart and new inputs change it and forget the run.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -78,7 +81,6 @@ pub fn drive(state: AppState, until: StepUntil) {
         });
         return;
     }
-    state.cancel.set(false);
     let breakpoints = state.breakpoints.get_untracked();
     state.session.update_value(|s| {
         if let Some(s) = s {
@@ -105,10 +107,6 @@ pub fn drive(state: AppState, until: StepUntil) {
                     slices += 1;
                     if slices.is_multiple_of(8) {
                         refresh(state, RunStatus::Running, slices);
-                    }
-                    if state.cancel.get_untracked() {
-                        refresh(state, RunStatus::Paused, slices);
-                        return;
                     }
                     crate::browser::yield_now().await;
                 }
@@ -139,6 +137,15 @@ pub fn drive(state: AppState, until: StepUntil) {
 pub fn restart(state: AppState) {
     state.drive.update_value(|d| *d += 1);
     state.reset_run();
+}
+
+/// Stops the run at its next slice and keeps what ran so far (paused there).
+pub fn cancel(state: AppState) {
+    if state.run.with_untracked(|r| r.status == RunStatus::Running) {
+        state.drive.update_value(|d| *d += 1);
+        let slices = state.run.with_untracked(|r| r.slices);
+        refresh(state, RunStatus::Paused, slices);
+    }
 }
 
 /// Answers the callout the run is paused on, then continues.

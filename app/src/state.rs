@@ -85,9 +85,8 @@ pub struct AppState {
     pub selected: RwSignal<Option<usize>>,
     /// Breakpoints.
     pub breakpoints: RwSignal<Breakpoints>,
-    /// Set to stop driving the run at the next slice.
-    pub cancel: RwSignal<bool>,
-    /// Identifies the drive loop that may step the session; an older loop stops.
+    /// Identifies the drive loop that may step the session: changing it (Cancel, Restart, new
+    /// inputs) is the one way to stop a run, at its next slice.
     pub drive: StoredValue<u64>,
     /// Editors holding text they could not apply: `(editor, problem)`. A run refuses to start
     /// while this is not empty.
@@ -119,7 +118,6 @@ impl AppState {
             run: RwSignal::new(RunView::default()),
             selected: RwSignal::new(None),
             breakpoints: RwSignal::new(Breakpoints::default()),
-            cancel: RwSignal::new(false),
             drive: StoredValue::new(0),
             invalid: RwSignal::new(Vec::new()),
             pane: RwSignal::new(Pane::default()),
@@ -138,8 +136,11 @@ impl AppState {
         });
     }
 
-    /// Forgets the current run (inputs changed, or Restart).
+    /// Forgets the current run (inputs changed, or Restart); a drive loop still running stops.
     pub fn reset_run(&self) {
+        if self.run.with_untracked(|r| r.status == RunStatus::Running) {
+            self.drive.update_value(|d| *d += 1);
+        }
         self.session.set_value(None);
         self.run.set(RunView::default());
         self.selected.set(None);

@@ -1,28 +1,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_model::Scenario;
-use pwp_model::scenario::PluginRef;
-use wasm_bindgen::prelude::*;
+use pwp_host::Scenario;
+use pwp_host::scenario::PluginRef;
 use wasm_bindgen_futures::JsFuture;
 
 use super::rows::scenario_file_name;
 use crate::state::{AppState, use_state};
-
-#[wasm_bindgen(inline_js = r#"
-export function download_text(name, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-"#)]
-extern "C" {
-    fn download_text(name: &str, text: &str);
-}
 
 /// The scenario as a session file: it names the loaded plugin so that `pwp run` finds it (an
 /// uploaded file is expected next to the scenario file).
@@ -86,7 +69,7 @@ pub fn SessionFile() -> impl IntoView {
     view! {
         <div class="ed-bar ed-files">
             <button type="button" data-testid="save-scenario" title="Download the scenario as a file: pwp run -s FILE runs it"
-                on:click=move |_| { let (name, text) = session_file(state); download_text(&name, &text); }>
+                on:click=move |_| { let (name, text) = session_file(state); crate::browser::download_text(&name, &text, "application/json"); }>
                 "Save scenario"
             </button>
             <label class="ed-file-button">

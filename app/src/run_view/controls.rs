@@ -8,7 +8,7 @@ use pwp_host::{Pause, StepUntil};
 
 use crate::gates::{self, RunFacts};
 use crate::labels;
-use crate::runner::{drive, restart};
+use crate::runner::{cancel, drive, restart};
 use crate::state::{AppState, Pane, RunStatus, use_state};
 
 /// What the controls can do now.
@@ -91,7 +91,7 @@ pub fn Controls() -> impl IntoView {
             {button("continue", "Continue", "Continue to the next breakpoint or the end (F8)", |b| b.step, Box::new(move || step(StepUntil::Breakpoint)))}
             {button("restart", "Restart", "Throw the run away and start over", |b| b.restart, Box::new(move || restart(state)))}
             <Show when=move || state.run.with(|r| r.status == RunStatus::Running)>
-                <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| state.cancel.set(true)>"Cancel"</button>
+                <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| cancel(state)>"Cancel"</button>
             </Show>
             <span class="run-status" data-testid="run-status" aria-live="polite">{move || status_text(state)}</span>
         </div>

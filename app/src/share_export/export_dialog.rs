@@ -97,6 +97,8 @@ fn ExportDialog() -> impl IntoView {
         (out.text, warnings)
     });
     let close = move || ctx.export_open.set(false);
+    let format_select = NodeRef::<leptos::html::Select>::new();
+    let output = NodeRef::<leptos::html::Pre>::new();
     let copy = move |_| {
         let text = result.with_untracked(|r| r.0.clone());
         status.set("Copying…".into());
@@ -104,7 +106,9 @@ fn ExportDialog() -> impl IntoView {
             let message = match js::copy(&text).await {
                 Copied::Clipboard | Copied::Fallback => "Copied to the clipboard.",
                 Copied::Failed => {
-                    js::select_contents("export-output");
+                    if let Some(pre) = output.get_untracked() {
+                        js::select_contents(&pre);
+                    }
                     "The clipboard is not available here: the text is selected, press Ctrl+C (⌘C) to copy it."
                 }
             };
@@ -113,10 +117,14 @@ fn ExportDialog() -> impl IntoView {
     };
     let download = move |_| {
         let f = format.get_untracked();
-        result.with_untracked(|r| js::download_text(f.file_name(), &r.0, mime(f)));
+        result.with_untracked(|r| crate::browser::download_text(f.file_name(), &r.0, mime(f)));
         status.set(format!("Saved as {}.", f.file_name()));
     };
-    Effect::new(move |_| js::focus_testid("export-format"));
+    Effect::new(move |_| {
+        if let Some(select) = format_select.get() {
+            let _ = select.focus();
+        }
+    });
     view! {
         <div class="modal-backdrop" on:click=move |e: ev::MouseEvent| {
             if e.target() == e.current_target() { close(); }
@@ -128,7 +136,7 @@ fn ExportDialog() -> impl IntoView {
                     <h2 id="export-title">"Export"</h2>
                     <label class="export-format">
                         <span>"Format"</span>
-                        <select data-testid="export-format" aria-label="Export format"
+                        <select node_ref=format_select data-testid="export-format" aria-label="Export format"
                             prop:value=move || format.get().as_str()
                             on:change=move |e| {
                                 if let Ok(f) = event_target_value(&e).parse::<ExportFormat>() {
@@ -167,7 +175,7 @@ fn ExportDialog() -> impl IntoView {
                                 }).collect_view().into_any()
                             })}
                         </ul>
-                        <pre class="output export-output" data-testid="export-output" tabindex="0">
+                        <pre node_ref=output class="output export-output" data-testid="export-output" tabindex="0">
                             {move || result.with(|r| r.0.clone())}
                         </pre>
                     </section>

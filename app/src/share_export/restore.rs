@@ -5,14 +5,15 @@
 //! session alone and says why in the notice. Either way the fragment is cleared, so a reload
 //! does not open the link again over later edits.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_model::scenario::PluginRef;
-use pwp_model::share::{self, Decoded, ShareError};
-use wasm_bindgen::prelude::*;
+use pwp_host::scenario::PluginRef;
+use pwp_host::share::{self, Decoded, ShareError};
 
+use super::context;
 use super::links::{self, Plan};
-use super::{context, js};
+use crate::browser::{clear_fragment, location_hash};
 use crate::state::AppState;
 
 /// Opens the share link in the page's fragment, if any. True when it replaced the session (so
@@ -22,7 +23,7 @@ pub fn restore_from_location(state: AppState) -> bool {
     let ctx = context();
     check_awaited_file(state, ctx.awaited);
     listen_for_links(state);
-    open(state, &js::location_hash())
+    open(state, &location_hash())
 }
 
 /// Opens `fragment` if it is a share link; see [`restore_from_location`].
@@ -30,14 +31,14 @@ fn open(state: AppState, fragment: &str) -> bool {
     match share::decode(fragment) {
         Err(ShareError::NotAShareLink) => false,
         Err(error) => {
-            js::clear_fragment();
+            clear_fragment();
             state.notice.set(Some(format!(
                 "Could not open the shared session: {error}. Your own session was kept as it was."
             )));
             false
         }
         Ok(decoded) => {
-            js::clear_fragment();
+            clear_fragment();
             apply(state, decoded);
             true
         }
@@ -45,14 +46,11 @@ fn open(state: AppState, fragment: &str) -> bool {
 }
 
 /// Opens links pasted into the address bar of the running app (only the fragment changes, so
-/// the page does not reload).
+/// the page does not reload). The listener lives as long as the app.
 fn listen_for_links(state: AppState) {
-    let callback = Closure::<dyn Fn()>::new(move || {
-        open(state, &js::location_hash());
+    let _listener = window_event_listener(ev::hashchange, move |_| {
+        open(state, &location_hash());
     });
-    js::on_hash_change(&callback);
-    // The listener lives as long as the page.
-    callback.forget();
 }
 
 /// When a link names a file the user must drop, checks the next plugin they load against it.
@@ -91,8 +89,7 @@ fn apply(state: AppState, decoded: Decoded) {
     } else {
         format!("Opened the shared session “{}”", scenario.name.trim())
     };
-    state.cancel.set(true);
-    state.reset_run();
+    crate::runner::restart(state);
     state.scenario.set(scenario);
     state.plugin.set(None);
     state.load_error.set(None);

@@ -15,13 +15,14 @@ pub fn ShareButton() -> impl IntoView {
     let state = use_state();
     let built = RwSignal::new(None::<(Built, Scenario)>);
     let status = RwSignal::new(String::new());
+    let link_input = NodeRef::<leptos::html::Input>::new();
     let copy = move |link: String| {
         status.set("Copying…".into());
         spawn_local(async move {
             let message = match js::copy(&link).await {
                 Copied::Clipboard | Copied::Fallback => "Copied to the clipboard.",
                 Copied::Failed => {
-                    js::select_contents("share-link");
+                    js::select_input(link_input);
                     "The clipboard is not available here: the link is selected, press Ctrl+C (⌘C) to copy it."
                 }
             };
@@ -38,7 +39,7 @@ pub fn ShareButton() -> impl IntoView {
             })
             // No plugin loaded yet (a link's file not dropped yet): pass its reference on.
             .or_else(|| links::without_inline(scenario.clone()).plugin);
-        let b = links::build(&js::location_base(), &scenario, plugin);
+        let b = links::build(&crate::browser::location_base(), &scenario, plugin);
         let link = b.link.clone();
         built.set(Some((b, scenario)));
         copy(link);
@@ -57,8 +58,8 @@ pub fn ShareButton() -> impl IntoView {
                         on:keydown=move |e: ev::KeyboardEvent| if e.key() == "Escape" { close(); }>
                         <label class="field">
                             <span>{format!("Link to this session ({} characters)", b.link.len())}</span>
-                            <input type="text" readonly spellcheck="false" data-testid="share-link"
-                                prop:value=link on:focus=move |_| js::select_contents("share-link") />
+                            <input node_ref=link_input type="text" readonly spellcheck="false" data-testid="share-link"
+                                prop:value=link on:focus=move |_| js::select_input(link_input) />
                         </label>
                         <p class="share-status" data-testid="share-status" aria-live="polite">{move || status.get()}</p>
                         <p class=if b.plugin_missing { "share-note warn" } else { "share-note" } data-testid="share-plugin">
