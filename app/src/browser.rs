@@ -36,6 +36,11 @@ pub fn set_root_attribute(name: &str, value: &str) {
     }
 }
 
+/// `Date.now()`: milliseconds since the Unix epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
 /// `location.hash` (with its `#`), or `""`.
 pub fn location_hash() -> String {
     window()

@@ -7,6 +7,7 @@ mod import_report;
 mod pane_tabs;
 pub mod panel;
 mod plugin_pane;
+mod recent_sessions;
 mod results_pane;
 mod theme_toggle;
 mod timeline_pane;

@@ -1,5 +1,7 @@
-//! Loading a plugin: from a file (picker or drop), a bundled example (with its scenario),
-//! or a URL (checked against a sha256 when one is given).
+//! Loading a plugin: from a file (picker or drop), a bundled example (with its scenario), a URL
+//! (checked against a sha256 when one is given), a share link or a saved session. Every path
+//! ends in [`use_bytes`], and every download goes through [`fetch_plugin`], which hashes with
+//! WebCrypto (see [`sha256`]).
 
 use std::rc::Rc;
 
@@ -10,39 +12,113 @@ use pwp_host::scenario::PluginRef;
 use pwp_host::{Plugin, Scenario};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::sessions::Origin;
 use crate::state::{AppState, LoadedPlugin};
 
-pub use crate::browser::fetch_bytes;
+/// The lower-case hex sha256 of `bytes`: by WebCrypto (fast), or inside the wasm where the page
+/// has no WebCrypto (it is only in secure contexts: https and localhost).
+pub async fn sha256(bytes: &[u8]) -> String {
+    match crate::browser::sha256_hex(bytes).await {
+        Some(digest) => digest,
+        None => pwp_host::inspect::sha256_hex(bytes),
+    }
+}
 
-/// Takes `bytes` as the current plugin, or reports why they are not a usable plugin.
-/// The run is reset either way; the scenario is kept.
+/// Downloads a plugin and hashes it; with `expected`, refuses one whose sha256 differs.
 ///
-/// `sha256`, when the caller has it, saves hashing the bytes again. Once the import report is
-/// on screen, the plugin is compiled in the background, so that Run does not wait for it.
+/// # Errors
+///
+/// A message naming the URL and what went wrong (network, CORS, HTTP status, sha256).
+pub async fn fetch_plugin(url: &str, expected: Option<&str>) -> Result<(Vec<u8>, String), String> {
+    let bytes = crate::browser::fetch_bytes(url).await?;
+    let got = sha256(&bytes).await;
+    match expected {
+        Some(want) if !want.eq_ignore_ascii_case(&got) => Err(format!(
+            "{url} has sha256 {got}, not the expected {want}; the plugin was not loaded"
+        )),
+        _ => Ok((bytes, got)),
+    }
+}
+
+/// The URL of a bundled example's file (`examples/NAME`), against the document base.
+fn example_url(file: &str) -> String {
+    let relative = format!("examples/{file}");
+    crate::browser::resolve(&relative).unwrap_or(relative)
+}
+
+/// Downloads a bundled example's plugin: its bytes, sha256 and source.
+///
+/// # Errors
+///
+/// As [`fetch_plugin`].
+pub async fn fetch_example(name: &str) -> Result<(Vec<u8>, String, PluginRef), String> {
+    let (bytes, sha) = fetch_plugin(&example_url(&format!("{name}.wasm")), None).await?;
+    let source = PluginRef {
+        example: Some(name.to_string()),
+        ..PluginRef::default()
+    };
+    Ok((bytes, sha, source))
+}
+
+/// The file name at the end of a URL (without query or fragment), or `plugin.wasm`.
+pub fn name_from_url(url: &str) -> String {
+    url.split(['?', '#'])
+        .next()
+        .and_then(|p| p.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("plugin.wasm")
+        .to_string()
+}
+
+/// Reads `bytes` (whose sha256 is `sha256`) as a plugin, or says why they are not one.
+///
+/// # Errors
+///
+/// `name: why`.
+pub fn prepare(
+    name: String,
+    bytes: Vec<u8>,
+    sha256: String,
+    mut source: PluginRef,
+) -> Result<LoadedPlugin, String> {
+    let plugin = Plugin::load_hashed(bytes, Some(sha256)).map_err(|e| format!("{name}: {e}"))?;
+    source.sha256 = Some(plugin.info().sha256.clone());
+    source.size = Some(plugin.bytes().len() as u64);
+    Ok(LoadedPlugin {
+        name,
+        plugin: Rc::new(plugin),
+        source,
+    })
+}
+
+/// Takes a prepared plugin as the current one and stores its bytes for the session. The run is
+/// reset; the scenario is kept. Once the import report is on screen, the plugin is compiled in
+/// the background, so that Run does not wait for it.
+pub fn take(state: AppState, loaded: LoadedPlugin) {
+    state.reset_run();
+    state.load_error.set(None);
+    let plugin = loaded.plugin.clone();
+    state.plugin.set(Some(loaded));
+    crate::persist::save_plugin(state);
+    spawn_local(async move {
+        crate::browser::next_frame().await;
+        // A compile error is kept in `plugin` and reported by the run.
+        let _ = plugin.compile();
+    });
+}
+
+/// Takes `bytes` as the current plugin ([`prepare`], then [`take`]), or reports why they are
+/// not a usable plugin and keeps the plugin that was loaded.
 pub fn use_bytes(
     state: AppState,
     name: String,
     bytes: Vec<u8>,
-    sha256: Option<String>,
-    mut source: PluginRef,
+    sha256: String,
+    source: PluginRef,
 ) -> bool {
-    state.reset_run();
-    match Plugin::load_hashed(bytes, sha256) {
-        Ok(plugin) => {
-            source.sha256 = Some(plugin.info().sha256.clone());
-            source.size = Some(plugin.bytes().len() as u64);
-            state.load_error.set(None);
-            let plugin = Rc::new(plugin);
-            state.plugin.set(Some(LoadedPlugin {
-                name,
-                plugin: plugin.clone(),
-                source,
-            }));
-            spawn_local(async move {
-                crate::browser::next_frame().await;
-                // A compile error is kept in `plugin` and reported by the run.
-                let _ = plugin.compile();
-            });
+    match prepare(name, bytes, sha256, source) {
+        Ok(loaded) => {
+            take(state, loaded);
             true
         }
         Err(e) => {
@@ -51,7 +127,7 @@ pub fn use_bytes(
                 .plugin
                 .with_untracked(|p| p.as_ref().map(|p| format!(" ({} is still loaded)", p.name)))
                 .unwrap_or_default();
-            state.load_error.set(Some(format!("{name}: {e}{kept}")));
+            state.load_error.set(Some(format!("{e}{kept}")));
             false
         }
     }
@@ -61,92 +137,83 @@ pub fn use_bytes(
 pub fn load_file(state: AppState, file: web_sys::File) {
     let name = file.name();
     spawn_local(async move {
-        let buffer = match JsFuture::from(file.array_buffer()).await {
-            Ok(b) => b,
-            Err(_) => {
-                state
-                    .load_error
-                    .set(Some(format!("{name}: the file could not be read")));
-                return;
-            }
+        let Ok(buffer) = JsFuture::from(file.array_buffer()).await else {
+            state
+                .load_error
+                .set(Some(format!("{name}: the file could not be read")));
+            return;
         };
         let bytes = Uint8Array::new(&buffer).to_vec();
-        let sha256 = crate::browser::sha256_hex(&bytes).await;
+        let sha = sha256(&bytes).await;
         let source = PluginRef {
             file_name: Some(name.clone()),
             ..PluginRef::default()
         };
-        if use_bytes(state, name, bytes, sha256, source) {
-            crate::persist::save_plugin(state);
-        }
+        use_bytes(state, name, bytes, sha, source);
     });
 }
 
-/// Loads a bundled example and its scenario.
+/// Loads a bundled example and its scenario, as a new session (the one it replaces stays in
+/// the recent sessions).
 pub fn load_example(state: AppState, name: String, scenario_file: Option<String>) {
     spawn_local(async move {
-        let base = |p: &str| {
-            crate::browser::resolve(&format!("examples/{p}"))
-                .unwrap_or_else(|_| format!("examples/{p}"))
-        };
-        let bytes = match fetch_bytes(&base(&format!("{name}.wasm"))).await {
-            Ok(b) => b,
+        let (bytes, sha, source) = match fetch_example(&name).await {
+            Ok(found) => found,
             Err(e) => {
                 state.load_error.set(Some(e));
                 return;
             }
         };
         let scenario_name = scenario_file.unwrap_or_else(|| format!("{name}.scenario.json"));
-        let scenario = match crate::browser::fetch_text(&base(&scenario_name)).await {
+        let scenario = match crate::browser::fetch_text(&example_url(&scenario_name)).await {
             Ok(text) => Scenario::parse(&text).map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
-        let sha256 = crate::browser::sha256_hex(&bytes).await;
-        let source = PluginRef {
-            example: Some(name.clone()),
-            ..PluginRef::default()
-        };
-        if use_bytes(state, name, bytes, sha256, source) {
-            match scenario {
-                Ok(s) => state.scenario.set(s),
-                Err(e) => state.notice.set(Some(format!(
-                    "The example's scenario could not be read: {e}"
-                ))),
+        let loaded = match prepare(name, bytes, sha, source) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                state.load_error.set(Some(e));
+                return;
             }
-            crate::persist::save_plugin(state);
+        };
+        crate::persist::begin(state, Origin::Example);
+        take(state, loaded);
+        match scenario {
+            Ok(s) => state.scenario.set(s),
+            Err(e) => state.notice.set(Some(format!(
+                "The example's scenario could not be read: {e}"
+            ))),
         }
+        crate::persist::opened(state);
     });
 }
 
 /// Loads a plugin from a URL, checking `sha256` when given.
 pub fn load_url(state: AppState, url: String, sha256: Option<String>) {
     spawn_local(async move {
-        let bytes = match fetch_bytes(&url).await {
-            Ok(b) => b,
-            Err(e) => {
-                state.load_error.set(Some(e));
-                return;
+        match fetch_plugin(&url, sha256.as_deref()).await {
+            Ok((bytes, sha)) => {
+                let source = PluginRef {
+                    url: Some(url.clone()),
+                    ..PluginRef::default()
+                };
+                use_bytes(state, name_from_url(&url), bytes, sha, source);
             }
-        };
-        let got = match crate::browser::sha256_hex(&bytes).await {
-            Some(digest) => digest,
-            None => pwp_host::sha256_hex(&bytes),
-        };
-        if let Some(want) = &sha256
-            && !want.eq_ignore_ascii_case(&got)
-        {
-            state.load_error.set(Some(format!(
-                "{url}: sha256 is {got}, not the expected {want}; the plugin was not loaded"
-            )));
-            return;
-        }
-        let name = url.rsplit('/').next().unwrap_or(&url).to_string();
-        let source = PluginRef {
-            url: Some(url.clone()),
-            ..PluginRef::default()
-        };
-        if use_bytes(state, name, bytes, Some(got), source) {
-            crate::persist::save_plugin(state);
+            Err(e) => state.load_error.set(Some(e)),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_from_url;
+
+    #[test]
+    fn a_url_names_its_file() {
+        assert_eq!(
+            name_from_url("https://a.example/x/p.wasm?v=2#top"),
+            "p.wasm"
+        );
+        assert_eq!(name_from_url("https://a.example/"), "plugin.wasm");
+    }
 }

@@ -12,6 +12,8 @@ use pwp_model::report::Report;
 use pwp_model::scenario::PluginRef;
 use pwp_model::{PluginInfo, Scenario};
 
+use crate::sessions::{Current, Recent};
+
 /// A plugin the user loaded.
 #[derive(Clone)]
 pub struct LoadedPlugin {
@@ -88,6 +90,12 @@ pub struct AppState {
     /// Identifies the drive loop that may step the session: changing it (Cancel, Restart, new
     /// inputs) is the one way to stop a run, at its next slice.
     pub drive: StoredValue<u64>,
+    /// The saved session being edited (autosaved under its id).
+    pub current: StoredValue<Option<Current>>,
+    /// The recent sessions (see `persist`).
+    pub recent: RwSignal<Recent>,
+    /// The session left by opening a share link, offered in the notice as a way back.
+    pub previous: RwSignal<Option<String>>,
     /// Editors holding text they could not apply: `(editor, problem)`. A run refuses to start
     /// while this is not empty.
     pub invalid: RwSignal<Vec<(String, String)>>,
@@ -119,6 +127,9 @@ impl AppState {
             selected: RwSignal::new(None),
             breakpoints: RwSignal::new(Breakpoints::default()),
             drive: StoredValue::new(0),
+            current: StoredValue::new(None),
+            recent: RwSignal::new(Recent::default()),
+            previous: RwSignal::new(None),
             invalid: RwSignal::new(Vec::new()),
             pane: RwSignal::new(Pane::default()),
         };

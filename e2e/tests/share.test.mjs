@@ -172,7 +172,7 @@ test("a link to an edited example reopens in a fresh browser and runs the same",
   const receiver = await fresh();
   const b = await receiver.page(link);
   await b.getByTestId("abi").waitFor();
-  await waitForNotice(b, /Opened the shared session .*it replaced your previous session/);
+  await waitForNotice(b, /Opened the shared session .* as a new session\./);
   assert.equal(await b.evaluate(() => location.hash), "", "the fragment is cleared");
   assert.deepEqual(await run(b), original);
 
@@ -186,7 +186,9 @@ test("a link to an edited example reopens in a fresh browser and runs the same",
   const edited = payloadOf(link);
   edited.scenario.request.path = "/via-hashchange";
   await b.evaluate((fragment) => { location.hash = fragment; }, `#s=j${b64url(JSON.stringify(edited))}`);
-  await waitForNotice(b, /Opened the shared session .*it replaced/);
+  // The session it leaves holds nothing typed (the link as it was opened): the new one takes its place.
+  await waitForNotice(b, /Opened the shared session .* as a new session\./);
+  assert.equal(await b.getByTestId("back-to-previous").count(), 0, "no other session to go back to");
   await b.getByTestId("abi").waitFor();
   assert.equal(await b.evaluate(() => location.hash), "");
   assert.match((await run(b)).upstream, /\/via-hashchange/);
@@ -258,7 +260,7 @@ test("a small plugin travels inside the link", async () => {
   const receiver = await fresh();
   const b = await receiver.page(link);
   await b.getByTestId("abi").waitFor();
-  await waitForNotice(b, /Opened a shared session; it replaced/);
+  await waitForNotice(b, /Opened a shared session as a new session/);
   assert.deepEqual(await run(b), original);
 
   // Near the inline limit (32 KiB), the link still carries the plugin but is long: a warning.
@@ -271,7 +273,7 @@ test("a small plugin travels inside the link", async () => {
   assert.match(await a.getByTestId("share-plugin").textContent(), /inside the link/);
   assert.match(await a.getByTestId("share-warning").textContent(), /characters long: many chat tools/);
   const c = await receiver.page(long);
-  await waitForNotice(c, /Opened a shared session; it replaced/);
+  await waitForNotice(c, /Opened a shared session as a new session/);
   await c.waitForFunction(() => document.querySelector('[data-testid="import-report"]')?.textContent?.includes("padded.wasm"));
 
   assert.deepEqual([...sender.errors, ...receiver.errors], []);
@@ -294,12 +296,12 @@ test("a plugin loaded from a URL is fetched again and checked against its sha256
   const receiver = await fresh();
   const b = await receiver.page(link);
   await b.getByTestId("abi").waitFor();
-  await waitForNotice(b, /it replaced your previous session/);
+  await waitForNotice(b, /as a new session/);
   // The same link with another digest: the download is refused.
   const wrong = payloadOf(link);
   wrong.scenario.plugin.sha256 = "f".repeat(64);
   const c = await receiver.page(`${app.server.url}#s=j${b64url(JSON.stringify(wrong))}`);
-  await waitForNotice(c, /Not restored: the plugin: .* now has sha256 [0-9a-f]{64}, not the f{64} of the link/);
+  await waitForNotice(c, /Not restored: the plugin: .* has sha256 [0-9a-f]{64}, not the expected f{64}; the plugin was not loaded/);
   assert.equal(await c.getByTestId("abi").count(), 0);
   assert.deepEqual([...sender.errors, ...receiver.errors], []);
   await sender.context.close();

@@ -14,7 +14,9 @@ use crate::state::{AppState, Pane};
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::provide();
-    // A share link in the URL replaces the autosaved session; a broken one leaves it alone.
+    // A share link in the URL opens as a new session (the saved ones stay in the list); without
+    // one, or with a broken one, the newest saved session comes back.
+    crate::persist::load(state);
     if !crate::share_export::restore_from_location(state) {
         crate::persist::restore(state);
     }
@@ -25,7 +27,13 @@ pub fn App() -> impl IntoView {
         {move || state.notice.get().map(|n| view! {
             <div class="notice" role="status" data-testid="notice">
                 <span>{n}</span>
-                <button aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"×"</button>
+                {move || state.previous.get().map(|id| view! {
+                    <button class="notice-action" data-testid="back-to-previous"
+                        on:click=move |_| crate::persist::switch_to(state, &id)>
+                        "Back to your previous session"
+                    </button>
+                })}
+                <button aria-label="Dismiss" on:click=move |_| { state.notice.set(None); state.previous.set(None); }>"×"</button>
             </div>
         })}
         <div class="run-bar">

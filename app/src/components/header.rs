@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 
+use super::recent_sessions::RecentSessions;
 use super::theme_toggle::ThemeToggle;
 use crate::share_export::{ExportButton, ShareButton};
 
-/// The top bar: the product name, Export and Share, and the theme toggle.
+/// The top bar: the product name, Recent sessions, Export and Share, and the theme toggle.
 #[component]
 pub fn Header() -> impl IntoView {
     view! {
@@ -11,6 +12,7 @@ pub fn Header() -> impl IntoView {
             <h1 class="brand">"Proxy-Wasm Playground"</h1>
             <span class="tagline">"Run and step proxy-wasm plugins in your browser."</span>
             <div class="header-actions">
+                <RecentSessions />
                 <ExportButton />
                 <ShareButton />
             </div>

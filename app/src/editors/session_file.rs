@@ -58,9 +58,14 @@ pub fn SessionFile() -> impl IntoView {
                         (Some(_), None) => " Load its plugin to run it.",
                         _ => "",
                     };
-                    state.notice.set(Some(format!("Opened {name}.{note}")));
+                    let kept = crate::persist::begin(state, crate::sessions::Origin::File)
+                        .map_or("", |_| " Your previous session is kept in Recent sessions.");
+                    state
+                        .notice
+                        .set(Some(format!("Opened {name}.{note}{kept}")));
                     state.scenario.set(s);
                     state.reset_run();
+                    crate::persist::opened(state);
                 }
                 Err(e) => error.set(Some(format!("{name}: {e}. The scenario was not changed."))),
             }

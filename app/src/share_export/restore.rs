@@ -1,9 +1,10 @@
 //! Opening a share link: at start-up (before the autosaved session is restored) and whenever
 //! the fragment changes while the app is open (a link pasted into the address bar).
 //!
-//! A link that decodes replaces the session and loads its plugin; one that does not leaves the
-//! session alone and says why in the notice. Either way the fragment is cleared, so a reload
-//! does not open the link again over later edits.
+//! A link that decodes opens as a new session and loads its plugin; the session the user was in
+//! stays in the recent sessions, and the notice offers the way back to it. A link that does not
+//! decode leaves the session alone and says why in the notice. Either way the fragment is
+//! cleared, so a reload does not open the link again over later edits.
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -14,11 +15,12 @@ use pwp_host::share::{self, Decoded, ShareError};
 use super::context;
 use super::links::{self, Plan};
 use crate::browser::{clear_fragment, location_hash};
+use crate::sessions::Origin;
 use crate::state::AppState;
 
-/// Opens the share link in the page's fragment, if any. True when it replaced the session (so
-/// the autosaved one must not be restored over it); false when there is no link or it could
-/// not be opened (the notice says why).
+/// Opens the share link in the page's fragment, if any. True when it opened as the current
+/// session (so the newest saved one must not be restored over it); false when there is no link
+/// or it could not be opened (the notice says why).
 pub fn restore_from_location(state: AppState) -> bool {
     let ctx = context();
     check_awaited_file(state, ctx.awaited);
@@ -75,7 +77,7 @@ fn check_awaited_file(state: AppState, awaited: RwSignal<Option<PluginRef>>) {
     );
 }
 
-/// Replaces the session with the link's and loads its plugin.
+/// Opens the link's session as a new one and loads its plugin.
 fn apply(state: AppState, decoded: Decoded) {
     let awaited = context().awaited;
     let plan = links::plan(decoded.scenario.plugin.as_ref(), decoded.plugin);
@@ -90,6 +92,11 @@ fn apply(state: AppState, decoded: Decoded) {
         format!("Opened the shared session “{}”", scenario.name.trim())
     };
     crate::runner::restart(state);
+    let previous = crate::persist::begin(state, Origin::Link);
+    state.previous.set(previous);
+    // The session the link's plugin is for: the user may have gone elsewhere when it arrives.
+    let session = crate::persist::current_id(state);
+    let still_here = move || crate::persist::current_id(state) == session;
     state.scenario.set(scenario);
     state.plugin.set(None);
     state.load_error.set(None);
@@ -111,24 +118,26 @@ fn apply(state: AppState, decoded: Decoded) {
                 .file_name
                 .clone()
                 .unwrap_or_else(|| "shared.wasm".into());
-            let missing = use_plugin(state, name, bytes, source);
-            finish(state, &opened, missing);
+            spawn_local(async move {
+                let sha = crate::loader::sha256(&bytes).await;
+                if !still_here() {
+                    return;
+                }
+                let missing = use_plugin(state, name, bytes, sha, source);
+                finish(state, &opened, missing);
+            });
         }
         Plan::Example(name) => {
             state
                 .notice
                 .set(Some(format!("{opened}; loading the example {name}…")));
             spawn_local(async move {
-                let url = crate::browser::resolve(&format!("examples/{name}.wasm"))
-                    .unwrap_or_else(|_| format!("examples/{name}.wasm"));
-                let missing = match crate::loader::fetch_bytes(&url).await {
-                    Ok(bytes) => {
-                        let source = PluginRef {
-                            example: Some(name.clone()),
-                            ..PluginRef::default()
-                        };
-                        use_plugin(state, name, bytes, source)
-                    }
+                let fetched = crate::loader::fetch_example(&name).await;
+                if !still_here() {
+                    return;
+                }
+                let missing = match fetched {
+                    Ok((bytes, sha, source)) => use_plugin(state, name, bytes, sha, source),
                     Err(e) => vec![format!(
                         "the example plugin {name}, which could not be loaded ({e})"
                     )],
@@ -141,36 +150,25 @@ fn apply(state: AppState, decoded: Decoded) {
                 "{opened}; downloading the plugin from {url}…"
             )));
             spawn_local(async move {
-                let missing = match crate::loader::fetch_bytes(&url).await {
-                    Err(e) => vec![format!("the plugin, which could not be downloaded: {e}")],
-                    Ok(bytes) => {
-                        let got = pwp_host::sha256_hex(&bytes);
-                        match sha256 {
-                            Some(want) if !want.eq_ignore_ascii_case(&got) => vec![format!(
-                                "the plugin: {url} now has sha256 {got}, not the {want} of the \
-                                 link, so it was not loaded"
-                            )],
-                            want => {
-                                let name = url
-                                    .split(['?', '#'])
-                                    .next()
-                                    .and_then(|p| p.rsplit('/').next())
-                                    .filter(|n| !n.is_empty())
-                                    .unwrap_or("plugin.wasm")
-                                    .to_string();
-                                let source = PluginRef {
-                                    url: Some(url.clone()),
-                                    ..PluginRef::default()
-                                };
-                                let mut missing = use_plugin(state, name, bytes, source);
-                                if want.is_none() && missing.is_empty() {
-                                    missing.push(format!(
-                                        "a check of the plugin (the link gives no sha256 for {url})"
-                                    ));
-                                }
-                                missing
-                            }
+                let fetched = crate::loader::fetch_plugin(&url, sha256.as_deref()).await;
+                if !still_here() {
+                    return;
+                }
+                let missing = match fetched {
+                    Err(e) => vec![format!("the plugin: {e}")],
+                    Ok((bytes, sha)) => {
+                        let source = PluginRef {
+                            url: Some(url.clone()),
+                            ..PluginRef::default()
+                        };
+                        let name = crate::loader::name_from_url(&url);
+                        let mut missing = use_plugin(state, name, bytes, sha, source);
+                        if sha256.is_none() && missing.is_empty() {
+                            missing.push(format!(
+                                "a check of the plugin (the link gives no sha256 for {url})"
+                            ));
                         }
+                        missing
                     }
                 };
                 finish(state, &opened, missing);
@@ -191,9 +189,14 @@ fn apply(state: AppState, decoded: Decoded) {
 }
 
 /// Takes the link's plugin; what could not be restored, if anything.
-fn use_plugin(state: AppState, name: String, bytes: Vec<u8>, source: PluginRef) -> Vec<String> {
-    if crate::loader::use_bytes(state, name.clone(), bytes, None, source) {
-        crate::persist::save_plugin(state);
+fn use_plugin(
+    state: AppState,
+    name: String,
+    bytes: Vec<u8>,
+    sha: String,
+    source: PluginRef,
+) -> Vec<String> {
+    if crate::loader::use_bytes(state, name.clone(), bytes, sha, source) {
         Vec::new()
     } else {
         let why = state.load_error.get_untracked().unwrap_or_default();
@@ -203,12 +206,22 @@ fn use_plugin(state: AppState, name: String, bytes: Vec<u8>, source: PluginRef) 
     }
 }
 
-/// Says what was opened and what could not be restored.
+/// Says what was opened, what could not be restored and where the previous session is; marks
+/// the session as opened (until the user changes it, the next link or example may reuse it).
 fn finish(state: AppState, opened: &str, missing: Vec<String>) {
-    let message = if missing.is_empty() {
-        format!("{opened}; it replaced your previous session.")
+    let kept = if state.previous.with_untracked(Option::is_some) {
+        " Your previous session is kept in Recent sessions."
     } else {
-        format!("{opened}. Not restored: {}.", missing.join("; "))
+        ""
+    };
+    let message = if missing.is_empty() {
+        format!("{opened} as a new session.{kept}")
+    } else {
+        format!(
+            "{opened} as a new session. Not restored: {}.{kept}",
+            missing.join("; ")
+        )
     };
     state.notice.set(Some(message));
+    crate::persist::opened(state);
 }
