@@ -2,6 +2,10 @@
 //! element, the location, `fetch`, WebCrypto's digest, the clock and yielding to the event loop.
 //! Everything here degrades quietly when an API is missing (for example `localStorage` disabled
 //! by privacy settings).
+//!
+//! Hand-written rather than `gloo-net`, `gloo-storage` or `leptos-use`'s media queries: each
+//! helper is a few lines over `web_sys` bindings the app compiles in anyway, and the colour
+//! scheme is read once at start-up, so a reactive media query would have nothing to update.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
