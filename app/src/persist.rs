@@ -160,6 +160,11 @@ pub fn load(state: AppState) {
     state.recent.set(recent);
 }
 
+/// The list as stored, if it is there and readable.
+fn stored() -> Option<Recent> {
+    serde_json::from_str(&crate::browser::stored(SESSIONS_KEY)?).ok()
+}
+
 /// The session an earlier version saved, as the one entry of a list.
 fn legacy() -> Option<Recent> {
     #[derive(serde::Deserialize)]
@@ -212,7 +217,10 @@ fn save_now(state: AppState) {
     let Some(entry) = current_entry(state) else {
         return;
     };
-    state.recent.update(|r| r.save(entry));
+    // Into the list as stored now: another tab of the app may have saved its session since.
+    let mut recent = stored().unwrap_or_else(|| state.recent.get_untracked());
+    recent.save(entry);
+    state.recent.set(recent);
     write(state);
     // When the list's plugins change (and once at start-up), the bytes of the others go.
     let shas = state.recent.with_untracked(Recent::plugin_shas);

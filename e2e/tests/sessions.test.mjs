@@ -127,6 +127,13 @@ test("a share link opens as a new session; the uploaded plugin and its config co
     return JSON.stringify([...keys].sort()) === JSON.stringify(want);
   }, kept);
 
+  // The first tab, still open, saves an edit: the sessions the other tab saved meanwhile stay.
+  await shared.getByRole("tab", { name: "Request" }).click();
+  await shared.getByTestId("request-path").fill("/edited-in-the-first-tab");
+  await shared.waitForFunction(() => (localStorage.getItem("pwp-sessions") ?? "").includes("/edited-in-the-first-tab"));
+  const stored = await shared.evaluate(() => JSON.parse(localStorage.getItem("pwp-sessions")).entries.map((e) => e.plugin?.name));
+  assert.ok(stored.includes("go-http-auth") && stored.includes("rust-basic-auth.wasm"), stored.join(", "));
+
   assert.deepEqual(errors, []);
   await context.close();
 });
