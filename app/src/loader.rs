@@ -8,8 +8,9 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::scenario::PluginRef;
-use pwp_host::{Plugin, Scenario};
+use pwp_host::Plugin;
+use pwp_model::Scenario;
+use pwp_model::scenario::PluginRef;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::sessions::Origin;
@@ -20,7 +21,7 @@ use crate::state::{AppState, LoadedPlugin};
 pub async fn sha256(bytes: &[u8]) -> String {
     match crate::browser::sha256_hex(bytes).await {
         Some(digest) => digest,
-        None => pwp_host::inspect::sha256_hex(bytes),
+        None => pwp_host::sha256_hex(bytes),
     }
 }
 

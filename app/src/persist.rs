@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::Scenario;
+use pwp_model::Scenario;
 use wasm_bindgen::prelude::*;
 
 use crate::sessions::{Current, Entry, Origin, Recent, SavedPlugin};

@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use pwp_host::Scenario;
-use pwp_host::scenario::PluginRef;
+use pwp_model::Scenario;
+use pwp_model::scenario::PluginRef;
 use serde::{Deserialize, Serialize};
 
 /// At most this many sessions are kept.

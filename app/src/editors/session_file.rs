@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::Scenario;
-use pwp_host::scenario::PluginRef;
+use pwp_model::Scenario;
+use pwp_model::scenario::PluginRef;
 use wasm_bindgen_futures::JsFuture;
 
 use super::rows::scenario_file_name;

@@ -9,8 +9,8 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::scenario::PluginRef;
-use pwp_host::share::{self, Decoded, ShareError};
+use pwp_model::scenario::PluginRef;
+use pwp_model::share::{self, Decoded, ShareError};
 
 use super::context;
 use super::links::{self, Plan};
