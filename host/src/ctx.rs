@@ -27,12 +27,16 @@ pub struct Ctx {
     /// Host calls made in the current callback.
     pub hostcalls_in_callback: u32,
     /// How far the guest's memory may grow.
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: Limiter,
 }
 
 impl Ctx {
     /// The store data for a new instance: nothing linked yet, no host call under way.
     pub(crate) fn new(world: Rc<RefCell<World>>, limits: StoreLimits) -> Ctx {
+        let limits = Limiter {
+            inner: limits,
+            refused_growth: None,
+        };
         Ctx {
             world,
             memory: None,
@@ -44,5 +48,56 @@ impl Ctx {
             hostcalls_in_callback: 0,
             limits,
         }
+    }
+}
+
+/// The store's limits, remembering the last memory growth they refused: a plugin whose
+/// `memory.grow` answers -1 usually aborts next, and the failure should name the cause.
+#[derive(Debug)]
+pub struct Limiter {
+    inner: StoreLimits,
+    refused_growth: Option<(usize, usize)>,
+}
+
+impl Limiter {
+    /// The last refused growth as (current, desired) bytes, forgotten once taken.
+    pub fn take_refused_growth(&mut self) -> Option<(usize, usize)> {
+        self.refused_growth.take()
+    }
+}
+
+impl wasmi::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        if !allowed || maximum.is_some_and(|m| desired > m) {
+            self.refused_growth = Some((current, desired));
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
     }
 }

@@ -186,6 +186,28 @@ impl Session {
         self.control.answers.borrow_mut().insert(token, answer);
     }
 
+    /// Replaces the scenario's mocks for the rest of the run (an edit while paused), and
+    /// answers a callout waiting for an answer if one of them matches it. Returns whether it
+    /// answered one.
+    pub fn update_mocks(&mut self, mocks: crate::scenario::Mocks) -> bool {
+        let answer = self
+            .world
+            .borrow()
+            .callouts
+            .iter()
+            .filter(|c| c.pending)
+            .find_map(|c| crate::driver::call::mock_answer(&mocks, c).map(|a| (c.token, a)));
+        self.scenario.mocks = mocks.clone();
+        *self.control.mocks.borrow_mut() = Some(mocks);
+        match answer {
+            Some((token, a)) => {
+                self.answer_callout(token, a);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Runs until `until` is reached, a fuel slice ends, or the run is over.
     pub fn step(&mut self, until: StepUntil) -> Step {
         self.control.step_into.set(

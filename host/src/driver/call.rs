@@ -130,6 +130,7 @@ impl Driver {
             let ctx = self.vm.store.data_mut();
             ctx.hostcalls_in_callback = 0;
             ctx.nested_fuel = 0;
+            ctx.limits.take_refused_growth();
             ctx.pause_on_hostcalls = self.control.step_into.get();
         }
         let now = self.control.now_us.get();
@@ -205,6 +206,7 @@ impl Driver {
             .map(|s| s.take_changes())
             .unwrap_or_default();
         let pages = self.vm.memory_pages();
+        let refused_growth = self.vm.store.data_mut().limits.take_refused_growth();
         let mut w = self.world.borrow_mut();
         w.flush_stdio();
         w.current_callback = None;
@@ -222,13 +224,25 @@ impl Driver {
             CallEnd::Failed(mut f) => {
                 f.callback = Some(name.to_string());
                 let limit_pages = w.cfg().limits.memory_pages;
-                if f.kind == FailureKind::Trap && pages + 1 >= limit_pages {
-                    f.kind = FailureKind::MemoryLimit;
-                    f.message = format!(
-                        "{} (memory is at the limit of {limit_pages} pages = {} MiB: the plugin probably ran out of memory)",
-                        f.message,
-                        u64::from(limit_pages) * 64 / 1024
-                    );
+                let limit_mib = u64::from(limit_pages) * 64 / 1024;
+                if f.kind == FailureKind::Trap {
+                    // A refused `memory.grow` answers -1 and the plugin's allocator then
+                    // aborts: the trap is a symptom, the memory limit the cause.
+                    if let Some((current, desired)) = refused_growth {
+                        f.kind = FailureKind::MemoryLimit;
+                        f.message = format!(
+                            "memory limit reached in {name}: the plugin asked to grow its memory from {} to {} MiB, past the limit of {limit_pages} pages = {limit_mib} MiB (settings.limits.memory_pages), was refused, and then trapped: {}",
+                            mib(current),
+                            mib(desired),
+                            f.message,
+                        );
+                    } else if pages + 1 >= limit_pages {
+                        f.kind = FailureKind::MemoryLimit;
+                        f.message = format!(
+                            "memory limit reached in {name}: memory is at the limit of {limit_pages} pages = {limit_mib} MiB (settings.limits.memory_pages) and the plugin trapped, probably out of memory: {}",
+                            f.message,
+                        );
+                    }
                 }
                 let cb = &w.trace.callbacks[index];
                 f.backtrace.push(format!("in {name}({})", join(&cb.args)));
@@ -325,66 +339,11 @@ impl Driver {
     }
 
     fn mock_answer(&self, c: &Callout) -> Option<CalloutAnswer> {
-        let m = &self.scenario.mocks;
-        match c.kind {
-            CalloutKind::Http => {
-                let path = c.path();
-                let method = crate::state::header(&c.headers, ":method").unwrap_or_default();
-                let mock = m.http.iter().find(|h| {
-                    h.cluster == c.cluster
-                        && h.path.as_ref().is_none_or(|p| path.starts_with(p.as_str()))
-                        && h.method
-                            .as_ref()
-                            .is_none_or(|x| x.eq_ignore_ascii_case(&method))
-                })?;
-                Some(if mock.reset {
-                    CalloutAnswer::Reset
-                } else if mock.timeout {
-                    CalloutAnswer::Http(MockResponse {
-                        status: 504,
-                        headers: crate::scenario::Headers(vec![(
-                            "content-type".into(),
-                            "text/plain".into(),
-                        )]),
-                        body: Some(Body::Text("upstream request timeout".into())),
-                        trailers: Default::default(),
-                    })
-                } else {
-                    CalloutAnswer::Http(mock.response.clone())
-                })
-            }
-            CalloutKind::Grpc | CalloutKind::GrpcStream => {
-                let mock = m.grpc.iter().find(|g| {
-                    g.cluster == c.cluster
-                        && g.service
-                            .as_ref()
-                            .is_none_or(|s| c.method.starts_with(s.as_str()))
-                        && g.method
-                            .as_ref()
-                            .is_none_or(|x| c.method.ends_with(x.as_str()))
-                })?;
-                let msg = mock
-                    .message
-                    .as_ref()
-                    .and_then(|b| b.bytes().ok())
-                    .unwrap_or_default();
-                Some(CalloutAnswer::Grpc(mock.status, msg))
-            }
-            CalloutKind::Redis => {
-                let command = c.method.split_whitespace().next().unwrap_or("").to_string();
-                let mock = m.redis.iter().find(|r| {
-                    r.cluster.as_ref().is_none_or(|x| *x == c.cluster)
-                        && r.command
-                            .as_ref()
-                            .is_none_or(|x| x.eq_ignore_ascii_case(&command))
-                })?;
-                Some(if mock.network_error {
-                    CalloutAnswer::Reset
-                } else {
-                    CalloutAnswer::Redis(mock.reply.clone())
-                })
-            }
+        // Mocks edited while the run is paused (the app) replace the scenario's.
+        if let Some(m) = self.control.mocks.borrow().as_ref() {
+            return mock_answer(m, c);
         }
+        mock_answer(&self.scenario.mocks, c)
     }
 
     async fn deliver(&mut self, c: &Callout, answer: CalloutAnswer) {
@@ -523,5 +482,73 @@ fn panic_text(logs: &[crate::trace::LogLine], index: usize) -> Option<String> {
         None
     } else {
         Some(lines.join("\n"))
+    }
+}
+
+/// Bytes as MiB, rounded up (for memory-limit messages).
+fn mib(bytes: usize) -> usize {
+    bytes.div_ceil(1 << 20)
+}
+
+/// The answer `mocks` give to callout `c`, if one matches.
+pub(crate) fn mock_answer(m: &crate::scenario::Mocks, c: &Callout) -> Option<CalloutAnswer> {
+    match c.kind {
+        CalloutKind::Http => {
+            let path = c.path();
+            let method = crate::state::header(&c.headers, ":method").unwrap_or_default();
+            let mock = m.http.iter().find(|h| {
+                h.cluster == c.cluster
+                    && h.path.as_ref().is_none_or(|p| path.starts_with(p.as_str()))
+                    && h.method
+                        .as_ref()
+                        .is_none_or(|x| x.eq_ignore_ascii_case(&method))
+            })?;
+            Some(if mock.reset {
+                CalloutAnswer::Reset
+            } else if mock.timeout {
+                CalloutAnswer::Http(MockResponse {
+                    status: 504,
+                    headers: crate::scenario::Headers(vec![(
+                        "content-type".into(),
+                        "text/plain".into(),
+                    )]),
+                    body: Some(Body::Text("upstream request timeout".into())),
+                    trailers: Default::default(),
+                })
+            } else {
+                CalloutAnswer::Http(mock.response.clone())
+            })
+        }
+        CalloutKind::Grpc | CalloutKind::GrpcStream => {
+            let mock = m.grpc.iter().find(|g| {
+                g.cluster == c.cluster
+                    && g.service
+                        .as_ref()
+                        .is_none_or(|s| c.method.starts_with(s.as_str()))
+                    && g.method
+                        .as_ref()
+                        .is_none_or(|x| c.method.ends_with(x.as_str()))
+            })?;
+            let msg = mock
+                .message
+                .as_ref()
+                .and_then(|b| b.bytes().ok())
+                .unwrap_or_default();
+            Some(CalloutAnswer::Grpc(mock.status, msg))
+        }
+        CalloutKind::Redis => {
+            let command = c.method.split_whitespace().next().unwrap_or("").to_string();
+            let mock = m.redis.iter().find(|r| {
+                r.cluster.as_ref().is_none_or(|x| *x == c.cluster)
+                    && r.command
+                        .as_ref()
+                        .is_none_or(|x| x.eq_ignore_ascii_case(&command))
+            })?;
+            Some(if mock.network_error {
+                CalloutAnswer::Reset
+            } else {
+                CalloutAnswer::Redis(mock.reply.clone())
+            })
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! polled by [`crate::Session`] with a no-op waker; a pause is simply `Pending`, so stepping,
 //! breakpoints and "never freeze the page" all fall out of one mechanism.
 
-mod call;
+pub(crate) mod call;
 mod http;
 
 use std::cell::{Cell, RefCell};
@@ -80,6 +80,8 @@ pub struct Control {
     pub interactive_callouts: Cell<bool>,
     /// Answers given by the user, by token.
     pub answers: RefCell<BTreeMap<u32, CalloutAnswer>>,
+    /// Mocks that replace the scenario's for the rest of the run (edited while paused).
+    pub mocks: RefCell<Option<crate::scenario::Mocks>>,
     /// Wall-clock microseconds, for durations (performance.now in the browser).
     pub now_us: Cell<fn() -> f64>,
 }
@@ -91,6 +93,7 @@ impl Default for Control {
             step_into: Cell::new(false),
             interactive_callouts: Cell::new(false),
             answers: RefCell::new(BTreeMap::new()),
+            mocks: RefCell::new(None),
             now_us: Cell::new(default_now_us),
         }
     }

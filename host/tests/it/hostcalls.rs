@@ -434,3 +434,39 @@ fn both_wasi_namespaces_and_a_duplicated_import_link() {
         ]
     );
 }
+
+#[test]
+fn mocks_added_while_a_callout_waits_answer_it_and_the_run_goes_on() {
+    use pwp_host::{Pause, Session, Step, StepUntil};
+    let bytes = fixture("hc_http_call_response");
+    let only_reset =
+        r#"{"mocks": {"http": [{"cluster": "authz", "path": "/reset", "reset": true}]}}"#;
+    let mut s = Session::new(&bytes, crate::scenario(only_reset)).unwrap();
+    s.control().interactive_callouts.set(true);
+    let token = loop {
+        match s.step(StepUntil::End) {
+            Step::Paused(Pause::Callout { token }) => break token,
+            Step::Finished => panic!("finished without waiting for the /ok callout"),
+            _ => {}
+        }
+    };
+    assert_eq!(token, 4);
+    // A mock that does not match answers nothing; one that does answers the waiting callout.
+    let both = crate::scenario(
+        r#"{"mocks": {"http": [
+              {"cluster": "authz", "path": "/ok", "response": {"status": 200, "body": "allowed"}},
+              {"cluster": "authz", "path": "/reset", "reset": true}]}}"#,
+    );
+    let mut other = both.mocks.clone();
+    other.http.truncate(1);
+    other.http[0].cluster = "elsewhere".into();
+    assert!(!s.update_mocks(other));
+    assert!(s.update_mocks(both.mocks));
+    while s.step(StepUntil::End) != Step::Finished {}
+    let r = s.report();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(
+        logs_in(&r, "proxy_on_http_call_response"),
+        ["200", "allowed", "reset"]
+    );
+}

@@ -99,6 +99,25 @@ fn memory_growth_to_the_limit_is_reported_as_memory_limit() {
 }
 
 #[test]
+fn a_refused_large_allocation_then_abort_is_reported_as_memory_limit() {
+    let bytes = fixture("hostile_memory_grow_big");
+    let r = run_checked(&bytes, &evil("{}"));
+    let (kind, callback, message) = error(&r);
+    assert_eq!((kind, callback), (FailureKind::MemoryLimit, Some(HEADERS)));
+    // The cause (the refused growth and the limit), then the trap it led to.
+    assert!(
+        message.starts_with("memory limit reached in proxy_on_request_headers"),
+        "{message}"
+    );
+    assert!(message.contains("from 1 to 1025 MiB"), "{message}");
+    assert!(message.contains("4096 pages = 256 MiB"), "{message}");
+    assert!(message.contains("unreachable executed"), "{message}");
+    assert_eq!(r.requests[0].memory_pages, 1);
+    fail_closed(&r);
+    works_again(&bytes);
+}
+
+#[test]
 fn unbounded_recursion_is_a_trap_named_stack_overflow() {
     let bytes = fixture("hostile_recursion");
     let r = run_checked(&bytes, &evil("{}"));
