@@ -36,13 +36,15 @@ use pwp_model::Scenario;
 use crate::state::AppState;
 pub use tabs::Editors;
 
-/// Applies an edit to the scenario. A real change replaces it (autosaved) and resets the run.
+/// Applies an edit to the scenario. A real change replaces it (autosaved); the paused run
+/// takes what it can (see [`crate::runner::inputs_changed`]), else its results turn stale.
 pub fn edit(state: AppState, f: impl FnOnce(&mut Scenario)) {
     let mut next = state.scenario.get_untracked();
     f(&mut next);
     if state.scenario.with_untracked(|s| *s != next) {
-        state.scenario.set(next);
-        state.reset_run();
+        let old = state.scenario.get_untracked();
+        state.scenario.set(next.clone());
+        crate::runner::inputs_changed(state, &old, &next);
     }
 }
 

@@ -10,13 +10,20 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::{Session, SessionError, Step, StepUntil};
+use pwp_host::{Pause, Scenario, Session, SessionError, Step, StepUntil};
 
 use crate::state::{AppState, RunStatus, RunView};
 
 /// Fuel per slice: 15-50 ms of interpretation in Chromium (BENCHMARKS.md), short enough for
 /// the page to answer input between slices.
 const SLICE_FUEL: u64 = 3_000_000;
+
+/// Fuel per callback in the page when the scenario keeps the default limit (pwp's native
+/// default is 10x higher): Chromium interprets 80-100 M fuel a second (README "Limits"), so a
+/// runaway loop ends with `out_of_fuel` in 2-2.5 s, while a Go plugin's start-up (~15-20 M)
+/// and every example callback (at most ~30 M, Higress) stay far below it. A limit set in the
+/// scenario applies as it is.
+pub const PAGE_FUEL_PER_CALLBACK: u64 = 200_000_000;
 
 /// `performance.now()` in microseconds, for callback durations.
 fn perf_now_us() -> f64 {
@@ -37,7 +44,11 @@ fn ensure_session(state: AppState) -> Result<(), String> {
     {
         return Err(refusal);
     }
-    let scenario = state.scenario.get_untracked();
+    let mut scenario = state.scenario.get_untracked();
+    let fuel = &mut scenario.settings.limits.fuel_per_callback;
+    if *fuel == pwp_host::scenario::Limits::default().fuel_per_callback {
+        *fuel = PAGE_FUEL_PER_CALLBACK;
+    }
     let session = Session::with_plugin(&plugin.plugin, scenario).map_err(|e| match e {
         SessionError::Refused(problems) => {
             format!(
@@ -64,6 +75,7 @@ fn refresh(state: AppState, status: RunStatus, slices: u32) {
             report: Some(s.report()),
             stream: s.world().stream.clone(),
             slices,
+            stale: false,
         };
         state.run.set(view);
     });
@@ -144,7 +156,7 @@ pub fn cancel(state: AppState) {
     if state.run.with_untracked(|r| r.status == RunStatus::Running) {
         state.drive.update_value(|d| *d += 1);
         let slices = state.run.with_untracked(|r| r.slices);
-        refresh(state, RunStatus::Paused, slices);
+        refresh(state, RunStatus::Cancelled, slices);
     }
 }
 
@@ -157,4 +169,49 @@ pub fn answer_callout(state: AppState, token: u32, answer: pwp_host::CalloutAnsw
     });
     state.run.update(|r| r.status = RunStatus::Paused);
     drive(state, StepUntil::Breakpoint);
+}
+
+/// The scenario changed from `old` to `new` (an edit). What can apply to the paused run does:
+/// mocks added while a callout waits answer it, and the run goes on. Anything else ends the
+/// session but keeps the last results on screen, marked stale, until the next Run.
+pub fn inputs_changed(state: AppState, old: &Scenario, new: &Scenario) {
+    let (status, paused, has_results) = state.run.with_untracked(|r| {
+        (
+            r.status.clone(),
+            r.paused.clone(),
+            r.report.as_ref().is_some_and(|r| !r.callbacks.is_empty()),
+        )
+    });
+    let only_mocks = {
+        let mut o = old.clone();
+        o.mocks = new.mocks.clone();
+        o == *new
+    };
+    let live = state.session.with_value(Option::is_some);
+    if live && only_mocks && status == RunStatus::Paused {
+        let answered = state
+            .session
+            .try_update_value(|s| s.as_mut().map(|s| s.update_mocks(new.mocks.clone())))
+            .flatten()
+            .unwrap_or(false);
+        if answered && matches!(paused, Some(Pause::Callout { .. })) {
+            drive(state, StepUntil::Breakpoint);
+        }
+        return;
+    }
+    if !has_results {
+        state.drive.update_value(|d| *d += 1);
+        state.reset_run();
+        return;
+    }
+    // Stop a drive loop that is still going, and keep what it showed.
+    state.drive.update_value(|d| *d += 1);
+    state.session.set_value(None);
+    state.run.update(|r| {
+        r.stale = true;
+        r.paused = None;
+        if r.status == RunStatus::Running {
+            r.status = RunStatus::Cancelled;
+        }
+    });
 }

@@ -49,6 +49,8 @@ pub enum RunStatus {
     Paused,
     /// Finished.
     Finished,
+    /// Stopped by the user's Cancel; what ran so far stays.
+    Cancelled,
     /// Could not start (the message says why).
     Refused(String),
 }
@@ -66,6 +68,9 @@ pub struct RunView {
     pub stream: Option<HttpStream>,
     /// How many fuel slices ran in the current drive (progress for long work).
     pub slices: u32,
+    /// The inputs changed since this run: the results are kept for comparison, the session
+    /// is gone, and Run starts a new one.
+    pub stale: bool,
 }
 
 /// All state, as copyable handles.

@@ -102,7 +102,7 @@ test("invalid JSON config shows its line inline, keeps the text, and a reload ke
   await page.context().close();
 });
 
-test("editing the upstream status forgets the old run and changes the client response", async () => {
+test("editing the upstream status marks the old run stale and changes the client response", async () => {
   const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
   await run(page);
@@ -115,11 +115,12 @@ test("editing the upstream status forgets the old run and changes the client res
   assert.match(await page.getByTestId("response-editor").textContent(), /below the minimum 100/);
   await status.fill("418");
   await status.press("Tab");
-  // The stale run is gone at once.
-  await page.waitForFunction(() => document.querySelector('[data-testid="client-response"]')?.textContent?.includes("No response yet"));
-  assert.equal(await page.getByTestId("run-status").textContent(), "Ready");
+  // The old run stays on screen, marked stale, until the next run.
+  await page.getByTestId("stale").waitFor();
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
 
   await run(page);
+  assert.equal(await page.getByTestId("stale").count(), 0);
   assert.equal(await page.getByTestId("client-status").textContent(), "418");
   // go-headers still rewrites the response headers.
   assert.match(await page.getByTestId("client-response").textContent(), /x-served-by/);

@@ -94,12 +94,17 @@ pub fn Controls() -> impl IntoView {
                 <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| cancel(state)>"Cancel"</button>
             </Show>
             <span class="run-status" data-testid="run-status" aria-live="polite">{move || status_text(state)}</span>
+            <Show when=move || state.run.with(|r| r.stale)>
+                <span class="stale-note" data-testid="stale" role="status">
+                    "Results are from before your edit — Run again to see the new ones."
+                </span>
+            </Show>
         </div>
     }
 }
 
 fn status_text(state: AppState) -> String {
-    state.run.with(|r| match &r.status {
+    let text = state.run.with(|r| match &r.status {
         RunStatus::Idle => "Ready".to_string(),
         RunStatus::Running => format!("Running… ({} slices)", r.slices),
         RunStatus::Paused => labels::pause(r.paused.as_ref(), |i| {
@@ -109,6 +114,21 @@ fn status_text(state: AppState) -> String {
                 .map(|c| c.name.clone())
         }),
         RunStatus::Finished => "Finished".to_string(),
+        RunStatus::Cancelled => {
+            let during = r
+                .report
+                .as_ref()
+                .and_then(|rep| rep.callbacks.last())
+                .filter(|cb| cb.ret.is_none() && cb.error.is_none() && cb.fuel == 0)
+                .map(|cb| format!(" during {}", cb.name))
+                .unwrap_or_default();
+            format!("Cancelled{during}: stopped by you, what ran so far is kept")
+        }
         RunStatus::Refused(m) => m.lines().next().unwrap_or_default().to_string(),
-    })
+    });
+    if state.run.with(|r| r.stale) {
+        format!("{text} (before your edit)")
+    } else {
+        text
+    }
 }

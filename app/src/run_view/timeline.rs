@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 use pwp_host::Pause;
-use pwp_model::trace::CallbackRecord;
+use pwp_model::abi::Action;
+use pwp_model::trace::{CallbackRecord, FailureKind};
 
 use crate::labels;
 use crate::state::{RunStatus, use_state};
@@ -30,7 +31,9 @@ pub fn Timeline() -> impl IntoView {
     };
     view! {
         <ol class="timeline" data-testid="timeline" aria-label="Callbacks">
-            <For each=callbacks key=|cb| (cb.index, cb.hostcalls.len(), cb.action, cb.error.is_some()) let:cb>
+            // The key covers everything a row shows: a row stepped over gets its return
+            // value, fuel and duration only when the callback ends, and must re-render then.
+            <For each=callbacks key=row_key let:cb>
                 <TimelineRow cb=cb />
             </For>
         </ol>
@@ -45,6 +48,31 @@ pub fn Timeline() -> impl IntoView {
             }}</p>
         </Show>
     }
+}
+
+/// What a timeline row shows, as the key of its `<For>` entry.
+type RowKey = (
+    usize,
+    Option<u32>,
+    usize,
+    Option<Action>,
+    Option<i64>,
+    u64,
+    u64,
+    Option<FailureKind>,
+);
+
+fn row_key(cb: &CallbackRecord) -> RowKey {
+    (
+        cb.index,
+        cb.request,
+        cb.hostcalls.len(),
+        cb.action,
+        cb.ret,
+        cb.fuel,
+        cb.duration_us.to_bits(),
+        cb.error.as_ref().map(|e| e.kind),
+    )
 }
 
 #[component]
@@ -81,6 +109,35 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
     let action = cb.action.as_ref().map(ToString::to_string);
     let result = labels::callback_result(cb.ret, action.as_deref(), failure.as_deref());
     let failed = cb.error.is_some();
+    // A callback that has not ended yet (paused in or before it, or cancelled) has no fuel
+    // or duration to show.
+    let unfinished = cb.ret.is_none() && cb.error.is_none() && cb.fuel == 0;
+    let meta = {
+        let calls = cb.hostcalls.len();
+        let (fuel, us) = (cb.fuel, cb.duration_us);
+        let is_last = move || {
+            state.run.with(|r| {
+                r.report
+                    .as_ref()
+                    .is_some_and(|rep| rep.callbacks.len() == index + 1)
+            })
+        };
+        move || {
+            if unfinished && is_last() {
+                let status = state.run.with(|r| r.status.clone());
+                let what = match status {
+                    crate::state::RunStatus::Cancelled => "cancelled",
+                    crate::state::RunStatus::Running => "running…",
+                    crate::state::RunStatus::Finished => "",
+                    _ => "not finished",
+                };
+                if !what.is_empty() {
+                    return format!("{calls} calls · {what}");
+                }
+            }
+            format!("{calls} calls · {fuel} fuel · {us:.0} µs")
+        }
+    };
     let request = cb.request.map(labels::request_no).unwrap_or_default();
     view! {
         <li class=class data-testid="callback" data-name=name.clone() data-index=index
@@ -92,7 +149,7 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
             <span class="cb-name">{cb.name.clone()}</span>
             <span class="cb-args">"(" {args.join(", ")} ")"</span>
             <span class="cb-result" class:failed=failed>{result}</span>
-            <span class="cb-meta">{format!("{} calls · {} fuel · {:.0} µs", cb.hostcalls.len(), cb.fuel, cb.duration_us)}</span>
+            <span class="cb-meta">{meta}</span>
         </li>
     }
 }
