@@ -18,13 +18,6 @@ use crate::state::{AppState, RunStatus, RunView};
 /// the page to answer input between slices.
 const SLICE_FUEL: u64 = 3_000_000;
 
-/// Fuel per callback in the page when the scenario keeps the default limit (pwp's native
-/// default is 10x higher): Chromium interprets 80-100 M fuel a second (README "Limits"), so a
-/// runaway loop ends with `out_of_fuel` in 2-2.5 s, while a Go plugin's start-up (~15-20 M)
-/// and every example callback (at most ~30 M, Higress) stay far below it. A limit set in the
-/// scenario applies as it is.
-pub const PAGE_FUEL_PER_CALLBACK: u64 = 200_000_000;
-
 /// `performance.now()` in microseconds, for callback durations.
 fn perf_now_us() -> f64 {
     web_sys::window()
@@ -44,11 +37,7 @@ fn ensure_session(state: AppState) -> Result<(), String> {
     {
         return Err(refusal);
     }
-    let mut scenario = state.scenario.get_untracked();
-    let fuel = &mut scenario.settings.limits.fuel_per_callback;
-    if *fuel == pwp_host::scenario::Limits::default().fuel_per_callback {
-        *fuel = PAGE_FUEL_PER_CALLBACK;
-    }
+    let scenario = state.scenario.get_untracked();
     let session = Session::with_plugin(&plugin.plugin, scenario).map_err(|e| match e {
         SessionError::Refused(problems) => {
             format!(

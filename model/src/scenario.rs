@@ -450,7 +450,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            fuel_per_callback: 2_000_000_000,
+            fuel_per_callback: 200_000_000,
             memory_pages: 4096,
             max_body_bytes: 1 << 20,
             max_hostcalls_per_callback: 100_000,
