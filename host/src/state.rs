@@ -333,6 +333,7 @@ impl Callout {
             path: self.path(),
             headers: from_pairs(&self.headers),
             body: Body::from_bytes(&self.body),
+            trailers: from_pairs(&self.trailers),
             timeout_ms: self.timeout_ms,
             answer: self.answer.clone(),
         }

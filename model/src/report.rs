@@ -86,6 +86,9 @@ pub struct CalloutReport {
     pub headers: Vec<(String, String)>,
     /// Body, message or RESP query.
     pub body: Body,
+    /// HTTP trailers the plugin sent with the callout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trailers: Vec<(String, String)>,
     /// Timeout in ms.
     pub timeout_ms: u32,
     /// How it was answered (`HTTP 200`, `reset`, ...); empty while pending.

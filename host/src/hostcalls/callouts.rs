@@ -95,6 +95,7 @@ pub(super) fn http_call(
         note(c, format_args!("{detail}"));
         return Err(Status::BadArgument.into());
     }
+    let headers = with_content_length(headers, &body);
     let token = register(&mut w, CalloutKind::Http, cluster, |c| {
         c.headers = headers;
         c.body = body;
@@ -105,6 +106,26 @@ pub(super) fn http_call(
     memory::write_u32(c, token_ptr, token)?;
     note(c, format_args!("{detail} -> token {token}"));
     OK
+}
+
+/// What Envoy's `Context::httpCall` sends: a callout with a body carries `content-length`
+/// set to the body's size (replacing one the plugin gave, in its place); one without a body
+/// is left as the plugin built it.
+fn with_content_length(mut headers: Vec<pairs::Pair>, body: &[u8]) -> Vec<pairs::Pair> {
+    if body.is_empty() {
+        return headers;
+    }
+    let name = b"content-length";
+    let at = headers
+        .iter()
+        .position(|(k, _)| k.eq_ignore_ascii_case(name));
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    let entry = (name.to_vec(), body.len().to_string().into_bytes());
+    match at {
+        Some(i) => headers.insert(i, entry),
+        None => headers.push(entry),
+    }
+    headers
 }
 
 /// The cluster a gRPC `service` argument names: a bare cluster name, or a serialized
@@ -328,7 +349,27 @@ pub(super) fn grpc_close(c: &mut Caller<'_, Ctx>, token: u32) -> HostResult {
 
 #[cfg(test)]
 mod tests {
-    use super::grpc_cluster;
+    use super::{grpc_cluster, with_content_length};
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<crate::pairs::Pair> {
+        list.iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_callout_body_sets_content_length_in_place_and_no_body_leaves_headers_alone() {
+        let given = pairs(&[(":path", "/"), ("Content-Length", "99"), ("x", "1")]);
+        assert_eq!(
+            with_content_length(given.clone(), b"hello"),
+            pairs(&[(":path", "/"), ("content-length", "5"), ("x", "1")])
+        );
+        assert_eq!(with_content_length(given.clone(), b""), given);
+        assert_eq!(
+            with_content_length(pairs(&[(":path", "/")]), b"ab"),
+            pairs(&[(":path", "/"), ("content-length", "2")])
+        );
+    }
 
     #[test]
     fn a_grpc_service_proto_names_its_cluster() {

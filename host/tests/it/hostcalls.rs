@@ -470,3 +470,33 @@ fn mocks_added_while_a_callout_waits_answer_it_and_the_run_goes_on() {
         ["200", "allowed", "reset"]
     );
 }
+
+#[test]
+fn a_callout_body_gets_its_content_length_as_envoy_sets_it_and_trailers_are_reported() {
+    let r = run_checked(
+        &fixture("hc_http_call_body"),
+        r#"{"mocks": {"http": [{"cluster": "authz"}]}}"#,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(rets(&r, HEADERS, "proxy_http_call"), [0, 0]);
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let with_body = &r.callouts[0];
+    assert_eq!(
+        with_body.headers,
+        [
+            pair(":method", "POST"),
+            pair(":path", "/check"),
+            pair(":authority", "authz"),
+            pair("content-length", "5"),
+        ],
+        "the body's size replaces the plugin's content-length"
+    );
+    assert_eq!(with_body.trailers, [pair("x-trailer", "t1")]);
+    let without = &r.callouts[1];
+    assert_eq!(
+        without.headers.last(),
+        Some(&pair("content-length", "999")),
+        "without a body Envoy leaves the headers as given"
+    );
+    assert!(without.trailers.is_empty());
+}
