@@ -32,7 +32,7 @@ mod vm;
 
 pub use pwp_model::{abi, export, info, outcome, report, scenario, share, trace};
 
-pub use driver::{CalloutAnswer, Control, Pause};
+pub use driver::{CalloutAnswer, Control, GrpcAnswer, Pause};
 pub use hostcalls::{Ns, SPECS, Spec};
 pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo};
 pub use inspect::{inspect, inspect_hashed, sha256_hex};

@@ -349,24 +349,25 @@ impl Callout {
 }
 
 /// What `proxy_get_status` reports: how the callout whose answer is being delivered ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CalloutStatus {
     /// No callout answer is being delivered, or the HTTP or Redis callout was answered.
     #[default]
     Ok,
     /// The callout was reset (`BrokenConnection`, message `reset`).
     Reset,
-    /// A gRPC callout closed with this gRPC status.
-    Grpc(u32),
+    /// A gRPC callout closed with this gRPC status and message (the message is cleared
+    /// once `proxy_on_grpc_close` returns; the code stays, as in Envoy).
+    Grpc(u32, String),
 }
 
 impl CalloutStatus {
     /// The code and the message `proxy_get_status` returns.
-    pub fn code_and_message(self) -> (u32, &'static str) {
+    pub fn code_and_message(&self) -> (u32, &str) {
         match self {
             CalloutStatus::Ok => (0, ""),
             CalloutStatus::Reset => (crate::abi::Status::BrokenConnection as u32, "reset"),
-            CalloutStatus::Grpc(status) => (status, ""),
+            CalloutStatus::Grpc(status, message) => (*status, message),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use wasmi::{Func, Val, ValType};
 
-use super::{CalloutAnswer, Driver, Pause};
+use super::{CalloutAnswer, Driver, GrpcAnswer, Pause};
 use crate::scenario::{Body, LogLevel, MockResponse};
 use crate::state::{Callout, CalloutStatus, Deferred, to_pairs};
 use crate::trace::{CallbackRecord, CalloutKind, Failure, FailureKind, LogSource};
@@ -403,48 +403,68 @@ impl Driver {
                     .await;
                 self.world.borrow_mut().call_status = CalloutStatus::Ok;
             }
-            (_, answer) => {
-                // gRPC: initial metadata, message, trailing metadata, close.
-                let (status, msg) = match answer {
-                    CalloutAnswer::Grpc(s, m) => (s, m),
-                    _ => (14, Vec::new()),
+            (kind, answer) => {
+                let a = match answer {
+                    CalloutAnswer::Grpc(a) => a,
+                    _ => GrpcAnswer {
+                        status: 14,
+                        ..GrpcAnswer::default()
+                    },
                 };
-                if status == 0 {
-                    self.world.borrow_mut().grpc_metadata = Some(Vec::new());
-                    let _ = self
-                        .call(
-                            "proxy_on_grpc_receive_initial_metadata",
-                            &[root, token, 0],
-                            c.root,
-                        )
-                        .await;
-                    self.world.borrow_mut().grpc_metadata = None;
-                    let len = msg.len() as i64;
-                    self.world.borrow_mut().grpc_message = Some(msg);
-                    let _ = self
-                        .call("proxy_on_grpc_receive", &[root, token, len], c.root)
-                        .await;
-                    self.world.borrow_mut().grpc_message = None;
-                    self.world.borrow_mut().grpc_metadata = Some(Vec::new());
-                    let _ = self
-                        .call(
-                            "proxy_on_grpc_receive_trailing_metadata",
-                            &[root, token, 0],
-                            c.root,
-                        )
-                        .await;
-                    self.world.borrow_mut().grpc_metadata = None;
-                }
-                self.world.borrow_mut().call_status = CalloutStatus::Grpc(status);
-                let _ = self
-                    .call(
-                        "proxy_on_grpc_close",
-                        &[root, token, i64::from(status)],
-                        c.root,
-                    )
+                self.deliver_grpc(kind == CalloutKind::GrpcStream, root, token, c.root, a)
                     .await;
             }
         }
+    }
+
+    /// Envoy's order: a unary call that succeeds gets only `proxy_on_grpc_receive` (no
+    /// metadata callbacks, no close); one that fails gets only `proxy_on_grpc_close`. A stream
+    /// gets initial metadata, the message and trailing metadata when the status is OK, and
+    /// then `proxy_on_grpc_close`. In `proxy_on_grpc_close`, `proxy_get_status` reads the
+    /// status and its message; the message is cleared afterwards, the code stays.
+    async fn deliver_grpc(&mut self, stream: bool, root: i64, token: i64, ctx: u32, a: GrpcAnswer) {
+        if a.status == 0 {
+            if stream {
+                self.world.borrow_mut().grpc_metadata = Some(to_pairs(&a.initial_metadata));
+                let n = a.initial_metadata.len() as i64;
+                let _ = self
+                    .call(
+                        "proxy_on_grpc_receive_initial_metadata",
+                        &[root, token, n],
+                        ctx,
+                    )
+                    .await;
+                self.world.borrow_mut().grpc_metadata = None;
+            }
+            let len = a.message.len() as i64;
+            self.world.borrow_mut().grpc_message = Some(a.message);
+            let _ = self
+                .call("proxy_on_grpc_receive", &[root, token, len], ctx)
+                .await;
+            self.world.borrow_mut().grpc_message = None;
+            if !stream {
+                return;
+            }
+            self.world.borrow_mut().grpc_metadata = Some(to_pairs(&a.trailing_metadata));
+            let n = a.trailing_metadata.len() as i64;
+            let _ = self
+                .call(
+                    "proxy_on_grpc_receive_trailing_metadata",
+                    &[root, token, n],
+                    ctx,
+                )
+                .await;
+            self.world.borrow_mut().grpc_metadata = None;
+        }
+        self.world.borrow_mut().call_status = CalloutStatus::Grpc(a.status, a.status_message);
+        let _ = self
+            .call(
+                "proxy_on_grpc_close",
+                &[root, token, i64::from(a.status)],
+                ctx,
+            )
+            .await;
+        self.world.borrow_mut().call_status = CalloutStatus::Grpc(a.status, String::new());
     }
 }
 
@@ -453,7 +473,7 @@ fn describe(a: &CalloutAnswer) -> String {
         CalloutAnswer::Http(r) => format!("HTTP {}", r.status),
         CalloutAnswer::Reset => "reset".into(),
         CalloutAnswer::Redis(r) => format!("redis {}", r.trim_end()),
-        CalloutAnswer::Grpc(s, _) => format!("gRPC status {s}"),
+        CalloutAnswer::Grpc(a) => format!("gRPC status {}", a.status),
     }
 }
 
@@ -529,12 +549,18 @@ pub(crate) fn mock_answer(m: &crate::scenario::Mocks, c: &Callout) -> Option<Cal
                         .as_ref()
                         .is_none_or(|x| c.method.ends_with(x.as_str()))
             })?;
-            let msg = mock
+            let message = mock
                 .message
                 .as_ref()
                 .and_then(|b| b.bytes().ok())
                 .unwrap_or_default();
-            Some(CalloutAnswer::Grpc(mock.status, msg))
+            Some(CalloutAnswer::Grpc(GrpcAnswer {
+                status: mock.status,
+                status_message: mock.status_message.clone(),
+                message,
+                initial_metadata: mock.initial_metadata.0.clone(),
+                trailing_metadata: mock.trailing_metadata.0.clone(),
+            }))
         }
         CalloutKind::Redis => {
             let command = c.method.split_whitespace().next().unwrap_or("").to_string();

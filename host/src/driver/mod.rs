@@ -65,8 +65,23 @@ pub enum CalloutAnswer {
     Reset,
     /// A Redis RESP reply.
     Redis(String),
-    /// A gRPC answer: status and message.
-    Grpc(u32, Vec<u8>),
+    /// A gRPC answer.
+    Grpc(GrpcAnswer),
+}
+
+/// How a gRPC call or stream is answered.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GrpcAnswer {
+    /// gRPC status (0 = OK).
+    pub status: u32,
+    /// Status message, read with `proxy_get_status` in `proxy_on_grpc_close`.
+    pub status_message: String,
+    /// The response message (serialized protobuf).
+    pub message: Vec<u8>,
+    /// Initial metadata (streams).
+    pub initial_metadata: Vec<(String, String)>,
+    /// Trailing metadata (streams).
+    pub trailing_metadata: Vec<(String, String)>,
 }
 
 /// Settings the session can change between steps.

@@ -67,7 +67,12 @@ pub(super) fn get_status(
     message_ptr_ptr: u32,
     message_len_ptr: u32,
 ) -> HostResult {
-    let (code, msg) = world(c).borrow().call_status.code_and_message();
+    let (code, msg) = {
+        let w = world(c);
+        let w = w.borrow();
+        let (code, msg) = w.call_status.code_and_message();
+        (code, msg.to_string())
+    };
     memory::write_u32(c, code_ptr, code)?;
     memory::return_bytes(c, msg.as_bytes(), message_ptr_ptr, message_len_ptr)?;
     note(c, format_args!("-> {code} {}", show(msg.as_bytes())));

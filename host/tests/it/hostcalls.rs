@@ -500,3 +500,32 @@ fn a_callout_body_gets_its_content_length_as_envoy_sets_it_and_trailers_are_repo
     );
     assert!(without.trailers.is_empty());
 }
+
+#[test]
+fn a_unary_grpc_success_is_only_received_and_a_failure_closes_with_its_status_message() {
+    let r = run_checked(
+        &fixture("hc_grpc_unary"),
+        r#"{"mocks": {"grpc": [
+              {"cluster": "authz", "method": "Check", "message": "pong"},
+              {"cluster": "authz", "method": "Deny", "status": 7,
+               "status_message": "permission denied"}]}}"#,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let grpc: Vec<(&str, &[i64])> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.name.starts_with("proxy_on_grpc"))
+        .map(|c| (c.name.as_str(), c.args.as_slice()))
+        .collect();
+    assert_eq!(
+        grpc,
+        [
+            ("proxy_on_grpc_receive", &[1, 5, 4][..]),
+            ("proxy_on_grpc_close", &[1, 9, 7][..]),
+        ],
+        "success: receive only; failure: close only"
+    );
+    assert_eq!(logs_in(&r, "proxy_on_grpc_receive"), ["pong"]);
+    assert_eq!(logs_in(&r, "proxy_on_grpc_close"), ["permission denied"]);
+    assert_eq!(probes(&r, "proxy_on_grpc_close"), [[7, 17]]);
+}
