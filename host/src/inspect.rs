@@ -261,8 +261,7 @@ impl Parsed {
                         for naming in map.into_iter().flatten().take(50_000) {
                             let name = naming.name;
                             if name.contains("_rt0_wasm_wasip1")
-                                || name.starts_with("tinygo_")
-                                || name == "runtime.alloc"
+                                || is_tinygo_runtime_name(name)
                                 || name.contains("emscripten")
                                 || name.starts_with("~lib/")
                             {
@@ -566,6 +565,35 @@ fn expected_signature(
 
 type RawImport = (String, String, Option<FnType>, &'static str);
 
+/// The WASI functions TinyGo's runtime (with wasi-libc's allocator) imports; a C/C++ command
+/// built with wasi-libc's stdio also imports file functions such as `fd_close` or `fd_seek`.
+const TINYGO_WASI: [&str; 8] = [
+    "fd_write",
+    "args_sizes_get",
+    "args_get",
+    "clock_time_get",
+    "environ_get",
+    "environ_sizes_get",
+    "proc_exit",
+    "random_get",
+];
+
+/// Function names only TinyGo's runtime defines (Go's gc names its runtime differently).
+fn is_tinygo_runtime_name(name: &str) -> bool {
+    name.starts_with("tinygo_")
+        || matches!(
+            name,
+            "runtime.alloc"
+                | "runtime.runtimePanic"
+                | "runtime._panic"
+                | "runtime.nilPanic"
+                | "runtime.lookupPanic"
+                | "internal/task.start"
+                | "(*internal/task.Task).Resume"
+        )
+        || name.starts_with("github.com/wasilibs/nottinygc.")
+}
+
 fn toolchain(
     producers: &[(String, String)],
     custom_names: &[String],
@@ -590,8 +618,14 @@ fn toolchain(
             "Go build id / Go runtime entry point".into(),
         );
     }
-    if produced("processed-by", "tinygo") || fn_names.contains("tinygo_") {
-        return ("TinyGo".into(), "TinyGo runtime functions".into());
+    if produced("processed-by", "tinygo") || produced("language", "tinygo") {
+        return ("TinyGo".into(), "producers section: TinyGo".into());
+    }
+    if fn_names.lines().any(is_tinygo_runtime_name) {
+        return (
+            "TinyGo".into(),
+            "TinyGo runtime functions in the name section".into(),
+        );
     }
     if produced("language", "rust") || produced("processed-by", "rustc") {
         return ("Rust".into(), "producers section: rustc".into());
@@ -603,6 +637,29 @@ fn toolchain(
         return (
             "AssemblyScript".into(),
             "AssemblyScript runtime exports".into(),
+        );
+    }
+    // TinyGo links wasi-libc, so its producers section says clang: its shape decides first.
+    if has_export("_start") && has_export("malloc") && has_export("proxy_on_memory_allocate") {
+        return (
+            "TinyGo".into(),
+            "a WASI command exporting TinyGo's malloc and the Go SDK's proxy_on_memory_allocate"
+                .into(),
+        );
+    }
+    let wasi: Vec<&str> = imports
+        .iter()
+        .filter(|(m, ..)| m == "wasi_snapshot_preview1" || m == "wasi_unstable")
+        .map(|(_, n, ..)| n.as_str())
+        .collect();
+    if has_export("_start")
+        && has_export("malloc")
+        && wasi.contains(&"args_sizes_get")
+        && wasi.iter().all(|n| TINYGO_WASI.contains(n))
+    {
+        return (
+            "TinyGo".into(),
+            "a WASI command exporting malloc, with only TinyGo runtime's WASI imports".into(),
         );
     }
     if produced("language", "c++") || produced("processed-by", "clang") {

@@ -184,3 +184,33 @@ fn an_assemblyscript_module_runs_with_env_abort_stubbed_and_reported_as_unknown(
         Ok(_) => panic!("strict mode accepted a module Envoy refuses"),
     }
 }
+
+#[test]
+fn tinygo_builds_whose_producers_only_name_clang_are_still_told_as_tinygo() {
+    for (name, evidence) in [
+        ("shape_tinygo_stripped", "proxy_on_memory_allocate"),
+        ("shape_tinygo_names", "name section"),
+        ("shape_tinygo_wasi", "WASI imports"),
+    ] {
+        let info = inspect(&fixture(name)).unwrap();
+        assert_eq!(
+            info.toolchain, "TinyGo",
+            "{name}: {}",
+            info.toolchain_evidence
+        );
+        assert!(
+            info.toolchain_evidence.contains(evidence),
+            "{name}: {}",
+            info.toolchain_evidence
+        );
+    }
+    let clang = inspect(&fixture("shape_clang")).unwrap();
+    assert_eq!(
+        clang.toolchain, "C/C++ (clang)",
+        "{}",
+        clang.toolchain_evidence
+    );
+    // The older fixture's names carry no runtime symbols; its shape tells.
+    let info = inspect(&fixture("shape_tinygo")).unwrap();
+    assert_eq!(info.toolchain, "TinyGo", "{}", info.toolchain_evidence);
+}
