@@ -12,7 +12,6 @@
 
 use pwp_host::Resolved;
 use pwp_host::Scenario;
-use pwp_host::abi::AbiVersion;
 
 /// What the minimal host serves, taken from a scenario.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +40,7 @@ impl Inputs {
     /// When the plugin does not parse.
     pub fn new(bytes: &[u8], scenario: &Scenario) -> Inputs {
         let info = pwp_host::inspect(bytes).expect("the plugin parses");
-        let cfg = Resolved::new(scenario, info.abi.unwrap_or(AbiVersion::V0_2_1));
+        let cfg = Resolved::new(scenario, &info);
         let rq = &scenario.request;
         let mut request_headers = vec![
             (":authority".to_string(), rq.authority.clone()),

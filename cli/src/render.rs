@@ -95,6 +95,12 @@ pub fn inspect(path: &str, info: &PluginInfo) -> String {
     for p in &info.load_problems {
         let _ = writeln!(o, "    - {p}");
     }
+    if let Some(why) = &info.higress_evidence {
+        let _ = writeln!(
+            o,
+            "  built for Higress: {why}; profile auto runs it under Higress"
+        );
+    }
     o
 }
 

@@ -152,6 +152,10 @@ fn strict_mode_refuses_a_higress_plugin_for_envoy() {
         out.contains("envoy/istio would load it: no; higress would load it: yes"),
         "{out}"
     );
+    assert!(
+        out.contains("built for Higress: ") && out.contains("github.com/higress-group/wasm-go"),
+        "{out}"
+    );
 }
 
 #[test]

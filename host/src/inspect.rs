@@ -102,6 +102,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
         &module.imports,
         &module.func_exports,
     );
+    let higress_evidence = higress_evidence(bytes, abi, &module.imports);
     let allocator = module.allocator();
     let start = module.start();
     let imports = classify_imports(&module.imports, abi);
@@ -138,7 +139,58 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
         envoy_would_load: verdict.envoy,
         higress_would_load: verdict.higress,
         load_problems: verdict.problems,
+        higress_evidence,
     })
+}
+
+/// Go module paths that only Higress plugins link: the wasm-go wrapper (old and new homes)
+/// and Higress's proxy-wasm-go-sdk fork. Go's gc and TinyGo both keep package paths in the
+/// binary (function names, type names, panic messages).
+const HIGRESS_MODULES: [&str; 3] = [
+    "github.com/alibaba/higress/plugins/wasm-go",
+    "github.com/higress-group/wasm-go",
+    "github.com/higress-group/proxy-wasm-go-sdk",
+];
+
+/// Why the module looks built for Higress, or `None`: its ABI marker, a Higress module path
+/// in its bytes, or imports of host functions only Higress's Envoy registers.
+fn higress_evidence(bytes: &[u8], abi: AbiVersion, imports: &[RawImport]) -> Option<String> {
+    let mut why = Vec::new();
+    if abi == AbiVersion::V0_2_100 {
+        why.push("the ABI 0.2.100 marker Higress's Go SDK exports".to_string());
+    }
+    if let Some(path) = HIGRESS_MODULES
+        .iter()
+        .find(|p| contains(bytes, p.as_bytes()))
+    {
+        why.push(format!("the Go module path {path} in its code"));
+    }
+    let higress_only: Vec<&str> = imports
+        .iter()
+        .filter(|(m, n, ..)| {
+            hostcalls::lookup(m, n).is_some_and(|s| s.avail == hostcalls::Avail::Higress)
+        })
+        .map(|(_, n, ..)| n.as_str())
+        .collect();
+    if !higress_only.is_empty() {
+        why.push(format!(
+            "imports only Higress's Envoy provides ({})",
+            higress_only.join(", ")
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// Whether `needle` occurs in `haystack` (a scan from each occurrence of its first byte).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    haystack
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == first)
+        .any(|(i, _)| haystack.get(i + 1..i + needle.len()) == Some(rest))
 }
 
 /// What the module's sections say, before any judgement.

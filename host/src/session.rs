@@ -99,8 +99,7 @@ impl Session {
     /// [`SessionError`] says why the plugin cannot run.
     pub fn with_plugin(plugin: &Plugin, scenario: Scenario) -> Result<Session, SessionError> {
         let info = plugin.shared_info();
-        let abi = info.abi.unwrap_or(crate::abi::AbiVersion::V0_2_1);
-        let cfg = Resolved::new(&scenario, abi);
+        let cfg = Resolved::new(&scenario, &info);
         let would_load = if cfg.higress {
             info.higress_would_load
         } else {

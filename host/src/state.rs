@@ -68,13 +68,15 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    /// Resolves a scenario's settings for a plugin with `abi`.
-    pub fn new(s: &Scenario, abi: AbiVersion) -> Resolved {
+    /// Resolves a scenario's settings for the plugin `info` describes. `profile: auto` picks
+    /// Higress for a plugin that looks built for it ([`PluginInfo::higress_evidence`]).
+    pub fn new(s: &Scenario, info: &PluginInfo) -> Resolved {
+        let abi = info.abi.unwrap_or(AbiVersion::V0_2_1);
         let t = &s.settings.toggles;
         let higress = match s.settings.profile {
             Profile::Higress => true,
             Profile::Envoy => false,
-            Profile::Auto => abi == AbiVersion::V0_2_100,
+            Profile::Auto => info.higress_evidence.is_some(),
         };
         let allow_stop = t.allow_on_headers_stop_iteration.unwrap_or(false);
         let mut clusters: BTreeSet<String> = s.clusters.iter().cloned().collect();

@@ -41,6 +41,10 @@ pub struct PluginInfo {
     pub higress_would_load: bool,
     /// Why not, for each proxy.
     pub load_problems: Vec<String>,
+    /// Why the plugin looks built for Higress (its ABI marker, a Higress Go module path in its
+    /// code, Higress-only imports); `profile: auto` then runs it under Higress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub higress_evidence: Option<String>,
 }
 
 names! {

@@ -374,7 +374,8 @@ impl LogLevel {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// Higress for plugins with the `0_2_100` ABI marker, upstream Envoy otherwise.
+    /// Higress for plugins built for it (the `0_2_100` ABI marker, a Higress wasm-go module
+    /// path in the code, imports only Higress provides), upstream Envoy otherwise.
     #[default]
     Auto,
     /// Upstream Envoy >= 1.33 (also what Istio ships).

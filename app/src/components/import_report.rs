@@ -39,6 +39,11 @@ pub fn ImportReport() -> impl IntoView {
                         " "
                         {if i.higress_would_load { "Higress would load it." } else { "Higress would refuse it." }}
                     </p>
+                    {i.higress_evidence.clone().map(|why| view! {
+                        <p data-testid="higress-evidence">
+                            {format!("Built for Higress: {why}. Profile “auto” runs it under Higress.")}
+                        </p>
+                    })}
                     <ul class="warnings">
                         {i.load_problems.iter().chain(i.warnings.iter()).map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
                     </ul>

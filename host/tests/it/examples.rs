@@ -100,6 +100,17 @@ fn go_and_higress_plugins_are_detected_for_what_they_are() {
     let higress = info("higress-request-block.wasm");
     assert_eq!(higress.abi, Some(pwp_host::abi::AbiVersion::V0_2_100));
     assert!(!higress.envoy_would_load && higress.higress_would_load);
+    assert_eq!(go.higress_evidence, None);
+    for name in ["higress-request-block.wasm", "higress-redis-counter.wasm"] {
+        let why = info(name).higress_evidence.unwrap_or_default();
+        assert!(why.contains("ABI 0.2.100"), "{name}: {why}");
+        assert!(
+            why.contains("github.com/higress-group/wasm-go"),
+            "{name}: {why}"
+        );
+    }
+    let redis = info("higress-redis-counter.wasm").higress_evidence.unwrap();
+    assert!(redis.contains("proxy_redis_call"), "{redis}");
     let rust = info("rust-basic-auth.wasm");
     assert_eq!(rust.toolchain, "Rust");
     assert_eq!(

@@ -214,3 +214,40 @@ fn tinygo_builds_whose_producers_only_name_clang_are_still_told_as_tinygo() {
     let info = inspect(&fixture("shape_tinygo")).unwrap();
     assert_eq!(info.toolchain, "TinyGo", "{}", info.toolchain_evidence);
 }
+
+#[test]
+fn a_higress_tinygo_plugin_is_told_by_its_module_path_and_runs_under_higress_on_auto() {
+    let bytes = fixture("shape_higress_tinygo");
+    let info = inspect(&bytes).unwrap();
+    assert_eq!(info.abi, Some(AbiVersion::V0_2_0));
+    assert_eq!(info.toolchain, "TinyGo");
+    let why = info.higress_evidence.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("github.com/alibaba/higress/plugins/wasm-go"),
+        "{why:?}"
+    );
+    // Under auto it runs under Higress, whose Envoy serves the top-level cluster_name that
+    // wasm-go's wrapper reads; forced to Envoy, the lookup fails as it did before.
+    let r = run_checked(&bytes, "{}");
+    assert_eq!(r.profile, pwp_host::report::Emulated::Higress);
+    assert_eq!(
+        logs_in(&r, "proxy_on_request_headers"),
+        ["outbound|80||example.com"]
+    );
+    let r = run_checked(&bytes, r#"{"settings": {"profile": "envoy"}}"#);
+    assert_eq!(r.profile, pwp_host::report::Emulated::Envoy);
+    assert_eq!(logs_in(&r, "proxy_on_request_headers"), ["not found"]);
+}
+
+#[test]
+fn higress_only_imports_mark_a_plugin_as_built_for_higress_and_plain_ones_are_not() {
+    let info = inspect(&fixture("shape_higress_imports")).unwrap();
+    let why = info.higress_evidence.as_deref().unwrap_or_default();
+    assert!(why.contains("proxy_set_upstream_override_host"), "{why:?}");
+    let r = run_checked(&fixture("shape_higress_imports"), "{}");
+    assert_eq!(r.profile, pwp_host::report::Emulated::Higress);
+    for plain in ["shape_tinygo", "shape_tinygo_stripped", "basic"] {
+        let info = inspect(&fixture(plain)).unwrap();
+        assert_eq!(info.higress_evidence, None, "{plain}");
+    }
+}
