@@ -205,7 +205,7 @@ pub fn download_text(name: &str, text: &str, mime: &str) {
     };
     if let Ok(a) = document
         .create_element("a")
-        .map(wasm_bindgen::JsCast::unchecked_into::<web_sys::HtmlAnchorElement>)
+        .map(JsCast::unchecked_into::<web_sys::HtmlAnchorElement>)
     {
         a.set_href(&url);
         a.set_download(name);

@@ -114,9 +114,9 @@ pub fn drive(state: AppState, until: StepUntil) {
                 Step::Paused(_) => {
                     refresh(state, RunStatus::Paused, slices);
                     if let Some(
-                        pwp_host::Pause::BeforeCallback { index }
-                        | pwp_host::Pause::Failed { callback: index }
-                        | pwp_host::Pause::HostCall {
+                        Pause::BeforeCallback { index }
+                        | Pause::Failed { callback: index }
+                        | Pause::HostCall {
                             callback: index, ..
                         },
                     ) = state.run.get_untracked().paused

@@ -24,7 +24,7 @@ mod host {
 
     /// Parse and classify the module (`pwp_host::inspect`, wasmparser), without compiling.
     #[divan::bench(args = EXAMPLES, sample_count = 30)]
-    fn inspect(b: Bencher, name: &str) {
+    fn inspect(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         b.bench(|| pwp_host::inspect(&ex.bytes).expect("parses"));
     }
@@ -32,7 +32,7 @@ mod host {
     /// `wasmi::Module::new` with the host's configuration (lazy: validate, translate on first
     /// call).
     #[divan::bench(args = EXAMPLES, sample_count = 30)]
-    fn compile(b: Bencher, name: &str) {
+    fn compile(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let engine = pwp_bench::host_engine(wasmi::CompilationMode::Lazy);
         b.bench(|| pwp_bench::compile(&engine, &ex.bytes));
@@ -40,7 +40,7 @@ mod host {
 
     /// The same, translating every function up front (information only; the host is lazy).
     #[divan::bench(args = EXAMPLES, sample_count = 10)]
-    fn compile_eager(b: Bencher, name: &str) {
+    fn compile_eager(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let engine = pwp_bench::host_engine(wasmi::CompilationMode::Eager);
         b.bench(|| pwp_bench::compile(&engine, &ex.bytes));
@@ -48,7 +48,7 @@ mod host {
 
     /// `Session::new`: inspect, compile, link, instantiate (no plugin code runs).
     #[divan::bench(args = EXAMPLES, sample_count = 30)]
-    fn session_new(b: Bencher, name: &str) {
+    fn session_new(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         b.bench(|| new_session(&ex.bytes, &ex.scenario));
     }
@@ -56,7 +56,7 @@ mod host {
     /// Plugin start on a new session: start functions, root context, vm start, configure, up
     /// to the first request callback.
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn start_up(b: Bencher, name: &str) {
+    fn start_up(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         b.with_inputs(|| new_session(&ex.bytes, &ex.scenario))
             .bench_local_values(|mut s| {
@@ -67,7 +67,7 @@ mod host {
 
     /// The first request of a started VM: every callback of the scenario's request.
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn first_request(b: Bencher, name: &str) {
+    fn first_request(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let scenario = with_requests(&ex.scenario, 1);
         b.with_inputs(|| started(&ex.bytes, &scenario))
@@ -79,7 +79,7 @@ mod host {
 
     /// 1,000 replayed requests on a started VM (divide by 1,000 for one).
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn requests_1000(b: Bencher, name: &str) {
+    fn requests_1000(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let scenario = with_requests(&ex.scenario, 1000);
         b.with_inputs(|| started(&ex.bytes, &scenario))
@@ -92,7 +92,7 @@ mod host {
     /// `pwp_host::run` of the default scenario (one request), report included: what
     /// `pwp run` does after reading the files.
     #[divan::bench(args = EXAMPLES, sample_count = 20)]
-    fn run_1(b: Bencher, name: &str) {
+    fn run_1(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let scenario = with_requests(&ex.scenario, 1);
         b.bench(|| pwp_host::run(&ex.bytes, scenario.clone()).expect("runs"));
@@ -100,7 +100,7 @@ mod host {
 
     /// The same with `requests: 1001`; (run_1001 - run_1) / 1000 is one request.
     #[divan::bench(args = EXAMPLES, sample_count = 10)]
-    fn run_1001(b: Bencher, name: &str) {
+    fn run_1001(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let scenario = with_requests(&ex.scenario, 1001);
         b.bench(|| pwp_host::run(&ex.bytes, scenario.clone()).expect("runs"));
@@ -128,7 +128,7 @@ mod mini_wasmi {
 
     /// Link, instantiate and start a freshly compiled module (lazy translation included).
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn start_up(b: Bencher, name: &str) {
+    fn start_up(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));
         b.with_inputs(|| fresh(&ex.bytes))
@@ -141,7 +141,7 @@ mod mini_wasmi {
 
     /// The first request of a started instance.
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn first_request(b: Bencher, name: &str) {
+    fn first_request(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));
         b.with_inputs(|| started(&ex.bytes, &inputs))
@@ -153,7 +153,7 @@ mod mini_wasmi {
 
     /// 1,000 requests on a started instance (divide by 1,000 for one).
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn requests_1000(b: Bencher, name: &str) {
+    fn requests_1000(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));
         b.with_inputs(|| started(&ex.bytes, &inputs))
@@ -184,7 +184,7 @@ mod wasmtime {
     /// `wasmtime::Module::new`: validation and Cranelift compilation of every function, on
     /// one thread.
     #[divan::bench(args = EXAMPLES, sample_count = 5, sample_size = 1)]
-    fn compile_module(b: Bencher, name: &str) {
+    fn compile_module(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let e = engine();
         b.bench(|| compile(&e, &ex.bytes));
@@ -192,7 +192,7 @@ mod wasmtime {
 
     /// Link, instantiate and start a compiled module.
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn start_up(b: Bencher, name: &str) {
+    fn start_up(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));
         let e = engine();
@@ -202,7 +202,7 @@ mod wasmtime {
 
     /// The first request of a started instance.
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn first_request(b: Bencher, name: &str) {
+    fn first_request(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));
         let e = engine();
@@ -216,7 +216,7 @@ mod wasmtime {
 
     /// 1,000 requests on a started instance (divide by 1,000 for one).
     #[divan::bench(args = EXAMPLES, sample_count = 30, sample_size = 1)]
-    fn requests_1000(b: Bencher, name: &str) {
+    fn requests_1000(b: Bencher<'_, '_>, name: &str) {
         let ex = example(name);
         let inputs = Arc::new(Inputs::new(&ex.bytes, &ex.scenario));
         let e = engine();

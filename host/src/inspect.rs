@@ -38,7 +38,7 @@ impl FnType {
 
 fn wasm_type(t: ValType) -> WasmType {
     match t {
-        ValType::I32 => WasmType::I32,
+        ValType::I32 => I32,
         ValType::I64 => WasmType::I64,
         ValType::F32 => WasmType::F32,
         ValType::F64 => WasmType::F64,

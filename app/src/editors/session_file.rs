@@ -34,15 +34,12 @@ pub fn SessionFile() -> impl IntoView {
     let open = move |file: web_sys::File| {
         let name = file.name();
         spawn_local(async move {
-            let text = match JsFuture::from(file.text())
+            let Some(text) = JsFuture::from(file.text())
                 .await
                 .ok()
                 .and_then(|t| t.as_string())
-            {
-                Some(t) => t,
-                None => {
-                    return error.set(Some(format!("{name}: the file could not be read as text")));
-                }
+            else {
+                return error.set(Some(format!("{name}: the file could not be read as text")));
             };
             match Scenario::parse(&text) {
                 Ok(s) => {

@@ -126,9 +126,9 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
             if unfinished && is_last() {
                 let status = state.run.with(|r| r.status.clone());
                 let what = match status {
-                    crate::state::RunStatus::Cancelled => "cancelled",
-                    crate::state::RunStatus::Running => "running…",
-                    crate::state::RunStatus::Finished => "",
+                    RunStatus::Cancelled => "cancelled",
+                    RunStatus::Running => "running…",
+                    RunStatus::Finished => "",
                     _ => "not finished",
                 };
                 if !what.is_empty() {

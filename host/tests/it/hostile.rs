@@ -459,7 +459,7 @@ fn with_fail_open_the_request_that_trapped_still_reaches_upstream() {
 #[test]
 fn a_write_of_overlapping_iovecs_is_stopped_by_the_host_byte_budget() {
     let bytes = fixture("hostile_iovec_bomb");
-    let r = pwp_host::run(&bytes, crate::scenario("{}")).unwrap();
+    let r = pwp_host::run(&bytes, scenario("{}")).unwrap();
     let e = r.error.as_ref().expect("a named error");
     assert_eq!(e.kind, FailureKind::HostMemoryLimit, "{e}");
     assert_eq!(e.callback.as_deref(), Some("proxy_on_request_headers"));
