@@ -76,6 +76,22 @@ forbid() {
   echo "$package depends on no $what"
 }
 
+# Commit subjects of at most 72 characters, for every commit after the one that set the rule
+# (earlier history is as it is). A shallow clone without that commit has nothing to check.
+commit_subjects() {
+  local since=15ccfdc long
+  if ! git rev-parse -q --verify "$since^{commit}" >/dev/null; then
+    echo "commit $since is not in this clone (shallow?): nothing to check"
+    return 0
+  fi
+  long="$(git log --format='%s' "$since..HEAD" | awk 'length($0) > 72')"
+  if [ -n "$long" ]; then
+    printf 'commit subjects over 72 characters:\n%s\n' "$long" >&2
+    return 1
+  fi
+  echo "every commit subject since $since fits in 72 characters"
+}
+
 # Every GitHub Actions workflow, and the one plugin repositories copy. ci.yml runs action.yml
 # with `uses: ./`, so actionlint checks that job's inputs against it too, and it passes each
 # `run:` script to shellcheck.
@@ -111,6 +127,7 @@ subpath_build() {
 
 step setup bash scripts/setup.sh
 step fmt cargo fmt --all -- --check
+step commits commit_subjects
 step actionlint lint_workflows
 step shellcheck lint_shell
 step clippy cargo clippy --workspace --all-targets -- -D warnings
