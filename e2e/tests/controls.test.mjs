@@ -26,11 +26,11 @@ test("Ctrl+Enter and Cmd+Enter run, from anywhere on the page, even while typing
   await waitForStatus(page, /^Finished$/);
   assert.equal(await page.getByTestId("client-status").textContent(), "200");
 
-  // From inside an editor, after an edit (which forgets the run): Cmd+Enter runs again.
+  // From inside an editor, after an edit (which marks the results stale): Cmd+Enter runs again.
   await page.getByRole("tab", { name: "Request", exact: true }).click();
   await page.getByTestId("request-path").fill("/from-the-keyboard");
   await page.getByTestId("request-path").press("Tab");
-  await waitForStatus(page, /^Ready$/);
+  await waitForStatus(page, /\(before your edit\)$/);
   await page.getByTestId("request-path").focus();
   await page.keyboard.press("Meta+Enter");
   await waitForStatus(page, /^Finished$/);
