@@ -181,8 +181,8 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
         if replay && Some(cb.index) == last_request_starts {
             let note = format!(
                 "… {} callbacks of the other requests and ticks not shown (--json has them); request #{}:",
-                crate::replay::thousands(hidden as u64),
-                crate::replay::thousands(u64::from(last_request.unwrap_or_default()) + 1)
+                pwp_model::text::thousands(hidden as u64),
+                pwp_model::text::thousands(u64::from(last_request.unwrap_or_default()) + 1)
             );
             let _ = writeln!(o, "  {}", s.dim(&note));
         }
@@ -293,7 +293,7 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
         if skip > 0 {
             let earlier = format!(
                 "… {} earlier callouts not shown",
-                crate::replay::thousands(skip as u64)
+                pwp_model::text::thousands(skip as u64)
             );
             let _ = writeln!(o, "  {}", s.dim(&earlier));
         }

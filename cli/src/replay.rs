@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use pwp_model::outcome::{ClientResponse, Message, RequestOutcome};
+use pwp_model::text::thousands;
 use serde::Serialize;
 
 /// What the memory did over the replay.
@@ -285,19 +286,6 @@ pub fn micros(us: f64) -> String {
     }
 }
 
-/// `10000` as `10,000`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn count(n: usize) -> String {
     thousands(u64::try_from(n).unwrap_or(u64::MAX))
 }
@@ -414,9 +402,6 @@ mod tests {
 
     #[test]
     fn numbers_read_well() {
-        assert_eq!(thousands(10_000), "10,000");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(micros(41.4), "41 µs");
         assert_eq!(micros(1_234.0), "1.2 ms");
         assert_eq!(round2(5_279.009_999_999_998), 5279.01);

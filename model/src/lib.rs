@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod report;
 pub mod scenario;
 pub mod share;
+pub mod text;
 pub mod trace;
 
 pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo};

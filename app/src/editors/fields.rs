@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::rows::{grouped, parse_number};
+use pwp_model::text::thousands as grouped;
+
+use super::rows::parse_number;
 
 /// A labelled one-line text input; `list` names a `<datalist>` of suggestions.
 #[component]

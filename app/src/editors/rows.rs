@@ -118,19 +118,6 @@ pub fn parse_number(text: &str, default: u64, max: u64) -> Result<u64, String> {
     Ok(n)
 }
 
-/// `2000000000` as `2,000,000,000`.
-pub fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The serde name of an enum value (`"cumulative"`), or `default` for `None`.
 pub fn enum_name<T: Serialize>(v: Option<&T>) -> String {
     v.and_then(|v| serde_json::to_value(v).ok())
@@ -239,8 +226,6 @@ mod tests {
         assert_eq!(parse_number("2,000", 0, u64::MAX), Ok(2000));
         assert!(parse_number("12a", 0, 100).is_err());
         assert!(parse_number("101", 0, 100).unwrap_err().contains("maximum"));
-        assert_eq!(grouped(2_000_000_000), "2,000,000,000");
-        assert_eq!(grouped(999), "999");
     }
 
     #[test]

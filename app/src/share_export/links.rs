@@ -5,6 +5,7 @@
 use pwp_model::Scenario;
 use pwp_model::scenario::PluginRef;
 use pwp_model::share::{self, INLINE_LIMIT, PluginOrigin};
+use pwp_model::text::thousands;
 
 /// Links longer than this may be cut by chat tools, e-mail clients and some servers.
 pub const CAUTIOUS_LENGTH: usize = 2_000;
@@ -126,14 +127,14 @@ pub fn length_warning(len: usize) -> Option<String> {
             "This link is {} characters long: many chat tools, e-mail clients and servers cut \
              links beyond {} characters. Check that the receiver gets all of it, or share a \
              plugin URL instead of an inline plugin.",
-            group_digits(len),
-            group_digits(LONG_LENGTH)
+            thousands(len as u64),
+            thousands(LONG_LENGTH as u64)
         ))
     } else if len > CAUTIOUS_LENGTH {
         Some(format!(
             "This link is {} characters long: a few tools cut links beyond {} characters.",
-            group_digits(len),
-            group_digits(CAUTIOUS_LENGTH)
+            thousands(len as u64),
+            thousands(CAUTIOUS_LENGTH as u64)
         ))
     } else {
         None
@@ -154,18 +155,6 @@ pub fn human_size(bytes: u64) -> String {
     } else {
         format!("{bytes} bytes")
     }
-}
-
-fn group_digits(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The first 12 digits of a digest, for sentences.
@@ -426,7 +415,6 @@ mod tests {
         assert_eq!(human_size(812), "812 bytes");
         assert_eq!(human_size(202_585), "197.8 KiB");
         assert_eq!(short_sha(&"ab".repeat(32)), "abababababab…");
-        assert_eq!(group_digits(1_234_567), "1,234,567");
         assert!(is_example_name("rust-basic-auth") && !is_example_name("a/b"));
         let s = Scenario {
             plugin: Some(PluginRef {
