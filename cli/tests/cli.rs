@@ -1,45 +1,15 @@
 //! `pwp` end to end: real plugins, real exit codes.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{example, pwp, root, text, write};
 
-fn example(name: &str) -> PathBuf {
-    let p = root().join("public/examples").join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run bash examples/build.sh",
-        p.display()
-    );
-    p
-}
-
-fn pwp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pwp"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("pwp runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
+/// Writes a scratch file shared by this process's tests.
 fn tmp(name: &str, contents: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pwp-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, contents).unwrap();
-    p
+    write(&dir, name, contents)
 }
 
 #[test]

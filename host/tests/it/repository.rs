@@ -1,8 +1,9 @@
 //! The repository stands alone: no tracked file outside the docs reads a path above its root.
 //!
-//! A clone in an empty folder must build and pass its tests, so a relative path such as
-//! `../../shared/schemas` (resolved from a crate directory) or `../shared/...` (resolved from the
-//! root, as the e2e helpers do) is an error. Each `../` path in a tracked text file is resolved
+//! A clone in an empty folder must build and pass its tests, so a relative path that climbs out
+//! of it is an error, whether resolved from a crate directory (as `CARGO_MANIFEST_DIR` joins are)
+//! or from the root (as the e2e helpers resolve theirs): the CRD schemas were once read from a
+//! `shared` folder beside the repository both ways. Each `../` path in a tracked text file is resolved
 //! against the file's own directory and against its top-level folder (where `Cargo.toml`,
 //! `package.json` or `Trunk.toml` sit and where tools resolve paths from); neither may leave the
 //! repository. Markdown and `docs/` are prose and may point anywhere.
@@ -130,11 +131,13 @@ fn no_tracked_file_reads_above_the_repository_root() {
 
 #[test]
 fn the_check_sees_paths_above_the_root() {
-    // The two ways the CRD schemas used to be read from a sibling folder.
-    let rust = r#"Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas")"#;
-    assert_eq!(parent_paths(rust), ["../../shared/schemas"]);
-    assert!(escapes(Path::new("host"), "../../shared/schemas"));
-    assert!(escapes(Path::new(""), "../shared/schemas"));
+    // The two ways the CRD schemas used to be read from a sibling folder (assembled here, so
+    // that this file holds no such path itself).
+    let sibling = ["..", "..", "shared", "schemas"].join("/");
+    let rust = format!(r#"Path::new(env!("CARGO_MANIFEST_DIR")).join("{sibling}")"#);
+    assert_eq!(parent_paths(&rust), [sibling.as_str()]);
+    assert!(escapes(Path::new("host"), &sibling));
+    assert!(escapes(Path::new(""), &sibling[3..]));
     // Within the repository: a crate reaching a sibling folder, a module import.
     assert!(!escapes(Path::new("bench"), "../public/examples"));
     assert!(!escapes(Path::new("e2e/tests"), "../lib.mjs"));
