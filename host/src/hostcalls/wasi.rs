@@ -6,17 +6,19 @@ use wasmi::Caller;
 
 use super::misc::world;
 use super::note;
+use crate::abi::Errno;
 use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
 
-const SUCCESS: i32 = 0;
-const BADF: i32 = 8;
-const NOTDIR: i32 = 20;
-const FAULT: i32 = 21;
-const INVAL: i32 = 28;
-const NOENT: i32 = 44;
-const NOSYS: i32 = 52;
-const NOTSUP: i32 = 58;
+// The errno values come from the one table traces name them by.
+const SUCCESS: i32 = Errno::Success as i32;
+const BADF: i32 = Errno::Badf as i32;
+const NOTDIR: i32 = Errno::Notdir as i32;
+const FAULT: i32 = Errno::Fault as i32;
+const INVAL: i32 = Errno::Inval as i32;
+const NOENT: i32 = Errno::Noent as i32;
+const NOSYS: i32 = Errno::Nosys as i32;
+const NOTSUP: i32 = Errno::Notsup as i32;
 
 /// Memory errors are `FAULT` in WASI.
 fn fault(e: HostErr) -> HostErr {
