@@ -13,7 +13,12 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 /// The current version of the scenario format.
-pub const SCENARIO_VERSION: u32 = 1;
+///
+/// Version 2 adds optional fields only (each defaults to what version 1 did); the one change
+/// of meaning is the proxy's load check: a plugin the emulated proxy refuses to load is
+/// refused unless `settings.lenient` says to run it anyway. Older documents are migrated on
+/// load, one version at a time (see [`Scenario::from_value`]).
+pub const SCENARIO_VERSION: u32 = 2;
 
 /// One run of a plugin: its settings, the traffic, the mocks and what to expect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +28,9 @@ pub struct Scenario {
     /// Optional pointer to the JSON Schema, for editors.
     #[serde(rename = "$schema", skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    /// Format version; older versions are migrated on load.
+    /// Format version: 2, the current one, when absent; version 1 documents are migrated on
+    /// load.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = SCENARIO_VERSION)))]
     pub version: u32,
     /// A short title.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -136,8 +143,10 @@ impl Scenario {
         if version > u64::from(SCENARIO_VERSION) {
             return Err(ScenarioError::TooNew { found: version });
         }
-        // Version 1 is the first published format; later versions add their migrations here,
-        // one step at a time (`migrate_v1_to_v2`, ...), so that old files and links keep working.
+        // One step per version, so that every file and link ever written keeps opening.
+        if version <= 1 {
+            migrate_v1_to_v2(object);
+        }
         object.insert("version".into(), SCENARIO_VERSION.into());
         let scenario: Scenario =
             serde_json::from_value(value).map_err(|e| ScenarioError::Invalid(e.to_string()))?;
@@ -155,6 +164,19 @@ impl Scenario {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 }
+
+/// Version 1 to 2: every key of version 1 keeps its name and meaning, and the keys version 2
+/// adds are optional with defaults that behave as version 1 did, so the document is already
+/// valid. What changes is not in the document: a plugin the emulated proxy refuses to load
+/// (say, a callback with a bad signature) ran under version 1 unless `strict` was set, and is
+/// now refused with the reasons unless `settings.lenient` is set. That is deliberately not
+/// written into migrated documents: whether a plugin loads is a property of the plugin, and
+/// an old link to such a plugin now says why the proxy refuses it and offers to run it anyway.
+///
+/// So the step has nothing to rewrite; it is here so that the next version's step has its
+/// place, and so that a version 1 document holding a version 2 key (a hand-edited file that
+/// kept `"version": 1`) is read as version 2 reads it rather than refused.
+fn migrate_v1_to_v2(_document: &mut serde_json::Map<String, serde_json::Value>) {}
 
 /// The most requests one run replays: each leaves a record in the report, and a link or file
 /// asking for billions must not make a run that never ends.
@@ -1014,6 +1036,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("stauts"), "{err}");
+    }
+
+    #[test]
+    fn older_and_unversioned_documents_are_read_as_the_current_version() {
+        for doc in [
+            r#"{"version": 1, "name": "a"}"#,
+            r#"{"name": "a"}"#,
+            "version: 2\nname: a\n",
+        ] {
+            let s = Scenario::parse(doc).unwrap();
+            assert_eq!(
+                (s.version, s.name.as_str()),
+                (SCENARIO_VERSION, "a"),
+                "{doc}"
+            );
+        }
+        assert_eq!(SCENARIO_VERSION, 2);
+        assert!(
+            Scenario::default()
+                .to_json_pretty()
+                .contains(r#""version": 2"#)
+        );
     }
 
     #[test]

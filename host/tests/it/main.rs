@@ -10,6 +10,7 @@ mod layers;
 mod repository;
 mod shapes;
 mod support;
+mod versions;
 
 use pwp_host::Scenario;
 
