@@ -158,7 +158,7 @@ pub fn open_session(plugin: &LoadedPlugin, scenario: Scenario) -> Result<Session
         SessionError::Refused(p) => Fail(
             3,
             format!(
-                "{origin}: Envoy would refuse this plugin (strict mode):\n  {}",
+                "{origin}: the proxy would refuse to load this plugin:\n  {}\n(run it anyway with --lenient)",
                 p.join("\n  ")
             ),
         ),

@@ -60,9 +60,14 @@ enum Command {
         /// Replay the request N times in the same VM; the text report summarises per-request time, memory growth and outcomes.
         #[arg(long)]
         requests: Option<u32>,
-        /// Refuse what upstream Envoy would refuse (unknown imports, ABI 0.2.100, restricted calls).
+        /// Also trap on host calls Envoy refuses at that moment (restricted callbacks), and
+        /// refuse a plugin the proxy would not load even with --lenient.
         #[arg(long)]
         strict: bool,
+        /// Run a plugin the emulated proxy would refuse to load (bad callback signatures,
+        /// unknown imports, a foreign ABI); by default it is refused with the reasons.
+        #[arg(long, conflicts_with = "strict")]
+        lenient: bool,
         /// Which proxy to emulate (default: Higress for ABI 0.2.100 plugins, Envoy otherwise).
         #[arg(long, value_enum)]
         profile: Option<ProfileArg>,
@@ -158,6 +163,7 @@ fn main() -> ExitCode {
             json,
             requests,
             strict,
+            lenient,
             profile,
             verbose,
         } => cmd_run(RunArgs {
@@ -167,6 +173,7 @@ fn main() -> ExitCode {
             json,
             requests,
             strict,
+            lenient,
             profile,
             verbose,
         }),
@@ -235,6 +242,7 @@ struct RunArgs {
     json: bool,
     requests: Option<u32>,
     strict: bool,
+    lenient: bool,
     profile: Option<ProfileArg>,
     verbose: bool,
 }
@@ -260,6 +268,9 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
     }
     if a.strict {
         scenario.settings.strict = true;
+    }
+    if a.lenient {
+        scenario.settings.lenient = true;
     }
     match a.profile {
         Some(ProfileArg::Envoy) => scenario.settings.profile = Profile::Envoy,

@@ -116,6 +116,18 @@ fn strict_mode_refuses_a_higress_plugin_for_envoy() {
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("0.2.100"), "{}", text(&o));
+    // Without --strict it is refused too, by default, and --lenient runs it anyway.
+    let o = pwp(&["run", plugin.to_str().unwrap(), "--profile", "envoy"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("--lenient"), "{}", text(&o));
+    let o = pwp(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--profile",
+        "envoy",
+        "--lenient",
+    ]);
+    assert_ne!(o.status.code(), Some(3), "{}", text(&o));
     let o = pwp(&["inspect", plugin.to_str().unwrap()]);
     let out = text(&o);
     assert!(

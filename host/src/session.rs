@@ -25,8 +25,9 @@ pub enum SessionError {
     /// The bytes are not a usable plugin.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// Strict mode: upstream Envoy would refuse the module.
-    #[error("Envoy would refuse this plugin: {}", .0.join("; "))]
+    /// The emulated proxy (Envoy, or Higress under that profile) would refuse to load the
+    /// module, and the scenario is not lenient (or is strict).
+    #[error("the proxy would refuse to load this plugin: {}; set settings.lenient to run it anyway", .0.join("; "))]
     Refused(Vec<String>),
     /// Compiling, linking or instantiating failed.
     #[error("{0}")]
@@ -105,7 +106,7 @@ impl Session {
         } else {
             info.envoy_would_load
         };
-        if cfg.strict && !would_load {
+        if !cfg.lenient && !would_load {
             return Err(SessionError::Refused(info.load_problems.clone()));
         }
         let pages = cfg.limits.memory_pages;

@@ -59,8 +59,10 @@ pub struct Resolved {
     pub raw_stdio: bool,
     /// Fail open on traps.
     pub fail_open: bool,
-    /// Refuse what upstream Envoy refuses.
+    /// Refuse what upstream Envoy refuses, also at call time.
     pub strict: bool,
+    /// Run a plugin the emulated proxy would refuse to load.
+    pub lenient: bool,
     /// Limits.
     pub limits: Limits,
     /// Clusters that exist.
@@ -109,6 +111,7 @@ impl Resolved {
             raw_stdio: t.raw_stdio.unwrap_or(false),
             fail_open: s.settings.fail_open,
             strict: s.settings.strict,
+            lenient: s.settings.lenient && !s.settings.strict,
             limits: s.settings.limits.clone(),
             clusters,
         }

@@ -301,8 +301,14 @@ pub struct Settings {
     pub toggles: Toggles,
     /// Fail open (skip the filter) instead of closed (503) when the plugin traps.
     pub fail_open: bool,
-    /// Report, and refuse, what upstream Envoy would refuse at load time.
+    /// Also trap on host calls Envoy refuses at that moment (restricted callbacks), and refuse
+    /// the plugin at load even when `lenient` is set.
     pub strict: bool,
+    /// Run a plugin that the emulated proxy (Envoy, or Higress under that profile) would
+    /// refuse to load (bad callback signatures, missing imports, a foreign ABI). Off by
+    /// default: such a plugin is refused with the reasons.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lenient: bool,
     /// Resource limits.
     pub limits: Limits,
     /// Seed of `random_get`.
@@ -323,6 +329,7 @@ impl Default for Settings {
             toggles: Toggles::default(),
             fail_open: false,
             strict: false,
+            lenient: false,
             limits: Limits::default(),
             seed: 1,
         }

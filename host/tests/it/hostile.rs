@@ -232,9 +232,10 @@ fn a_trap_in_the_allocator_is_reported_in_the_callback_that_asked_for_data() {
 
 #[test]
 fn a_callback_with_the_wrong_signature_is_flagged_as_envoy_would_refuse_it() {
-    // Decision: like an unknown import, a bad callback signature is a load problem (Envoy:
-    // "Bad function signature for: ..."): strict mode refuses the module; otherwise it runs
-    // and the callback gets the arguments it declares.
+    // Like an unknown import, a bad callback signature is a load problem (Envoy: "Bad
+    // function signature for: ..."): the module is refused unless the scenario is lenient
+    // (and strict mode refuses it even then); a lenient run calls the callback with the
+    // arguments it declares.
     let bytes = fixture("hostile_bad_signature");
     let info = inspect(&bytes).unwrap();
     assert!(!info.envoy_would_load);
@@ -246,12 +247,17 @@ fn a_callback_with_the_wrong_signature_is_flagged_as_envoy_would_refuse_it() {
         "{:?}",
         info.load_problems
     );
-    match Session::new(&bytes, scenario(r#"{"settings": {"strict": true}}"#)) {
-        Err(SessionError::Refused(p)) => assert!(p.iter().any(|p| p.contains(HEADERS)), "{p:?}"),
-        Err(e) => panic!("refused for the wrong reason: {e}"),
-        Ok(_) => panic!("strict mode accepted a module Envoy refuses"),
+    for settings in ["{}", r#"{"strict": true, "lenient": true}"#] {
+        let json = format!(r#"{{"settings": {settings}}}"#);
+        match Session::new(&bytes, scenario(&json)) {
+            Err(SessionError::Refused(p)) => {
+                assert!(p.iter().any(|p| p.contains(HEADERS)), "{p:?}")
+            }
+            Err(e) => panic!("refused for the wrong reason: {e}"),
+            Ok(_) => panic!("{settings} accepted a module Envoy refuses"),
+        }
     }
-    let r = run_checked(&bytes, "{}");
+    let r = run_checked(&bytes, r#"{"settings": {"lenient": true}}"#);
     assert!(r.error.is_none(), "{:?}", r.error);
     let cb = r.callbacks.iter().find(|c| c.name == HEADERS).unwrap();
     assert_eq!(logs_in(&r, HEADERS), ["one parameter"]);

@@ -152,8 +152,13 @@ fn an_assemblyscript_module_runs_with_env_abort_stubbed_and_reported_as_unknown(
         "{:?}",
         info.load_problems
     );
+    // Envoy refuses it at load, so by default the playground does too, naming why.
+    match Session::new(&bytes, scenario("{}")) {
+        Err(SessionError::Refused(p)) => assert!(p.iter().any(|p| p.starts_with("env.abort"))),
+        other => panic!("not refused: {:?}", other.err()),
+    }
 
-    let r = run_checked(&bytes, "{}");
+    let r = run_checked(&bytes, r#"{"settings": {"lenient": true}}"#);
     assert!(r.error.is_none(), "{:?}", r.error);
     let call = &r
         .callbacks
