@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::{Pause, Scenario, Session, SessionError, Step, StepUntil};
+use pwp_host::{Pause, Refusal, Scenario, Session, SessionError, Step, StepUntil};
 
 use crate::state::{AppState, RunStatus, RunView};
 
@@ -25,27 +25,32 @@ fn perf_now_us() -> f64 {
         .map_or(0.0, |p| p.now() * 1000.0)
 }
 
+/// Why a session could not start: the message, and the proxy's refusal when it is one that
+/// "Run anyway" can override.
+type NoSession = (String, Option<Refusal>);
+
 /// Creates the session for the current plugin and scenario, if there is none.
-fn ensure_session(state: AppState) -> Result<(), String> {
+fn ensure_session(state: AppState) -> Result<(), NoSession> {
     if state.session.with_value(Option::is_some) {
         return Ok(());
     }
-    let plugin = state.plugin.get_untracked().ok_or("load a plugin first")?;
+    let plugin = state
+        .plugin
+        .get_untracked()
+        .ok_or(("load a plugin first".to_string(), None))?;
     if let Some(refusal) = state
         .invalid
         .with_untracked(|list| crate::gates::refusal(list))
     {
-        return Err(refusal);
+        return Err((refusal, None));
     }
     let scenario = state.scenario.get_untracked();
     let session = Session::with_plugin(&plugin.plugin, scenario).map_err(|e| match e {
-        SessionError::Refused(problems) => {
-            format!(
-                "Strict mode: Envoy would refuse this plugin:\n{}",
-                problems.join("\n")
-            )
-        }
-        other => other.to_string(),
+        SessionError::Refused(refusal) => (
+            format!("{} would refuse to load this plugin", refusal.proxy),
+            Some(refusal),
+        ),
+        other => (other.to_string(), None),
     })?;
     session.control().slice_fuel.set(SLICE_FUEL);
     session.control().interactive_callouts.set(true);
@@ -65,6 +70,7 @@ fn refresh(state: AppState, status: RunStatus, slices: u32) {
             stream: s.world().stream.clone(),
             slices,
             stale: false,
+            refusal: None,
         };
         state.run.set(view);
     });
@@ -75,9 +81,10 @@ pub fn drive(state: AppState, until: StepUntil) {
     if state.run.get_untracked().status == RunStatus::Running {
         return;
     }
-    if let Err(message) = ensure_session(state) {
+    if let Err((message, refusal)) = ensure_session(state) {
         state.run.set(RunView {
             status: RunStatus::Refused(message),
+            refusal,
             ..RunView::default()
         });
         return;
@@ -138,6 +145,15 @@ pub fn drive(state: AppState, until: StepUntil) {
 pub fn restart(state: AppState) {
     state.drive.update_value(|d| *d += 1);
     state.reset_run();
+}
+
+/// "Run anyway": the user chooses to run a plugin the emulated proxy refuses to load. The
+/// session's scenario becomes lenient (visible in the settings, the scenario JSON and a badge
+/// in the run bar, and kept in share links) and runs from the start.
+pub fn run_anyway(state: AppState) {
+    crate::editors::edit(state, |s| s.settings.lenient = true);
+    restart(state);
+    drive(state, StepUntil::Breakpoint);
 }
 
 /// Stops the run at its next slice and keeps what ran so far (paused there).

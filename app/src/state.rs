@@ -71,6 +71,9 @@ pub struct RunView {
     /// The inputs changed since this run: the results are kept for comparison, the session
     /// is gone, and Run starts a new one.
     pub stale: bool,
+    /// With [`RunStatus::Refused`]: the proxy's load check refused the plugin, for these
+    /// reasons, and "Run anyway" (`settings.lenient`) can run it.
+    pub refusal: Option<pwp_host::Refusal>,
 }
 
 /// All state, as copyable handles.

@@ -155,11 +155,12 @@ pub fn open_session(plugin: &LoadedPlugin, scenario: Scenario) -> Result<Session
     let origin = &plugin.origin;
     Session::new(&plugin.bytes, scenario).map_err(|e| match e {
         SessionError::Load(l) => Fail(3, format!("{origin}: {l}")),
-        SessionError::Refused(p) => Fail(
+        SessionError::Refused(r) => Fail(
             3,
             format!(
-                "{origin}: the proxy would refuse to load this plugin:\n  {}\n(run it anyway with --lenient)",
-                p.join("\n  ")
+                "{origin}: {} would refuse to load this plugin:\n  {}\n(run it anyway with --lenient, or settings.lenient in the scenario)",
+                r.proxy,
+                r.problems.join("\n  ")
             ),
         ),
         SessionError::Instantiate(m) => Fail(3, format!("{origin}: {m}")),

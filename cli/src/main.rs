@@ -1,7 +1,8 @@
 //! `pwp`: run proxy-wasm plugins against scenarios with the playground's host, natively.
 //!
 //! Exit codes: 0 all good; 1 an expectation failed; 2 the plugin failed (trap, configure
-//! refused, limit hit); 3 bad input (not wasm, not a plugin Envoy would load, bad scenario).
+//! refused, limit hit); 3 bad input (not wasm, a plugin the emulated proxy refuses to load,
+//! bad scenario).
 
 mod load;
 mod render;
@@ -60,13 +61,14 @@ enum Command {
         /// Replay the request N times in the same VM; the text report summarises per-request time, memory growth and outcomes.
         #[arg(long)]
         requests: Option<u32>,
-        /// Also trap on host calls Envoy refuses at that moment (restricted callbacks), and
-        /// refuse a plugin the proxy would not load even with --lenient.
+        /// Trap, as Envoy does, on host calls Envoy refuses at that moment (during VM start-up,
+        /// inside the allocator) instead of answering them with a warning (settings.strict).
         #[arg(long)]
         strict: bool,
-        /// Run a plugin the emulated proxy would refuse to load (bad callback signatures,
-        /// unknown imports, a foreign ABI); by default it is refused with the reasons.
-        #[arg(long, conflicts_with = "strict")]
+        /// Run a plugin the emulated proxy would refuse to load (a callback with a bad
+        /// signature, an import it lacks, a foreign ABI); by default it is refused, naming why
+        /// (settings.lenient).
+        #[arg(long)]
         lenient: bool,
         /// Which proxy to emulate (default: Higress for ABI 0.2.100 plugins, Envoy otherwise).
         #[arg(long, value_enum)]
@@ -93,6 +95,10 @@ enum Command {
         /// How many scenarios to run at once (default: one per core).
         #[arg(long, short)]
         jobs: Option<usize>,
+        /// Run plugins the emulated proxy would refuse to load, in every scenario (as if each
+        /// set settings.lenient); by default such a scenario is bad input naming why.
+        #[arg(long)]
+        lenient: bool,
     },
     /// Print the JSON Schema of the scenario format (draft 2020-12).
     Schema,
@@ -135,7 +141,8 @@ public/examples/<name>.wasm found from the working directory or the scenario upw
 $PWP_EXAMPLES).
 
 Exit codes, the worst scenario's: 0 all passed, 1 an expectation failed, 2 a plugin failed, \
-3 bad input (unreadable or invalid scenario, missing plugin, nothing found).";
+3 bad input (unreadable or invalid scenario, missing plugin, a plugin the emulated proxy \
+refuses to load without --lenient, nothing found).";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ProfileArg {
@@ -192,12 +199,14 @@ fn main() -> ExitCode {
             format,
             output,
             jobs,
+            lenient,
         } => suite::cmd_test(TestArgs {
             paths,
             filter,
             format,
             output,
             jobs,
+            lenient,
         }),
         Command::Schema => {
             let schema = pwp_model::scenario::json_schema();

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{example, pwp, root, text, write};
+use common::{example, host_fixture, pwp, root, scratch, stdout, text, write};
 
 /// Writes a scratch file shared by this process's tests.
 fn tmp(name: &str, contents: &[u8]) -> PathBuf {
@@ -105,29 +105,66 @@ fn bad_input_exits_3_and_names_the_problem() {
 }
 
 #[test]
-fn strict_mode_refuses_a_higress_plugin_for_envoy() {
+fn a_plugin_the_proxy_refuses_exits_3_naming_why_unless_lenient() {
+    // A Higress plugin under the Envoy profile: Envoy refuses ABI 0.2.100, by default and
+    // under --strict alike (strict is about restricted host calls, not loading).
     let plugin = example("higress-request-block.wasm");
-    let o = pwp(&[
-        "run",
-        plugin.to_str().unwrap(),
-        "--strict",
-        "--profile",
-        "envoy",
-    ]);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(text(&o).contains("0.2.100"), "{}", text(&o));
-    // Without --strict it is refused too, by default, and --lenient runs it anyway.
-    let o = pwp(&["run", plugin.to_str().unwrap(), "--profile", "envoy"]);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(text(&o).contains("--lenient"), "{}", text(&o));
-    let o = pwp(&[
-        "run",
-        plugin.to_str().unwrap(),
-        "--profile",
-        "envoy",
-        "--lenient",
-    ]);
+    let path = plugin.to_str().unwrap();
+    for extra in [&[][..], &["--strict"][..]] {
+        let o = pwp(&[&["run", path, "--profile", "envoy"][..], extra].concat());
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        let out = text(&o);
+        assert!(
+            out.contains("Envoy would refuse to load this plugin:") && out.contains("0.2.100"),
+            "{out}"
+        );
+        assert!(out.contains("--lenient"), "{out}");
+    }
+    let o = pwp(&["run", path, "--profile", "envoy", "--lenient", "--strict"]);
     assert_ne!(o.status.code(), Some(3), "{}", text(&o));
+
+    // A callback with a bad signature: refused, naming it; --lenient runs it and says so.
+    let dir = scratch("bad-signature");
+    let wasm = write(&dir, "bad.wasm", host_fixture("hostile_bad_signature"));
+    let o = pwp(&["run", wasm.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("Bad function signature for: proxy_on_request_headers"),
+        "{}",
+        text(&o)
+    );
+    let o = pwp(&["run", wasm.to_str().unwrap(), "--lenient"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(out.contains("one parameter"), "{out}");
+    assert!(
+        out.contains("note: settings.lenient: running a plugin Envoy would refuse to load: Bad function signature"),
+        "{out}"
+    );
+
+    // pwp test: the scenario is bad input until --lenient (or settings.lenient).
+    write(
+        &dir,
+        "bad.scenario.json",
+        r#"{"plugin": {"path": "bad.wasm"}}"#,
+    );
+    let o = pwp(&["test", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("Bad function signature for: proxy_on_request_headers"),
+        "{}",
+        text(&o)
+    );
+    let o = pwp(&["test", dir.to_str().unwrap(), "--lenient"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    write(
+        &dir,
+        "bad.scenario.json",
+        r#"{"plugin": {"path": "bad.wasm"}, "settings": {"lenient": true}}"#,
+    );
+    let o = pwp(&["test", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
     let o = pwp(&["inspect", plugin.to_str().unwrap()]);
     let out = text(&o);
     assert!(

@@ -139,6 +139,7 @@ pub fn inspect_hashed(bytes: &[u8], sha256: Option<String>) -> Result<PluginInfo
         envoy_would_load: verdict.envoy,
         higress_would_load: verdict.higress,
         load_problems: verdict.problems,
+        higress_load_problems: verdict.higress_problems,
         higress_evidence,
     })
 }
@@ -491,13 +492,19 @@ fn classify_imports(imports: &[RawImport], abi: AbiVersion) -> Vec<ClassifiedImp
 struct Verdict {
     envoy: bool,
     higress: bool,
+    /// Why Envoy refuses it (every problem found is one Envoy refuses).
     problems: Vec<String>,
+    /// Why Higress refuses it.
+    higress_problems: Vec<String>,
 }
 
 impl Verdict {
     fn refuse(&mut self, envoy: bool, higress: bool, problem: String) {
         self.envoy &= !envoy;
         self.higress &= !higress;
+        if higress {
+            self.higress_problems.push(problem.clone());
+        }
         self.problems.push(problem);
     }
 }
@@ -514,6 +521,7 @@ fn load_verdict(
         envoy: true,
         higress: true,
         problems: Vec::new(),
+        higress_problems: Vec::new(),
     };
     if abi == AbiVersion::V0_2_100 {
         verdict.refuse(
@@ -557,12 +565,17 @@ fn load_verdict(
             note,
             ..
         } = &import.info;
-        verdict.envoy &= !import.envoy_refuses;
-        verdict.higress &= !import.higress_refuses;
         if let Some(n) = note
             && (*status != ImportStatus::Implemented || n.contains("refuse"))
         {
-            verdict.problems.push(format!("{module}.{name}: {n}"));
+            verdict.refuse(
+                import.envoy_refuses,
+                import.higress_refuses,
+                format!("{module}.{name}: {n}"),
+            );
+        } else {
+            verdict.envoy &= !import.envoy_refuses;
+            verdict.higress &= !import.higress_refuses;
         }
     }
     verdict

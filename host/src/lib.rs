@@ -40,6 +40,8 @@ pub use pairs::encode as encode_pairs;
 pub use plugin::Plugin;
 pub use report::Report;
 pub use scenario::Scenario;
-pub use session::{Breakpoints, Session, SessionError, Step, StepUntil, run};
+pub use session::{
+    Breakpoints, Refusal, Session, SessionError, Step, StepUntil, load_refusal, run,
+};
 pub use state::{Access, HttpStream, Resolved, World, from_pairs};
 pub use trace::{Failure, Trace};

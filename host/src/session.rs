@@ -26,12 +26,40 @@ pub enum SessionError {
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The emulated proxy (Envoy, or Higress under that profile) would refuse to load the
-    /// module, and the scenario is not lenient (or is strict).
-    #[error("the proxy would refuse to load this plugin: {}; set settings.lenient to run it anyway", .0.join("; "))]
-    Refused(Vec<String>),
+    /// module, and the scenario is not `lenient`.
+    #[error("{0}; set settings.lenient to run it anyway")]
+    Refused(Refusal),
     /// Compiling, linking or instantiating failed.
     #[error("{0}")]
     Instantiate(String),
+}
+
+/// Why the emulated proxy would refuse to load a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{proxy} would refuse to load this plugin: {}", .problems.join("; "))]
+pub struct Refusal {
+    /// `Envoy` or `Higress`: the proxy the scenario's profile emulates for this plugin.
+    pub proxy: &'static str,
+    /// Its reasons ([`PluginInfo::load_problems`], or the Higress ones), never empty.
+    pub problems: Vec<String>,
+}
+
+/// What the proxy `scenario` emulates for the plugin `info` describes would refuse at load
+/// time, whether or not the scenario is `lenient`: under Envoy a callback with a bad
+/// signature, an import Envoy lacks or does not give this ABI, a foreign ABI, no allocator;
+/// under Higress what Higress refuses (it accepts ABI 0.2.100 and its own host calls).
+pub fn load_refusal(info: &PluginInfo, scenario: &Scenario) -> Option<Refusal> {
+    if crate::state::emulates_higress(scenario, info) {
+        (!info.higress_would_load).then(|| Refusal {
+            proxy: "Higress",
+            problems: info.higress_load_problems.clone(),
+        })
+    } else {
+        (!info.envoy_would_load).then(|| Refusal {
+            proxy: "Envoy",
+            problems: info.load_problems.clone(),
+        })
+    }
 }
 
 /// How far [`Session::step`] runs.
@@ -101,13 +129,11 @@ impl Session {
     pub fn with_plugin(plugin: &Plugin, scenario: Scenario) -> Result<Session, SessionError> {
         let info = plugin.shared_info();
         let cfg = Resolved::new(&scenario, &info);
-        let would_load = if cfg.higress {
-            info.higress_would_load
-        } else {
-            info.envoy_would_load
-        };
-        if !cfg.lenient && !would_load {
-            return Err(SessionError::Refused(info.load_problems.clone()));
+        let refusal = load_refusal(&info, &scenario);
+        if let Some(refusal) = &refusal
+            && !scenario.settings.lenient
+        {
+            return Err(SessionError::Refused(refusal.clone()));
         }
         let pages = cfg.limits.memory_pages;
         let mut world = World {
@@ -121,6 +147,13 @@ impl Session {
         };
         for (path, value) in &scenario.properties {
             world.properties.insert(path.clone(), property_bytes(value));
+        }
+        if let Some(refusal) = refusal {
+            world.warnings.push(format!(
+                "settings.lenient: running a plugin {} would refuse to load: {}",
+                refusal.proxy,
+                refusal.problems.join("; ")
+            ));
         }
         world.cfg = Some(cfg);
         let world = Rc::new(RefCell::new(world));

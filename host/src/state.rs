@@ -59,10 +59,8 @@ pub struct Resolved {
     pub raw_stdio: bool,
     /// Fail open on traps.
     pub fail_open: bool,
-    /// Refuse what upstream Envoy refuses, also at call time.
+    /// Host calls Envoy refuses at that moment trap instead of being answered.
     pub strict: bool,
-    /// Run a plugin the emulated proxy would refuse to load.
-    pub lenient: bool,
     /// Limits.
     pub limits: Limits,
     /// Clusters that exist.
@@ -75,11 +73,7 @@ impl Resolved {
     pub fn new(s: &Scenario, info: &PluginInfo) -> Resolved {
         let abi = info.abi.unwrap_or(AbiVersion::V0_2_1);
         let t = &s.settings.toggles;
-        let higress = match s.settings.profile {
-            Profile::Higress => true,
-            Profile::Envoy => false,
-            Profile::Auto => info.higress_evidence.is_some(),
-        };
+        let higress = emulates_higress(s, info);
         let allow_stop = t.allow_on_headers_stop_iteration.unwrap_or(false);
         let mut clusters: BTreeSet<String> = s.clusters.iter().cloned().collect();
         clusters.extend(s.mocks.http.iter().map(|m| m.cluster.clone()));
@@ -111,10 +105,19 @@ impl Resolved {
             raw_stdio: t.raw_stdio.unwrap_or(false),
             fail_open: s.settings.fail_open,
             strict: s.settings.strict,
-            lenient: s.settings.lenient && !s.settings.strict,
             limits: s.settings.limits.clone(),
             clusters,
         }
+    }
+}
+
+/// Whether `s` runs the plugin `info` describes under Higress: its profile says so, or is
+/// `auto` and the plugin looks built for Higress ([`PluginInfo::higress_evidence`]).
+pub fn emulates_higress(s: &Scenario, info: &PluginInfo) -> bool {
+    match s.settings.profile {
+        Profile::Higress => true,
+        Profile::Envoy => false,
+        Profile::Auto => info.higress_evidence.is_some(),
     }
 }
 

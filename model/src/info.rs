@@ -39,8 +39,11 @@ pub struct PluginInfo {
     pub envoy_would_load: bool,
     /// Would Higress's Envoy load it?
     pub higress_would_load: bool,
-    /// Why not, for each proxy.
+    /// Why upstream Envoy would refuse it (each a reason Envoy gives, and what to do).
     pub load_problems: Vec<String>,
+    /// Those of [`PluginInfo::load_problems`] for which Higress would refuse it too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub higress_load_problems: Vec<String>,
     /// Why the plugin looks built for Higress (its ABI marker, a Higress Go module path in its
     /// code, Higress-only imports); `profile: auto` then runs it under Higress.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -301,12 +301,16 @@ pub struct Settings {
     pub toggles: Toggles,
     /// Fail open (skip the filter) instead of closed (503) when the plugin traps.
     pub fail_open: bool,
-    /// Also trap on host calls Envoy refuses at that moment (restricted callbacks), and refuse
-    /// the plugin at load even when `lenient` is set.
+    /// Host calls Envoy refuses at the moment they are made (anything but logging and WASI
+    /// during VM start-up; anything but logging, `fd_write`, `clock_time_get` and `poll_oneoff`
+    /// inside the allocator) trap as in Envoy ("restricted_callback") instead of being
+    /// answered with a warning. Whether the plugin loads at all is `lenient`'s business.
     pub strict: bool,
     /// Run a plugin that the emulated proxy (Envoy, or Higress under that profile) would
-    /// refuse to load (bad callback signatures, missing imports, a foreign ABI). Off by
-    /// default: such a plugin is refused with the reasons.
+    /// refuse to load: callbacks with a bad signature, imports the proxy lacks or does not
+    /// give this ABI, a foreign ABI, no allocator. Off by default (version 2): such a plugin
+    /// is refused, naming why. A lenient run says in its report that the proxy would refuse
+    /// it, and calls a callback with a bad signature with the arguments it declares.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lenient: bool,
     /// Resource limits.

@@ -23,8 +23,11 @@ pub fn LimitsEditor() -> impl IntoView {
                     hint="When the plugin traps, skip it instead of answering 503 (fail closed)"
                     on_change=move |b| edit(state, |s| s.settings.fail_open = b) />
                 <Check label="Strict" testid="strict" value=part(state, |s| s.settings.strict)
-                    hint="Refuse to run what upstream Envoy would refuse at load time"
+                    hint="Host calls Envoy forbids at that moment (during VM start-up, inside the allocator) trap as in Envoy instead of a warning"
                     on_change=move |b| edit(state, |s| s.settings.strict = b) />
+                <Check label="Lenient" testid="lenient" value=part(state, |s| s.settings.lenient)
+                    hint="Run a plugin the emulated proxy would refuse to load (bad callback signature, missing import, foreign ABI)"
+                    on_change=move |b| edit(state, |s| s.settings.lenient = b) />
             </div>
             <h3 class="ed-sub">"Limits"</h3>
             <div class="ed-grid">

@@ -94,6 +94,12 @@ pub fn Controls() -> impl IntoView {
                 <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| cancel(state)>"Cancel"</button>
             </Show>
             <span class="run-status" data-testid="run-status" aria-live="polite">{move || status_text(state)}</span>
+            {move || lenient_refusal(state).map(|r| view! {
+                <span class="badge warn" data-testid="lenient-badge" role="status"
+                    title=format!("settings.lenient is on. {} would refuse to load it: {}", r.proxy, r.problems.join("; "))>
+                    {format!("running a plugin {} would refuse", r.proxy)}
+                </span>
+            })}
             <Show when=move || state.run.with(|r| r.stale)>
                 <span class="stale-note" data-testid="stale" role="status">
                     "Results are from before your edit — Run again to see the new ones."
@@ -101,6 +107,18 @@ pub fn Controls() -> impl IntoView {
             </Show>
         </div>
     }
+}
+
+/// The proxy's refusal of the loaded plugin when the session runs it anyway (lenient).
+fn lenient_refusal(state: AppState) -> Option<pwp_host::Refusal> {
+    let lenient = state.scenario.with(|s| s.settings.lenient);
+    if !lenient {
+        return None;
+    }
+    state.plugin.with(|p| {
+        let p = p.as_ref()?;
+        state.scenario.with(|s| pwp_host::load_refusal(p.info(), s))
+    })
 }
 
 fn status_text(state: AppState) -> String {

@@ -136,28 +136,41 @@ pub fn Expectations() -> impl IntoView {
 }
 
 /// The failure that ended the run (trap, limit, refused configuration), or a refusal to start.
+/// When the proxy's load check refused the plugin, its reasons and a "Run anyway" button.
 #[component]
 pub fn ErrorView() -> impl IntoView {
     let state = use_state();
     let err = move || {
         state.run.with(|r| {
             if let crate::state::RunStatus::Refused(m) = &r.status {
-                return Some((m.clone(), Vec::new(), None));
+                let reasons = r.refusal.as_ref().map(|f| f.problems.clone());
+                let load_check = reasons.is_some();
+                return Some((m.clone(), reasons.unwrap_or_default(), None, load_check));
             }
             r.report
                 .as_ref()?
                 .error
                 .as_ref()
-                .map(|e| (e.to_string(), e.backtrace.clone(), e.panic.clone()))
+                .map(|e| (e.to_string(), e.backtrace.clone(), e.panic.clone(), false))
         })
     };
     view! {
         <div class="error-slot" data-testid="error" role="alert">
-            {move || err().map(|(msg, backtrace, panic)| view! {
+            {move || err().map(|(msg, lines, panic, load_check)| view! {
                 <div class="error-box">
                     <strong>{msg}</strong>
-                    <ul class="mono">{backtrace.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}</ul>
+                    <ul class="mono" data-testid=load_check.then_some("refusal-reasons")>
+                        {lines.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}
+                    </ul>
                     {panic.map(|p| view! { <details open><summary>"The plugin's own output"</summary><pre class="mono">{p}</pre></details> })}
+                    {load_check.then(|| view! {
+                        <p class="run-anyway">
+                            <button data-testid="run-anyway" on:click=move |_| crate::runner::run_anyway(state)
+                                title="Run it in this session all the same (settings.lenient); the proxy itself would not load it">
+                                "Run anyway"
+                            </button>
+                        </p>
+                    })}
                 </div>
             })}
         </div>

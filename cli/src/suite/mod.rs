@@ -34,6 +34,8 @@ pub struct TestArgs {
     pub format: Option<ReportFormat>,
     pub output: Option<PathBuf>,
     pub jobs: Option<usize>,
+    /// Set `settings.lenient` in every scenario.
+    pub lenient: bool,
 }
 
 pub fn cmd_test(a: TestArgs) -> Result<u8, Fail> {
@@ -46,6 +48,11 @@ pub fn cmd_test(a: TestArgs) -> Result<u8, Fail> {
         ));
     }
     let mut items: Vec<Item> = paths.into_iter().map(Item::read).collect();
+    if a.lenient {
+        for scenario in items.iter_mut().filter_map(|i| i.scenario.as_mut().ok()) {
+            scenario.settings.lenient = true;
+        }
+    }
     if let Some(filter) = &a.filter {
         items.retain(|i| runner::matches(i, filter));
         if items.is_empty() {

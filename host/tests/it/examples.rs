@@ -100,6 +100,9 @@ fn go_and_higress_plugins_are_detected_for_what_they_are() {
     let higress = info("higress-request-block.wasm");
     assert_eq!(higress.abi, Some(pwp_host::abi::AbiVersion::V0_2_100));
     assert!(!higress.envoy_would_load && higress.higress_would_load);
+    // Envoy's reason is its ABI; Higress has none.
+    assert!(higress.load_problems.iter().any(|p| p.contains("0.2.100")));
+    assert_eq!(higress.higress_load_problems, Vec::<String>::new());
     assert_eq!(go.higress_evidence, None);
     for name in ["higress-request-block.wasm", "higress-redis-counter.wasm"] {
         let why = info(name).higress_evidence.unwrap_or_default();

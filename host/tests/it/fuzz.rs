@@ -160,8 +160,8 @@ fn load_and_run(bytes: &[u8]) -> Result<(), TestCaseError> {
             );
             prop_assert!(!msg.is_empty());
         }
-        Err(SessionError::Refused(p)) => {
-            prop_assert!(false, "refused though lenient: {p:?}");
+        Err(SessionError::Refused(r)) => {
+            prop_assert!(false, "refused though lenient: {r}");
         }
         Ok(mut session) => {
             prop_assert!(inspected.is_ok());

@@ -233,9 +233,10 @@ fn a_trap_in_the_allocator_is_reported_in_the_callback_that_asked_for_data() {
 #[test]
 fn a_callback_with_the_wrong_signature_is_flagged_as_envoy_would_refuse_it() {
     // Like an unknown import, a bad callback signature is a load problem (Envoy: "Bad
-    // function signature for: ..."): the module is refused unless the scenario is lenient
-    // (and strict mode refuses it even then); a lenient run calls the callback with the
-    // arguments it declares.
+    // function signature for: ..."): the module is refused, naming the callback, under either
+    // profile unless the scenario is lenient; a lenient run (strict or not: strict is about
+    // restricted host calls) says so in its report and calls the callback with the arguments
+    // it declares.
     let bytes = fixture("hostile_bad_signature");
     let info = inspect(&bytes).unwrap();
     assert!(!info.envoy_would_load);
@@ -247,22 +248,46 @@ fn a_callback_with_the_wrong_signature_is_flagged_as_envoy_would_refuse_it() {
         "{:?}",
         info.load_problems
     );
-    for settings in ["{}", r#"{"strict": true, "lenient": true}"#] {
+    for (settings, proxy) in [
+        ("{}", "Envoy"),
+        (r#"{"strict": true}"#, "Envoy"),
+        (r#"{"profile": "higress"}"#, "Higress"),
+    ] {
         let json = format!(r#"{{"settings": {settings}}}"#);
         match Session::new(&bytes, scenario(&json)) {
-            Err(SessionError::Refused(p)) => {
-                assert!(p.iter().any(|p| p.contains(HEADERS)), "{p:?}")
+            Err(SessionError::Refused(r)) => {
+                assert_eq!(r.proxy, proxy, "{settings}");
+                assert!(r.problems.iter().any(|p| p.contains(HEADERS)), "{r}");
+                let message = SessionError::Refused(r).to_string();
+                assert!(
+                    message.starts_with(&format!(
+                        "{proxy} would refuse to load this plugin: Bad function signature for: {HEADERS}"
+                    )) && message.ends_with("set settings.lenient to run it anyway"),
+                    "{message}"
+                );
             }
             Err(e) => panic!("refused for the wrong reason: {e}"),
-            Ok(_) => panic!("{settings} accepted a module Envoy refuses"),
+            Ok(_) => panic!("{settings} accepted a module {proxy} refuses"),
         }
     }
-    let r = run_checked(&bytes, r#"{"settings": {"lenient": true}}"#);
-    assert!(r.error.is_none(), "{:?}", r.error);
-    let cb = r.callbacks.iter().find(|c| c.name == HEADERS).unwrap();
-    assert_eq!(logs_in(&r, HEADERS), ["one parameter"]);
-    assert_eq!(cb.ret, Some(0));
-    assert_eq!(r.client_response.unwrap().status, 200);
+    for settings in [
+        r#"{"lenient": true}"#,
+        r#"{"lenient": true, "strict": true}"#,
+    ] {
+        let r = run_checked(&bytes, &format!(r#"{{"settings": {settings}}}"#));
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let cb = r.callbacks.iter().find(|c| c.name == HEADERS).unwrap();
+        assert_eq!(logs_in(&r, HEADERS), ["one parameter"]);
+        assert_eq!(cb.ret, Some(0));
+        assert_eq!(r.client_response.as_ref().unwrap().status, 200);
+        assert!(
+            r.warnings.iter().any(|w| w.starts_with(
+                "settings.lenient: running a plugin Envoy would refuse to load: Bad function signature"
+            )),
+            "{:?}",
+            r.warnings
+        );
+    }
 }
 
 #[test]
