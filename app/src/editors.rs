@@ -13,6 +13,7 @@ mod body_text;
 mod config_editor;
 mod config_text;
 mod fields;
+mod foreign_mocks;
 mod http_mocks;
 mod json_field;
 mod limits_editor;

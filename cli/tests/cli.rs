@@ -253,3 +253,46 @@ fn the_published_schema_is_the_one_the_code_generates() {
         "schema/scenario.schema.json is stale: run `cargo run -p pwp -- schema > schema/scenario.schema.json`"
     );
 }
+
+#[test]
+fn a_foreign_function_mock_answers_the_plugin_and_the_trace_says_so() {
+    let dir = scratch("foreign");
+    write(&dir, "foreign.wasm", host_fixture("hc_foreign_function"));
+    let scenario = write(
+        &dir,
+        "foreign.scenario.json",
+        r#"{
+          "plugin": {"path": "foreign.wasm"},
+          "mocks": {"foreign": [
+            {"name": "get_token", "result": "tok-42"},
+            {"name": "compress", "status": "InternalFailure"}
+          ]},
+          "expect": {"upstream_request": {"headers": {"x-token": "tok-42"}},
+                     "logs": [{"matches": "^tok-42$"}]}
+        }"#,
+    );
+    let o = pwp(&["run", "--scenario", scenario.to_str().unwrap(), "-v"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(r#"get_token args="req-1" -> "tok-42" (mocks.foreign)"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("-> InternalFailure (mocks.foreign, in place of Envoy's built-in)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: mocks.foreign answers compress in place of Envoy's built-in"),
+        "{out}"
+    );
+    // Without the mock, Envoy does not know get_token: the expectations fail (exit 1).
+    let plain = write(
+        &dir,
+        "plain.json",
+        r#"{"plugin": {"path": "foreign.wasm"},
+            "expect": {"upstream_request": {"headers": {"x-token": "tok-42"}}}}"#,
+    );
+    let o = pwp(&["run", "--scenario", plain.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}

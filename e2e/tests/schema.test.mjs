@@ -44,3 +44,22 @@ test("the schema refuses misspelled fields, wrong types and bad header expectati
     assert.equal(validate(bad), false, `should refuse ${JSON.stringify(bad)}`);
   }
 });
+
+test("the schema describes version 2: lenient, foreign-function mocks, versions 1 and 2", () => {
+  assert.equal(schema.properties.version.default, 2);
+  for (const good of [
+    { version: 1 },
+    { version: 2, settings: { lenient: true, strict: true } },
+    { mocks: { foreign: [{ name: "get_token", result: "t" }, { name: "compress", status: "InternalFailure" }, { name: "b", result: { base64: "/wA=" } }] } },
+  ]) {
+    assert.equal(validate(good), true, `${JSON.stringify(good)}: ${JSON.stringify(validate.errors)}`);
+  }
+  for (const bad of [
+    { version: 3 },
+    { settings: { lenient: "yes" } },
+    { mocks: { foreign: [{ name: "f", status: "Nope" }] } },
+    { mocks: { foreign: [{ name: "f", reslt: "x" }] } },
+  ]) {
+    assert.equal(validate(bad), false, `should refuse ${JSON.stringify(bad)}`);
+  }
+});

@@ -143,6 +143,7 @@ impl Session {
             next_context_id: 1,
             route_name: scenario.route.name.clone(),
             route_cluster: scenario.route.cluster.clone(),
+            foreign_mocks: scenario.mocks.foreign.clone(),
             ..World::default()
         };
         for (path, value) in &scenario.properties {
@@ -231,6 +232,7 @@ impl Session {
             .filter(|c| c.pending)
             .find_map(|c| crate::driver::call::mock_answer(&mocks, c).map(|a| (c.token, a)));
         self.scenario.mocks = mocks.clone();
+        self.world.borrow_mut().foreign_mocks = mocks.foreign.clone();
         *self.control.mocks.borrow_mut() = Some(mocks);
         match answer {
             Some((token, a)) => {

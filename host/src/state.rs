@@ -465,6 +465,8 @@ pub struct World {
     pub redis_response: Option<Vec<u8>>,
     /// Foreign-function arguments (buffer 8).
     pub call_data: Vec<u8>,
+    /// The scenario's `mocks.foreign` (kept in step with mock edits during a run).
+    pub foreign_mocks: Vec<pwp_model::scenario::ForeignMock>,
     /// What `proxy_get_status` reports (the root's last callout status).
     pub call_status: CalloutStatus,
     /// The trace.

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::abi::Status;
+
 /// The current version of the scenario format.
 ///
 /// Version 2 adds optional fields only (each defaults to what version 1 did); the one change
@@ -155,6 +157,22 @@ impl Scenario {
                 "`requests` is {}; at most {MAX_REQUESTS} requests are replayed in one run",
                 scenario.requests
             )));
+        }
+        for (i, m) in scenario.mocks.foreign.iter().enumerate() {
+            let problem = if m.result.is_some() && m.status.is_some_and(|s| s != Status::Ok) {
+                Some(format!(
+                    "`result` is returned only with status Ok, not {}; keep one of them",
+                    m.status.unwrap_or(Status::Ok)
+                ))
+            } else {
+                m.result.as_ref().and_then(|r| r.bytes().err())
+            };
+            if let Some(problem) = problem {
+                return Err(ScenarioError::Invalid(format!(
+                    "mocks.foreign[{i}] ({:?}): {problem}",
+                    m.name
+                )));
+            }
         }
         Ok(scenario)
     }
@@ -714,6 +732,27 @@ pub struct Mocks {
     /// Higress Redis calls (`proxy_redis_call`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redis: Vec<RedisMock>,
+    /// Foreign functions (`proxy_call_foreign_function`), by name. A mock named like one of
+    /// the proxy's built-ins (`compress`, Higress's `get_log_level`, ...) answers in its place.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<ForeignMock>,
+}
+
+/// The answer to `proxy_call_foreign_function` for one function name: bytes, or an error
+/// status. The first mock with the name answers every call of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ForeignMock {
+    /// The function's name, as the plugin passes it (exact match).
+    pub name: String,
+    /// The bytes the function returns, text or `{"base64": ...}`; none when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Body>,
+    /// The status the call returns, by its name in the ABI (`Ok`, `NotFound`, `BadArgument`,
+    /// `InternalFailure`, ...). `Ok` when absent; any other status returns no bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
 }
 
 /// The answer to HTTP callouts to a cluster (and path prefix).
@@ -1001,6 +1040,22 @@ impl schemars::JsonSchema for Headers {
 }
 
 #[cfg(feature = "schema")]
+impl schemars::JsonSchema for Status {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Status".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
+        schemars::json_schema!({
+            "description": "A proxy-wasm status (`proxy_status_t`), by name",
+            "type": "string",
+            "enum": names
+        })
+    }
+}
+
+#[cfg(feature = "schema")]
 impl schemars::JsonSchema for HeaderExpect {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "HeaderExpect".into()
@@ -1069,6 +1124,43 @@ mod tests {
                 .to_json_pretty()
                 .contains(r#""version": 2"#)
         );
+    }
+
+    #[test]
+    fn foreign_mocks_read_bytes_or_a_status_by_name_and_say_what_is_wrong() {
+        let s = Scenario::parse(
+            r#"{"mocks": {"foreign": [
+                {"name": "get_token", "result": "t-1"},
+                {"name": "blob", "result": {"base64": "/wA="}},
+                {"name": "compress", "status": "InternalFailure"}]}}"#,
+        )
+        .unwrap();
+        let f = &s.mocks.foreign;
+        assert_eq!(f[0].result.as_ref().unwrap().bytes().unwrap(), b"t-1");
+        assert_eq!(f[1].result.as_ref().unwrap().bytes().unwrap(), [0xff, 0]);
+        assert_eq!(f[2].status, Some(Status::InternalFailure));
+        // Absent from v1-shaped documents, absent from their JSON.
+        assert!(!Scenario::default().to_json_pretty().contains("foreign"));
+        for (doc, says) in [
+            (
+                r#"{"name": "f", "status": "Nope"}"#,
+                "unknown Status \"Nope\"",
+            ),
+            (
+                r#"{"name": "f", "status": "NotFound", "result": "x"}"#,
+                "only with status Ok, not NotFound",
+            ),
+            (
+                r#"{"name": "f", "result": {"base64": "!"}}"#,
+                "invalid base64",
+            ),
+            (r#"{"name": "f", "reslt": "x"}"#, "reslt"),
+        ] {
+            let err = Scenario::parse(&format!(r#"{{"mocks": {{"foreign": [{doc}]}}}}"#))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{doc}: {err}");
+        }
     }
 
     #[test]

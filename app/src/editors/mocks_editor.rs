@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use pwp_model::scenario::{Expect, GrpcMock};
 
+use super::foreign_mocks::ForeignMocks;
 use super::http_mocks::HttpMocks;
 use super::json_field::JsonField;
 use super::properties_editor::PropertiesEditor;
@@ -13,8 +14,8 @@ const GRPC_EXAMPLE: &str = r#"[{"cluster": "outbound|9000||authz", "service": "a
 const EXPECT_EXAMPLE: &str =
     r#"{"client_response": {"status": 200, "headers": {"x-added": "1", "server": null}}}"#;
 
-/// The routing and mocks tab: property overrides, route and clusters, HTTP, gRPC and Redis
-/// mocks, and the scenario's expectations.
+/// The routing and mocks tab: property overrides, route and clusters, HTTP, gRPC, Redis and
+/// foreign-function mocks, and the scenario's expectations.
 #[component]
 pub fn MocksEditor() -> impl IntoView {
     let state = use_state();
@@ -34,6 +35,9 @@ pub fn MocksEditor() -> impl IntoView {
                 on_change=Callback::new(move |v: Vec<GrpcMock>| edit(state, |s| s.mocks.grpc = v)) />
             <h3 class="ed-sub">"Redis calls (Higress)"</h3>
             <RedisMocks />
+            <h3 class="ed-sub">"Foreign functions"</h3>
+            <p class="ed-hint">"Answers to proxy_call_foreign_function by name; one named like a built-in (compress, get_log_level) answers in its place."</p>
+            <ForeignMocks />
             <h3 class="ed-sub">"Expectations"</h3>
             <JsonField label="Checked after the run (as pwp run checks them in CI)" testid="expectations-editor" rows="5"
                 placeholder=EXPECT_EXAMPLE

@@ -13,6 +13,33 @@ use crate::trace::CalloutKind;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
+/// Foreign functions upstream Envoy registers (`source/extensions/common/wasm/foreign.cc`).
+const ENVOY_FOREIGN: [&str; 5] = [
+    "compress",
+    "uncompress",
+    "clear_route_cache",
+    "set_envoy_filter_state",
+    "declare_property",
+];
+
+/// Foreign functions Higress's Envoy adds (used by wasm-go).
+const HIGRESS_FOREIGN: [&str; 3] = [
+    "get_log_level",
+    "set_global_max_requests_per_io_cycle",
+    "inject_encoded_data_to_filter_chain_on_header",
+];
+
+/// The proxy whose built-in foreign function `name` is, if it is one under this profile.
+fn builtin_of(name: &str, higress: bool) -> Option<&'static str> {
+    if ENVOY_FOREIGN.contains(&name) {
+        Some(if higress { "Higress's" } else { "Envoy's" })
+    } else if higress && HIGRESS_FOREIGN.contains(&name) {
+        Some("Higress's")
+    } else {
+        None
+    }
+}
+
 pub(super) fn call_foreign_function(
     c: &mut Caller<'_, Ctx>,
     name_ptr: u32,
@@ -24,11 +51,23 @@ pub(super) fn call_foreign_function(
 ) -> HostResult {
     let name = memory::read_string(c, name_ptr, name_len)?;
     let args = memory::read(c, args_ptr, args_len)?;
-    let (higress, level) = {
+    let (higress, level, mock) = {
         let w = world(c);
         let w = w.borrow();
-        (w.cfg().higress, w.cfg().log_level)
+        let mock = w.foreign_mocks.iter().find(|m| m.name == name).cloned();
+        (w.cfg().higress, w.cfg().log_level, mock)
     };
+    if let Some(mock) = mock {
+        return mocked_foreign_function(
+            c,
+            &name,
+            &args,
+            &mock,
+            higress,
+            results_ptr_ptr,
+            results_len_ptr,
+        );
+    }
     let result: Result<Vec<u8>, Status> = match name.as_str() {
         // Upstream Envoy (source/extensions/common/wasm/foreign.cc).
         "compress" => Ok(miniz_oxide::deflate::compress_to_vec_zlib(&args, 6)),
@@ -60,6 +99,58 @@ pub(super) fn call_foreign_function(
         Err(s) => {
             note(c, format_args!("{name} (not provided by this proxy)"));
             Err(s.into())
+        }
+    }
+}
+
+/// Answers a foreign function from `mocks.foreign`; the trace says a mock answered, and the
+/// report says when it stood in for one of the proxy's built-ins.
+fn mocked_foreign_function(
+    c: &mut Caller<'_, Ctx>,
+    name: &str,
+    args: &[u8],
+    mock: &crate::scenario::ForeignMock,
+    higress: bool,
+    results_ptr_ptr: u32,
+    results_len_ptr: u32,
+) -> HostResult {
+    let by = match builtin_of(name, higress) {
+        Some(proxy) => {
+            let w = world(c);
+            let mut w = w.borrow_mut();
+            let msg = format!(
+                "mocks.foreign answers {name} in place of {proxy} built-in foreign function"
+            );
+            if !w.warnings.contains(&msg) {
+                w.warnings.push(msg);
+            }
+            format!("mocks.foreign, in place of {proxy} built-in")
+        }
+        None => "mocks.foreign".to_string(),
+    };
+    match mock.status.unwrap_or(Status::Ok) {
+        Status::Ok => {
+            // Checked when the scenario was read.
+            let bytes = mock
+                .result
+                .as_ref()
+                .and_then(|r| r.bytes().ok())
+                .unwrap_or_default();
+            note(
+                c,
+                format_args!("{name} args={} -> {} ({by})", show(args), show(&bytes)),
+            );
+            if results_ptr_ptr != 0 {
+                memory::return_bytes(c, &bytes, results_ptr_ptr, results_len_ptr)?;
+            }
+            OK
+        }
+        status => {
+            note(
+                c,
+                format_args!("{name} args={} -> {status} ({by})", show(args)),
+            );
+            Err(status.into())
         }
     }
 }

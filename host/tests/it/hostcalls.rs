@@ -529,3 +529,71 @@ fn a_unary_grpc_success_is_only_received_and_a_failure_closes_with_its_status_me
     assert_eq!(logs_in(&r, "proxy_on_grpc_close"), ["permission denied"]);
     assert_eq!(probes(&r, "proxy_on_grpc_close"), [[7, 17]]);
 }
+
+#[test]
+fn foreign_functions_are_answered_by_mocks_with_bytes_or_a_status_and_envoy_otherwise() {
+    const FOREIGN: &str = "proxy_call_foreign_function";
+    let bytes = fixture("hc_foreign_function");
+    let details = |r: &Report| -> Vec<String> {
+        r.callbacks
+            .iter()
+            .filter(|c| c.name == HEADERS)
+            .flat_map(|c| c.hostcalls.iter())
+            .filter(|h| h.name == FOREIGN)
+            .map(|h| h.detail.clone())
+            .collect()
+    };
+
+    // No mocks: Envoy knows neither get_token nor no_such_function (NotFound) and compresses.
+    let r = run_checked(&bytes, "{}");
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(rets(&r, HEADERS, FOREIGN), [1, 0, 1]);
+    let up = r.upstream_request.as_ref().unwrap();
+    assert_eq!(header(&up.headers, "x-token"), None);
+    assert!(
+        r.warnings.iter().all(|w| !w.contains("mocks.foreign")),
+        "{:?}",
+        r.warnings
+    );
+
+    // Mocked: get_token returns bytes the plugin reads back, compress (a built-in) fails
+    // with the mock's status, and the trace says a mock answered each.
+    let r = run_checked(
+        &bytes,
+        r#"{"mocks": {"foreign": [
+            {"name": "get_token", "result": "tok-42"},
+            {"name": "compress", "status": "InternalFailure"}]}}"#,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(rets(&r, HEADERS, FOREIGN), [0, 10, 1]);
+    assert_eq!(logs_in(&r, HEADERS), ["tok-42"]);
+    let up = r.upstream_request.as_ref().unwrap();
+    assert_eq!(header(&up.headers, "x-token"), Some("tok-42"));
+    let d = details(&r);
+    assert_eq!(
+        d[0],
+        r#"get_token args="req-1" -> "tok-42" (mocks.foreign)"#
+    );
+    assert_eq!(
+        d[1],
+        r#"compress args="hello hello hello" -> InternalFailure (mocks.foreign, in place of Envoy's built-in)"#
+    );
+    assert_eq!(d[2], "no_such_function (not provided by this proxy)");
+    assert!(
+        r.warnings.contains(
+            &"mocks.foreign answers compress in place of Envoy's built-in foreign function".into()
+        ),
+        "{:?}",
+        r.warnings
+    );
+
+    // Bytes as base64, and an error status for a name the proxy does not know.
+    let r = run_checked(
+        &bytes,
+        r#"{"mocks": {"foreign": [
+            {"name": "get_token", "result": {"base64": "YWJj"}},
+            {"name": "no_such_function", "status": "Unimplemented"}]}}"#,
+    );
+    assert_eq!(rets(&r, HEADERS, FOREIGN), [0, 0, 12]);
+    assert_eq!(logs_in(&r, HEADERS), ["abc"]);
+}
