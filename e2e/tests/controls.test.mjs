@@ -166,10 +166,11 @@ test("a run with an invalid config does not start and says why", async () => {
 
 test("a plugin with no callbacks finishes and the timeline says why nothing ran", async () => {
   const { page, errors } = await open(app.browser, app.server.url);
-  // The ABI marker, so that Envoy would load it, and not one callback.
+  // The ABI marker and an allocator, so that Envoy would load it, and not one callback.
   const empty = wasmFromText(`(module
   (memory (export "memory") 1)
   (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
   (func (export "helper") (result i32) (i32.const 7)))`);
   await page.getByTestId("plugin-file").setInputFiles({ name: "nothing.wasm", mimeType: "application/wasm", buffer: empty });
   await page.getByTestId("abi").waitFor();
