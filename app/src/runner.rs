@@ -67,7 +67,7 @@ fn refresh(state: AppState, status: RunStatus, slices: u32) {
             status,
             paused: s.paused_at().cloned(),
             report: Some(s.report()),
-            stream: s.world().stream.clone(),
+            stream: s.world().stream().cloned(),
             slices,
             stale: false,
             refusal: None,

@@ -59,7 +59,7 @@ pub fn get(w: &World, raw_path: &[u8]) -> Result<Vec<u8>, Status> {
         return Ok(v.clone());
     }
     let target = w.target_context();
-    let stream = w.stream.as_ref().filter(|s| s.id == target);
+    let stream = w.streams.get(&target);
     let segs: Vec<&str> = path.iter().map(String::as_str).collect();
     if let Some(v) = builtin(w, stream, &segs) {
         return v;

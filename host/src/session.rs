@@ -172,6 +172,10 @@ impl Session {
             control: control.clone(),
             failed: false,
             last_callback: None,
+            parked: Default::default(),
+            started: 0,
+            marks: false,
+            injecting: false,
         };
         Ok(Session {
             future: Some(Box::pin(driver.run())),
@@ -218,6 +222,13 @@ impl Session {
     /// Answers a pending callout (after a [`Pause::Callout`]).
     pub fn answer_callout(&self, token: u32, answer: CalloutAnswer) {
         self.control.answers.borrow_mut().insert(token, answer);
+    }
+
+    /// Adds an event at the current point of the run (the app's Tick and Advance clock): it
+    /// runs as soon as the plugin is not running, and the next step stops after it with
+    /// [`Pause::Injected`].
+    pub fn inject(&self, event: crate::scenario::Event) {
+        self.control.injected.borrow_mut().push_back(event);
     }
 
     /// Replaces the scenario's mocks for the rest of the run (an edit while paused), and
@@ -283,7 +294,7 @@ impl Session {
                 .unwrap_or("")
         };
         match (p, until) {
-            (Pause::Callout { .. }, _) => true,
+            (Pause::Callout { .. } | Pause::Injected, _) => true,
             (Pause::Slice, _) | (_, StepUntil::End) => false,
             (Pause::BeforeCallback { .. }, StepUntil::Callback | StepUntil::HostCall) => true,
             (Pause::HostCall { .. }, StepUntil::HostCall) => true,

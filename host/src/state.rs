@@ -150,7 +150,7 @@ pub struct LocalReply {
     pub grpc_status: i32,
 }
 
-/// The one HTTP stream being processed.
+/// An HTTP stream in flight (one per request; several while requests wait).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct HttpStream {
     /// Context id.
@@ -267,10 +267,10 @@ impl HttpStream {
 /// Something a host function asked for that Envoy applies after the VM call returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Deferred {
-    /// `proxy_continue_stream` / `proxy_continue_request|response`.
-    Continue(StreamType),
-    /// `proxy_close_stream`.
-    Close(StreamType),
+    /// `proxy_continue_stream` / `proxy_continue_request|response` on a stream context.
+    Continue(u32, StreamType),
+    /// `proxy_close_stream` on a stream context.
+    Close(u32, StreamType),
     /// Something was enqueued on a queue registered by `root`.
     QueueReady {
         /// The root context to call.
@@ -309,6 +309,12 @@ pub struct Callout {
     pub answer: String,
     /// Replayed request it belongs to.
     pub request: Option<u32>,
+    /// When it was made (virtual monotonic ns).
+    pub issued_ns: u64,
+    /// When its delayed answer (`delay_ms` on its mock) arrives, once known.
+    pub due_ns: Option<u64>,
+    /// Its timeout elapses before the delayed answer: it is answered as timed out.
+    pub timed_out: bool,
 }
 
 impl Callout {
@@ -329,6 +335,9 @@ impl Callout {
             pending: true,
             answer: String::new(),
             request: None,
+            issued_ns: 0,
+            due_ns: None,
+            timed_out: false,
         }
     }
 
@@ -435,8 +444,10 @@ pub struct World {
     pub in_start: bool,
     /// Buffer 7 is readable (root create and configure only).
     pub plugin_config_readable: bool,
-    /// The HTTP stream.
-    pub stream: Option<HttpStream>,
+    /// HTTP streams in flight, by context id.
+    pub streams: BTreeMap<u32, HttpStream>,
+    /// The stream whose callbacks the driver is running (the others wait).
+    pub active_stream: Option<u32>,
     /// Shared data: key → (value, cas).
     pub shared_data: BTreeMap<String, (Vec<u8>, u32)>,
     /// Last CAS handed out.
@@ -528,7 +539,25 @@ impl World {
 
     /// The stream, if `id` is its context.
     pub fn stream_for(&mut self, id: u32) -> Option<&mut HttpStream> {
-        self.stream.as_mut().filter(|s| s.id == id)
+        self.streams.get_mut(&id)
+    }
+
+    /// The stream to show: the one host calls act on now, else the one the driver is
+    /// running, else the first in flight.
+    pub fn stream(&self) -> Option<&HttpStream> {
+        self.streams
+            .get(&self.target_context())
+            .or_else(|| self.active_stream.and_then(|id| self.streams.get(&id)))
+            .or_else(|| self.streams.values().next())
+    }
+
+    /// The request a callback or callout for context `id` belongs to: its stream's, else
+    /// the request being run.
+    pub fn request_of(&self, id: u32) -> Option<u32> {
+        self.streams
+            .get(&id)
+            .map(|s| s.index)
+            .or(self.request_index)
     }
 
     /// Appends a log line, honouring the log level and the line limit.
@@ -657,6 +686,7 @@ impl World {
             },
             callbacks: self.trace.callbacks.clone(),
             logs: self.trace.logs.clone(),
+            timeline: self.trace.timeline.clone(),
             upstream_request: last.and_then(|o| o.upstream_request.clone()),
             client_response: last.and_then(|o| o.client_response.clone()),
             callouts: self.callouts.iter().map(Callout::report).collect(),

@@ -23,6 +23,10 @@ pub struct Report {
     pub callbacks: Vec<CallbackRecord>,
     /// Every log line.
     pub logs: Vec<LogLine>,
+    /// Clock advances, ticks, requests starting and waiting between callbacks (runs with
+    /// `events` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<crate::trace::TimelineMark>,
     /// What reached the upstream in the last request.
     pub upstream_request: Option<Message>,
     /// What the client received in the last request.

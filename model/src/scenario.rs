@@ -61,8 +61,16 @@ pub struct Scenario {
     pub mocks: Mocks,
     /// The virtual clock.
     pub clock: Clock,
-    /// How many times the request is replayed in the same VM (at most 100,000).
+    /// How many times the request is replayed in the same VM (at most 100,000). With
+    /// `events`, leave it at 1: the events list the requests one by one.
     pub requests: u32,
+    /// A timeline of events after the plugin starts, in order: ticks, clock advances and
+    /// requests. Empty: `requests` requests, `clock.interval_ms` apart. A request that the
+    /// plugin pauses waits while the events after it run (several streams may be in flight);
+    /// after the last event the clock runs on until every delayed callout answer due has
+    /// arrived, and a request still waiting then ends as stalled.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
     /// Assertions about the last request's outcome.
     pub expect: Expect,
 }
@@ -84,6 +92,7 @@ impl Default for Scenario {
             mocks: Mocks::default(),
             clock: Clock::default(),
             requests: 1,
+            events: Vec::new(),
             expect: Expect::default(),
         }
     }
@@ -174,7 +183,80 @@ impl Scenario {
                 )));
             }
         }
+        scenario.check_events().map_err(ScenarioError::Invalid)?;
         Ok(scenario)
+    }
+
+    /// The events the run goes through: `events`, or for a version 1 scenario without them,
+    /// `requests` requests with `clock.interval_ms` between them.
+    pub fn timeline(&self) -> Vec<Event> {
+        if !self.events.is_empty() {
+            return self.events.clone();
+        }
+        let mut out = Vec::new();
+        for i in 0..self.requests.max(1) {
+            if i > 0 {
+                out.push(Event::AdvanceMs(self.clock.interval_ms));
+            }
+            out.push(Event::Request(Box::default()));
+        }
+        out
+    }
+
+    /// Checks `events` against the rest of the scenario and against the limits.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the problem.
+    pub fn check_events(&self) -> Result<(), String> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        if self.requests > 1 {
+            return Err(format!(
+                "`requests` is {} together with `events`: with `events` each request is its own `request` event; leave `requests` out",
+                self.requests
+            ));
+        }
+        if self.events.len() > MAX_EVENTS {
+            return Err(format!(
+                "`events` lists {} events; at most {MAX_EVENTS} run in one scenario",
+                self.events.len()
+            ));
+        }
+        let requests = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Request(_)))
+            .count();
+        if requests > MAX_REQUESTS as usize {
+            return Err(format!(
+                "`events` starts {requests} requests; at most {MAX_REQUESTS} run in one scenario"
+            ));
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            match e {
+                Event::Tick(t) if t.count == 0 || t.count > MAX_TICKS_PER_EVENT => {
+                    return Err(format!(
+                        "events[{i}]: `tick.count` is {}; give 1 to {MAX_TICKS_PER_EVENT}",
+                        t.count
+                    ));
+                }
+                Event::AdvanceMs(ms) if *ms > MAX_ADVANCE_MS => {
+                    return Err(format!(
+                        "events[{i}]: `advance_ms` is {ms}; at most {MAX_ADVANCE_MS} ms (one day) per event"
+                    ));
+                }
+                Event::Request(r) => {
+                    if let Some(b) = &r.body {
+                        b.bytes()
+                            .map_err(|e| format!("events[{i}].request.body: {e}"))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The scenario as pretty JSON.
@@ -199,6 +281,112 @@ fn migrate_v1_to_v2(_document: &mut serde_json::Map<String, serde_json::Value>) 
 /// The most requests one run replays: each leaves a record in the report, and a link or file
 /// asking for billions must not make a run that never ends.
 pub const MAX_REQUESTS: u32 = 100_000;
+
+/// The most events one scenario lists.
+pub const MAX_EVENTS: usize = 100_000;
+
+/// The most ticks one `tick` event fires.
+pub const MAX_TICKS_PER_EVENT: u32 = 10_000;
+
+/// The longest clock advance of one `advance_ms` event: a day.
+pub const MAX_ADVANCE_MS: u64 = 86_400_000;
+
+/// One event of a scenario's timeline (`events`), written as a one-key map:
+/// `{"tick": {}}`, `{"advance_ms": 5000}` or `{"request": {"path": "/b"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// Moves the virtual clock to the next tick due and fires it (`proxy_on_tick` on the root
+    /// context), firing on the way any callout answers due earlier. As in Envoy, nothing fires
+    /// when the plugin has set no tick period (`proxy_set_tick_period_milliseconds`); the trace
+    /// says so.
+    Tick(TickEvent),
+    /// Moves the virtual clock forward by this many milliseconds (at most a day), firing the
+    /// ticks and the delayed callout answers that fall due, in virtual-time order.
+    AdvanceMs(u64),
+    /// Starts a request: the scenario's `request` (and `response`) with the fields given here
+    /// replaced. It runs until it ends or waits (the plugin paused it and nothing answers at
+    /// once: a callout whose mock has `delay_ms`, or a pause a later tick or callout answer
+    /// resumes); while it waits, the next events run.
+    Request(Box<RequestEvent>),
+}
+
+/// A `tick` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct TickEvent {
+    /// How many ticks to fire one after another (1 to 10,000).
+    #[serde(skip_serializing_if = "is_one")]
+    pub count: u32,
+}
+
+impl Default for TickEvent {
+    fn default() -> Self {
+        TickEvent { count: 1 }
+    }
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// A `request` event: what differs from the scenario's `request` and `response`. Absent
+/// fields are the scenario's.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestEvent {
+    /// `:method`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// `:path`, with the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `:authority`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// Headers after the pseudo-headers, replacing the scenario's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Headers>,
+    /// The body in one piece, replacing the scenario's body and chunks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// Trailers, replacing the scenario's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trailers: Option<Headers>,
+    /// The upstream's answer to this request, replacing the scenario's `response`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+}
+
+impl RequestEvent {
+    /// The scenario's request with this event's fields replaced.
+    pub fn apply(&self, base: &Request) -> Request {
+        let mut r = base.clone();
+        if let Some(v) = &self.method {
+            r.method = v.clone();
+        }
+        if let Some(v) = &self.path {
+            r.path = v.clone();
+        }
+        if let Some(v) = &self.authority {
+            r.authority = v.clone();
+        }
+        if let Some(v) = &self.headers {
+            r.headers = v.clone();
+        }
+        if let Some(v) = &self.body {
+            r.body = Some(v.clone());
+            r.chunks = Vec::new();
+        }
+        if let Some(v) = &self.trailers {
+            r.trailers = v.clone();
+        }
+        r
+    }
+}
 
 /// YAML flow collections (`[...]`, `{...}`) nested deeper than this are refused before the
 /// YAML parser sees them: its scanner is quadratic in the nesting depth (64 KB of `{a: ` took
@@ -776,6 +964,15 @@ pub struct HttpMock {
     /// Answer as Envoy does when the callout times out (504, `upstream request timeout`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub timeout: bool,
+    /// The answer arrives this many milliseconds after the call on the virtual clock (0: at
+    /// once). Past the callout's own timeout it times out instead, as in Envoy (504,
+    /// `upstream request timeout`, when the timeout elapses).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delay_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A mocked HTTP response.
@@ -834,6 +1031,11 @@ pub struct GrpcMock {
     /// Trailing metadata.
     #[serde(skip_serializing_if = "Headers::is_empty")]
     pub trailing_metadata: Headers,
+    /// The answer arrives this many milliseconds after the call on the virtual clock (0: at
+    /// once). Past the call's own timeout it closes with status 4 (`DEADLINE_EXCEEDED`) when
+    /// the timeout elapses, as in Envoy.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delay_ms: u64,
 }
 
 /// The answer to Higress Redis calls.
@@ -852,6 +1054,10 @@ pub struct RedisMock {
     /// Answer with a network error (status 1) instead.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub network_error: bool,
+    /// The reply arrives this many milliseconds after the call on the virtual clock (0: at
+    /// once). The client's timeout from `proxy_redis_init` is not applied to it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delay_ms: u64,
 }
 
 /// The virtual clock: time is an input, so runs are reproducible.

@@ -15,6 +15,118 @@ pub struct Trace {
     pub logs: Vec<LogLine>,
     /// Log lines dropped past the limit.
     pub logs_dropped: u64,
+    /// What happened between callbacks on the timeline: clock advances, ticks that found no
+    /// period, requests starting and waiting, callout answers arriving late. Only runs with
+    /// `events` (or events added while paused) record it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimelineMark>,
+}
+
+/// Something that happened on the timeline just before callback `before` (or at the end, when
+/// `before` is the number of callbacks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineMark {
+    /// Index of the callback it precedes in [`Trace::callbacks`].
+    pub before: usize,
+    /// Virtual time since the plugin started, in nanoseconds.
+    pub at_ns: u64,
+    /// What happened.
+    pub event: TimelineEvent,
+}
+
+/// What a [`TimelineMark`] records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEvent {
+    /// The virtual clock moved forward.
+    Clock {
+        /// By how many nanoseconds.
+        by_ns: u64,
+    },
+    /// A tick was asked for but the plugin set no tick period: Envoy fires nothing.
+    NoTick,
+    /// A request started, on its own stream context.
+    Request {
+        /// The request (0-based, in the order they started).
+        request: u32,
+        /// Its stream's context id.
+        context_id: u32,
+    },
+    /// A request waits: the plugin paused it and nothing answered yet.
+    Waiting {
+        /// The request.
+        request: u32,
+        /// Its stream's context id.
+        context_id: u32,
+    },
+    /// A waiting request goes on (a callback resumed it, replied or reset it).
+    Resumed {
+        /// The request.
+        request: u32,
+        /// Its stream's context id.
+        context_id: u32,
+    },
+    /// A callout's answer arrived after a delay, or the callout timed out.
+    Answer {
+        /// The callout's token.
+        token: u32,
+        /// The delay, in milliseconds after the call.
+        after_ms: u64,
+        /// The callout's timeout elapsed first.
+        timed_out: bool,
+    },
+}
+
+impl TimelineEvent {
+    /// One line for humans: `clock +1.5 s`, `request 2 starts (context 3)`, ...
+    pub fn describe(&self) -> String {
+        match self {
+            TimelineEvent::Clock { by_ns } => format!("clock +{}", duration(*by_ns)),
+            TimelineEvent::NoTick => {
+                "tick: the plugin set no tick period, so Envoy fires nothing".into()
+            }
+            TimelineEvent::Request {
+                request,
+                context_id,
+            } => format!("request {} starts (context {context_id})", request + 1),
+            TimelineEvent::Waiting {
+                request,
+                context_id,
+            } => format!("request {} waits (context {context_id})", request + 1),
+            TimelineEvent::Resumed {
+                request,
+                context_id,
+            } => format!("request {} goes on (context {context_id})", request + 1),
+            TimelineEvent::Answer {
+                token,
+                after_ms,
+                timed_out: false,
+            } => format!("callout {token} answered after {after_ms} ms"),
+            TimelineEvent::Answer {
+                token, after_ms, ..
+            } => {
+                format!("callout {token} timed out after {after_ms} ms")
+            }
+        }
+    }
+}
+
+/// A virtual duration: `250 ms`, `1.5 s`, `2 min`.
+pub fn duration(ns: u64) -> String {
+    let ms = ns as f64 / 1e6;
+    if ms < 1000.0 {
+        format!("{} ms", trim(ms))
+    } else if ms < 120_000.0 {
+        format!("{} s", trim(ms / 1000.0))
+    } else {
+        format!("{} min", trim(ms / 60_000.0))
+    }
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
 }
 
 /// One call from the host into the plugin.
@@ -260,7 +372,11 @@ impl Trace {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut logs = self.logs.iter().peekable();
+        let mut marks = self.timeline.iter().peekable();
         for cb in &self.callbacks {
+            while let Some(m) = marks.next_if(|m| m.before <= cb.index) {
+                out.push_str(&format!("== {}\n", m.event.describe()));
+            }
             let args: Vec<String> = cb.args.iter().map(i64::to_string).collect();
             out.push_str(&format!("{}({})", cb.name, args.join(", ")));
             match (&cb.ret, &cb.action) {
@@ -289,6 +405,9 @@ impl Trace {
             if let Some(e) = &cb.error {
                 out.push_str(&format!("  !! {e}\n"));
             }
+        }
+        for m in marks {
+            out.push_str(&format!("== {}\n", m.event.describe()));
         }
         out
     }

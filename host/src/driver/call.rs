@@ -4,7 +4,7 @@
 use wasmi::{Func, Val, ValType};
 
 use super::{CalloutAnswer, Driver, GrpcAnswer, Pause};
-use crate::scenario::{Body, LogLevel, MockResponse};
+use crate::scenario::{Body, GrpcMock, HttpMock, LogLevel, MockResponse, RedisMock};
 use crate::state::{Callout, CalloutStatus, Deferred, to_pairs};
 use crate::trace::{CallbackRecord, CalloutKind, Failure, FailureKind, LogSource};
 use crate::vm::{CallEnd, Progress};
@@ -43,6 +43,10 @@ impl Driver {
     /// runs it slice by slice (pausing after host calls and between slices), then records how
     /// it ended.
     pub(crate) async fn call(&mut self, name: &str, args: &[i64], context: u32) -> CallOutcome {
+        // Events added while paused run first, while the plugin is not running.
+        if !self.injecting && !self.control.injected.borrow().is_empty() {
+            Box::pin(self.run_injected()).await;
+        }
         let Some(begun) = self.begin(name, args, context) else {
             return CallOutcome::Missing;
         };
@@ -82,7 +86,7 @@ impl Driver {
             w.now_ns = w.now_ns.saturating_add(callback_ns);
             w.mono_ns = w.mono_ns.saturating_add(callback_ns);
             let index = w.trace.callbacks.len();
-            let request = w.request_index;
+            let request = w.request_of(context);
             w.trace.callbacks.push(CallbackRecord {
                 index,
                 name: name.to_string(),
@@ -104,7 +108,7 @@ impl Driver {
             index
         };
         self.last_callback = Some(index);
-        if let Some(s) = self.world.borrow_mut().stream.as_mut() {
+        for s in self.world.borrow_mut().streams.values_mut() {
             s.forget_changes();
         }
         Some(Begun {
@@ -198,13 +202,13 @@ impl Driver {
     /// backtrace and the plugin's panic text; the VM is failed from then on), and its changes,
     /// fuel and time.
     fn finish(&mut self, name: &str, index: usize, ran: Ran) -> CallOutcome {
-        let changes = self
+        let changes: Vec<_> = self
             .world
             .borrow_mut()
-            .stream
-            .as_mut()
-            .map(|s| s.take_changes())
-            .unwrap_or_default();
+            .streams
+            .values_mut()
+            .flat_map(|s| s.take_changes())
+            .collect();
         let pages = self.vm.memory_pages();
         let refused_growth = self.vm.store.data_mut().limits.take_refused_growth();
         let mut w = self.world.borrow_mut();
@@ -266,9 +270,11 @@ impl Driver {
         outcome
     }
 
-    /// Applies what the plugin asked for during the last call, and delivers callout answers,
-    /// until nothing is left. `stream` is the stream context, whose resumes are collected.
-    pub(crate) async fn settle(&mut self, stream: Option<u32>) {
+    /// Applies what the plugin asked for during the last call, and delivers the callout
+    /// answers due now (a mock with `delay_ms` is answered later, on the virtual clock), until
+    /// nothing is left. Stream actions (continue, close) are collected in `World::applied`
+    /// for the streams they name.
+    pub(crate) async fn settle(&mut self) {
         for _ in 0..10_000 {
             if self.failed {
                 return;
@@ -287,20 +293,18 @@ impl Driver {
                             )
                             .await;
                     }
-                    other => {
-                        if stream.is_some() {
-                            self.world.borrow_mut().applied.push(other);
-                        }
-                    }
+                    other => self.world.borrow_mut().applied.push(other),
                 }
             }
-            let pending = self
-                .world
-                .borrow()
-                .callouts
-                .iter()
-                .find(|c| c.pending)
-                .cloned();
+            self.schedule_delayed();
+            let pending = {
+                let w = self.world.borrow();
+                let now = w.mono_ns;
+                w.callouts
+                    .iter()
+                    .find(|c| c.pending && c.due_ns.is_none_or(|d| d <= now))
+                    .cloned()
+            };
             if let Some(c) = pending {
                 self.answer(c).await;
                 did = true;
@@ -311,11 +315,38 @@ impl Driver {
         }
     }
 
+    /// Gives each new callout whose mock has `delay_ms` the virtual time its answer arrives:
+    /// the call's time plus the delay, or plus its timeout when that is shorter (it then
+    /// times out).
+    fn schedule_delayed(&mut self) {
+        let mocks = self.control.mocks.borrow();
+        let mocks = mocks.as_ref().unwrap_or(&self.scenario.mocks);
+        let mut w = self.world.borrow_mut();
+        for c in w
+            .callouts
+            .iter_mut()
+            .filter(|c| c.pending && c.due_ns.is_none())
+        {
+            let delay = mock_delay_ms(mocks, c);
+            if delay == 0 {
+                continue;
+            }
+            let timeout = u64::from(c.timeout_ms);
+            c.timed_out = timeout > 0 && delay > timeout;
+            let after = if c.timed_out { timeout } else { delay };
+            c.due_ns = Some(c.issued_ns.saturating_add(after.saturating_mul(1_000_000)));
+        }
+    }
+
     /// Finds the answer to a callout (mock, user or default) and delivers it.
     async fn answer(&mut self, c: Callout) {
-        let answer = match self.mock_answer(&c) {
-            Some(a) => a,
-            None => loop {
+        let delayed = c.due_ns.is_some();
+        let answer = if c.timed_out {
+            timeout_answer(c.kind)
+        } else if let Some(a) = self.mock_answer(&c) {
+            a
+        } else {
+            loop {
                 if let Some(a) = self.control.answers.borrow_mut().remove(&c.token) {
                     break a;
                 }
@@ -329,13 +360,26 @@ impl Driver {
                     break CalloutAnswer::Reset;
                 }
                 self.y.pause(Pause::Callout { token: c.token }).await;
-            },
+            }
         };
         if let Some(call) = self.world.borrow_mut().callout_mut(c.token) {
             call.pending = false;
             call.answer = describe(&answer);
         }
+        if !delayed {
+            self.deliver(&c, answer).await;
+            return;
+        }
+        // A delayed answer arrives on its own: it belongs to the request that made the call.
+        let after_ms = c.due_ns.unwrap_or(c.issued_ns).saturating_sub(c.issued_ns) / 1_000_000;
+        self.mark(crate::trace::TimelineEvent::Answer {
+            token: c.token,
+            after_ms,
+            timed_out: c.timed_out,
+        });
+        let before = std::mem::replace(&mut self.world.borrow_mut().request_index, c.request);
         self.deliver(&c, answer).await;
+        self.world.borrow_mut().request_index = before;
     }
 
     fn mock_answer(&self, c: &Callout) -> Option<CalloutAnswer> {
@@ -468,6 +512,30 @@ impl Driver {
     }
 }
 
+/// How Envoy answers a callout whose timeout elapsed: an HTTP call gets a 504 from its
+/// async client, a gRPC call closes with `DEADLINE_EXCEEDED`, a Redis call fails.
+fn timeout_answer(kind: CalloutKind) -> CalloutAnswer {
+    match kind {
+        CalloutKind::Http => CalloutAnswer::Http(upstream_timeout()),
+        CalloutKind::Grpc | CalloutKind::GrpcStream => CalloutAnswer::Grpc(GrpcAnswer {
+            status: 4,
+            status_message: "upstream request timeout".into(),
+            ..GrpcAnswer::default()
+        }),
+        CalloutKind::Redis => CalloutAnswer::Reset,
+    }
+}
+
+/// Envoy's own answer to an HTTP callout that timed out.
+fn upstream_timeout() -> MockResponse {
+    MockResponse {
+        status: 504,
+        headers: crate::scenario::Headers(vec![("content-type".into(), "text/plain".into())]),
+        body: Some(Body::Text("upstream request timeout".into())),
+        trailers: Default::default(),
+    }
+}
+
 fn describe(a: &CalloutAnswer) -> String {
     match a {
         CalloutAnswer::Http(r) => format!("HTTP {}", r.status),
@@ -510,45 +578,64 @@ fn mib(bytes: usize) -> usize {
     bytes.div_ceil(1 << 20)
 }
 
+fn http_mock<'m>(m: &'m crate::scenario::Mocks, c: &Callout) -> Option<&'m HttpMock> {
+    let path = c.path();
+    let method = crate::state::header(&c.headers, ":method").unwrap_or_default();
+    m.http.iter().find(|h| {
+        h.cluster == c.cluster
+            && h.path.as_ref().is_none_or(|p| path.starts_with(p.as_str()))
+            && h.method
+                .as_ref()
+                .is_none_or(|x| x.eq_ignore_ascii_case(&method))
+    })
+}
+
+fn grpc_mock<'m>(m: &'m crate::scenario::Mocks, c: &Callout) -> Option<&'m GrpcMock> {
+    m.grpc.iter().find(|g| {
+        g.cluster == c.cluster
+            && g.service
+                .as_ref()
+                .is_none_or(|s| c.method.starts_with(s.as_str()))
+            && g.method
+                .as_ref()
+                .is_none_or(|x| c.method.ends_with(x.as_str()))
+    })
+}
+
+fn redis_mock<'m>(m: &'m crate::scenario::Mocks, c: &Callout) -> Option<&'m RedisMock> {
+    let command = c.method.split_whitespace().next().unwrap_or("").to_string();
+    m.redis.iter().find(|r| {
+        r.cluster.as_ref().is_none_or(|x| *x == c.cluster)
+            && r.command
+                .as_ref()
+                .is_none_or(|x| x.eq_ignore_ascii_case(&command))
+    })
+}
+
+/// How long after the call the mock matching callout `c` answers it (0: at once, or no mock).
+fn mock_delay_ms(m: &crate::scenario::Mocks, c: &Callout) -> u64 {
+    match c.kind {
+        CalloutKind::Http => http_mock(m, c).map_or(0, |x| x.delay_ms),
+        CalloutKind::Grpc | CalloutKind::GrpcStream => grpc_mock(m, c).map_or(0, |x| x.delay_ms),
+        CalloutKind::Redis => redis_mock(m, c).map_or(0, |x| x.delay_ms),
+    }
+}
+
 /// The answer `mocks` give to callout `c`, if one matches.
 pub(crate) fn mock_answer(m: &crate::scenario::Mocks, c: &Callout) -> Option<CalloutAnswer> {
     match c.kind {
         CalloutKind::Http => {
-            let path = c.path();
-            let method = crate::state::header(&c.headers, ":method").unwrap_or_default();
-            let mock = m.http.iter().find(|h| {
-                h.cluster == c.cluster
-                    && h.path.as_ref().is_none_or(|p| path.starts_with(p.as_str()))
-                    && h.method
-                        .as_ref()
-                        .is_none_or(|x| x.eq_ignore_ascii_case(&method))
-            })?;
+            let mock = http_mock(m, c)?;
             Some(if mock.reset {
                 CalloutAnswer::Reset
             } else if mock.timeout {
-                CalloutAnswer::Http(MockResponse {
-                    status: 504,
-                    headers: crate::scenario::Headers(vec![(
-                        "content-type".into(),
-                        "text/plain".into(),
-                    )]),
-                    body: Some(Body::Text("upstream request timeout".into())),
-                    trailers: Default::default(),
-                })
+                CalloutAnswer::Http(upstream_timeout())
             } else {
                 CalloutAnswer::Http(mock.response.clone())
             })
         }
         CalloutKind::Grpc | CalloutKind::GrpcStream => {
-            let mock = m.grpc.iter().find(|g| {
-                g.cluster == c.cluster
-                    && g.service
-                        .as_ref()
-                        .is_none_or(|s| c.method.starts_with(s.as_str()))
-                    && g.method
-                        .as_ref()
-                        .is_none_or(|x| c.method.ends_with(x.as_str()))
-            })?;
+            let mock = grpc_mock(m, c)?;
             let message = mock
                 .message
                 .as_ref()
@@ -563,13 +650,7 @@ pub(crate) fn mock_answer(m: &crate::scenario::Mocks, c: &Callout) -> Option<Cal
             }))
         }
         CalloutKind::Redis => {
-            let command = c.method.split_whitespace().next().unwrap_or("").to_string();
-            let mock = m.redis.iter().find(|r| {
-                r.cluster.as_ref().is_none_or(|x| *x == c.cluster)
-                    && r.command
-                        .as_ref()
-                        .is_none_or(|x| x.eq_ignore_ascii_case(&command))
-            })?;
+            let mock = redis_mock(m, c)?;
             Some(if mock.network_error {
                 CalloutAnswer::Reset
             } else {

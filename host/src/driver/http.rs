@@ -4,11 +4,12 @@ use super::Driver;
 use crate::abi::{AbiVersion, Action, StreamType};
 use crate::outcome::{ClientResponse, Message, RequestOutcome};
 use crate::pairs::Pair;
-use crate::scenario::{Body, body_chunks};
+use crate::scenario::{Body, Request, RequestEvent, Response, body_chunks};
 use crate::state::{Access, Deferred, HttpStream, LocalReply, from_pairs, header, to_pairs};
+use crate::trace::TimelineEvent;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Dir {
+pub(crate) enum Dir {
     Request,
     Response,
 }
@@ -25,9 +26,38 @@ enum Stop {
     Stalled(String),
 }
 
+/// How a side of the stream ended for now.
+enum Sided {
+    /// Everything went through: the forwarded body.
+    Done(Vec<u8>),
+    /// The plugin paused it and nothing resumed it yet (why, in words).
+    Waiting(Flow, String),
+}
+
+/// A request in flight: its stream context, what it sends and gets, and its outcome so far.
+pub(crate) struct InFlight {
+    /// The stream's context id.
+    id: u32,
+    /// The request's number (0-based, in the order requests start).
+    index: u32,
+    /// The request (the scenario's, with a `request` event's fields replaced).
+    request: Request,
+    /// The upstream's answer to it.
+    response: Response,
+    out: RequestOutcome,
+}
+
+/// A request waiting for a resume: where it stopped and what it holds.
+pub(crate) struct Parked {
+    st: InFlight,
+    dir: Dir,
+    flow: Flow,
+    why: String,
+}
+
 /// State of one direction while it flows through the filter.
 #[derive(Default)]
-struct Flow {
+pub(crate) struct Flow {
     /// Headers are held (the header callback did not return Continue).
     headers_held: bool,
     /// Body callbacks are withheld until resumed (StopAll).
@@ -51,72 +81,71 @@ struct Flow {
 }
 
 impl Driver {
-    /// Runs replayed request `index`.
-    pub(crate) async fn request(&mut self, index: u32) {
-        // The request's callbacks are the ones recorded from here on (summing the whole trace
-        // before and after would cost a pass over every earlier request's callbacks).
-        let first = self.world.borrow().trace.callbacks.len();
-        let mut outcome = self.run_request(index).await;
-        outcome.memory_pages = self.vm.memory_pages();
-        let mut w = self.world.borrow_mut();
-        outcome.duration_us = super::round_us(
-            w.trace
-                .callbacks
-                .iter()
-                .skip(first)
-                .map(|c| c.duration_us)
-                .sum(),
-        );
-        w.outcomes.push(outcome);
-        w.stream = None;
-        w.request_index = None;
-    }
-
-    async fn run_request(&mut self, index: u32) -> RequestOutcome {
-        let mut out = RequestOutcome {
+    /// Starts request `index` (the scenario's request with `event`'s fields replaced): it
+    /// runs until it ends, or until it waits (then it is parked and later events run).
+    pub(crate) async fn request(&mut self, index: u32, event: &RequestEvent) {
+        let mut st = InFlight {
+            id: 0,
             index,
-            upstream_request: None,
-            client_response: None,
-            reset: false,
-            stalled: None,
-            duration_us: 0.0,
-            memory_pages: 0,
+            request: event.apply(&self.scenario.request),
+            response: event
+                .response
+                .clone()
+                .unwrap_or_else(|| self.scenario.response.clone()),
+            out: RequestOutcome {
+                index,
+                upstream_request: None,
+                client_response: None,
+                reset: false,
+                stalled: None,
+                duration_us: 0.0,
+                memory_pages: 0,
+            },
         };
-        let (req_headers, req_chunks, req_trailers) = self.request_parts(index);
+        let (req_headers, req_chunks, req_trailers) = self.request_parts(&st.request);
         if self.failed {
             let fail_open = self.world.borrow().cfg().fail_open;
             if fail_open {
                 // The filter is skipped: traffic passes untouched.
                 let body: Vec<u8> = req_chunks.concat();
-                out.upstream_request = Some(message(&req_headers, &body, &req_trailers));
-                out.client_response = Some(self.upstream_response_untouched());
+                st.out.upstream_request = Some(message(&req_headers, &body, &req_trailers));
+                st.out.client_response = Some(upstream_response_untouched(&st.response));
             } else {
-                out.client_response = Some(fail_reply());
+                st.out.client_response = Some(fail_reply());
             }
-            return out;
+            self.record_outcome(st.out);
+            return;
         }
-        let id = {
+        let (id, before) = {
             let mut w = self.world.borrow_mut();
             let id = w.next_context_id;
             w.next_context_id += 1;
             let root = w.root_id;
             w.contexts.insert(id, root);
-            w.request_index = Some(index);
             let now = w.now_ns;
             let grpc = header(&req_headers, "content-type")
                 .is_some_and(|c| c.starts_with("application/grpc"));
-            w.stream = Some(HttpStream {
+            w.streams.insert(
                 id,
-                index,
-                request_headers: req_headers,
-                request_trailers: Vec::new(),
-                start_ns: now,
-                grpc,
-                protocol: self.scenario.request.protocol.clone(),
-                ..HttpStream::default()
-            });
-            id
+                HttpStream {
+                    id,
+                    index,
+                    request_headers: req_headers,
+                    request_trailers: Vec::new(),
+                    start_ns: now,
+                    grpc,
+                    protocol: st.request.protocol.clone(),
+                    ..HttpStream::default()
+                },
+            );
+            (id, w.request_index)
         };
+        st.id = id;
+        self.enter(index, id);
+        self.mark(TimelineEvent::Request {
+            request: index,
+            context_id: id,
+        });
         let root = self.world.borrow().root_id;
         let _ = self
             .call(
@@ -127,56 +156,180 @@ impl Driver {
             .await;
 
         let request = self.side(Dir::Request, id, req_chunks, req_trailers).await;
-        match request {
-            Err(stop) => self.stopped(stop, id, &mut out, false).await,
-            Ok(body) => {
-                let upstream = {
-                    let w = self.world.borrow();
-                    let s = w
-                        .stream
-                        .as_ref()
-                        .expect("stream lives until the request ends");
-                    message(&s.request_headers, &body, &s.request_trailers)
-                };
-                out.upstream_request = Some(upstream);
-                let (headers, chunks, trailers) = self.response_parts();
-                {
-                    let mut w = self.world.borrow_mut();
-                    let s = w.stream.as_mut().expect("stream");
-                    s.response_headers = headers;
-                    s.response_code = Some(u32::from(self.scenario.response.status));
-                    s.code_details = "via_upstream".into();
-                    s.req_headers = Access::None;
-                    s.req_body = Access::None;
-                    s.req_trailers = Access::None;
-                }
-                match self.side(Dir::Response, id, chunks, trailers).await {
-                    Err(stop) => self.stopped(stop, id, &mut out, true).await,
-                    Ok(body) => {
-                        let w = self.world.borrow();
-                        let s = w.stream.as_ref().expect("stream");
-                        out.client_response = Some(ClientResponse {
-                            status: self.scenario.response.status,
-                            message: message(&s.response_headers, &body, &s.response_trailers),
-                            local_reply: false,
-                            details: s.code_details.clone(),
-                        });
-                    }
-                }
+        self.proceed(st, Dir::Request, request).await;
+        self.leave(before);
+    }
+
+    /// Goes on from a side that ended (or stopped, or waits): upstream and the response
+    /// after the request side, the client's response and the stream's end after the response.
+    async fn proceed(&mut self, mut st: InFlight, dir: Dir, side: Result<Sided, Stop>) {
+        let id = st.id;
+        let body = match side {
+            Err(stop) => {
+                self.stopped(stop, &mut st, dir == Dir::Response).await;
+                return self.end_request(st).await;
             }
+            Ok(Sided::Waiting(flow, why)) => return self.park(st, dir, flow, why),
+            Ok(Sided::Done(body)) => body,
+        };
+        if dir == Dir::Response {
+            st.out.client_response = Some({
+                let w = self.world.borrow();
+                let s = &w.streams[&id];
+                ClientResponse {
+                    status: st.response.status,
+                    message: message(&s.response_headers, &body, &s.response_trailers),
+                    local_reply: false,
+                    details: s.code_details.clone(),
+                }
+            });
+            return self.end_request(st).await;
         }
-        self.finish_stream(id).await;
-        out
+        st.out.upstream_request = Some({
+            let w = self.world.borrow();
+            let s = &w.streams[&id];
+            message(&s.request_headers, &body, &s.request_trailers)
+        });
+        let (headers, chunks, trailers) = response_parts(&st.response);
+        {
+            let mut w = self.world.borrow_mut();
+            let s = w.streams.get_mut(&id).expect("stream");
+            s.response_headers = headers;
+            s.response_code = Some(u32::from(st.response.status));
+            s.code_details = "via_upstream".into();
+            s.req_headers = Access::None;
+            s.req_body = Access::None;
+            s.req_trailers = Access::None;
+        }
+        let response = self.side(Dir::Response, id, chunks, trailers).await;
+        Box::pin(self.proceed(st, Dir::Response, response)).await;
+    }
+
+    /// The stream waits: it is kept as data until a callback resumes, replies to or resets
+    /// it ([`Driver::wake_parked`]), or the run ends ([`Driver::stall_waiting`]).
+    fn park(&mut self, st: InFlight, dir: Dir, flow: Flow, why: String) {
+        self.mark(TimelineEvent::Waiting {
+            request: st.index,
+            context_id: st.id,
+        });
+        self.parked.insert(st.id, Parked { st, dir, flow, why });
+    }
+
+    /// Goes on with the waiting streams that a callback resumed, replied to or reset (Envoy
+    /// applies these right after the VM call returns). Stream actions for contexts that no
+    /// longer wait are dropped.
+    pub(crate) async fn wake_parked(&mut self) {
+        for _ in 0..10_000 {
+            let next = {
+                let w = self.world.borrow();
+                self.parked.keys().copied().find(|id| {
+                    w.applied.iter().any(|a| acts_on(a) == *id)
+                        || w.streams.get(id).is_some_and(|s| s.local_reply.is_some())
+                })
+            };
+            let Some(id) = next else { break };
+            let Some(p) = self.parked.remove(&id) else {
+                break;
+            };
+            let Parked {
+                st, dir, mut flow, ..
+            } = p;
+            let before = self.world.borrow().request_index;
+            self.enter(st.index, st.id);
+            let side = self.wake_side(dir, st.id, st.index, &mut flow).await;
+            let side = side.map(|()| self.side_end(dir, flow));
+            Box::pin(self.proceed(st, dir, side)).await;
+            self.leave(before);
+        }
+        let mut w = self.world.borrow_mut();
+        let active = w.active_stream;
+        let parked = &self.parked;
+        w.applied
+            .retain(|a| Some(acts_on(a)) == active || parked.contains_key(&acts_on(a)));
+    }
+
+    /// What woke a waiting side: a local reply, a reset or a continue (then withheld data
+    /// is delivered).
+    async fn wake_side(&mut self, dir: Dir, id: u32, index: u32, f: &mut Flow) -> Result<(), Stop> {
+        let mark = TimelineEvent::Resumed {
+            request: index,
+            context_id: id,
+        };
+        if let Some(reply) = self.take_local_reply(id) {
+            self.mark(mark);
+            return Err(Stop::LocalReply(reply));
+        }
+        if self.take_applied(id, dir)? {
+            self.mark(mark);
+            self.resume(dir, id, f, names(dir).1).await?;
+        }
+        Ok(())
+    }
+
+    /// The end of the run: each stream still waiting ends as stalled (or failed, if the VM
+    /// failed meanwhile).
+    pub(crate) async fn stall_waiting(&mut self) {
+        while let Some((_, p)) = self.parked.pop_first() {
+            let Parked {
+                mut st, dir, why, ..
+            } = p;
+            let before = self.world.borrow().request_index;
+            self.enter(st.index, st.id);
+            let stop = if self.failed {
+                Stop::Failed
+            } else {
+                Stop::Stalled(why)
+            };
+            self.stopped(stop, &mut st, dir == Dir::Response).await;
+            self.end_request(st).await;
+            self.leave(before);
+        }
+    }
+
+    /// The driver runs request `index`'s stream now.
+    fn enter(&mut self, index: u32, id: u32) {
+        let mut w = self.world.borrow_mut();
+        w.request_index = Some(index);
+        w.active_stream = Some(id);
+    }
+
+    /// Back to what ran before (`before`: the request then).
+    fn leave(&mut self, before: Option<u32>) {
+        let mut w = self.world.borrow_mut();
+        w.request_index = before;
+        w.active_stream =
+            before.and_then(|i| w.streams.values().find(|s| s.index == i).map(|s| s.id));
+    }
+
+    /// Log, done, delete, and the request's outcome.
+    async fn end_request(&mut self, mut st: InFlight) {
+        self.finish_stream(st.id).await;
+        st.out.memory_pages = self.vm.memory_pages();
+        let mut w = self.world.borrow_mut();
+        st.out.duration_us = super::round_us(
+            w.trace
+                .callbacks
+                .iter()
+                .filter(|c| c.request == Some(st.index))
+                .map(|c| c.duration_us)
+                .sum(),
+        );
+        w.streams.remove(&st.id);
+        drop(w);
+        self.record_outcome(st.out);
+    }
+
+    /// Keeps a request's outcome, in the order requests started.
+    fn record_outcome(&mut self, out: RequestOutcome) {
+        let mut w = self.world.borrow_mut();
+        let at = w.outcomes.partition_point(|o| o.index <= out.index);
+        w.outcomes.insert(at, out);
     }
 
     /// Handles a side that stopped early.
-    async fn stopped(
-        &mut self,
-        stop: Stop,
-        id: u32,
-        out: &mut RequestOutcome,
-        response_phase: bool,
-    ) {
+    async fn stopped(&mut self, stop: Stop, st: &mut InFlight, response_phase: bool) {
+        let id = st.id;
+        let out = &mut st.out;
         match stop {
             Stop::LocalReply(reply) => {
                 out.client_response = Some(self.local_reply(id, reply, response_phase).await);
@@ -192,9 +345,9 @@ impl Driver {
                 } else if response_phase {
                     // Fail open: the filter steps aside and the response goes on as it is.
                     let w = self.world.borrow();
-                    let s = w.stream.as_ref().expect("stream");
+                    let s = &w.streams[&id];
                     out.client_response = Some(ClientResponse {
-                        status: self.scenario.response.status,
+                        status: st.response.status,
                         message: message(
                             &s.response_headers,
                             &s.response_body,
@@ -205,16 +358,17 @@ impl Driver {
                     });
                 } else {
                     // Fail open: the request continues upstream as the plugin left it.
-                    let (_, chunks, _) = self.request_parts(out.index);
+                    let chunks =
+                        body_chunks(&st.request.body, &st.request.chunks).unwrap_or_default();
                     let w = self.world.borrow();
-                    let s = w.stream.as_ref().expect("stream");
+                    let s = &w.streams[&id];
                     out.upstream_request = Some(message(
                         &s.request_headers,
                         &chunks.concat(),
                         &s.request_trailers,
                     ));
                     drop(w);
-                    out.client_response = Some(self.upstream_response_untouched());
+                    out.client_response = Some(upstream_response_untouched(&st.response));
                 }
             }
             Stop::Stalled(why) => {
@@ -234,7 +388,7 @@ impl Driver {
         reply: LocalReply,
         response_phase: bool,
     ) -> ClientResponse {
-        let grpc = self.world.borrow().stream.as_ref().is_some_and(|s| s.grpc);
+        let grpc = self.world.borrow().streams.get(&id).is_some_and(|s| s.grpc);
         let details = reply.details.replace(' ', "_");
         let mut headers: Vec<Pair> =
             vec![(b":status".to_vec(), reply.status.to_string().into_bytes())];
@@ -271,7 +425,7 @@ impl Driver {
         }
         {
             let mut w = self.world.borrow_mut();
-            let s = w.stream.as_mut().expect("stream");
+            let s = w.streams.get_mut(&id).expect("stream");
             s.response_code = Some(reply.status);
             s.code_details = details.clone();
             s.req_headers = Access::None;
@@ -288,10 +442,10 @@ impl Driver {
             let n = self
                 .world
                 .borrow()
-                .stream
-                .as_ref()
+                .streams
+                .get(&id)
                 .map_or(0, |s| s.response_headers.len());
-            self.set_access(Dir::Response, Access::ReadWrite, Access::None);
+            self.set_access(id, Dir::Response, Access::ReadWrite, Access::None);
             let ret = self
                 .call(
                     "proxy_on_response_headers",
@@ -305,9 +459,9 @@ impl Driver {
                 let action = Action::from_headers(r.unwrap_or(0) as u32, real_stop);
                 self.set_action(self.last_callback, action);
             }
-            self.discard_stream_requests();
+            self.discard_stream_requests(id);
             if !eos && !self.failed {
-                self.set_access(Dir::Response, Access::ReadWrite, Access::ReadWrite);
+                self.set_access(id, Dir::Response, Access::ReadWrite, Access::ReadWrite);
                 let len = body.len() as i64;
                 let ret = self
                     .call("proxy_on_response_body", &[i64::from(id), len, 1], id)
@@ -316,17 +470,17 @@ impl Driver {
                     let action = Action::from_body(r.unwrap_or(0) as u32);
                     self.set_action(self.last_callback, action);
                 }
-                self.discard_stream_requests();
+                self.discard_stream_requests(id);
                 sent_body = self
                     .world
                     .borrow()
-                    .stream
-                    .as_ref()
+                    .streams
+                    .get(&id)
                     .map_or(body, |s| s.response_body.clone());
             }
         }
         let w = self.world.borrow();
-        let s = w.stream.as_ref().expect("stream");
+        let s = &w.streams[&id];
         let status = header(&s.response_headers, ":status")
             .and_then(|v| v.parse().ok())
             .unwrap_or(reply.status as u16);
@@ -339,10 +493,10 @@ impl Driver {
     }
 
     /// Local replies and resets requested inside the local reply's own callbacks are ignored.
-    fn discard_stream_requests(&mut self) {
+    fn discard_stream_requests(&mut self, id: u32) {
         let mut w = self.world.borrow_mut();
-        w.applied.clear();
-        if let Some(s) = w.stream.as_mut() {
+        w.applied.retain(|a| acts_on(a) != id);
+        if let Some(s) = w.streams.get_mut(&id) {
             s.local_reply = None;
         }
     }
@@ -351,7 +505,7 @@ impl Driver {
     async fn finish_stream(&mut self, id: u32) {
         {
             let mut w = self.world.borrow_mut();
-            if let Some(s) = w.stream.as_mut() {
+            if let Some(s) = w.streams.get_mut(&id) {
                 s.req_headers = Access::ReadOnly;
                 s.req_body = Access::None;
                 s.req_trailers = Access::None;
@@ -363,10 +517,11 @@ impl Driver {
         let _ = self.call("proxy_on_log", &[i64::from(id)], id).await;
         let _ = self.call("proxy_on_done", &[i64::from(id)], id).await;
         let _ = self.call("proxy_on_delete", &[i64::from(id)], id).await;
-        self.settle(None).await;
+        self.settle().await;
+        self.wake_parked().await;
         let mut w = self.world.borrow_mut();
         w.contexts.remove(&id);
-        w.applied.clear();
+        w.applied.retain(|a| acts_on(a) != id);
     }
 
     fn header_args(&self, id: u32, n: usize, eos: bool) -> Vec<i64> {
@@ -377,9 +532,9 @@ impl Driver {
         }
     }
 
-    fn set_access(&mut self, dir: Dir, headers: Access, body: Access) {
+    fn set_access(&mut self, id: u32, dir: Dir, headers: Access, body: Access) {
         let mut w = self.world.borrow_mut();
-        if let Some(s) = w.stream.as_mut() {
+        if let Some(s) = w.streams.get_mut(&id) {
             match dir {
                 Dir::Request => {
                     s.req_headers = headers;
@@ -393,11 +548,11 @@ impl Driver {
         }
     }
 
-    fn take_local_reply(&mut self) -> Option<LocalReply> {
+    fn take_local_reply(&mut self, id: u32) -> Option<LocalReply> {
         self.world
             .borrow_mut()
-            .stream
-            .as_mut()
+            .streams
+            .get_mut(&id)
             .and_then(|s| s.local_reply.take())
     }
 
@@ -407,23 +562,45 @@ impl Driver {
         if self.failed {
             return Err(Stop::Failed);
         }
-        if let Some(reply) = self.take_local_reply() {
+        if let Some(reply) = self.take_local_reply(id) {
             return Err(Stop::LocalReply(reply));
         }
-        self.settle(Some(id)).await;
+        self.settle().await;
         if self.failed {
             return Err(Stop::Failed);
         }
-        if let Some(reply) = self.take_local_reply() {
+        if let Some(reply) = self.take_local_reply(id) {
             return Err(Stop::LocalReply(reply));
         }
-        let applied: Vec<Deferred> = std::mem::take(&mut self.world.borrow_mut().applied);
+        // Other streams this callback resumed go on first (they wait as data, not here).
+        self.wake_parked().await;
+        if self.failed {
+            return Err(Stop::Failed);
+        }
+        if let Some(reply) = self.take_local_reply(id) {
+            return Err(Stop::LocalReply(reply));
+        }
+        self.take_applied(id, dir)
+    }
+
+    /// Takes the stream actions applied to stream `id`: a reset, or whether `dir` resumed.
+    fn take_applied(&mut self, id: u32, dir: Dir) -> Result<bool, Stop> {
+        let mine: Vec<Deferred> = {
+            let mut w = self.world.borrow_mut();
+            let (mine, rest) = std::mem::take(&mut w.applied)
+                .into_iter()
+                .partition(|a| acts_on(a) == id);
+            w.applied = rest;
+            mine
+        };
         let mut resumed = false;
-        for a in applied {
+        for a in mine {
             match a {
-                Deferred::Close(_) => return Err(Stop::Reset),
-                Deferred::Continue(StreamType::Request) if dir == Dir::Request => resumed = true,
-                Deferred::Continue(StreamType::Response) if dir == Dir::Response => resumed = true,
+                Deferred::Close(..) => return Err(Stop::Reset),
+                Deferred::Continue(_, StreamType::Request) if dir == Dir::Request => resumed = true,
+                Deferred::Continue(_, StreamType::Response) if dir == Dir::Response => {
+                    resumed = true;
+                }
                 _ => {}
             }
         }
@@ -438,23 +615,12 @@ impl Driver {
         id: u32,
         chunks: Vec<Vec<u8>>,
         trailers: Vec<Pair>,
-    ) -> Result<Vec<u8>, Stop> {
-        let names = match dir {
-            Dir::Request => (
-                "proxy_on_request_headers",
-                "proxy_on_request_body",
-                "proxy_on_request_trailers",
-            ),
-            Dir::Response => (
-                "proxy_on_response_headers",
-                "proxy_on_response_body",
-                "proxy_on_response_trailers",
-            ),
-        };
+    ) -> Result<Sided, Stop> {
+        let names = names(dir);
         let mut f = Flow::default();
         let eos = chunks.is_empty() && trailers.is_empty();
-        let n = self.with_stream(|s| headers_of(s, dir).len());
-        self.set_access(dir, Access::ReadWrite, Access::None);
+        let n = self.with_stream(id, |s| headers_of(s, dir).len());
+        self.set_access(id, dir, Access::ReadWrite, Access::None);
         let ret = self.call(names.0, &self.header_args(id, n, eos), id).await;
         let index = self.last_callback;
         let real_stop = {
@@ -480,14 +646,14 @@ impl Driver {
             Action::StopAllIterationAndBuffer | Action::StopAllIterationAndWatermark
         );
         if !f.headers_held {
-            self.release_headers(dir);
+            self.release_headers(id, dir);
         }
         if resumed {
             self.resume(dir, id, &mut f, names.1).await?;
         }
         let last = chunks.len();
         for (k, chunk) in chunks.into_iter().enumerate() {
-            self.with_stream(|s| {
+            self.with_stream(id, |s| {
                 if dir == Dir::Request {
                     s.request_size += chunk.len() as u64;
                 }
@@ -507,7 +673,7 @@ impl Driver {
             f.complete = true;
         }
         if !trailers.is_empty() {
-            self.with_stream(|s| *trailers_of(s, dir) = trailers.clone());
+            self.with_stream(id, |s| *trailers_of(s, dir) = trailers.clone());
             if f.withhold {
                 f.trailers_withheld = true;
             } else {
@@ -516,7 +682,13 @@ impl Driver {
         } else {
             f.trailers_done = true;
         }
+        Ok(self.side_end(dir, f))
+    }
+
+    /// A side whose data has all arrived: done, or waiting when a stop is still in effect.
+    fn side_end(&self, dir: Dir, mut f: Flow) -> Sided {
         if f.headers_held || f.withhold || f.paused || f.buffering {
+            let names = names(dir);
             let why = format!(
                 "{} paused the {} and nothing resumed it (no proxy_continue_stream). In Envoy the stream would wait until a timeout.",
                 if f.headers_held && !f.paused && !f.buffering {
@@ -530,9 +702,9 @@ impl Driver {
                     "response"
                 },
             );
-            return Err(Stop::Stalled(why));
+            return Sided::Waiting(f, why);
         }
-        Ok(std::mem::take(&mut f.forwarded))
+        Sided::Done(std::mem::take(&mut f.forwarded))
     }
 
     async fn body_callback(
@@ -552,7 +724,7 @@ impl Driver {
             )
         };
         let visible = if f.buffering {
-            let mut b = self.with_stream(|s| body_of(s, dir).clone());
+            let mut b = self.with_stream(id, |s| body_of(s, dir).clone());
             if !legacy {
                 b.extend_from_slice(&chunk);
             }
@@ -564,8 +736,8 @@ impl Driver {
             return Err(Stop::LocalReply(too_large(dir)));
         }
         let len = visible.len();
-        self.with_stream(|s| *body_of(s, dir) = visible);
-        self.set_body_access(dir, Access::ReadWrite, eos);
+        self.with_stream(id, |s| *body_of(s, dir) = visible);
+        self.set_body_access(id, dir, Access::ReadWrite, eos);
         let ret = self
             .call(name, &[i64::from(id), len as i64, i64::from(eos)], id)
             .await;
@@ -576,7 +748,7 @@ impl Driver {
         };
         self.set_action(index, action);
         let resumed = self.after(id, dir).await?;
-        let mut after = self.with_stream(|s| body_of(s, dir).clone());
+        let mut after = self.with_stream(id, |s| body_of(s, dir).clone());
         if legacy && f.buffering {
             after.extend_from_slice(&chunk);
         }
@@ -588,26 +760,26 @@ impl Driver {
                 f.paused = false;
                 if f.headers_held {
                     f.headers_held = false;
-                    self.release_headers(dir);
+                    self.release_headers(id, dir);
                 }
-                self.set_body_access(dir, Access::None, false);
+                self.set_body_access(id, dir, Access::None, false);
             }
             Action::StopIterationAndBuffer => {
                 f.buffering = true;
                 f.paused = false;
-                self.with_stream(|s| *body_of(s, dir) = after);
+                self.with_stream(id, |s| *body_of(s, dir) = after);
             }
             Action::StopIterationAndWatermark => {
                 f.retained.extend_from_slice(&after);
                 f.buffering = false;
                 f.paused = true;
-                self.set_body_access(dir, Access::None, false);
+                self.set_body_access(id, dir, Access::None, false);
             }
             _ => {
                 // StopIterationNoBuffer: the chunk is dropped.
                 f.buffering = false;
                 f.paused = true;
-                self.set_body_access(dir, Access::None, false);
+                self.set_body_access(id, dir, Access::None, false);
             }
         }
         if resumed {
@@ -623,8 +795,8 @@ impl Driver {
         f: &mut Flow,
         name: &str,
     ) -> Result<(), Stop> {
-        let n = self.with_stream(|s| trailers_of(s, dir).len());
-        self.with_stream(|s| match dir {
+        let n = self.with_stream(id, |s| trailers_of(s, dir).len());
+        self.with_stream(id, |s| match dir {
             Dir::Request => s.req_trailers = Access::ReadWrite,
             Dir::Response => s.resp_trailers = Access::ReadWrite,
         });
@@ -638,20 +810,20 @@ impl Driver {
         let resumed = self.after(id, dir).await?;
         f.trailers_done = true;
         if action == Action::Continue {
-            self.with_stream(|s| match dir {
+            self.with_stream(id, |s| match dir {
                 Dir::Request => s.req_trailers = Access::None,
                 Dir::Response => s.resp_trailers = Access::None,
             });
             // Trailers continuing also releases a buffered body.
             if f.buffering {
-                let body = self.with_stream(|s| body_of(s, dir).clone());
+                let body = self.with_stream(id, |s| body_of(s, dir).clone());
                 f.forwarded.append(&mut f.retained);
                 f.forwarded.extend_from_slice(&body);
                 f.buffering = false;
             }
             if f.headers_held && !f.withhold {
                 f.headers_held = false;
-                self.release_headers(dir);
+                self.release_headers(id, dir);
             }
         } else {
             f.paused = true;
@@ -674,14 +846,14 @@ impl Driver {
         f.headers_held = false;
         f.paused = false;
         if f.buffering {
-            let body = self.with_stream(|s| body_of(s, dir).clone());
+            let body = self.with_stream(id, |s| body_of(s, dir).clone());
             f.forwarded.append(&mut f.retained);
             f.forwarded.extend_from_slice(&body);
             f.buffering = false;
         } else {
             f.forwarded.append(&mut f.retained);
         }
-        self.release_headers(dir);
+        self.release_headers(id, dir);
         if f.withhold {
             f.withhold = false;
             if !f.withheld.is_empty() {
@@ -703,8 +875,8 @@ impl Driver {
         Ok(())
     }
 
-    fn release_headers(&mut self, dir: Dir) {
-        self.with_stream(|s| match dir {
+    fn release_headers(&mut self, id: u32, dir: Dir) {
+        self.with_stream(id, |s| match dir {
             Dir::Request => s.req_headers = Access::None,
             // `continue_stream` does not clear Envoy's response-headers pointer.
             Dir::Response => {
@@ -715,8 +887,8 @@ impl Driver {
         });
     }
 
-    fn set_body_access(&mut self, dir: Dir, access: Access, last_chunk: bool) {
-        self.with_stream(|s| match dir {
+    fn set_body_access(&mut self, id: u32, dir: Dir, access: Access, last_chunk: bool) {
+        self.with_stream(id, |s| match dir {
             Dir::Request => {
                 s.req_body = access;
                 if last_chunk {
@@ -742,15 +914,14 @@ impl Driver {
         }
     }
 
-    fn with_stream<R>(&mut self, f: impl FnOnce(&mut HttpStream) -> R) -> R {
+    fn with_stream<R>(&mut self, id: u32, f: impl FnOnce(&mut HttpStream) -> R) -> R {
         let mut w = self.world.borrow_mut();
-        f(w.stream
-            .as_mut()
+        f(w.streams
+            .get_mut(&id)
             .expect("the stream lives until the request ends"))
     }
 
-    fn request_parts(&self, index: u32) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
-        let r = &self.scenario.request;
+    fn request_parts(&self, r: &Request) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
         let mut headers: Vec<Pair> = vec![
             (b":authority".to_vec(), r.authority.as_bytes().to_vec()),
             (b":path".to_vec(), r.path.as_bytes().to_vec()),
@@ -775,13 +946,13 @@ impl Driver {
             headers.push((b"x-forwarded-proto".to_vec(), r.scheme.as_bytes().to_vec()));
         }
         if header(&headers, "x-request-id").is_none() {
-            let id = self.request_id(index);
+            let id = self.request_id();
             headers.push((b"x-request-id".to_vec(), id.into_bytes()));
         }
         (headers, chunks, to_pairs(&r.trailers.0))
     }
 
-    fn request_id(&self, _index: u32) -> String {
+    fn request_id(&self) -> String {
         let mut w = self.world.borrow_mut();
         let a = w.next_random();
         let b = w.next_random();
@@ -794,28 +965,52 @@ impl Driver {
             b & 0xffff_ffff_ffff
         )
     }
+}
 
-    fn response_parts(&mut self) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
-        let r = &self.scenario.response;
-        let mut headers: Vec<Pair> = vec![(b":status".to_vec(), r.status.to_string().into_bytes())];
-        headers.extend(to_pairs(&r.headers.0));
-        let chunks = body_chunks(&r.body, &r.chunks).unwrap_or_default();
-        if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty()
-        {
-            let len: usize = chunks.iter().map(Vec::len).sum();
-            headers.push((b"content-length".to_vec(), len.to_string().into_bytes()));
-        }
-        (headers, chunks, to_pairs(&r.trailers.0))
+/// The upstream's response as headers, body chunks and trailers.
+fn response_parts(r: &Response) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
+    let mut headers: Vec<Pair> = vec![(b":status".to_vec(), r.status.to_string().into_bytes())];
+    headers.extend(to_pairs(&r.headers.0));
+    let chunks = body_chunks(&r.body, &r.chunks).unwrap_or_default();
+    if !chunks.is_empty() && header(&headers, "content-length").is_none() && r.chunks.is_empty() {
+        let len: usize = chunks.iter().map(Vec::len).sum();
+        headers.push((b"content-length".to_vec(), len.to_string().into_bytes()));
     }
+    (headers, chunks, to_pairs(&r.trailers.0))
+}
 
-    fn upstream_response_untouched(&mut self) -> ClientResponse {
-        let (headers, chunks, trailers) = self.response_parts();
-        ClientResponse {
-            status: self.scenario.response.status,
-            message: message(&headers, &chunks.concat(), &trailers),
-            local_reply: false,
-            details: "via_upstream".into(),
-        }
+/// The upstream's response as the client gets it when the filter is skipped.
+fn upstream_response_untouched(r: &Response) -> ClientResponse {
+    let (headers, chunks, trailers) = response_parts(r);
+    ClientResponse {
+        status: r.status,
+        message: message(&headers, &chunks.concat(), &trailers),
+        local_reply: false,
+        details: "via_upstream".into(),
+    }
+}
+
+/// The stream context a stream action names.
+fn acts_on(a: &Deferred) -> u32 {
+    match a {
+        Deferred::Continue(id, _) | Deferred::Close(id, _) => *id,
+        Deferred::QueueReady { .. } => 0,
+    }
+}
+
+/// The header, body and trailer callbacks of a direction.
+fn names(dir: Dir) -> (&'static str, &'static str, &'static str) {
+    match dir {
+        Dir::Request => (
+            "proxy_on_request_headers",
+            "proxy_on_request_body",
+            "proxy_on_request_trailers",
+        ),
+        Dir::Response => (
+            "proxy_on_response_headers",
+            "proxy_on_response_body",
+            "proxy_on_response_trailers",
+        ),
     }
 }
 

@@ -1,7 +1,11 @@
 //! The driver: Envoy's sequence of callbacks, written as straight-line async code.
 //!
-//! The lifecycle (start-up, then per request: context create, request headers, body chunks,
-//! trailers, response headers, ..., log, done, delete) reads top to bottom. Every call into
+//! The lifecycle (start-up, then the scenario's events in order: requests, ticks and clock
+//! advances; per request: context create, request headers, body chunks, trailers, response
+//! headers, ..., log, done, delete) reads top to bottom. A request the plugin pauses waits,
+//! as data ([`http::Parked`]), while later events run; the callback that resumes it (a tick, a
+//! callout answer due on the virtual clock, another stream's callback) picks it up where it
+//! stopped. Every call into
 //! the plugin is a point where the driver may pause: before a callback, after a host call,
 //! when a fuel slice ends, or while a callout waits for an answer. The async function is
 //! polled by [`crate::Session`] with a no-op waker; a pause is simply `Pending`, so stepping,
@@ -9,9 +13,10 @@
 
 pub(crate) mod call;
 mod http;
+mod timeline;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -19,7 +24,7 @@ use std::task::{Context, Poll};
 
 use serde::Serialize;
 
-use crate::scenario::{MockResponse, Scenario};
+use crate::scenario::{Event, MockResponse, Scenario};
 use crate::state::World;
 use crate::trace::{Failure, FailureKind};
 use crate::vm::Vm;
@@ -54,6 +59,8 @@ pub enum Pause {
     },
     /// A fuel slice ended; resume to go on.
     Slice,
+    /// Events added while paused ([`Control::injected`]: a tick, a clock advance) have run.
+    Injected,
 }
 
 /// A user's answer to a pending callout.
@@ -99,6 +106,10 @@ pub struct Control {
     pub mocks: RefCell<Option<crate::scenario::Mocks>>,
     /// Wall-clock microseconds, for durations (performance.now in the browser).
     pub now_us: Cell<fn() -> f64>,
+    /// Events added while paused (the app's Tick and Advance clock): they run at the next
+    /// point where the plugin is not running, then the driver pauses with
+    /// [`Pause::Injected`].
+    pub injected: RefCell<VecDeque<Event>>,
 }
 
 impl Default for Control {
@@ -110,6 +121,7 @@ impl Default for Control {
             answers: RefCell::new(BTreeMap::new()),
             mocks: RefCell::new(None),
             now_us: Cell::new(default_now_us),
+            injected: RefCell::new(VecDeque::new()),
         }
     }
 }
@@ -177,10 +189,19 @@ pub(crate) struct Driver {
     pub failed: bool,
     /// Trace index of the last callback called, if it ran.
     pub last_callback: Option<usize>,
+    /// Requests that wait for a resume, by stream context id.
+    pub parked: BTreeMap<u32, http::Parked>,
+    /// Requests started so far.
+    pub started: u32,
+    /// Record timeline marks (runs with `events`, or once events are injected).
+    pub marks: bool,
+    /// Running injected events now.
+    pub injecting: bool,
 }
 
 impl Driver {
-    /// Runs the whole scenario: plugin start, then each request.
+    /// Runs the whole scenario: plugin start, then its events (v1: `requests` requests,
+    /// `clock.interval_ms` apart), then what is still due; a request still waiting stalls.
     pub(crate) async fn run(mut self) {
         let started = self.start().await;
         if let Err(f) = started {
@@ -188,14 +209,22 @@ impl Driver {
             self.world.borrow_mut().finished = true;
             return;
         }
-        let n = self.scenario.requests.max(1);
-        for i in 0..n {
-            if i > 0 {
-                let interval = self.scenario.clock.interval_ms;
-                self.advance_clock(interval.saturating_mul(1_000_000)).await;
+        let v1 = self.scenario.events.is_empty();
+        self.marks = !v1;
+        for event in self.scenario.timeline() {
+            self.run_injected().await;
+            self.event(&event).await;
+            // Events added while the last callback was paused run before anything ends.
+            self.run_injected().await;
+            if v1 {
+                // Version 1: a request does not wait for the next one; it ends first.
+                self.drain().await;
+                self.stall_waiting().await;
             }
-            self.request(i).await;
         }
+        self.drain().await;
+        self.stall_waiting().await;
+        self.run_injected().await;
         self.world.borrow_mut().finished = true;
     }
 
@@ -248,7 +277,7 @@ impl Driver {
             f
         })?;
         self.world.borrow_mut().plugin_config_readable = false;
-        self.settle(None).await;
+        self.settle().await;
         if self.failed {
             return Err(self.world.borrow().failure.clone().unwrap_or_else(|| {
                 refused(
@@ -307,37 +336,6 @@ impl Driver {
             CallOutcome::Missing => Ok(None),
             CallOutcome::Returned(r) => Ok(r),
             CallOutcome::Failed(f) => Err(f),
-        }
-    }
-
-    /// Moves the virtual clock forward, firing the ticks that fall due.
-    pub(crate) async fn advance_clock(&mut self, ns: u64) {
-        let target = self.world.borrow().mono_ns.saturating_add(ns);
-        let mut fired = 0;
-        loop {
-            let (period, due, root) = {
-                let w = self.world.borrow();
-                (w.tick_period_ms, w.next_tick_ns, w.root_id)
-            };
-            if period == 0 || due > target || fired >= 10_000 || self.failed {
-                break;
-            }
-            self.set_clock(due);
-            self.world.borrow_mut().next_tick_ns =
-                due.saturating_add(u64::from(period) * 1_000_000);
-            let _ = self.call("proxy_on_tick", &[i64::from(root)], root).await;
-            self.settle(None).await;
-            fired += 1;
-        }
-        self.set_clock(target);
-    }
-
-    fn set_clock(&mut self, mono: u64) {
-        let mut w = self.world.borrow_mut();
-        if mono > w.mono_ns {
-            let d = mono - w.mono_ns;
-            w.mono_ns = mono;
-            w.now_ns = w.now_ns.saturating_add(d);
         }
     }
 }

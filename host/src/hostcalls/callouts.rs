@@ -39,7 +39,8 @@ pub(super) fn register(
     let mut callout = Callout::pending(kind, w.root_of(issuer), issuer, cluster);
     fill(&mut callout);
     callout.token = token;
-    callout.request = w.request_index;
+    callout.request = w.request_of(issuer);
+    callout.issued_ns = w.mono_ns;
     w.callouts.push(callout);
     token
 }

@@ -18,7 +18,7 @@ const OK: HostResult = Ok(Status::Ok as i32);
 fn read_map<R>(w: &World, mt: MapType, f: impl FnOnce(&[Pair]) -> R) -> Result<R, Status> {
     if let Some(m) = stream_map(mt) {
         let target = w.target_context();
-        return match w.stream.as_ref().filter(|s| s.id == target) {
+        return match w.streams.get(&target) {
             Some(s) if s.access(m) != Access::None => Ok(f(s.map(m))),
             _ => Err(Status::BadArgument),
         };

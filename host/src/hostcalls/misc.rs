@@ -115,7 +115,7 @@ fn continue_stream_of(c: &mut Caller<'_, Ctx>, t: StreamType) -> HostResult {
             s.req_body = crate::state::Access::None;
             s.req_trailers = crate::state::Access::None;
         }
-        w.deferred.push(Deferred::Continue(t));
+        w.deferred.push(Deferred::Continue(target, t));
     }
     OK
 }
@@ -152,7 +152,7 @@ pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> HostRes
     let mut w = w.borrow_mut();
     let target = w.target_context();
     if w.stream_for(target).is_some() {
-        w.deferred.push(Deferred::Close(t));
+        w.deferred.push(Deferred::Close(target, t));
     }
     OK
 }

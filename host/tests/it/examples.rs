@@ -55,6 +55,7 @@ fn every_example_scenario_passes_and_matches_its_golden_trace() {
             callbacks: report.callbacks.clone(),
             logs: report.logs.clone(),
             logs_dropped: 0,
+            timeline: report.timeline.clone(),
         }
         .render();
         let golden = golden_dir.join(scenario_file.replace(".json", ".trace"));
@@ -165,6 +166,7 @@ fn sessions_sharing_a_compiled_plugin_run_as_a_fresh_one_does() {
             callbacks: r.callbacks.clone(),
             logs: r.logs.clone(),
             logs_dropped: 0,
+            timeline: r.timeline.clone(),
         };
         let fuel: Vec<u64> = r.callbacks.iter().map(|c| c.fuel).collect();
         (trace.render(), fuel)

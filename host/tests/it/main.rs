@@ -10,6 +10,7 @@ mod layers;
 mod repository;
 mod shapes;
 mod support;
+mod timeline;
 mod versions;
 
 use pwp_host::Scenario;

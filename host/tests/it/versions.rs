@@ -61,6 +61,7 @@ fn run_example(scenario: Scenario) -> (Report, String) {
         callbacks: report.callbacks.clone(),
         logs: report.logs.clone(),
         logs_dropped: 0,
+        timeline: report.timeline.clone(),
     }
     .render();
     (report, trace)
