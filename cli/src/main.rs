@@ -274,6 +274,9 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
             ));
         }
         scenario.requests = n.max(1);
+        scenario
+            .check_events()
+            .map_err(|e| Fail(2, format!("--requests {n}: {e}")))?;
     }
     if a.strict {
         scenario.settings.strict = true;

@@ -154,7 +154,8 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
     );
     // A replay shows the start-up and the last request (the one the expectations and the
     // messages below are about); `--json` has every callback.
-    let replay = r.requests.len() > 1;
+    // A run with events shows every callback, with the timeline between them.
+    let replay = r.requests.len() > 1 && r.timeline.is_empty();
     let last_request = r.requests.last().map(|q| q.index);
     let first_request_callback = r
         .callbacks
@@ -170,7 +171,11 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
     let hidden = r.callbacks.iter().filter(|c| !shown(c)).count();
     let last_request_starts = r.callbacks.iter().position(|c| c.request == last_request);
     let mut logs = r.logs.iter().peekable();
+    let mut marks = r.timeline.iter().peekable();
     for cb in &r.callbacks {
+        while let Some(m) = marks.next_if(|m| m.before <= cb.index) {
+            let _ = writeln!(o, "  {}", s.bold(&format!("== {}", m.event.describe())));
+        }
         if !shown(cb) {
             while logs
                 .next_if(|l| l.callback_index == Some(cb.index))
@@ -226,6 +231,9 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
         if let Some(e) = &cb.error {
             let _ = writeln!(o, "      {} {e}", s.red("!!"));
         }
+    }
+    for m in marks {
+        let _ = writeln!(o, "  {}", s.bold(&format!("== {}", m.event.describe())));
     }
     // Lines written outside any callback, and any left over; in a replay not those of the
     // callbacks left out, and at most a screenful.
