@@ -13,6 +13,8 @@ pub struct RunFacts {
     pub awaiting_callout: bool,
     /// Something ran (a session or results exist), so there is something to restart.
     pub started: bool,
+    /// Paused in a live session (not stale after an edit).
+    pub paused: bool,
 }
 
 /// Why each control cannot act (`None`: it can).
@@ -24,11 +26,14 @@ pub struct Blocked {
     pub step: Option<&'static str>,
     /// Restart.
     pub restart: Option<&'static str>,
+    /// Tick and Advance clock (they add an event where the run is paused).
+    pub clock: Option<&'static str>,
 }
 
 const NO_PLUGIN: &str = "Load a plugin first";
 const RUNNING: &str = "The plugin is running: Cancel it first";
 const CALLOUT: &str = "A callout waits for an answer: answer it (or reset it) in the form that opens the results, or Restart";
+const NOT_PAUSED: &str = "Pause the run first (Step over, Step into or a breakpoint): the event is added where the run is paused";
 
 /// What blocks each control, given the facts.
 pub fn blocked(f: RunFacts) -> Blocked {
@@ -37,6 +42,7 @@ pub fn blocked(f: RunFacts) -> Blocked {
             run: Some(NO_PLUGIN),
             step: Some(NO_PLUGIN),
             restart: Some(NO_PLUGIN),
+            clock: Some(NO_PLUGIN),
         };
     }
     Blocked {
@@ -49,6 +55,15 @@ pub fn blocked(f: RunFacts) -> Blocked {
             None
         },
         restart: (!f.started).then_some("Nothing has run yet"),
+        clock: if f.running {
+            Some(RUNNING)
+        } else if f.awaiting_callout {
+            Some(CALLOUT)
+        } else if !f.paused {
+            Some(NOT_PAUSED)
+        } else {
+            None
+        },
     }
 }
 
@@ -172,6 +187,14 @@ mod tests {
         });
         assert_eq!((b.run, b.step), (None, None));
         assert!(b.restart.is_some());
+        assert_eq!(b.clock, Some(NOT_PAUSED));
+        let b = blocked(RunFacts {
+            plugin: true,
+            started: true,
+            paused: true,
+            ..RunFacts::default()
+        });
+        assert_eq!(b.clock, None);
         assert_eq!(tooltip(None, "Run (Ctrl+Enter)"), "Run (Ctrl+Enter)");
         assert!(tooltip(b.restart, "Restart").starts_with("Nothing has run"));
     }

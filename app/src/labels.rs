@@ -70,6 +70,7 @@ pub fn pause(p: Option<&Pause>, name_of: impl Fn(usize) -> Option<String>) -> St
         Some(Pause::Callout { token }) => {
             format!("Waiting for an answer to callout {token}")
         }
+        Some(Pause::Injected) => "Paused after the tick or clock advance you added".to_string(),
         Some(Pause::Slice) | None => "Paused".to_string(),
     }
 }

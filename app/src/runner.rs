@@ -129,6 +129,14 @@ pub fn drive(state: AppState, until: StepUntil) {
                     ) = state.run.get_untracked().paused
                     {
                         state.selected.set(Some(index));
+                    } else if let Some(Pause::Injected) = state.run.get_untracked().paused {
+                        // What the added tick or clock advance ran.
+                        let last = state.run.with_untracked(|r| {
+                            r.report.as_ref().and_then(|r| r.callbacks.len().checked_sub(1))
+                        });
+                        if last.is_some() {
+                            state.selected.set(last);
+                        }
                     }
                     return;
                 }
@@ -163,6 +171,18 @@ pub fn cancel(state: AppState) {
         let slices = state.run.with_untracked(|r| r.slices);
         refresh(state, RunStatus::Cancelled, slices);
     }
+}
+
+/// Adds an event (a tick, a clock advance) where the run is paused, and runs until it has
+/// happened: the run pauses again right after it.
+pub fn inject(state: AppState, event: pwp_model::scenario::Event) {
+    state.session.with_value(|s| {
+        if let Some(s) = s {
+            s.inject(event);
+        }
+    });
+    state.run.update(|r| r.status = RunStatus::Paused);
+    drive(state, StepUntil::Breakpoint);
 }
 
 /// Answers the callout the run is paused on, then continues.

@@ -5,10 +5,11 @@
 use leptos::ev;
 use leptos::prelude::*;
 use pwp_host::{Pause, StepUntil};
+use pwp_model::scenario::{Event, TickEvent};
 
 use crate::gates::{self, RunFacts};
 use crate::labels;
-use crate::runner::{cancel, drive, restart};
+use crate::runner::{cancel, drive, inject, restart};
 use crate::state::{AppState, Pane, RunStatus, use_state};
 
 /// What the controls can do now.
@@ -20,6 +21,7 @@ fn facts(state: AppState) -> RunFacts {
         awaiting_callout: r.status == RunStatus::Paused
             && matches!(r.paused, Some(Pause::Callout { .. })),
         started: r.status != RunStatus::Idle || r.report.is_some(),
+        paused: r.status == RunStatus::Paused && !r.stale,
     })
 }
 
@@ -90,6 +92,7 @@ pub fn Controls() -> impl IntoView {
             {button("step-into", "Step into", "Step into: to the next host call (F11)", |b| b.step, Box::new(move || step(StepUntil::HostCall)))}
             {button("continue", "Continue", "Continue to the next breakpoint or the end (F8)", |b| b.step, Box::new(move || step(StepUntil::Breakpoint)))}
             {button("restart", "Restart", "Throw the run away and start over", |b| b.restart, Box::new(move || restart(state)))}
+            <ClockControls blocked=blocked />
             <Show when=move || state.run.with(|r| r.status == RunStatus::Running)>
                 <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| cancel(state)>"Cancel"</button>
             </Show>
@@ -119,6 +122,50 @@ fn lenient_refusal(state: AppState) -> Option<pwp_host::Refusal> {
         let p = p.as_ref()?;
         state.scenario.with(|s| pwp_host::load_refusal(p.info(), s))
     })
+}
+
+/// Tick and Advance clock: they add an event where the run is paused (the virtual clock
+/// moves to the next tick due, or by the given milliseconds, firing what falls due).
+#[component]
+fn ClockControls(blocked: Memo<gates::Blocked>) -> impl IntoView {
+    let state = use_state();
+    let ms = RwSignal::new(String::from("1000"));
+    let why = move || blocked.with(|b| b.clock);
+    let parsed = move || {
+        ms.with(|t| t.trim().parse::<u64>().ok())
+            .filter(|n| (1..=pwp_model::scenario::MAX_ADVANCE_MS).contains(n))
+    };
+    let tick = move |_| {
+        if why().is_none() {
+            inject(state, Event::Tick(TickEvent::default()));
+        }
+    };
+    let advance = move |_| {
+        if let (None, Some(n)) = (why(), parsed()) {
+            inject(state, Event::AdvanceMs(n));
+        }
+    };
+    let advance_why = move || {
+        why().or_else(|| {
+            parsed()
+                .is_none()
+                .then_some("Give a whole number of milliseconds, 1 to 86,400,000 (a day)")
+        })
+    };
+    view! {
+        <span class="clock-controls" role="group" aria-label="Virtual clock">
+            <button data-testid="tick"
+                title=move || gates::tooltip(why(), "Tick: move the virtual clock to the next tick due and fire proxy_on_tick (nothing fires if the plugin set no tick period)")
+                disabled=move || why().is_some() on:click=tick>"Tick"</button>
+            <button data-testid="advance-clock"
+                title=move || gates::tooltip(advance_why(), "Advance the virtual clock, firing the ticks and delayed callout answers that fall due")
+                disabled=move || advance_why().is_some() on:click=advance>"Advance clock by"</button>
+            <input data-testid="advance-ms" class="advance-ms" type="number" min="1" step="100"
+                aria-label="Milliseconds to advance the clock by"
+                prop:value=move || ms.get() on:input=move |e| ms.set(event_target_value(&e)) />
+            <span class="unit">"ms"</span>
+        </span>
+    }
 }
 
 fn status_text(state: AppState) -> String {

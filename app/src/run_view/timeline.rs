@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use pwp_host::Pause;
 use pwp_model::abi::Action;
-use pwp_model::trace::{CallbackRecord, FailureKind};
+use pwp_model::trace::{CallbackRecord, FailureKind, TimelineEvent, TimelineMark};
 
 use crate::labels;
 use crate::state::{RunStatus, use_state};
@@ -17,15 +17,38 @@ fn paused_index(p: &Option<Pause>) -> Option<usize> {
     }
 }
 
-/// One row per callback; click to select, click the dot to toggle a breakpoint.
+/// A row of the timeline: a callback, or what happened between callbacks (the clock moved,
+/// a request started or waits, a delayed answer arrived).
+#[derive(Clone)]
+enum Row {
+    Callback(Box<CallbackRecord>),
+    Mark(usize, TimelineMark),
+}
+
+/// The callbacks with the timeline's marks before the callback each precedes.
+fn rows(callbacks: &[CallbackRecord], marks: &[TimelineMark]) -> Vec<Row> {
+    let mut out = Vec::with_capacity(callbacks.len() + marks.len());
+    let mut marks = marks.iter().enumerate().peekable();
+    for cb in callbacks {
+        while let Some((i, m)) = marks.next_if(|(_, m)| m.before <= cb.index) {
+            out.push(Row::Mark(i, m.clone()));
+        }
+        out.push(Row::Callback(Box::new(cb.clone())));
+    }
+    out.extend(marks.map(|(i, m)| Row::Mark(i, m.clone())));
+    out
+}
+
+/// One row per callback, with clock advances, ticks that found no period and requests that
+/// wait between them; click a callback to select it, click its dot to toggle a breakpoint.
 #[component]
 pub fn Timeline() -> impl IntoView {
     let state = use_state();
-    let callbacks = move || {
+    let rows = move || {
         state.run.with(|r| {
             r.report
                 .as_ref()
-                .map(|r| r.callbacks.clone())
+                .map(|r| rows(&r.callbacks, &r.timeline))
                 .unwrap_or_default()
         })
     };
@@ -33,8 +56,11 @@ pub fn Timeline() -> impl IntoView {
         <ol class="timeline" data-testid="timeline" aria-label="Callbacks">
             // The key covers everything a row shows: a row stepped over gets its return
             // value, fuel and duration only when the callback ends, and must re-render then.
-            <For each=callbacks key=row_key let:cb>
-                <TimelineRow cb=cb />
+            <For each=rows key=row_key let:row>
+                {match row {
+                    Row::Callback(cb) => view! { <TimelineRow cb=*cb /> }.into_any(),
+                    Row::Mark(_, m) => view! { <MarkRow mark=m /> }.into_any(),
+                }}
             </For>
         </ol>
         <Show when=move || state.run.with(|r| r.report.as_ref().is_none_or(|r| r.callbacks.is_empty()))>
@@ -50,8 +76,8 @@ pub fn Timeline() -> impl IntoView {
     }
 }
 
-/// What a timeline row shows, as the key of its `<For>` entry.
-type RowKey = (
+/// What a callback row shows, as the key of its `<For>` entry.
+type CallbackKey = (
     usize,
     Option<u32>,
     usize,
@@ -62,17 +88,54 @@ type RowKey = (
     Option<FailureKind>,
 );
 
-fn row_key(cb: &CallbackRecord) -> RowKey {
-    (
-        cb.index,
-        cb.request,
-        cb.hostcalls.len(),
-        cb.action,
-        cb.ret,
-        cb.fuel,
-        cb.duration_us.to_bits(),
-        cb.error.as_ref().map(|e| e.kind),
-    )
+/// What a row shows, as the key of its `<For>` entry.
+#[derive(PartialEq, Eq, Hash)]
+enum RowKey {
+    Callback(CallbackKey),
+    /// A mark: its position in the timeline and what it says (a clock advance grows while
+    /// ticks of one advance are merged).
+    Mark(usize, String),
+}
+
+fn row_key(row: &Row) -> RowKey {
+    match row {
+        Row::Mark(i, m) => RowKey::Mark(*i, m.event.describe()),
+        Row::Callback(cb) => RowKey::Callback((
+            cb.index,
+            cb.request,
+            cb.hostcalls.len(),
+            cb.action,
+            cb.ret,
+            cb.fuel,
+            cb.duration_us.to_bits(),
+            cb.error.as_ref().map(|e| e.kind),
+        )),
+    }
+}
+
+/// What happened between callbacks, with the virtual time it happened at.
+#[component]
+fn MarkRow(mark: TimelineMark) -> impl IntoView {
+    let kind = match &mark.event {
+        TimelineEvent::Clock { .. } => "clock",
+        TimelineEvent::NoTick => "no-tick",
+        TimelineEvent::Request { .. } => "request",
+        TimelineEvent::Waiting { .. } => "waiting",
+        TimelineEvent::Resumed { .. } => "resumed",
+        TimelineEvent::Answer { .. } => "answer",
+    };
+    let icon = match &mark.event {
+        TimelineEvent::Waiting { .. } => "‖",
+        _ => "→",
+    };
+    let at = format!("at {}", pwp_model::trace::duration(mark.at_ns));
+    view! {
+        <li class=format!("mark {kind}") data-testid="timeline-mark" data-kind=kind>
+            <span class="mark-icon" aria-hidden="true">{icon}</span>
+            <span class="mark-text">{mark.event.describe()}</span>
+            <span class="mark-at" title="Virtual time since the plugin started">{at}</span>
+        </li>
+    }
 }
 
 #[component]

@@ -80,8 +80,11 @@ impl Driver {
                     };
                     self.world.borrow_mut().next_tick_ns =
                         at.saturating_add(u64::from(period) * 1_000_000);
+                    // A tick belongs to no request, even while requests are in flight.
+                    let before = self.world.borrow_mut().request_index.take();
                     let _ = self.call("proxy_on_tick", &[i64::from(root)], root).await;
                     self.settle().await;
+                    self.world.borrow_mut().request_index = before;
                 }
             }
             self.wake_parked().await;

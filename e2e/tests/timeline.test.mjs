@@ -1,0 +1,87 @@
+// The virtual clock while paused: Tick and Advance clock add an event where the run stands,
+// the timeline shows the clock moving and the ticks it fired, and the run then goes on to
+// the end. At 1440 px (three panes) and 800 px (the run bar above two tabs).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pickExample, screenshot, useApp } from "../lib.mjs";
+
+const app = useApp();
+
+const waitForStatus = (page, pattern, timeout = 120_000) =>
+  page.waitForFunction(
+    (source) => new RegExp(source).test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""),
+    pattern.source,
+    { timeout },
+  );
+
+const ticks = (page) => page.locator('[data-testid="callback"][data-name="proxy_on_tick"]').count();
+const marks = (page) => page.getByTestId("timeline-mark").allTextContents();
+
+for (const width of [1440, 800]) {
+  test(`at ${width} px: pause, tick, see the tick, advance the clock, finish`, async () => {
+    const context = await app.browser.newContext({ viewport: { width, height: 900 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (err) => errors.push(`page: ${err.message}`));
+    page.on("console", (msg) => msg.type() === "error" && errors.push(`console: ${msg.text()}`));
+    await page.goto(app.server.url);
+    // Three requests 100 ms apart through a token bucket that refills every 1000 ms.
+    await pickExample(page, "go-rate-limit");
+
+    // Not paused: the clock controls say how to use them.
+    assert.ok(await page.getByTestId("tick").isDisabled());
+    assert.match(await page.getByTestId("tick").getAttribute("title"), /^Pause the run first/);
+
+    // Step over to the first request's headers.
+    for (let i = 0; i < 20; i++) {
+      await page.getByTestId("step-over").click();
+      await waitForStatus(page, /^Paused/);
+      if (/proxy_on_request_headers/.test(await page.getByTestId("run-status").textContent())) break;
+    }
+    assert.match(await page.getByTestId("run-status").textContent(), /before callback #\d+ proxy_on_request_headers/);
+    assert.equal(await ticks(page), 0);
+
+    // Tick: the paused callback ends, then the clock moves a period and proxy_on_tick fires.
+    assert.ok(await page.getByTestId("tick").isEnabled());
+    await page.getByTestId("tick").click();
+    await waitForStatus(page, /^Paused after the tick or clock advance you added$/);
+    assert.equal(await ticks(page), 1);
+    assert.deepEqual(
+      (await marks(page)).map((t) => t.replace(/\s+/g, " ").trim()),
+      ["→clock +1 sat 1 s"],
+    );
+    const tickRow = page.locator('[data-testid="callback"][data-name="proxy_on_tick"]');
+    // A tick belongs to no request; the tick it ran is selected, its host calls below.
+    assert.equal(await tickRow.locator(".req").textContent(), "");
+    assert.match(await tickRow.getAttribute("class"), /selected/);
+    await tickRow.scrollIntoViewIfNeeded();
+    await screenshot(page, `timeline-tick-${width}`);
+
+    // Advance the clock by 2.5 s: two more ticks fall due on the way.
+    await page.getByTestId("advance-ms").fill("0");
+    assert.ok(await page.getByTestId("advance-clock").isDisabled());
+    assert.match(await page.getByTestId("advance-clock").getAttribute("title"), /whole number of milliseconds/);
+    await page.getByTestId("advance-ms").fill("2500");
+    await page.getByTestId("advance-clock").click();
+    await waitForStatus(page, /^Paused after the tick or clock advance you added$/);
+    assert.equal(await ticks(page), 3);
+    const clock = (await marks(page)).filter((t) => t.includes("clock"));
+    assert.deepEqual(
+      clock.map((t) => t.replace(/\s+/g, " ").trim()),
+      ["→clock +1 sat 1 s", "→clock +1 sat 2 s", "→clock +1 sat 3 s", "→clock +500 msat 3.5 s"],
+    );
+    await screenshot(page, `timeline-advance-${width}`);
+
+    // Continue to the end: the run finishes, with the ticks and the marks kept.
+    await page.getByTestId("continue").click();
+    await waitForStatus(page, /^Finished$/);
+    assert.equal(await ticks(page), 3);
+    assert.ok(await page.getByTestId("tick").isDisabled(), "a finished run takes no more events");
+    // With the bucket refilled while the first request was paused, no request was denied.
+    assert.equal(await page.getByTestId("client-status").textContent(), "200");
+    await screenshot(page, `timeline-finished-${width}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
