@@ -30,6 +30,7 @@ examples=(
   "go-http-auth|go|proxy-wasm-go-sdk|0_2_0|External authorization callout|Pauses each request, asks an auth cluster over DispatchHttpCall and resumes it or answers 403."
   "go-body-rewrite|go|proxy-wasm-go-sdk|0_2_0|Rewrite a JSON request body|Buffers a JSON body, sets and redacts fields from the config and drops content-length."
   "go-rate-limit|go|proxy-wasm-go-sdk|0_2_0|Token-bucket rate limit|Shared-data token bucket with CAS, refilled on tick, with metrics and 429 + retry-after."
+  "go-token-refresh|go|proxy-wasm-go-sdk|0_2_0|Token refreshed on tick|Fetches a bearer token by HTTP call on each tick; requests before the first token wait and resume."
   "higress-request-block|go|higress wasm-go|0_2_100|Higress request-block with per-route rules|Blocks by URL, header or body keyword with global config and _rules_ for routes, domains and services."
   "higress-redis-counter|go|higress wasm-go|0_2_100|Count requests in Redis|Pauses for an INCR through the wasm-go Redis client, then adds x-request-count or answers 429."
   "rust-basic-auth|rust|proxy-wasm (Rust)|0_2_1|Basic auth and API keys|Checks Basic credentials or an x-api-key against the config; 401 with www-authenticate otherwise."

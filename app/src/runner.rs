@@ -132,7 +132,9 @@ pub fn drive(state: AppState, until: StepUntil) {
                     } else if let Some(Pause::Injected) = state.run.get_untracked().paused {
                         // What the added tick or clock advance ran.
                         let last = state.run.with_untracked(|r| {
-                            r.report.as_ref().and_then(|r| r.callbacks.len().checked_sub(1))
+                            r.report
+                                .as_ref()
+                                .and_then(|r| r.callbacks.len().checked_sub(1))
                         });
                         if last.is_some() {
                             state.selected.set(last);

@@ -176,6 +176,7 @@ impl Session {
             started: 0,
             marks: false,
             injecting: false,
+            waking: false,
         };
         Ok(Session {
             future: Some(Box::pin(driver.run())),

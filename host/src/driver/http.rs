@@ -219,6 +219,12 @@ impl Driver {
     /// applies these right after the VM call returns). Stream actions for contexts that no
     /// longer wait are dropped.
     pub(crate) async fn wake_parked(&mut self) {
+        // One at a time: a stream woken here runs until it ends or waits again before the
+        // next one goes on (what its own callbacks resume waits for that too).
+        if self.waking {
+            return;
+        }
+        self.waking = true;
         for _ in 0..10_000 {
             let next = {
                 let w = self.world.borrow();
@@ -241,6 +247,7 @@ impl Driver {
             Box::pin(self.proceed(st, dir, side)).await;
             self.leave(before);
         }
+        self.waking = false;
         let mut w = self.world.borrow_mut();
         let active = w.active_stream;
         let parked = &self.parked;

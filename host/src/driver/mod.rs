@@ -197,6 +197,8 @@ pub(crate) struct Driver {
     pub marks: bool,
     /// Running injected events now.
     pub injecting: bool,
+    /// Waking waiting streams now ([`Driver::wake_parked`]).
+    pub waking: bool,
 }
 
 impl Driver {
