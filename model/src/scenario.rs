@@ -1032,8 +1032,8 @@ pub struct GrpcMock {
     #[serde(skip_serializing_if = "Headers::is_empty")]
     pub trailing_metadata: Headers,
     /// The answer arrives this many milliseconds after the call on the virtual clock (0: at
-    /// once). Past the call's own timeout it closes with status 4 (`DEADLINE_EXCEEDED`) when
-    /// the timeout elapses, as in Envoy.
+    /// once). Past the call's own timeout it closes when the timeout elapses, as Envoy's
+    /// router answers it: status 14 (`UNAVAILABLE`), message `upstream request timeout`.
     #[serde(skip_serializing_if = "is_zero")]
     pub delay_ms: u64,
 }

@@ -512,13 +512,15 @@ impl Driver {
     }
 }
 
-/// How Envoy answers a callout whose timeout elapsed: an HTTP call gets a 504 from its
-/// async client, a gRPC call closes with `DEADLINE_EXCEEDED`, a Redis call fails.
+/// How Envoy answers a callout whose timeout elapsed: its async client's router answers 504
+/// `upstream request timeout`; a gRPC call sees that local reply as trailers-only, status 14
+/// (`UNAVAILABLE`, Envoy's mapping of 504) with that message. (Redis calls carry no timeout
+/// here.)
 fn timeout_answer(kind: CalloutKind) -> CalloutAnswer {
     match kind {
         CalloutKind::Http => CalloutAnswer::Http(upstream_timeout()),
         CalloutKind::Grpc | CalloutKind::GrpcStream => CalloutAnswer::Grpc(GrpcAnswer {
-            status: 4,
+            status: 14,
             status_message: "upstream request timeout".into(),
             ..GrpcAnswer::default()
         }),

@@ -244,3 +244,38 @@ fn a_tick_added_while_paused_runs_at_the_next_point_between_callbacks() {
     // The first tick resumed the request that was paused when it was added.
     assert!(r.requests[0].stalled.is_none(), "{:?}", r.requests[0]);
 }
+
+#[test]
+fn a_grpc_answer_later_than_the_call_timeout_closes_the_call_as_envoy_does() {
+    let r = run(
+        &fixture("hc_grpc_unary"),
+        scenario(
+            r#"{"events": [{"request": {}}],
+                "mocks": {"grpc": [
+                  {"cluster": "authz", "method": "Check", "message": "pong", "delay_ms": 5000},
+                  {"cluster": "authz", "method": "Deny", "message": "late", "delay_ms": 400}]}}"#,
+        ),
+    )
+    .unwrap();
+    let grpc: Vec<(&str, &[i64])> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.name.starts_with("proxy_on_grpc"))
+        .map(|c| (c.name.as_str(), c.args.as_slice()))
+        .collect();
+    // Deny answers after 400 ms; Check (timeout 1000 ms) is closed as UNAVAILABLE at 1 s.
+    assert_eq!(
+        grpc,
+        [
+            ("proxy_on_grpc_receive", &[1, 9, 4][..]),
+            ("proxy_on_grpc_close", &[1, 5, 14][..]),
+        ]
+    );
+    let messages: Vec<&str> = r
+        .logs
+        .iter()
+        .filter(|l| l.callback.as_deref() == Some("proxy_on_grpc_close"))
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(messages, ["upstream request timeout"]);
+}
