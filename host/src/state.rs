@@ -458,6 +458,9 @@ pub struct World {
     pub metrics: Vec<Metric>,
     /// Every callout, in order.
     pub callouts: Vec<Callout>,
+    /// How many of them still wait for an answer (so that runs with many answered callouts
+    /// do not scan them all after every callback).
+    pub pending_callouts: usize,
     /// Next callout sequence number (token = seq * 4 + kind).
     pub next_callout_seq: u32,
     /// Tick period of the root context (0 = off).
@@ -666,6 +669,18 @@ impl World {
             });
         }
         Ok(())
+    }
+
+    /// When the next delayed callout answer is due, if one is waiting.
+    pub fn next_answer_due(&self) -> Option<u64> {
+        if self.pending_callouts == 0 {
+            return None;
+        }
+        self.callouts
+            .iter()
+            .filter(|c| c.pending)
+            .filter_map(|c| c.due_ns)
+            .min()
     }
 
     /// The callout with `token`.

@@ -300,10 +300,14 @@ impl Driver {
             let pending = {
                 let w = self.world.borrow();
                 let now = w.mono_ns;
-                w.callouts
-                    .iter()
-                    .find(|c| c.pending && c.due_ns.is_none_or(|d| d <= now))
-                    .cloned()
+                (w.pending_callouts > 0)
+                    .then(|| {
+                        w.callouts
+                            .iter()
+                            .find(|c| c.pending && c.due_ns.is_none_or(|d| d <= now))
+                            .cloned()
+                    })
+                    .flatten()
             };
             if let Some(c) = pending {
                 self.answer(c).await;
@@ -322,6 +326,9 @@ impl Driver {
         let mocks = self.control.mocks.borrow();
         let mocks = mocks.as_ref().unwrap_or(&self.scenario.mocks);
         let mut w = self.world.borrow_mut();
+        if w.pending_callouts == 0 {
+            return;
+        }
         for c in w
             .callouts
             .iter_mut()
@@ -362,9 +369,15 @@ impl Driver {
                 self.y.pause(Pause::Callout { token: c.token }).await;
             }
         };
-        if let Some(call) = self.world.borrow_mut().callout_mut(c.token) {
-            call.pending = false;
-            call.answer = describe(&answer);
+        {
+            let mut w = self.world.borrow_mut();
+            if let Some(call) = w.callout_mut(c.token)
+                && call.pending
+            {
+                call.pending = false;
+                call.answer = describe(&answer);
+                w.pending_callouts = w.pending_callouts.saturating_sub(1);
+            }
         }
         if !delayed {
             self.deliver(&c, answer).await;

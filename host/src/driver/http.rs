@@ -44,6 +44,8 @@ pub(crate) struct InFlight {
     request: Request,
     /// The upstream's answer to it.
     response: Response,
+    /// Trace index of its first callback.
+    first: usize,
     out: RequestOutcome,
 }
 
@@ -92,6 +94,7 @@ impl Driver {
                 .response
                 .clone()
                 .unwrap_or_else(|| self.scenario.response.clone()),
+            first: self.world.borrow().trace.callbacks.len(),
             out: RequestOutcome {
                 index,
                 upstream_request: None,
@@ -313,9 +316,10 @@ impl Driver {
         self.finish_stream(st.id).await;
         st.out.memory_pages = self.vm.memory_pages();
         let mut w = self.world.borrow_mut();
+        // Its callbacks are among those recorded since it started (summing the whole trace
+        // would cost a pass over every earlier request's callbacks).
         st.out.duration_us = super::round_us(
-            w.trace
-                .callbacks
+            w.trace.callbacks[st.first..]
                 .iter()
                 .filter(|c| c.request == Some(st.index))
                 .map(|c| c.duration_us)

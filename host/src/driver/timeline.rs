@@ -96,12 +96,7 @@ impl Driver {
     /// The earliest of the next tick and the next delayed answer, if any.
     fn next_due(&self) -> Option<(u64, Due)> {
         let w = self.world.borrow();
-        let answer = w
-            .callouts
-            .iter()
-            .filter(|c| c.pending)
-            .filter_map(|c| c.due_ns)
-            .min();
+        let answer = w.next_answer_due();
         let tick = (w.tick_period_ms != 0).then_some(w.next_tick_ns);
         match (answer, tick) {
             (Some(a), Some(t)) if t < a => Some((t, Due::Tick)),
@@ -121,13 +116,7 @@ impl Driver {
             }
             let (now, due) = {
                 let w = self.world.borrow();
-                let due = w
-                    .callouts
-                    .iter()
-                    .filter(|c| c.pending)
-                    .filter_map(|c| c.due_ns)
-                    .min();
-                (w.mono_ns, due)
+                (w.mono_ns, w.next_answer_due())
             };
             let Some(due) = due else { return };
             if due.saturating_sub(start) > MAX_DRAIN_NS {

@@ -42,6 +42,7 @@ pub(super) fn register(
     callout.request = w.request_of(issuer);
     callout.issued_ns = w.mono_ns;
     w.callouts.push(callout);
+    w.pending_callouts += 1;
     token
 }
 
@@ -331,9 +332,11 @@ fn grpc_end(c: &mut Caller<'_, Ctx>, token: u32, how: &str) -> HostResult {
             Err(Status::BadArgument.into())
         }
         Some(call) => {
-            if call.pending {
+            let was_pending = call.pending;
+            if was_pending {
                 call.pending = false;
                 call.answer = how.to_string();
+                w.pending_callouts = w.pending_callouts.saturating_sub(1);
             }
             OK
         }
