@@ -153,7 +153,9 @@ fn ClockControls(blocked: Memo<gates::Blocked>) -> impl IntoView {
         })
     };
     view! {
-        <span class="clock-controls" role="group" aria-label="Virtual clock">
+        // On a phone they show only while a run is paused, where they can act.
+        <span class="clock-controls" class:idle=move || why().is_some() role="group"
+            aria-label="Virtual clock">
             <button data-testid="tick"
                 title=move || gates::tooltip(why(), "Tick: move the virtual clock to the next tick due and fire proxy_on_tick (nothing fires if the plugin set no tick period)")
                 disabled=move || why().is_some() on:click=tick>"Tick"</button>
