@@ -33,6 +33,11 @@ test("every scenario in the repository validates against the published schema", 
 
 test("the schema refuses misspelled fields, wrong types and bad header expectations", () => {
   assert.equal(validate({}), true, "the empty scenario is the default one");
+  const timeline = {
+    events: [{ tick: {} }, { tick: { count: 2 } }, { advance_ms: 5000 }, { request: { path: "/b", response: { status: 201 } } }],
+    mocks: { http: [{ cluster: "auth", delay_ms: 300 }] },
+  };
+  assert.equal(validate(timeline), true, JSON.stringify(validate.errors));
   for (const bad of [
     { requst: {} },
     { request: { method: 7 } },
@@ -40,6 +45,11 @@ test("the schema refuses misspelled fields, wrong types and bad header expectati
     { expect: { client_response: { stauts: 200 } } },
     { expect: { upstream_request: { headers: { "x-a": [1] } } } },
     { settings: { profile: "nginx" } },
+    { events: [{ sleep: 5 }] },
+    { events: [{ tick: {}, advance_ms: 5 }] },
+    { events: [{ advance_ms: "5 s" }] },
+    { events: [{ request: { pth: "/a" } }] },
+    { mocks: { http: [{ cluster: "auth", delay_ms: -1 }] } },
   ]) {
     assert.equal(validate(bad), false, `should refuse ${JSON.stringify(bad)}`);
   }

@@ -1431,4 +1431,54 @@ mod tests {
         let back = Scenario::parse(&s.to_json_pretty()).unwrap();
         assert_eq!(back, s);
     }
+
+    #[test]
+    fn a_v1_scenario_is_its_requests_apart_and_serializes_without_the_new_fields() {
+        let s = Scenario::parse(
+            r#"{"requests": 3, "clock": {"interval_ms": 250},
+                "mocks": {"http": [{"cluster": "auth"}]}}"#,
+        )
+        .unwrap();
+        let json = s.to_json_pretty();
+        assert!(
+            !json.contains("events") && !json.contains("delay_ms"),
+            "{json}"
+        );
+        assert_eq!(
+            s.timeline(),
+            [
+                Event::Request(Box::default()),
+                Event::AdvanceMs(250),
+                Event::Request(Box::default()),
+                Event::AdvanceMs(250),
+                Event::Request(Box::default()),
+            ]
+        );
+    }
+
+    #[test]
+    fn events_are_one_key_maps_and_a_request_event_replaces_only_what_it_names() {
+        let s = Scenario::parse(
+            "request: {path: /a, headers: {x-a: '1'}}\nevents:\n  - tick: {count: 2}\n  - advance_ms: 1500\n  - request: {path: /b, response: {status: 503}}\n",
+        )
+        .unwrap();
+        assert_eq!(s.events[0], Event::Tick(TickEvent { count: 2 }));
+        assert_eq!(s.events[1], Event::AdvanceMs(1500));
+        let Event::Request(r) = &s.events[2] else {
+            panic!("{:?}", s.events[2]);
+        };
+        let req = r.apply(&s.request);
+        assert_eq!((req.path.as_str(), req.method.as_str()), ("/b", "GET"));
+        assert_eq!(req.headers, s.request.headers);
+        assert_eq!(r.response.as_ref().map(|x| x.status), Some(503));
+        let back = Scenario::parse(&s.to_json_pretty()).unwrap();
+        assert_eq!(back, s);
+        assert!(s.to_json_pretty().contains(
+            r#""tick": {
+        "count": 2
+      }"#
+        ));
+        let e = Scenario::parse(r#"{"events": [{"advance_ms": 86400001}]}"#).unwrap_err();
+        assert!(e.to_string().contains("at most 86400000 ms"), "{e}");
+    }
 }
