@@ -188,13 +188,13 @@ mod tests {
         assert_eq!((b.run, b.step), (None, None));
         assert!(b.restart.is_some());
         assert_eq!(b.clock, Some(NOT_PAUSED));
-        let b = blocked(RunFacts {
+        let paused = blocked(RunFacts {
             plugin: true,
             started: true,
             paused: true,
             ..RunFacts::default()
         });
-        assert_eq!(b.clock, None);
+        assert_eq!(paused.clock, None);
         assert_eq!(tooltip(None, "Run (Ctrl+Enter)"), "Run (Ctrl+Enter)");
         assert!(tooltip(b.restart, "Restart").starts_with("Nothing has run"));
     }
