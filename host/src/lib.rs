@@ -30,7 +30,7 @@ mod session;
 mod state;
 mod vm;
 
-pub use pwp_model::{abi, export, info, outcome, report, scenario, share, trace};
+pub use pwp_model::{abi, connection, export, info, outcome, report, scenario, share, trace};
 
 pub use driver::{CalloutAnswer, Control, GrpcAnswer, Pause};
 pub use hostcalls::{Ns, SPECS, Spec};
@@ -43,5 +43,5 @@ pub use scenario::Scenario;
 pub use session::{
     Breakpoints, Refusal, Session, SessionError, Step, StepUntil, load_refusal, run,
 };
-pub use state::{Access, HttpStream, Resolved, World, from_pairs};
+pub use state::{Access, HttpStream, Resolved, TcpConnection, World, from_pairs};
 pub use trace::{Failure, Trace};

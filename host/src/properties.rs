@@ -7,7 +7,7 @@
 
 use crate::abi::Status;
 use crate::pairs;
-use crate::state::{Access, HttpStream, World, header};
+use crate::state::{Access, HttpStream, TcpConnection, World, header};
 
 /// Source address the emulated downstream connects from.
 pub const SOURCE_ADDRESS: &str = "10.0.0.2:54321";
@@ -61,6 +61,15 @@ pub fn get(w: &World, raw_path: &[u8]) -> Result<Vec<u8>, Status> {
     let target = w.target_context();
     let stream = w.streams.get(&target);
     let segs: Vec<&str> = path.iter().map(String::as_str).collect();
+    if let Some(c) = w.connection.as_ref().filter(|c| c.id == target) {
+        if let Some(v) = connection_attribute(w, c, &segs) {
+            return v;
+        }
+        let key = String::from_utf8_lossy(raw_path.strip_suffix(&[0]).unwrap_or(raw_path));
+        if let Some(v) = c.filter_state.get(key.as_ref()) {
+            return Ok(v.clone());
+        }
+    }
     if let Some(v) = builtin(w, stream, &segs) {
         return v;
     }
@@ -174,6 +183,43 @@ fn stream_attribute(w: &World, s: &HttpStream, path: &[&str]) -> Option<Result<V
         ["cluster_name"] if cfg.legacy_properties => text(&w.route_cluster),
         ["listener_direction"] if cfg.legacy_properties => found(int(0)),
         _ => None,
+    }
+}
+
+/// The port of an `ip:port` address (0 when it has none).
+fn port_of(address: &str) -> i64 {
+    address
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What a network filter's context resolves: the connection's addresses and TLS facts (Envoy
+/// serves the TLS ones only on TLS connections), then the names every context has.
+fn connection_attribute(
+    w: &World,
+    c: &TcpConnection,
+    path: &[&str],
+) -> Option<Result<Vec<u8>, Status>> {
+    let p = &c.props;
+    let text = |v: &str| Some(Ok(v.as_bytes().to_vec()));
+    let found = |v: Vec<u8>| Some(Ok(v));
+    let tls = !p.tls_version.is_empty();
+    match path {
+        ["source", "address"] => text(&p.source_address),
+        ["source", "port"] => found(int(port_of(&p.source_address))),
+        ["destination", "address"] => text(&p.destination_address),
+        ["destination", "port"] => found(int(port_of(&p.destination_address))),
+        ["upstream", "address"] => text(&p.upstream_address),
+        ["upstream", "port"] => found(int(port_of(&p.upstream_address))),
+        ["connection", "id"] | ["connection_id"] => found(int(p.id as i64)),
+        ["connection", "mtls"] => found(vec![u8::from(p.mtls)]),
+        ["connection", "requested_server_name"] => text(&p.requested_server_name),
+        ["connection", "tls_version"] if tls => text(&p.tls_version),
+        ["xds", "cluster_name"] => text(&w.route_cluster),
+        ["xds", "listener_direction"] => found(int(0)),
+        ["request", ..] | ["response", ..] => Some(Err(Status::NotFound)),
+        _ => builtin(w, None, path),
     }
 }
 

@@ -3,6 +3,9 @@
 //! functions write it) and the session (the UI reads it between steps).
 
 mod changes;
+mod tcp;
+
+pub use tcp::TcpConnection;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -448,6 +451,10 @@ pub struct World {
     pub streams: BTreeMap<u32, HttpStream>,
     /// The stream whose callbacks the driver is running (the others wait).
     pub active_stream: Option<u32>,
+    /// The L4 connection (network-filter runs only).
+    pub connection: Option<TcpConnection>,
+    /// What has happened on the connection so far (network-filter runs only).
+    pub connection_outcome: Option<pwp_model::connection::ConnectionOutcome>,
     /// Shared data: key → (value, cas).
     pub shared_data: BTreeMap<String, (Vec<u8>, u32)>,
     /// Last CAS handed out.
@@ -561,6 +568,11 @@ impl World {
             .get(&id)
             .map(|s| s.index)
             .or(self.request_index)
+    }
+
+    /// The connection, if `id` is its context.
+    pub fn connection_for(&mut self, id: u32) -> Option<&mut TcpConnection> {
+        self.connection.as_mut().filter(|c| c.id == id)
     }
 
     /// Appends a log line, honouring the log level and the line limit.
@@ -720,6 +732,7 @@ impl World {
             expectations: Vec::new(),
             warnings: self.warnings.clone(),
             error: self.failure.clone(),
+            connection: self.connection_outcome.clone(),
         };
         if self.trace.logs_dropped > 0 {
             r.warnings.push(format!(

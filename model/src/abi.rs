@@ -334,7 +334,18 @@ impl Action {
         }
     }
 
-    /// Converts a body callback's return value.
+    /// What Envoy makes of a network filter callback's return value (`proxy_on_new_connection`,
+    /// `proxy_on_downstream_data`, `proxy_on_upstream_data`): 0 is Continue, anything else
+    /// StopIteration.
+    pub fn from_network(ret: u32) -> Action {
+        if ret == 0 {
+            Action::Continue
+        } else {
+            Action::StopIteration
+        }
+    }
+
+    /// What Envoy makes of a body callback's return value.
     pub fn from_body(ret: u32) -> Action {
         match ret {
             0 => Action::Continue,

@@ -8,6 +8,7 @@
 //! engine can too.
 
 pub mod abi;
+pub mod connection;
 pub mod export;
 pub mod info;
 mod names;

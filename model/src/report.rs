@@ -47,6 +47,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// The failure that ended the run, if any.
     pub error: Option<Failure>,
+    /// What happened on the connection (L4 scenarios only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<crate::connection::ConnectionOutcome>,
 }
 
 /// Which proxy a run emulated (the scenario's `profile`, with `auto` resolved).
@@ -242,6 +245,9 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
                 text.unwrap_or_else(|| "the run did not fail".into()),
             ));
         }
+    }
+    if let Some(e) = &expect.connection {
+        crate::connection::check(r.connection.as_ref(), e, &mut out);
     }
     if let Some(e) = &expect.upstream_request {
         check_message("upstream_request", r.upstream_request.as_ref(), e, &mut out);

@@ -71,6 +71,11 @@ pub struct Scenario {
     /// arrived, and a request still waiting then ends as stalled.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
+    /// An L4 connection: when present, the plugin runs as a network filter
+    /// (`envoy.filters.network.wasm` before `tcp_proxy`) on these frames, and `request`,
+    /// `response` and `requests` are not used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<crate::connection::Connection>,
     /// Assertions about the last request's outcome.
     pub expect: Expect,
 }
@@ -93,6 +98,7 @@ impl Default for Scenario {
             clock: Clock::default(),
             requests: 1,
             events: Vec::new(),
+            connection: None,
             expect: Expect::default(),
         }
     }
@@ -1107,6 +1113,9 @@ pub struct Expect {
     /// A regex the plugin's failure must match; when absent the run must not fail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The connection's outcome (L4 scenarios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<crate::connection::ConnectionExpect>,
 }
 
 impl Expect {

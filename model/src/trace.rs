@@ -285,6 +285,10 @@ names! {
         RequestBody => "request_body",
         /// The response body.
         ResponseBody => "response_body",
+        /// The connection's data from the client (L4).
+        DownstreamData => "downstream_data",
+        /// The connection's data from the upstream (L4).
+        UpstreamData => "upstream_data",
     }
 }
 

@@ -111,6 +111,9 @@ impl Driver {
         for s in self.world.borrow_mut().streams.values_mut() {
             s.forget_changes();
         }
+        if let Some(c) = self.world.borrow_mut().connection.as_mut() {
+            c.forget_changes();
+        }
         Some(Begun {
             func,
             args: vals,
@@ -202,13 +205,18 @@ impl Driver {
     /// backtrace and the plugin's panic text; the VM is failed from then on), and its changes,
     /// fuel and time.
     fn finish(&mut self, name: &str, index: usize, ran: Ran) -> CallOutcome {
-        let changes: Vec<_> = self
-            .world
-            .borrow_mut()
-            .streams
-            .values_mut()
-            .flat_map(|s| s.take_changes())
-            .collect();
+        let changes: Vec<_> = {
+            let mut w = self.world.borrow_mut();
+            let mut changes: Vec<_> = w
+                .streams
+                .values_mut()
+                .flat_map(|s| s.take_changes())
+                .collect();
+            if let Some(c) = w.connection.as_mut() {
+                changes.extend(c.take_changes());
+            }
+            changes
+        };
         let pages = self.vm.memory_pages();
         let refused_growth = self.vm.store.data_mut().limits.take_refused_growth();
         let mut w = self.world.borrow_mut();

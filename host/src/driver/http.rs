@@ -916,7 +916,7 @@ impl Driver {
         });
     }
 
-    fn set_action(&mut self, index: Option<usize>, action: Action) {
+    pub(super) fn set_action(&mut self, index: Option<usize>, action: Action) {
         let mut w = self.world.borrow_mut();
         if let Some(cb) = index.and_then(|i| w.trace.callbacks.get_mut(i))
             && cb.error.is_none()

@@ -13,6 +13,7 @@
 
 pub(crate) mod call;
 mod http;
+mod network;
 mod timeline;
 
 use std::cell::{Cell, RefCell};
@@ -208,6 +209,11 @@ impl Driver {
         let started = self.start().await;
         if let Err(f) = started {
             self.world.borrow_mut().failure = Some(f);
+            self.world.borrow_mut().finished = true;
+            return;
+        }
+        if self.scenario.connection.is_some() {
+            self.connection().await;
             self.world.borrow_mut().finished = true;
             return;
         }

@@ -8,6 +8,7 @@ use crate::abi::{BufferType, Status};
 use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
 use crate::state::{Access, World};
+use pwp_model::connection::Peer;
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
@@ -43,7 +44,24 @@ fn read_buffer(w: &mut World, bt: BufferType) -> Result<Vec<u8>, Status> {
         }
         BufferType::CallData => Ok(w.call_data.clone()),
         BufferType::RedisCallResponse => w.redis_response.clone().ok_or(Status::NotFound),
-        BufferType::DownstreamData | BufferType::UpstreamData => Err(Status::NotFound),
+        BufferType::DownstreamData | BufferType::UpstreamData => {
+            let c = w.connection_for(target).ok_or(Status::NotFound)?;
+            let (buf, open) = c.buffer(peer_of(bt));
+            if open {
+                Ok(buf.clone())
+            } else {
+                Err(Status::NotFound)
+            }
+        }
+    }
+}
+
+/// The connection buffer a buffer type names.
+fn peer_of(bt: BufferType) -> Peer {
+    if bt == BufferType::DownstreamData {
+        Peer::Downstream
+    } else {
+        Peer::Upstream
     }
 }
 
@@ -125,6 +143,19 @@ pub(super) fn set_bytes(
     );
     let w = world(c);
     let mut w = w.borrow_mut();
+    if matches!(bt, BufferType::DownstreamData | BufferType::UpstreamData) {
+        let target = w.target_context();
+        let Some(conn) = w.connection_for(target) else {
+            return Err(Status::NotFound.into());
+        };
+        let peer = peer_of(bt);
+        let (buf, open) = conn.buffer(peer);
+        if !open {
+            return Err(Status::NotFound.into());
+        }
+        let size = buf.len();
+        return copy_from(conn.buffer_to_change(peer), size, start, len, data);
+    }
     if !matches!(bt, BufferType::RequestBody | BufferType::ResponseBody) {
         return Err(if read_buffer(&mut w, bt).is_ok() {
             Status::BadArgument
@@ -148,11 +179,21 @@ pub(super) fn set_bytes(
         Access::ReadOnly => return Err(Status::BadArgument.into()),
         Access::ReadWrite => {}
     }
-    // Envoy's Buffer::copyFrom: prepend, replace a prefix, or append; no splicing.
+    copy_from(s.body_to_change(request), size, start, len, data)
+}
+
+/// Envoy's `Buffer::copyFrom`, for bodies and connection data alike: prepend, replace a
+/// prefix, or append; no splicing.
+fn copy_from(
+    body: &mut Vec<u8>,
+    size: usize,
+    start: usize,
+    len: usize,
+    data: Vec<u8>,
+) -> HostResult {
     if start != 0 && start < size {
         return Err(Status::BadArgument.into());
     }
-    let body = s.body_to_change(request);
     if start == 0 {
         let keep = body.split_off(len.min(body.len()));
         *body = data;

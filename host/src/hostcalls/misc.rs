@@ -116,6 +116,10 @@ fn continue_stream_of(c: &mut Caller<'_, Ctx>, t: StreamType) -> HostResult {
             s.req_trailers = crate::state::Access::None;
         }
         w.deferred.push(Deferred::Continue(target, t));
+    } else if t == StreamType::Downstream && w.connection_for(target).is_some() {
+        // `continueReading()` after the VM call; the other types have no callbacks on a
+        // connection and do nothing.
+        w.deferred.push(Deferred::Continue(target, t));
     }
     OK
 }
@@ -151,7 +155,11 @@ pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> HostRes
     let w = world(c);
     let mut w = w.borrow_mut();
     let target = w.target_context();
-    if w.stream_for(target).is_some() {
+    if w.stream_for(target).is_some()
+        || (matches!(t, StreamType::Downstream | StreamType::Upstream)
+            && w.connection_for(target).is_some())
+    {
+        // On a connection both close the client's connection (FlushWrite) after the VM call.
         w.deferred.push(Deferred::Close(target, t));
     }
     OK
@@ -262,6 +270,11 @@ pub(super) fn set_property(
     w.retain((path.len() + value.len()) as u64)
         .map_err(wasmi::Error::host)?;
     let target = w.target_context();
+    if let Some(conn) = w.connection_for(target) {
+        // A connection's filter state lives in its stream info, as a request's does.
+        conn.filter_state.insert(key, value);
+        return OK;
+    }
     let Some(stream) = w.stream_for(target) else {
         // No stream, no filter state: Envoy answers NotFound in root contexts.
         return Err(Status::NotFound.into());

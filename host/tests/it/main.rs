@@ -7,6 +7,7 @@ mod fuzz;
 mod hostcalls;
 mod hostile;
 mod layers;
+mod network;
 mod repository;
 mod shapes;
 mod support;

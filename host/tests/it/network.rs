@@ -1,0 +1,171 @@
+//! L4 connections: the plugin as an Envoy network filter, on a WAT fixture.
+
+use pwp_host::abi::Action;
+use pwp_host::connection::{Peer, PeerType};
+use pwp_host::scenario::Body;
+
+use crate::fixture;
+use crate::support::run_checked;
+
+fn order(r: &pwp_host::Report) -> Vec<String> {
+    r.callbacks
+        .iter()
+        .filter(|c| c.context_id == 2)
+        .map(|c| {
+            let args: Vec<String> = c.args.iter().map(i64::to_string).collect();
+            format!("{}({})", c.name, args.join(", "))
+        })
+        .collect()
+}
+
+fn text(s: &str) -> Body {
+    Body::Text(s.into())
+}
+
+#[test]
+fn callbacks_come_in_envoys_order_and_held_bytes_gather_until_continue() {
+    let r = run_checked(
+        &fixture("net_tcp"),
+        r#"{"connection": {"requested_server_name": "db.internal", "frames": [
+            {"data": "abc"},
+            {"data": "defgh"},
+            {"from": "upstream", "data": "pong", "end_of_stream": true},
+            {"close": "remote"}
+        ]}, "expect": {"connection": {"to_upstream": "[abcdefgh", "to_downstream": "pong!",
+            "closes": ["upstream unknown", "downstream remote"], "closed": true,
+            "closed_by_plugin": null}}}"#,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert!(r.passed(), "{:?}", r.expectations);
+    assert_eq!(
+        order(&r),
+        [
+            "proxy_on_context_create(2, 1)",
+            "proxy_on_new_connection(2)",
+            "proxy_on_downstream_data(2, 3, 0)",
+            "proxy_on_downstream_data(2, 8, 0)",
+            "proxy_on_upstream_data(2, 4, 1)",
+            "proxy_on_upstream_connection_close(2, 0)",
+            "proxy_on_downstream_connection_close(2, 2)",
+            "proxy_on_done(2)",
+            "proxy_on_log(2)",
+            "proxy_on_delete(2)",
+        ]
+    );
+    let logs: Vec<&str> = r.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        logs,
+        [
+            "10.0.0.2:54321",
+            "db.internal",
+            "upstream close",
+            "downstream close",
+            "done",
+            "log"
+        ]
+    );
+    let c = r.connection.as_ref().expect("a connection outcome");
+    assert_eq!(c.new_connection, Some(Action::Continue));
+    let f = &c.frames;
+    assert_eq!(f[0].action, Some(Action::StopIteration));
+    assert_eq!(f[0].held, 3);
+    assert_eq!(f[0].forwarded, text(""));
+    assert_eq!(f[1].seen, Some(text("abcdefgh")));
+    assert_eq!(f[1].changed_to, Some(text("[abcdefgh")));
+    assert_eq!(f[1].forwarded, text("[abcdefgh"));
+    assert_eq!(f[2].changed_to, Some(text("pong!")));
+    assert!(c.upstream.end_of_stream);
+    assert_eq!(c.downstream.received, text("abcdefgh"));
+    let changes = &r.callbacks[f[1].callback.unwrap()].changes;
+    assert_eq!(changes[0].target.name(), "downstream_data");
+    assert_eq!(
+        rets(&r, "proxy_on_upstream_data", "proxy_continue_stream"),
+        [0, 12]
+    );
+}
+
+fn rets(r: &pwp_host::Report, callback: &str, hostcall: &str) -> Vec<i64> {
+    crate::support::rets(r, callback, hostcall)
+}
+
+#[test]
+fn continue_stream_from_another_callback_releases_the_held_client_bytes() {
+    let r = run_checked(
+        &fixture("net_tcp"),
+        r#"{"connection": {"frames": [
+            {"data": "ab"},
+            {"from": "upstream", "data": "x"},
+            {"data": "cd", "end_of_stream": true}
+        ]}}"#,
+    );
+    let c = r.connection.as_ref().unwrap();
+    // "ab" was held, then released by proxy_continue_stream(DOWNSTREAM) in the upstream
+    // callback; "cd" is a new buffer (held again: shorter than 8 bytes).
+    assert_eq!(c.frames[1].forwarded, text("x!ab"));
+    assert_eq!(c.downstream.forwarded, text("ab"));
+    assert_eq!(c.downstream.held, text("cd"));
+    assert!(
+        !c.downstream.end_of_stream,
+        "the end of stream is held with the bytes"
+    );
+    assert_eq!(c.frames[2].seen, Some(text("cd")));
+    assert!(!c.closed, "no close: the context stays open");
+    assert!(
+        !r.callbacks.iter().any(|cb| cb.name == "proxy_on_done"),
+        "an open connection is not done"
+    );
+    assert!(r.logs.iter().any(|l| l.message.contains("still open")));
+}
+
+#[test]
+fn close_stream_closes_the_client_connection_locally_and_ends_the_context() {
+    let r = run_checked(
+        &fixture("net_tcp"),
+        r#"{"connection": {"frames": [
+            {"data": "Quit now"},
+            {"data": "more"},
+            {"close": "remote"}
+        ]}}"#,
+    );
+    let c = r.connection.as_ref().unwrap();
+    assert_eq!(c.closed_by_plugin.as_deref(), Some("downstream"));
+    assert_eq!(c.closes.len(), 1);
+    assert_eq!(c.closes[0].side, Peer::Downstream);
+    assert_eq!(c.closes[0].peer_type, PeerType::Local);
+    assert_eq!(c.downstream.forwarded, text(""));
+    assert_eq!(c.frames[1].note, "not delivered: the connection is closed");
+    assert!(c.closed);
+    assert_eq!(
+        order(&r)[2..],
+        [
+            "proxy_on_downstream_data(2, 8, 0)",
+            "proxy_on_downstream_connection_close(2, 1)",
+            "proxy_on_done(2)",
+            "proxy_on_log(2)",
+            "proxy_on_delete(2)",
+        ]
+    );
+}
+
+#[test]
+fn an_upstream_close_reaches_the_plugin_as_a_local_downstream_close() {
+    let r = run_checked(
+        &fixture("net_tcp"),
+        r#"{"connection": {"mtls": true, "frames": [{"from": "upstream", "close": "remote"}]}}"#,
+    );
+    let c = r.connection.as_ref().unwrap();
+    let closes: Vec<String> = c.closes.iter().map(|c| c.label()).collect();
+    assert_eq!(closes, ["downstream local"]);
+    assert!(c.closed);
+}
+
+#[test]
+fn connection_buffers_are_not_found_outside_their_callbacks_and_http_runs_have_no_connection() {
+    let r = run_checked(&fixture("hc_set_buffer_bytes"), "{}");
+    assert!(r.connection.is_none());
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(
+        !json.contains("\"connection\""),
+        "v1 reports keep their shape"
+    );
+}
