@@ -31,6 +31,7 @@ examples=(
   "go-body-rewrite|go|proxy-wasm-go-sdk|0_2_0|Rewrite a JSON request body|Buffers a JSON body, sets and redacts fields from the config and drops content-length."
   "go-rate-limit|go|proxy-wasm-go-sdk|0_2_0|Token-bucket rate limit|Shared-data token bucket with CAS, refilled on tick, with metrics and 429 + retry-after."
   "go-token-refresh|go|proxy-wasm-go-sdk|0_2_0|Token refreshed on tick|Fetches a bearer token by HTTP call on each tick; requests before the first token wait and resume."
+  "go-network|go|proxy-wasm-go-sdk|0_2_0|L4 network filter: log, count, deny|A TCP filter: logs each side's bytes, counts them in metrics and closes a connection that sends a denied word."
   "higress-request-block|go|higress wasm-go|0_2_100|Higress request-block with per-route rules|Blocks by URL, header or body keyword with global config and _rules_ for routes, domains and services."
   "higress-redis-counter|go|higress wasm-go|0_2_100|Count requests in Redis|Pauses for an INCR through the wasm-go Redis client, then adds x-request-count or answers 429."
   "rust-basic-auth|rust|proxy-wasm (Rust)|0_2_1|Basic auth and API keys|Checks Basic credentials or an x-api-key against the config; 401 with www-authenticate otherwise."

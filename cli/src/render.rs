@@ -141,6 +141,59 @@ fn message(o: &mut String, m: &Message) {
     }
 }
 
+/// The connection outcome of an L4 run: each frame as the plugin saw it, what it changed and
+/// passed on, then the totals each way and the closes.
+fn connection(o: &mut String, c: &pwp_model::connection::ConnectionOutcome) {
+    let _ = writeln!(o, "connection (context {}):", c.context_id);
+    for f in &c.frames {
+        let arrow = match f.from {
+            pwp_model::connection::Peer::Downstream => "client → upstream",
+            pwp_model::connection::Peer::Upstream => "upstream → client",
+        };
+        let eos = if f.end_of_stream {
+            ", end of stream"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "  #{} {arrow}: {}{eos}", f.index, body(&f.data));
+        if let (Some(seen), Some(action)) = (&f.seen, f.action) {
+            let _ = writeln!(o, "    plugin saw {} -> {action}", body(seen));
+        }
+        if let Some(to) = &f.changed_to {
+            let _ = writeln!(o, "    changed to {}", body(to));
+        }
+        if f.forwarded != Body::default() {
+            let _ = writeln!(o, "    passed on {}", body(&f.forwarded));
+        }
+        if f.held > 0 {
+            let _ = writeln!(o, "    held {} bytes", f.held);
+        }
+        if !f.note.is_empty() {
+            let _ = writeln!(o, "    {}", f.note);
+        }
+    }
+    for (name, d) in [("to upstream", &c.downstream), ("to client", &c.upstream)] {
+        let eos = if d.end_of_stream {
+            " + end of stream"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "  {name}: {}{eos}", body(&d.forwarded));
+        if d.held != Body::default() {
+            let _ = writeln!(o, "    still held: {}", body(&d.held));
+        }
+    }
+    for close in &c.closes {
+        let _ = writeln!(o, "  close: {} ({})", close.label(), close.reason);
+    }
+    let end = if c.closed {
+        "closed (proxy_on_done, proxy_on_log, proxy_on_delete ran)"
+    } else {
+        "still open at the end of the scenario"
+    };
+    let _ = writeln!(o, "  {end}");
+}
+
 /// `pwp run` as text.
 pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
     let mut o = String::new();
@@ -257,40 +310,44 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
     {
         o.push_str(&crate::replay::render(&summary, first));
     }
-    match &r.upstream_request {
-        Some(m) => {
-            let _ = writeln!(o, "upstream request:");
-            message(&mut o, m);
+    if let Some(c) = &r.connection {
+        connection(&mut o, c);
+    } else {
+        match &r.upstream_request {
+            Some(m) => {
+                let _ = writeln!(o, "upstream request:");
+                message(&mut o, m);
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "upstream request: none (the request did not reach the upstream)"
+                );
+            }
         }
-        None => {
-            let _ = writeln!(
-                o,
-                "upstream request: none (the request did not reach the upstream)"
-            );
-        }
-    }
-    match &r.client_response {
-        Some(c) => {
-            let local = if c.local_reply {
-                format!(", local reply ({})", c.details)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(o, "client response: {}{local}", c.status);
-            message(&mut o, &c.message);
-        }
-        None => {
-            let why = r.requests.last().map_or(String::new(), |q| {
-                if q.reset {
-                    " (stream reset)".into()
+        match &r.client_response {
+            Some(c) => {
+                let local = if c.local_reply {
+                    format!(", local reply ({})", c.details)
                 } else {
-                    q.stalled
-                        .clone()
-                        .map(|s| format!(" ({s})"))
-                        .unwrap_or_default()
-                }
-            });
-            let _ = writeln!(o, "client response: none{why}");
+                    String::new()
+                };
+                let _ = writeln!(o, "client response: {}{local}", c.status);
+                message(&mut o, &c.message);
+            }
+            None => {
+                let why = r.requests.last().map_or(String::new(), |q| {
+                    if q.reset {
+                        " (stream reset)".into()
+                    } else {
+                        q.stalled
+                            .clone()
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default()
+                    }
+                });
+                let _ = writeln!(o, "client response: none{why}");
+            }
         }
     }
     if !r.callouts.is_empty() {

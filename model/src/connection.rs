@@ -262,8 +262,21 @@ pub struct ConnectionExpect {
     pub closed: Option<bool>,
     /// The stream type the plugin closed with `proxy_close_stream` (`downstream`, `upstream`),
     /// or `null` for none.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub closed_by_plugin: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`, is `Some` (plain serde reads `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn or_none(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "none".into())
 }
 
 fn text(b: &Body) -> String {
@@ -325,9 +338,13 @@ pub fn check(
     }
     if let Some(want) = &e.closed_by_plugin {
         out.push(result(
-            format!("connection.closed_by_plugin == {want:?}"),
+            format!("connection.closed_by_plugin == {}", or_none(want)),
             *want == c.closed_by_plugin,
-            format!("expected {want:?}, got {:?}", c.closed_by_plugin),
+            format!(
+                "expected {}, got {}",
+                or_none(want),
+                or_none(&c.closed_by_plugin)
+            ),
         ));
     }
 }
@@ -351,6 +368,10 @@ mod tests {
         assert_eq!(c.frames[2].close, Some(CloseBy::Remote));
         assert_eq!(c.source_address, "10.0.0.2:54321");
         assert!(serde_json::from_str::<Frame>(r#"{"form": "upstream"}"#).is_err());
+        let e: ConnectionExpect = serde_json::from_str(r#"{"closed_by_plugin": null}"#).unwrap();
+        assert_eq!(e.closed_by_plugin, Some(None));
+        let e: ConnectionExpect = serde_json::from_str("{}").unwrap();
+        assert_eq!(e.closed_by_plugin, None);
     }
 
     #[test]

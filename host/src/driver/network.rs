@@ -359,18 +359,28 @@ impl Driver {
                 n.id,
             )
             .await;
+        // Bytes still held in the connection buffers go nowhere.
+        let dropped = {
+            let mut w = self.world.borrow_mut();
+            let c = w.connection.as_mut().expect("connection");
+            c.downstream_open = false;
+            c.upstream_open = false;
+            [
+                std::mem::take(&mut c.downstream).len(),
+                std::mem::take(&mut c.upstream).len(),
+            ]
+        };
+        let mut reason = reason.to_string();
+        for (bytes, from) in dropped.iter().zip(["the client", "the upstream"]) {
+            if *bytes > 0 {
+                reason.push_str(&format!("; {bytes} held bytes from {from} dropped"));
+            }
+        }
         n.out.closes.push(CloseReport {
             side: Peer::Downstream,
             peer_type,
-            reason: reason.to_string(),
+            reason,
         });
-        {
-            let mut w = self.world.borrow_mut();
-            if let Some(c) = w.connection.as_mut() {
-                c.downstream_open = false;
-                c.upstream_open = false;
-            }
-        }
         let _ = self.call("proxy_on_done", &[id], n.id).await;
         let _ = self.call("proxy_on_log", &[id], n.id).await;
         let _ = self.call("proxy_on_delete", &[id], n.id).await;
