@@ -280,6 +280,11 @@ pub struct ExportOptions {
     pub vm_config: Value,
     /// The `.wasm` file name, for the Dockerfile's `COPY`.
     pub wasm_file: String,
+    /// The plugin is an L4 network filter (Istio `type: NETWORK`; Envoy
+    /// `envoy.filters.network.wasm` before `tcp_proxy`). [`ExportOptions::from_scenario`] sets it
+    /// when the scenario has a `connection`: a plugin's exports cannot tell, since the Go and
+    /// Rust SDKs export every callback, HTTP and network alike.
+    pub network: bool,
 }
 
 impl Default for ExportOptions {
@@ -300,6 +305,7 @@ impl Default for ExportOptions {
             higress: HigressRules::default(),
             vm_config: Value::Null,
             wasm_file: "plugin.wasm".into(),
+            network: false,
         }
     }
 }
@@ -340,6 +346,7 @@ impl ExportOptions {
             },
             vm_config: settings.vm_config.clone(),
             wasm_file: file_name.unwrap_or_else(|| "plugin.wasm".into()),
+            network: scenario.connection.is_some(),
             ..ExportOptions::default()
         }
     }
@@ -398,6 +405,9 @@ pub fn export(
         }
         ExportFormat::Higress => {
             higress::wasm_plugin(options, plugin_config, sha256.as_deref(), &mut w)
+        }
+        ExportFormat::Envoy if options.network => {
+            envoy::network_filters(options, plugin_config, sha256.as_deref(), &mut w)
         }
         ExportFormat::Envoy => {
             envoy::http_filters(options, plugin_config, sha256.as_deref(), &mut w)

@@ -1,4 +1,5 @@
-//! Envoy static configuration: an `envoy.filters.http.wasm` filter followed by the router.
+//! Envoy static configuration: an `envoy.filters.http.wasm` filter followed by the router, or
+//! for an L4 plugin `envoy.filters.network.wasm` followed by `tcp_proxy`.
 
 use std::collections::BTreeMap;
 
@@ -94,12 +95,133 @@ pub(super) fn http_filters(
     sha256: Option<&str>,
     w: &mut Warnings,
 ) -> String {
+    let (plugin, filename, source) = plugin_config(o, config, w, "http_filters");
+    let root = Root {
+        http_filters: vec![
+            HttpFilter {
+                name: "envoy.filters.http.wasm",
+                typed_config: TypedConfig {
+                    type_url: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                    config: Some(plugin),
+                },
+            },
+            HttpFilter {
+                name: "envoy.filters.http.router",
+                typed_config: TypedConfig {
+                    type_url: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+                    config: None,
+                },
+            },
+        ],
+    };
+    let header = header(
+        "# Envoy http_filters for an http_connection_manager (envoy.filters.network.http_connection_manager).\n",
+        &filename,
+        source,
+        sha256,
+    );
+    yaml(&header, &root)
+}
+
+#[derive(Serialize)]
+struct NetworkRoot {
+    filters: Vec<NetworkFilter>,
+}
+
+#[derive(Serialize)]
+struct NetworkFilter {
+    name: &'static str,
+    typed_config: NetworkTypedConfig,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum NetworkTypedConfig {
+    Wasm(Box<TypedConfig>),
+    TcpProxy {
+        #[serde(rename = "@type")]
+        type_url: &'static str,
+        stat_prefix: String,
+        cluster: &'static str,
+    },
+}
+
+/// The cluster `tcp_proxy` sends to in the exported chain; the user's own replaces it.
+const UPSTREAM_CLUSTER: &str = "upstream";
+
+/// The `filters` of a listener filter chain for an L4 plugin: `envoy.filters.network.wasm`,
+/// then `tcp_proxy` (which must come last: it is the terminal filter).
+pub(super) fn network_filters(
+    o: &ExportOptions,
+    config: &Value,
+    sha256: Option<&str>,
+    w: &mut Warnings,
+) -> String {
+    let (plugin, filename, source) = plugin_config(o, config, w, "filters");
+    let root = NetworkRoot {
+        filters: vec![
+            NetworkFilter {
+                name: "envoy.filters.network.wasm",
+                typed_config: NetworkTypedConfig::Wasm(Box::new(TypedConfig {
+                    type_url: "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+                    config: Some(plugin),
+                })),
+            },
+            NetworkFilter {
+                name: "envoy.filters.network.tcp_proxy",
+                typed_config: NetworkTypedConfig::TcpProxy {
+                    type_url: "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                    stat_prefix: o.name.replace(['.', '-'], "_"),
+                    cluster: UPSTREAM_CLUSTER,
+                },
+            },
+        ],
+    };
+    let mut first = String::from(
+        "# Envoy network filters for a listener's filter_chains[].filters: the plugin as an L4 filter, then tcp_proxy.\n",
+    );
+    first.push_str(&format!(
+        "# tcp_proxy sends to the cluster `{UPSTREAM_CLUSTER}`: define it, or put your own cluster's name.\n"
+    ));
+    let header = header(&first, &filename, source, sha256);
+    yaml(&header, &root)
+}
+
+/// The comment block above the filters: what they are, where the module is read from.
+fn header(first: &str, filename: &str, source: Option<&str>, sha256: Option<&str>) -> String {
+    let mut header = first.to_string();
+    header.push_str(&format!("# The module is read from {filename}"));
+    if let Some(src) = source {
+        header.push_str(&format!(" (from {src})"));
+    }
+    match sha256 {
+        Some(sha) => header.push_str(&format!("; its sha256 is {sha}.\n")),
+        None => header.push_str(".\n"),
+    }
+    header.push_str(
+        "# failure_policy needs a recent Envoy; older ones take `fail_open: true|false` instead.\n",
+    );
+    header
+}
+
+/// The Wasm filter's `config` (shared by the HTTP and the network filter), the module's file
+/// name and where it came from; `list` names the filter list for the warnings.
+fn plugin_config<'o>(
+    o: &'o ExportOptions,
+    config: &Value,
+    w: &mut Warnings,
+    list: &str,
+) -> (PluginConfig, String, Option<&'o str>) {
     let mut ignored = Vec::new();
     if !o.selector.is_empty() || !o.target_refs.is_empty() {
         ignored.push("selector/targetRefs");
     }
     if o.phase.is_some() || o.priority.is_some() {
-        ignored.push("phase/priority (the filter order is the order of http_filters)");
+        ignored.push(if list == "filters" {
+            "phase/priority (the filter order is the order of filters)"
+        } else {
+            "phase/priority (the filter order is the order of http_filters)"
+        });
     }
     if o.image_pull_policy.is_some()
         || o.image_pull_secret
@@ -166,39 +288,7 @@ pub(super) fn http_filters(
             FailStrategy::FailReload => "FAIL_RELOAD",
         },
     };
-    let root = Root {
-        http_filters: vec![
-            HttpFilter {
-                name: "envoy.filters.http.wasm",
-                typed_config: TypedConfig {
-                    type_url: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-                    config: Some(plugin),
-                },
-            },
-            HttpFilter {
-                name: "envoy.filters.http.router",
-                typed_config: TypedConfig {
-                    type_url: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
-                    config: None,
-                },
-            },
-        ],
-    };
-    let mut header = String::from(
-        "# Envoy http_filters for an http_connection_manager (envoy.filters.network.http_connection_manager).\n",
-    );
-    header.push_str(&format!("# The module is read from {filename}"));
-    if let Some(src) = source {
-        header.push_str(&format!(" (from {src})"));
-    }
-    match sha256 {
-        Some(sha) => header.push_str(&format!("; its sha256 is {sha}.\n")),
-        None => header.push_str(".\n"),
-    }
-    header.push_str(
-        "# failure_policy needs a recent Envoy; older ones take `fail_open: true|false` instead.\n",
-    );
-    yaml(&header, &root)
+    (plugin, filename, source)
 }
 
 #[cfg(test)]
@@ -312,5 +402,43 @@ mod tests {
         ] {
             assert!(all.contains(needle), "{needle}: {all}");
         }
+    }
+
+    #[test]
+    fn a_network_plugin_is_the_network_wasm_filter_then_tcp_proxy() {
+        let scenario = crate::scenario::Scenario::parse(
+            r#"{"plugin": {"example": "go-network"}, "settings": {"root_id": "net"},
+                "connection": {"frames": [{"data": "hi"}]}}"#,
+        )
+        .unwrap();
+        let o = ExportOptions::from_scenario(&scenario);
+        assert!(o.network);
+        let e = export(ExportFormat::Envoy, &o, &json!({"deny": "X"}), None, None);
+        let doc: serde_json::Value = yaml_serde::from_str(&e.text).unwrap();
+        let filters = doc["filters"].as_array().expect(&e.text);
+        assert_eq!(filters.len(), 2);
+        assert_eq!(filters[0]["name"], "envoy.filters.network.wasm");
+        let wasm = &filters[0]["typed_config"];
+        assert_eq!(
+            wasm["@type"],
+            "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm"
+        );
+        assert_eq!(wasm["config"]["name"], "go-network");
+        assert_eq!(wasm["config"]["root_id"], "net");
+        assert_eq!(wasm["config"]["configuration"]["value"], r#"{"deny":"X"}"#);
+        assert_eq!(filters[1]["name"], "envoy.filters.network.tcp_proxy");
+        assert_eq!(
+            filters[1]["typed_config"],
+            json!({
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                "stat_prefix": "go_network",
+                "cluster": "upstream"
+            })
+        );
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+        let higress = export(ExportFormat::Higress, &o, &json!({}), None, None);
+        assert!(higress.has_errors(), "{:?}", higress.warnings);
+        let http = ExportOptions::from_scenario(&crate::scenario::Scenario::default());
+        assert!(!http.network);
     }
 }

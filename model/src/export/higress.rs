@@ -68,6 +68,12 @@ pub(super) fn wasm_plugin(
         o.namespace.trim().to_string()
     };
     check_metadata(&o.name, &namespace, w);
+    if o.network {
+        w.error(
+            "Higress runs WasmPlugins as HTTP filters only (its WasmPlugin has no `type`): an L4 \
+             network filter cannot be deployed this way; use the Istio or Envoy export",
+        );
+    }
     if namespace != NAMESPACE {
         w.warn(format!(
             "Higress reads WasmPlugins only from its own namespace ({NAMESPACE} by default); \

@@ -62,6 +62,9 @@ pub(super) struct EnvOut {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct WasmFields {
+    /// `NETWORK` for an L4 filter; absent (Istio's default, HTTP) otherwise.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    plugin_type: Option<&'static str>,
     url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     sha256: Option<String>,
@@ -183,6 +186,7 @@ fn common(
     higress_only(o, config, w);
     let url = image_url(o, w);
     let wasm = WasmFields {
+        plugin_type: o.network.then_some("NETWORK"),
         sha256: module_sha256(&url, sha256, w),
         url,
         image_pull_policy: o.image_pull_policy.map(|p| p.as_str()),

@@ -553,7 +553,11 @@ mod tests {
             image: "file:///etc/plugins/p.wasm".into(),
             ..ExportOptions::default()
         };
-        vec![full, gateway, both, file, ExportOptions::default()]
+        let network = ExportOptions {
+            network: true,
+            ..full.clone()
+        };
+        vec![full, gateway, both, file, ExportOptions::default(), network]
     }
 
     #[test]
@@ -574,12 +578,15 @@ mod tests {
                 for config in &configs {
                     let e = export(format, &options, config, Some(SHA), Some("0_2_1"));
                     let errors = validate_manifest(&crds, &e.text);
+                    if options.network && format != ExportFormat::Higress {
+                        assert!(e.text.contains("type: NETWORK"), "{}", e.text);
+                    }
                     assert!(errors.is_empty(), "{format}: {errors:#?}\n{}", e.text);
                     checked += 1;
                 }
             }
         }
-        assert_eq!(checked, 45);
+        assert_eq!(checked, 54);
     }
 
     /// The validator must be able to fail: each broken document names its problem.
