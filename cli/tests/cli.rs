@@ -26,6 +26,27 @@ fn a_scenario_that_names_its_example_runs_green_with_exit_0() {
 }
 
 #[test]
+fn an_l4_scenario_prints_its_connection_frame_by_frame() {
+    let s = example("go-network.scenario-deny.json");
+    let o = pwp(&["run", "--scenario", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    for line in [
+        "connection (context 2):",
+        "  #0 client → upstream: \"*1\\r\\n$8\\r\\nFLUSH\"",
+        "    plugin saw \"*1\\r\\n$8\\r\\nFLUSH\" -> StopIteration",
+        "    held 13 bytes",
+        "    not delivered: the connection is closed",
+        "  to upstream: (empty)",
+        "  close: downstream local (the plugin closed the connection (proxy_close_stream(downstream)); 18 held bytes from the client dropped)",
+        "  closed (proxy_on_done, proxy_on_log, proxy_on_delete ran)",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} not in\n{out}");
+    }
+    assert!(!out.contains("client response:"), "{out}");
+}
+
+#[test]
 fn a_wrong_expectation_exits_1_with_expected_and_actual() {
     let scenario = br#"{"expect": {"client_response": {"status": 418}}}"#;
     let s = tmp("wrong.json", scenario);
