@@ -12,6 +12,7 @@ mod body_editor;
 mod body_text;
 mod config_editor;
 mod config_text;
+mod connection_editor;
 mod fields;
 mod foreign_mocks;
 mod http_mocks;

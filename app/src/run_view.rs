@@ -1,11 +1,13 @@
 //! The run: controls, timeline, host calls, logs and outcome.
 
+mod connection;
 mod controls;
 mod logs;
 mod paused;
 mod results;
 mod timeline;
 
+pub use connection::ConnectionView;
 pub use controls::Controls;
 pub use logs::Logs;
 pub use paused::{CalloutAnswerForm, StreamNow};

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use pwp_model::scenario::Headers;
 
 use super::body_editor::BodyEditor;
+use super::connection_editor::ConnectionEditor;
 use super::fields::TextField;
 use super::pairs_table::PairsTable;
 use super::paste_box::PasteBox;
@@ -23,8 +24,10 @@ pub fn RequestEditor() -> impl IntoView {
     let body = part(state, |s| {
         (s.request.body.clone(), s.request.chunks.clone())
     });
+    let l4 = part(state, |s| s.connection.is_some());
     view! {
-        <div class="ed-section" data-testid="request-editor">
+        <ConnectionEditor />
+        <div class="ed-section" data-testid="request-editor" style:display=move || if l4.get() { "none" } else { "" }>
             <PasteBox />
             <div class="ed-grid">
                 <TextField label="Method" testid="request-method" list="ed-methods" hint="Pick one or type any method"

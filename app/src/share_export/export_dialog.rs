@@ -81,7 +81,9 @@ fn ExportDialog() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let result = Memo::new(move |_| {
         let f = format.get();
-        let (options, mut warnings) = form.with(|d| d.options(f));
+        let (mut options, mut warnings) = form.with(|d| d.options(f));
+        // An L4 scenario exports a network filter (see `ExportOptions::network`).
+        options.network = state.scenario.with(|s| s.connection.is_some());
         let config = state.scenario.with(|s| s.settings.config.clone());
         let (sha, abi) = state.plugin.with(|p| match p {
             Some(p) => (Some(p.info().sha256.clone()), p.info().abi_marker.clone()),
