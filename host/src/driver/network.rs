@@ -37,6 +37,8 @@ struct Net {
     forwarded: [Vec<u8>; 2],
     /// The context ended (or the VM failed): nothing more reaches the plugin.
     ended: bool,
+    /// The VM failed under `fail_open`: the filter steps aside and bytes pass untouched.
+    passthrough: bool,
     out: ConnectionOutcome,
 }
 
@@ -73,6 +75,7 @@ impl Driver {
             received: [Vec::new(), Vec::new()],
             forwarded: [Vec::new(), Vec::new()],
             ended: false,
+            passthrough: false,
             out: ConnectionOutcome {
                 context_id: id,
                 ..ConnectionOutcome::default()
@@ -150,6 +153,15 @@ impl Driver {
             return fo;
         }
         n.received[slot(frame.from)].extend_from_slice(&data);
+        if n.passthrough {
+            n.forwarded[slot(frame.from)].extend_from_slice(&data);
+            fo.forwarded = Body::from_bytes(&data);
+            fo.note = "passed on untouched: the plugin failed and fails open".into();
+            if frame.close.is_some() {
+                n.ended = true;
+            }
+            return fo;
+        }
         if !data.is_empty() || frame.end_of_stream {
             self.data(n, &mut fo, frame.from, data, frame.end_of_stream)
                 .await;
@@ -337,12 +349,34 @@ impl Driver {
 
     /// The VM failed in the last callback: Envoy closes the connection (`failStream`) and
     /// calls nothing more in the plugin.
+    /// Under `fail_open` the filter steps aside instead, and the connection goes on untouched.
     fn vm_failed(&mut self, n: &mut Net) -> bool {
-        if self.failed && !n.ended {
-            n.ended = true;
-            self.world.borrow_mut().note(
-                "the plugin failed: Envoy closes the connection and calls nothing more in the plugin",
-            );
+        if self.failed && !n.ended && !n.passthrough {
+            let fail_open = self.world.borrow().cfg().fail_open;
+            if fail_open {
+                n.passthrough = true;
+                // What the failed callback held goes on as it is.
+                for peer in [Peer::Downstream, Peer::Upstream] {
+                    let bytes = self.buffer(peer);
+                    n.forwarded[slot(peer)].extend_from_slice(&bytes);
+                }
+                let mut w = self.world.borrow_mut();
+                if let Some(c) = w.connection.as_mut() {
+                    c.downstream.clear();
+                    c.upstream.clear();
+                }
+                w.note("the plugin failed and fails open: the connection goes on without it");
+            } else {
+                n.ended = true;
+                let mut w = self.world.borrow_mut();
+                if let Some(c) = w.connection.as_mut() {
+                    c.downstream.clear();
+                    c.upstream.clear();
+                }
+                w.note(
+                    "the plugin failed: Envoy closes the connection and calls nothing more in the plugin",
+                );
+            }
         }
         self.failed
     }
@@ -394,7 +428,8 @@ impl Driver {
     }
 
     /// The action a network callback's return value means (and records it in the trace). A
-    /// missing export is Continue, as in Envoy.
+    /// missing export is Continue; a failed callback is StopIteration, or Continue under
+    /// `fail_open` (cpp-host's `CHECK_FAIL_NET`).
     fn network_action(&mut self, ret: CallOutcome) -> Action {
         match ret {
             CallOutcome::Returned(r) => {
@@ -402,7 +437,14 @@ impl Driver {
                 self.set_action(self.last_callback, action);
                 action
             }
-            _ => Action::Continue,
+            CallOutcome::Missing => Action::Continue,
+            CallOutcome::Failed(_) => {
+                if self.world.borrow().cfg().fail_open {
+                    Action::Continue
+                } else {
+                    Action::StopIteration
+                }
+            }
         }
     }
 

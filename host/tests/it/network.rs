@@ -169,3 +169,32 @@ fn connection_buffers_are_not_found_outside_their_callbacks_and_http_runs_have_n
         "v1 reports keep their shape"
     );
 }
+
+#[test]
+fn a_trap_closes_the_connection_or_under_fail_open_lets_it_pass() {
+    let frames =
+        r#""frames": [{"data": "Trap!"}, {"from": "upstream", "data": "late"}, {"data": "more"}]"#;
+    let closed = run_checked(
+        &fixture("net_tcp"),
+        &format!(r#"{{"connection": {{{frames}}}}}"#),
+    );
+    assert!(closed.error.is_some());
+    let c = closed.connection.as_ref().unwrap();
+    assert_eq!(c.downstream.forwarded, text(""));
+    assert_eq!(c.frames[1].note, "not delivered: the connection is closed");
+    assert!(c.closes.is_empty(), "a failed VM gets no close callback");
+    let open = run_checked(
+        &fixture("net_tcp"),
+        &format!(r#"{{"settings": {{"fail_open": true}}, "connection": {{{frames}}}}}"#),
+    );
+    let c = open.connection.as_ref().unwrap();
+    assert_eq!(c.downstream.forwarded, text("Trap!more"));
+    assert_eq!(c.upstream.forwarded, text("late"));
+    assert_eq!(
+        open.callbacks
+            .iter()
+            .filter(|cb| cb.name == "proxy_on_downstream_data")
+            .count(),
+        1
+    );
+}
