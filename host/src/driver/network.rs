@@ -251,9 +251,10 @@ impl Driver {
             }
             self.release(n, fo, from);
         }
-        if from == Peer::Upstream && eos && !self.failed {
+        self.after_callback(n, fo).await;
+        if from == Peer::Upstream && eos && !self.failed && !n.ended {
             // Envoy infers the upstream close from the end of stream it writes to the client,
-            // whatever the callback returned.
+            // whatever the callback returned (after what the callback asked for).
             let _ = self
                 .call(
                     "proxy_on_upstream_connection_close",
@@ -266,8 +267,8 @@ impl Driver {
                 peer_type: PeerType::Unknown,
                 reason: "the upstream sent end of stream".into(),
             });
+            self.after_callback(n, fo).await;
         }
-        self.after_callback(n, fo).await;
     }
 
     /// Passes the buffer of `from` on to the other peer, as the plugin left it.
