@@ -198,3 +198,25 @@ fn a_trap_closes_the_connection_or_under_fail_open_lets_it_pass() {
         1
     );
 }
+
+#[test]
+fn a_stopped_new_connection_keeps_tcp_proxy_from_connecting_until_data_continues() {
+    let r = run_checked(
+        &fixture("net_tcp"),
+        r#"{"connection": {"requested_server_name": "hold.example", "frames": [
+            {"from": "upstream", "data": "too early"},
+            {"data": "12345678"},
+            {"from": "upstream", "data": "now"}
+        ]}}"#,
+    );
+    let c = r.connection.as_ref().unwrap();
+    assert_eq!(c.new_connection, Some(Action::StopIteration));
+    assert!(
+        c.frames[0].note.contains("never connected upstream"),
+        "{:?}",
+        c.frames[0]
+    );
+    assert_eq!(c.frames[0].callback, None);
+    assert_eq!(c.downstream.forwarded, text("[12345678"));
+    assert_eq!(c.upstream.forwarded, text("now!"));
+}
