@@ -7,7 +7,7 @@ mod paused;
 mod results;
 mod timeline;
 
-pub use connection::ConnectionView;
+pub use connection::{ConnectionNow, ConnectionView};
 pub use controls::Controls;
 pub use logs::Logs;
 pub use paused::{CalloutAnswerForm, StreamNow};

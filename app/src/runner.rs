@@ -68,6 +68,7 @@ fn refresh(state: AppState, status: RunStatus, slices: u32) {
             paused: s.paused_at().cloned(),
             report: Some(s.report()),
             stream: s.world().stream().cloned(),
+            connection: s.world().connection.clone(),
             slices,
             stale: false,
             refusal: None,

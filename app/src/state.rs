@@ -6,8 +6,8 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pwp_host::HttpStream;
 use pwp_host::{Breakpoints, Pause, Plugin, Session};
+use pwp_host::{HttpStream, TcpConnection};
 use pwp_model::report::Report;
 use pwp_model::scenario::PluginRef;
 use pwp_model::{PluginInfo, Scenario};
@@ -66,6 +66,8 @@ pub struct RunView {
     pub report: Option<Report>,
     /// The HTTP stream as it is now (while paused inside a request).
     pub stream: Option<HttpStream>,
+    /// The L4 connection's buffers as they are now (while paused in an L4 run).
+    pub connection: Option<TcpConnection>,
     /// How many fuel slices ran in the current drive (progress for long work).
     pub slices: u32,
     /// The inputs changed since this run: the results are kept for comparison, the session

@@ -87,6 +87,29 @@ test("the request tab edits the frames: turn L4 on, change bytes, add a close", 
   assert.deepEqual(errors, []);
 });
 
+test("stepping an L4 run shows the connection buffers as the plugin sees them", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "go-network", "go-network.scenario-deny.json");
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
+  const data = page.locator('[data-testid="callback"][data-name="proxy_on_downstream_data"]');
+  // Callback by callback until the run stops before the second downstream read.
+  while ((await data.count()) < 2) {
+    const before = await page.getByTestId("callback").count();
+    await page.getByTestId("step-over").click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="callback"]').length > n, before);
+  }
+  const now = page.getByTestId("connection-now");
+  await now.waitFor();
+  const text = await now.textContent();
+  // The held 13 bytes with the new read appended, still the plugin's to read and change.
+  assert.match(text, /DOWNSTREAM_DATA \(client → upstream\) readable and writable18 bytes: "\*1\\r\\n\$8\\r\\nFLUSHALL\\r\\n"/);
+  assert.match(text, /UPSTREAM_DATA \(upstream → client\) not available to the plugin now0 bytes/);
+  await page.getByTestId("continue").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  assert.equal(await now.count(), 0, "no connection-now once finished");
+  assert.deepEqual(errors, []);
+});
+
 for (const width of [800, 1440]) {
   test(`the connection view at ${width} px`, async () => {
     const context = await app.browser.newContext({ viewport: { width, height: 900 } });

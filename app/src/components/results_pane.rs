@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 use super::panel::Panel;
 use crate::run_view::{
-    CalloutAnswerForm, ClientResponse, ConnectionView, ErrorView, Expectations, RequestsChart,
-    SideEffects, StreamNow, UpstreamRequest,
+    CalloutAnswerForm, ClientResponse, ConnectionNow, ConnectionView, ErrorView, Expectations,
+    RequestsChart, SideEffects, StreamNow, UpstreamRequest,
 };
 use crate::state::use_state;
 
@@ -20,6 +20,7 @@ pub fn ResultsPane() -> impl IntoView {
             <ErrorView />
             <CalloutAnswerForm />
             <StreamNow />
+            <ConnectionNow />
             <Show when=l4 fallback=|| view! {
                 <Panel title="Upstream request">
                     <UpstreamRequest />

@@ -6,7 +6,7 @@ use pwp_model::connection::{ConnectionOutcome, Direction, FrameOutcome, Peer};
 use pwp_model::scenario::Body;
 
 use crate::labels;
-use crate::state::use_state;
+use crate::state::{RunStatus, use_state};
 
 fn shown(b: &Body) -> String {
     match b {
@@ -145,5 +145,38 @@ fn Closes(c: ConnectionOutcome) -> impl IntoView {
             }).collect_view()}
         </ul>
         <p class="note" data-testid="conn-end">{end}</p>
+    }
+}
+
+/// While a run is paused in an L4 connection: its buffers as the plugin sees them, and whether
+/// it may read and write each now.
+#[component]
+pub fn ConnectionNow() -> impl IntoView {
+    let state = use_state();
+    let now = move || {
+        state.run.with(|r| {
+            r.connection
+                .clone()
+                .filter(|_| r.status == RunStatus::Paused)
+        })
+    };
+    view! {
+        {move || now().map(|c| {
+            let buffer = |title: &'static str, peer: Peer| {
+                let (bytes, open) = c.buffer(peer);
+                let access = if open { pwp_host::Access::ReadWrite } else { pwp_host::Access::None };
+                view! {
+                    <h4>{title} " " <small class="access">{labels::access(access)}</small></h4>
+                    <pre class="body mono">{format!("{} bytes: {:?}", bytes.len(), String::from_utf8_lossy(bytes))}</pre>
+                }
+            };
+            view! {
+                <section class="stream-now" data-testid="connection-now" aria-label="The connection at the pause">
+                    <h3 class="panel-title">{format!("The connection now (context {})", c.id)}</h3>
+                    {buffer("DOWNSTREAM_DATA (client → upstream)", Peer::Downstream)}
+                    {buffer("UPSTREAM_DATA (upstream → client)", Peer::Upstream)}
+                </section>
+            }
+        })}
     }
 }
