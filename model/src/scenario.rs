@@ -218,6 +218,11 @@ impl Scenario {
         if self.events.is_empty() {
             return Ok(());
         }
+        if self.connection.is_some() {
+            return Err(
+                "`events` together with `connection`: an L4 scenario runs its `connection.frames` in order; timeline events apply to HTTP requests only".into(),
+            );
+        }
         if self.requests > 1 {
             return Err(format!(
                 "`requests` is {} together with `events`: with `events` each request is its own `request` event; leave `requests` out",

@@ -187,6 +187,15 @@ fn requests_together_with_events_is_refused_naming_both() {
         msg.contains("`requests` is 3 together with `events`"),
         "{msg}"
     );
+    let e = pwp_host::Scenario::parse(
+        r#"{"version": 2, "connection": {"frames": []}, "events": [{"tick": {}}]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("`events` together with `connection`"),
+        "{e}"
+    );
     let e = pwp_host::Scenario::parse(r#"{"events": [{"tick": {"count": 0}}]}"#).unwrap_err();
     assert!(
         e.to_string().contains("events[0]: `tick.count` is 0"),
