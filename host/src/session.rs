@@ -127,6 +127,32 @@ impl Session {
     ///
     /// [`SessionError`] says why the plugin cannot run.
     pub fn with_plugin(plugin: &Plugin, scenario: Scenario) -> Result<Session, SessionError> {
+        if !scenario.chain.is_empty() {
+            return Err(SessionError::Instantiate(format!(
+                "the scenario chains {} filters: load every plugin of the chain (Session::with_chain)",
+                scenario.filter_count()
+            )));
+        }
+        Session::with_chain(&[plugin], scenario)
+    }
+
+    /// Prepares a scenario whose `chain` lists more filters: `plugins[0]` is the scenario's
+    /// own plugin, `plugins[k]` the plugin of `chain[k - 1]`. Filters with the same module,
+    /// `vm_id` and VM configuration share one VM, as in Envoy; the others get their own.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError`] says why a plugin cannot run, or that the plugins do not match the
+    /// chain.
+    pub fn with_chain(plugins: &[&Plugin], scenario: Scenario) -> Result<Session, SessionError> {
+        if plugins.len() != scenario.filter_count() {
+            return Err(SessionError::Instantiate(format!(
+                "the scenario has {} filters but {} plugins were given",
+                scenario.filter_count(),
+                plugins.len()
+            )));
+        }
+        let plugin = plugins[0];
         let info = plugin.shared_info();
         let cfg = Resolved::new(&scenario, &info);
         let refusal = load_refusal(&info, &scenario);
@@ -157,10 +183,63 @@ impl Session {
             ));
         }
         world.cfg = Some(cfg);
+        // Each further filter: its settings, and the VM it runs in.
+        let mut cfgs = Vec::new();
+        let mut vm_of = vec![0];
+        let mut vm_keys = vec![(
+            info.sha256.clone(),
+            scenario.settings.vm_id.clone(),
+            world.cfg().vm_config.clone(),
+        )];
+        let mut vm_plugins = vec![plugin];
+        for (k, p) in plugins.iter().enumerate().skip(1) {
+            let s = scenario.filter(k).expect("one plugin per filter");
+            let cfg = Resolved::new(&s, p.info());
+            if let Some(refusal) = load_refusal(p.info(), &s) {
+                if !scenario.settings.lenient {
+                    return Err(SessionError::Refused(refusal));
+                }
+                world.warnings.push(format!(
+                    "settings.lenient: running filter {} of the chain, a plugin {} would refuse to load: {}",
+                    k + 1,
+                    refusal.proxy,
+                    refusal.problems.join("; ")
+                ));
+            }
+            let key = (
+                p.info().sha256.clone(),
+                s.settings.vm_id.clone(),
+                cfg.vm_config.clone(),
+            );
+            let vm = match vm_keys.iter().position(|k| *k == key) {
+                Some(v) => v,
+                None => {
+                    vm_keys.push(key);
+                    vm_plugins.push(p);
+                    vm_keys.len() - 1
+                }
+            };
+            vm_of.push(vm);
+            cfgs.push(cfg);
+        }
+        if plugins.len() > 1 {
+            world.trace.filters = filter_labels(&scenario);
+            let sha256 = plugins.iter().map(|p| p.info().sha256.clone()).collect();
+            world.chain = Some(crate::state::Chain::new(vm_of, cfgs, vm_keys.len(), sha256));
+        }
         let world = Rc::new(RefCell::new(world));
-        let compiled = plugin.compiled().map_err(SessionError::Instantiate)?;
-        let vm = Vm::new(&compiled, world.clone(), pages)
-            .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
+        let mut vms = Vec::new();
+        for p in &vm_plugins {
+            let compiled = p.compiled().map_err(SessionError::Instantiate)?;
+            let vm = Vm::new(&compiled, world.clone(), pages)
+                .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
+            vms.push(vm);
+        }
+        let mut vms = vms.into_iter();
+        let vm = vms.next().expect("the first filter's VM");
+        let other_vms = std::iter::once(None)
+            .chain(vms.map(|v| Some((v, false))))
+            .collect();
         let y = Yielder::default();
         let slot = y.slot();
         let control = Rc::new(Control::default());
@@ -177,6 +256,7 @@ impl Session {
             marks: false,
             injecting: false,
             waking: false,
+            other_vms,
         };
         Ok(Session {
             future: Some(Box::pin(driver.run())),
@@ -335,6 +415,35 @@ impl Session {
 /// When the plugin cannot be loaded at all; failures while running are in the report.
 pub fn run(bytes: &[u8], scenario: Scenario) -> Result<Report, SessionError> {
     Ok(Session::new(bytes, scenario)?.run_to_end())
+}
+
+/// Names for a chain's filters in the trace: each plugin name, numbered when two are the same.
+fn filter_labels(scenario: &Scenario) -> Vec<String> {
+    let names: Vec<String> = (0..scenario.filter_count())
+        .filter_map(|i| scenario.filter(i))
+        .map(|s| {
+            let name = s.settings.plugin_name.clone();
+            if name.is_empty() || name == "playground" {
+                s.plugin
+                    .as_ref()
+                    .and_then(|p| p.example.clone().or_else(|| p.file_name.clone()))
+                    .unwrap_or(name)
+            } else {
+                name
+            }
+        })
+        .collect();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if names.iter().filter(|m| *m == n).count() > 1 || n.is_empty() {
+                format!("{n}#{}", i + 1)
+            } else {
+                n.clone()
+            }
+        })
+        .collect()
 }
 
 fn property_bytes(v: &PropertyValue) -> Vec<u8> {

@@ -276,6 +276,8 @@ pub enum Deferred {
     Close(u32, StreamType),
     /// Something was enqueued on a queue registered by `root`.
     QueueReady {
+        /// The filter of a chain the root belongs to (0 for a single plugin).
+        filter: usize,
         /// The root context to call.
         root: u32,
         /// The queue.
@@ -395,6 +397,8 @@ impl CalloutStatus {
 /// A shared queue.
 #[derive(Debug, Clone, Serialize)]
 pub struct Queue {
+    /// The filter of a chain whose root registered it (0 for a single plugin).
+    pub filter: usize,
     /// The vm id it belongs to.
     pub vm_id: String,
     /// Its name.
@@ -524,6 +528,272 @@ pub struct World {
     pub outcomes: Vec<pwp_model::outcome::RequestOutcome>,
     /// Bytes the plugin made the host keep so far (see `limits.max_host_bytes`).
     pub host_bytes: u64,
+    /// Several filters on the stream: what belongs to the filters and VMs not running now.
+    pub chain: Option<Chain>,
+}
+
+/// What belongs to one VM: its contexts, callouts and metrics, and what the current call into
+/// it left behind. Each VM of a chain keeps its own; the one running is in [`World`].
+#[derive(Debug, Default)]
+pub struct VmSlot {
+    next_context_id: u32,
+    contexts: BTreeMap<u32, u32>,
+    metrics: Vec<Metric>,
+    callouts: Vec<Callout>,
+    pending_callouts: usize,
+    next_callout_seq: u32,
+    call_status: CalloutStatus,
+    stdio: [Vec<u8>; 2],
+    memory_bytes: u64,
+    redis_clusters: BTreeSet<String>,
+    upstream_override_host: Option<String>,
+    injected: Vec<u8>,
+}
+
+/// What belongs to one filter (one root context): its settings, its root and tick, and its
+/// view of the stream (its context id and which maps it may touch now).
+#[derive(Debug, Default)]
+pub struct RootSlot {
+    cfg: Option<Resolved>,
+    root_id: u32,
+    tick_period_ms: u32,
+    next_tick_ns: u64,
+    root_pending_done: bool,
+    stream_id: u32,
+    access: [Access; 6],
+}
+
+/// The filters of a chain: which VM each runs in, and the parked state of every filter and VM
+/// but the current ones.
+#[derive(Debug, Default)]
+pub struct Chain {
+    /// The filter running now (its state is in [`World`]).
+    pub current: usize,
+    /// The VM of each filter (filters sharing a VM share an index).
+    pub vm_of: Vec<usize>,
+    /// Parked filter state, by filter (the current one's is empty).
+    pub roots: Vec<RootSlot>,
+    /// Parked VM state, by VM (the current one's is empty).
+    pub vms: Vec<VmSlot>,
+    /// Shared data of the other `vm_id`s (Envoy scopes shared data by `vm_id`).
+    pub spaces: BTreeMap<String, BTreeMap<String, (Vec<u8>, u32)>>,
+    /// Each filter's plugin sha256.
+    pub sha256: Vec<String>,
+}
+
+impl Chain {
+    /// A chain whose filter `k` runs in VM `vm_of[k]`, filters 1.. with `cfgs[k - 1]` (filter
+    /// 0's settings are the world's), over `vms` VMs.
+    pub fn new(vm_of: Vec<usize>, cfgs: Vec<Resolved>, vms: usize, sha256: Vec<String>) -> Chain {
+        let roots = std::iter::once(RootSlot::default())
+            .chain(cfgs.into_iter().map(|cfg| RootSlot {
+                cfg: Some(cfg),
+                ..RootSlot::default()
+            }))
+            .collect();
+        Chain {
+            current: 0,
+            vm_of,
+            roots,
+            vms: (0..vms)
+                .map(|_| VmSlot {
+                    next_context_id: 1,
+                    ..VmSlot::default()
+                })
+                .collect(),
+            spaces: BTreeMap::new(),
+            sha256,
+        }
+    }
+}
+
+impl World {
+    /// The filter of a chain running now (0 for a single plugin).
+    pub fn filter(&self) -> usize {
+        self.chain.as_ref().map_or(0, |c| c.current)
+    }
+
+    /// Makes filter `to` of the chain the current one: parks the state of the filter (and, if
+    /// it changes, the VM and the shared-data space) running now and brings back `to`'s.
+    /// Returns the VM index left and the one entered.
+    pub(crate) fn switch_filter(&mut self, to: usize) -> (usize, usize) {
+        let Some(mut chain) = self.chain.take() else {
+            return (0, 0);
+        };
+        let from = chain.current;
+        let (vm_from, vm_to) = (chain.vm_of[from], chain.vm_of[to]);
+        if from != to {
+            let vm_id_from = self.cfg().vm_id.clone();
+            let mut parked = std::mem::take(&mut chain.roots[to]);
+            self.swap_root(&mut parked);
+            chain.roots[from] = parked;
+            if vm_from != vm_to {
+                let mut parked = std::mem::take(&mut chain.vms[vm_to]);
+                self.swap_vm(&mut parked);
+                chain.vms[vm_from] = parked;
+            }
+            let vm_id_to = self.cfg().vm_id.clone();
+            if vm_id_from != vm_id_to {
+                let space = chain.spaces.remove(&vm_id_to).unwrap_or_default();
+                let old = std::mem::replace(&mut self.shared_data, space);
+                chain.spaces.insert(vm_id_from, old);
+            }
+            chain.current = to;
+        }
+        self.chain = Some(chain);
+        (vm_from, vm_to)
+    }
+
+    fn swap_root(&mut self, r: &mut RootSlot) {
+        std::mem::swap(&mut self.cfg, &mut r.cfg);
+        std::mem::swap(&mut self.root_id, &mut r.root_id);
+        std::mem::swap(&mut self.tick_period_ms, &mut r.tick_period_ms);
+        std::mem::swap(&mut self.next_tick_ns, &mut r.next_tick_ns);
+        std::mem::swap(&mut self.root_pending_done, &mut r.root_pending_done);
+        // The chain's one stream is kept under the running filter's context id.
+        if let Some(active) = self.active_stream
+            && let Some(mut s) = self.streams.remove(&active)
+        {
+            std::mem::swap(&mut s.id, &mut r.stream_id);
+            let mut access = [
+                s.req_headers,
+                s.req_body,
+                s.req_trailers,
+                s.resp_headers,
+                s.resp_body,
+                s.resp_trailers,
+            ];
+            std::mem::swap(&mut access, &mut r.access);
+            [
+                s.req_headers,
+                s.req_body,
+                s.req_trailers,
+                s.resp_headers,
+                s.resp_body,
+                s.resp_trailers,
+            ] = access;
+            self.active_stream = Some(s.id);
+            self.streams.insert(s.id, s);
+        }
+    }
+
+    fn swap_vm(&mut self, v: &mut VmSlot) {
+        std::mem::swap(&mut self.next_context_id, &mut v.next_context_id);
+        std::mem::swap(&mut self.contexts, &mut v.contexts);
+        std::mem::swap(&mut self.metrics, &mut v.metrics);
+        std::mem::swap(&mut self.callouts, &mut v.callouts);
+        std::mem::swap(&mut self.pending_callouts, &mut v.pending_callouts);
+        std::mem::swap(&mut self.next_callout_seq, &mut v.next_callout_seq);
+        std::mem::swap(&mut self.call_status, &mut v.call_status);
+        std::mem::swap(&mut self.stdio, &mut v.stdio);
+        std::mem::swap(&mut self.memory_bytes, &mut v.memory_bytes);
+        std::mem::swap(&mut self.redis_clusters, &mut v.redis_clusters);
+        std::mem::swap(
+            &mut self.upstream_override_host,
+            &mut v.upstream_override_host,
+        );
+        std::mem::swap(&mut self.injected, &mut v.injected);
+    }
+
+    /// The root whose tick falls due first: (filter, period ms, due ns, root id).
+    pub(crate) fn earliest_tick(&self) -> Option<(usize, u32, u64, u32)> {
+        let mut best = (self.tick_period_ms != 0).then_some((
+            self.filter(),
+            self.tick_period_ms,
+            self.next_tick_ns,
+            self.root_id,
+        ));
+        if let Some(c) = &self.chain {
+            for (i, r) in c.roots.iter().enumerate() {
+                if i != c.current
+                    && r.tick_period_ms != 0
+                    && best.is_none_or(|b| r.next_tick_ns < b.2)
+                {
+                    best = Some((i, r.tick_period_ms, r.next_tick_ns, r.root_id));
+                }
+            }
+        }
+        best
+    }
+
+    /// Forgets every parked filter's view of the stream (a new stream starts).
+    pub(crate) fn reset_stream_views(&mut self) {
+        if let Some(c) = self.chain.as_mut() {
+            for r in &mut c.roots {
+                r.stream_id = 0;
+                r.access = [Access::None; 6];
+            }
+        }
+    }
+
+    /// The settings of filter `index` (the current one's, or a parked one's).
+    pub fn filter_cfg(&self, index: usize) -> Option<&Resolved> {
+        match &self.chain {
+            Some(c) if c.current != index => c.roots.get(index)?.cfg.as_ref(),
+            _ => self.cfg.as_ref(),
+        }
+    }
+
+    /// What each filter of a chain did.
+    fn filter_reports(&self) -> Vec<pwp_model::report::FilterReport> {
+        let Some(c) = &self.chain else {
+            return Vec::new();
+        };
+        (0..c.vm_of.len())
+            .map(|i| {
+                let mine = || {
+                    self.trace
+                        .callbacks
+                        .iter()
+                        .filter(move |cb| cb.filter == Some(i as u32))
+                };
+                pwp_model::report::FilterReport {
+                    name: self.trace.filters.get(i).cloned().unwrap_or_default(),
+                    sha256: c.sha256.get(i).cloned().unwrap_or_default(),
+                    vm: c.vm_of[i],
+                    callbacks: mine().count(),
+                    request_headers: mine()
+                        .filter(|cb| cb.name == "proxy_on_request_headers")
+                        .count(),
+                    error: mine().find_map(|cb| cb.error.clone()),
+                }
+            })
+            .collect()
+    }
+
+    /// Every callout of every VM, the current VM's first.
+    fn all_callouts(&self) -> Vec<&Callout> {
+        let mut all: Vec<&Callout> = self.callouts.iter().collect();
+        if let Some(c) = &self.chain {
+            all.extend(c.vms.iter().flat_map(|v| v.callouts.iter()));
+        }
+        all
+    }
+
+    /// Every metric of every VM, the current VM's first.
+    fn all_metrics(&self) -> Vec<&Metric> {
+        let mut all: Vec<&Metric> = self.metrics.iter().collect();
+        if let Some(c) = &self.chain {
+            all.extend(c.vms.iter().flat_map(|v| v.metrics.iter()));
+        }
+        all
+    }
+
+    /// Shared data of every `vm_id`: the current one's keys as they are, the others' as
+    /// `<vm_id>/<key>`.
+    fn all_shared_data(&self) -> Vec<(String, &Vec<u8>)> {
+        let mut all: Vec<(String, &Vec<u8>)> = self
+            .shared_data
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v))
+            .collect();
+        if let Some(c) = &self.chain {
+            for (vm_id, space) in &c.spaces {
+                all.extend(space.iter().map(|(k, (v, _))| (format!("{vm_id}/{k}"), v)));
+            }
+        }
+        all
+    }
 }
 
 impl World {
@@ -716,16 +986,20 @@ impl World {
             timeline: self.trace.timeline.clone(),
             upstream_request: last.and_then(|o| o.upstream_request.clone()),
             client_response: last.and_then(|o| o.client_response.clone()),
-            callouts: self.callouts.iter().map(Callout::report).collect(),
+            callouts: self
+                .all_callouts()
+                .into_iter()
+                .map(Callout::report)
+                .collect(),
             metrics: self
-                .metrics
-                .iter()
+                .all_metrics()
+                .into_iter()
                 .map(|m| (m.name.clone(), m.value))
                 .collect(),
             shared_data: self
-                .shared_data
-                .iter()
-                .map(|(k, (v, _))| (k.clone(), Body::from_bytes(v)))
+                .all_shared_data()
+                .into_iter()
+                .map(|(k, v)| (k, Body::from_bytes(v)))
                 .collect(),
             memory_pages,
             requests: self.outcomes.clone(),
@@ -733,6 +1007,7 @@ impl World {
             warnings: self.warnings.clone(),
             error: self.failure.clone(),
             connection: self.connection_outcome.clone(),
+            filters: self.filter_reports(),
         };
         if self.trace.logs_dropped > 0 {
             r.warnings.push(format!(

@@ -141,6 +141,7 @@ impl PullPolicy {
 
 /// Where in the filter chain the plugin goes; absent means just before the router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Phase {
     /// Before Istio's authentication filters.
@@ -152,7 +153,8 @@ pub enum Phase {
 }
 
 impl Phase {
-    fn as_str(self) -> &'static str {
+    /// The name in a `WasmPlugin`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Phase::Authn => "AUTHN",
             Phase::Authz => "AUTHZ",

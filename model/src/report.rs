@@ -50,6 +50,26 @@ pub struct Report {
     /// What happened on the connection (L4 scenarios only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<crate::connection::ConnectionOutcome>,
+    /// Each filter of a chain, in chain order (empty for a single plugin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterReport>,
+}
+
+/// What one filter of a chain did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterReport {
+    /// Its name in the trace.
+    pub name: String,
+    /// Its plugin's sha256.
+    pub sha256: String,
+    /// The VM it ran in (filters sharing a VM share the number; 0 is the first).
+    pub vm: usize,
+    /// Callbacks into it (its VM's start functions count for the first filter using it).
+    pub callbacks: usize,
+    /// Requests whose headers reached it (`proxy_on_request_headers` calls).
+    pub request_headers: usize,
+    /// The first failure of one of its callbacks, if any.
+    pub error: Option<Failure>,
 }
 
 /// Which proxy a run emulated (the scenario's `profile`, with `auto` resolved).

@@ -78,6 +78,12 @@ pub struct Scenario {
     pub connection: Option<crate::connection::Connection>,
     /// Assertions about the last request's outcome.
     pub expect: Expect,
+    /// More plugins on the same stream, after the scenario's own `plugin` (filter 1): filters
+    /// 2..N in order, as later entries of Envoy's `http_filters`. The request walks them
+    /// forward and the response backward; each has its own configuration, root id and VM, or
+    /// shares a VM with an earlier filter of the same module and `vm_id`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainFilter>,
 }
 
 impl Default for Scenario {
@@ -100,6 +106,7 @@ impl Default for Scenario {
             events: Vec::new(),
             connection: None,
             expect: Expect::default(),
+            chain: Vec::new(),
         }
     }
 }
@@ -490,6 +497,82 @@ pub struct PluginRef {
     /// Size in bytes of the plugin.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+}
+
+/// One more filter of the chain: its plugin and the settings that are its own (the profile,
+/// toggles, limits, log level, environment and seed are the scenario's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainFilter {
+    /// Which plugin, as the scenario's `plugin`.
+    pub plugin: PluginRef,
+    /// Its plugin configuration (`proxy_on_configure`), encoded as `settings.config`.
+    pub config: serde_json::Value,
+    /// Its VM configuration (`proxy_on_vm_start`), encoded as `settings.vm_config`.
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub vm_config: serde_json::Value,
+    /// Its `root_id`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub root_id: String,
+    /// Its `vm_id`: with the same module and VM configuration as an earlier filter, the two
+    /// share one VM (one root context each), as in Envoy.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub vm_id: String,
+    /// Its plugin `name`.
+    pub plugin_name: String,
+    /// Fail open (skip this filter) instead of closed (503) when it traps.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fail_open: bool,
+    /// Istio/Higress phase for export (`AUTHN`, `AUTHZ`, `STATS`; absent: just before the
+    /// router).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::export::Phase>,
+    /// Istio/Higress priority for export (higher runs first within a phase); absent: one that
+    /// keeps the chain's order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+}
+
+impl Default for ChainFilter {
+    fn default() -> Self {
+        ChainFilter {
+            plugin: PluginRef::default(),
+            config: serde_json::Value::Null,
+            vm_config: serde_json::Value::Null,
+            root_id: String::new(),
+            vm_id: String::new(),
+            plugin_name: "playground".into(),
+            fail_open: false,
+            phase: None,
+            priority: None,
+        }
+    }
+}
+
+impl Scenario {
+    /// The scenario as filter `index` of the chain sees it: 0 is the scenario itself, `k > 0`
+    /// takes the plugin and the settings of `chain[k - 1]`. `None` past the end.
+    pub fn filter(&self, index: usize) -> Option<Scenario> {
+        if index == 0 {
+            return Some(self.clone());
+        }
+        let f = self.chain.get(index - 1)?;
+        let mut s = self.clone();
+        s.plugin = Some(f.plugin.clone());
+        s.settings.config = f.config.clone();
+        s.settings.vm_config = f.vm_config.clone();
+        s.settings.root_id = f.root_id.clone();
+        s.settings.vm_id = f.vm_id.clone();
+        s.settings.plugin_name = f.plugin_name.clone();
+        s.settings.fail_open = f.fail_open;
+        Some(s)
+    }
+
+    /// How many filters run on the stream: 1 plus the chain.
+    pub fn filter_count(&self) -> usize {
+        1 + self.chain.len()
+    }
 }
 
 /// Plugin and VM settings as Envoy's `PluginConfig` and `VmConfig` carry them.

@@ -15,6 +15,9 @@ pub struct Trace {
     pub logs: Vec<LogLine>,
     /// Log lines dropped past the limit.
     pub logs_dropped: u64,
+    /// The plugin names of a chain's filters, in chain order (empty for a single plugin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
     /// What happened between callbacks on the timeline: clock advances, ticks that found no
     /// period, requests starting and waiting, callout answers arriving late. Only runs with
     /// `events` (or events added while paused) record it.
@@ -156,6 +159,10 @@ pub struct CallbackRecord {
     pub fuel: u64,
     /// The failure that ended the callback, if any.
     pub error: Option<Failure>,
+    /// Which filter of a chain it belongs to (0 is the scenario's own plugin); absent for a
+    /// single plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<u32>,
 }
 
 /// One host function call.
@@ -382,6 +389,10 @@ impl Trace {
                 out.push_str(&format!("== {}\n", m.event.describe()));
             }
             let args: Vec<String> = cb.args.iter().map(i64::to_string).collect();
+            if let Some(f) = cb.filter {
+                let name = self.filters.get(f as usize).map_or("?", String::as_str);
+                out.push_str(&format!("[{}] ", name));
+            }
             out.push_str(&format!("{}({})", cb.name, args.join(", ")));
             match (&cb.ret, &cb.action) {
                 (_, Some(a)) => out.push_str(&format!(" -> {a}")),

@@ -87,7 +87,9 @@ impl Driver {
             w.mono_ns = w.mono_ns.saturating_add(callback_ns);
             let index = w.trace.callbacks.len();
             let request = w.request_of(context);
+            let filter = w.chain.as_ref().map(|c| c.current as u32);
             w.trace.callbacks.push(CallbackRecord {
+                filter,
                 index,
                 name: name.to_string(),
                 context_id: context,
@@ -292,7 +294,14 @@ impl Driver {
             for d in deferred {
                 did = true;
                 match d {
-                    Deferred::QueueReady { root, token } => {
+                    Deferred::QueueReady {
+                        filter,
+                        root,
+                        token,
+                    } => {
+                        // The queue's root may be another filter's, in another VM.
+                        let back = self.world.borrow().filter();
+                        self.activate(filter);
                         let _ = self
                             .call(
                                 "proxy_on_queue_ready",
@@ -300,6 +309,7 @@ impl Driver {
                                 root,
                             )
                             .await;
+                        self.activate(back);
                     }
                     other => self.world.borrow_mut().applied.push(other),
                 }

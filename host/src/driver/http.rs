@@ -15,7 +15,7 @@ pub(crate) enum Dir {
 }
 
 /// Why a side of the stream stopped early.
-enum Stop {
+pub(super) enum Stop {
     /// The plugin sent a local reply.
     LocalReply(LocalReply),
     /// The plugin reset the stream.
@@ -61,31 +61,34 @@ pub(crate) struct Parked {
 #[derive(Default)]
 pub(crate) struct Flow {
     /// Headers are held (the header callback did not return Continue).
-    headers_held: bool,
+    pub(super) headers_held: bool,
     /// Body callbacks are withheld until resumed (StopAll).
-    withhold: bool,
+    pub(super) withhold: bool,
     /// Bytes that arrived while withheld.
-    withheld: Vec<u8>,
+    pub(super) withheld: Vec<u8>,
     /// All chunks have arrived.
-    complete: bool,
+    pub(super) complete: bool,
     /// Trailers arrived while withheld.
-    trailers_withheld: bool,
+    pub(super) trailers_withheld: bool,
     /// The body callback returned StopIterationAndBuffer.
-    buffering: bool,
+    pub(super) buffering: bool,
     /// Bytes retained by Envoy's filter manager (watermark) for later forwarding.
-    retained: Vec<u8>,
+    pub(super) retained: Vec<u8>,
     /// Paused by a body or trailer callback.
-    paused: bool,
+    pub(super) paused: bool,
     /// What has been forwarded.
-    forwarded: Vec<u8>,
+    pub(super) forwarded: Vec<u8>,
     /// The trailers callback ran.
-    trailers_done: bool,
+    pub(super) trailers_done: bool,
 }
 
 impl Driver {
     /// Starts request `index` (the scenario's request with `event`'s fields replaced): it
     /// runs until it ends, or until it waits (then it is parked and later events run).
     pub(crate) async fn request(&mut self, index: u32, event: &RequestEvent) {
+        if self.world.borrow().chain.is_some() {
+            return self.run_chain_request(index, event).await;
+        }
         let mut st = InFlight {
             id: 0,
             index,
@@ -331,7 +334,7 @@ impl Driver {
     }
 
     /// Keeps a request's outcome, in the order requests started.
-    fn record_outcome(&mut self, out: RequestOutcome) {
+    pub(super) fn record_outcome(&mut self, out: RequestOutcome) {
         let mut w = self.world.borrow_mut();
         let at = w.outcomes.partition_point(|o| o.index <= out.index);
         w.outcomes.insert(at, out);
@@ -399,6 +402,18 @@ impl Driver {
         reply: LocalReply,
         response_phase: bool,
     ) -> ClientResponse {
+        let (details, body) = self.prepare_local_reply(id, &reply);
+        let mut sent_body = body.clone();
+        if !response_phase && !self.failed {
+            // The reply flows back through this same plugin's encoder callbacks.
+            sent_body = self.local_reply_callbacks(id, body).await;
+        }
+        self.local_reply_response(id, reply.status, details, sent_body)
+    }
+
+    /// Builds a local reply's response (Envoy's `prepareLocalReply`) into stream `id`: its
+    /// headers and body, status and details. Returns the details and the body.
+    pub(super) fn prepare_local_reply(&mut self, id: u32, reply: &LocalReply) -> (String, Vec<u8>) {
         let grpc = self.world.borrow().streams.get(&id).is_some_and(|s| s.grpc);
         let details = reply.details.replace(' ', "_");
         let mut headers: Vec<Pair> =
@@ -446,55 +461,69 @@ impl Driver {
             s.response_body = body.clone();
             s.local_reply = None;
         }
+        (details, body)
+    }
+
+    /// One filter's response callbacks for a local reply that had not started: headers, and
+    /// the body if there is one. Returns the body as it leaves the filter.
+    pub(super) async fn local_reply_callbacks(&mut self, id: u32, body: Vec<u8>) -> Vec<u8> {
         let mut sent_body = body.clone();
-        if !response_phase && !self.failed {
-            // The reply flows back through this same plugin's encoder callbacks.
-            let eos = body.is_empty();
-            let n = self
+        let eos = body.is_empty();
+        let n = self
+            .world
+            .borrow()
+            .streams
+            .get(&id)
+            .map_or(0, |s| s.response_headers.len());
+        self.set_access(id, Dir::Response, Access::ReadWrite, Access::None);
+        let ret = self
+            .call(
+                "proxy_on_response_headers",
+                &self.header_args(id, n, eos),
+                id,
+            )
+            .await;
+        // The reply goes out whatever they return; the trace still names the action.
+        if let super::CallOutcome::Returned(r) = ret {
+            let real_stop = self.world.borrow().cfg().response_headers_real_stop;
+            let action = Action::from_headers(r.unwrap_or(0) as u32, real_stop);
+            self.set_action(self.last_callback, action);
+        }
+        self.discard_stream_requests(id);
+        if !eos && !self.failed {
+            self.set_access(id, Dir::Response, Access::ReadWrite, Access::ReadWrite);
+            let len = body.len() as i64;
+            let ret = self
+                .call("proxy_on_response_body", &[i64::from(id), len, 1], id)
+                .await;
+            if let super::CallOutcome::Returned(r) = ret {
+                let action = Action::from_body(r.unwrap_or(0) as u32);
+                self.set_action(self.last_callback, action);
+            }
+            self.discard_stream_requests(id);
+            sent_body = self
                 .world
                 .borrow()
                 .streams
                 .get(&id)
-                .map_or(0, |s| s.response_headers.len());
-            self.set_access(id, Dir::Response, Access::ReadWrite, Access::None);
-            let ret = self
-                .call(
-                    "proxy_on_response_headers",
-                    &self.header_args(id, n, eos),
-                    id,
-                )
-                .await;
-            // The reply goes out whatever they return; the trace still names the action.
-            if let super::CallOutcome::Returned(r) = ret {
-                let real_stop = self.world.borrow().cfg().response_headers_real_stop;
-                let action = Action::from_headers(r.unwrap_or(0) as u32, real_stop);
-                self.set_action(self.last_callback, action);
-            }
-            self.discard_stream_requests(id);
-            if !eos && !self.failed {
-                self.set_access(id, Dir::Response, Access::ReadWrite, Access::ReadWrite);
-                let len = body.len() as i64;
-                let ret = self
-                    .call("proxy_on_response_body", &[i64::from(id), len, 1], id)
-                    .await;
-                if let super::CallOutcome::Returned(r) = ret {
-                    let action = Action::from_body(r.unwrap_or(0) as u32);
-                    self.set_action(self.last_callback, action);
-                }
-                self.discard_stream_requests(id);
-                sent_body = self
-                    .world
-                    .borrow()
-                    .streams
-                    .get(&id)
-                    .map_or(body, |s| s.response_body.clone());
-            }
+                .map_or(body, |s| s.response_body.clone());
         }
+        sent_body
+    }
+
+    /// The local reply as the client gets it, once the filters have seen it.
+    pub(super) fn local_reply_response(
+        &self,
+        id: u32,
+        status: u32,
+        details: String,
+        sent_body: Vec<u8>,
+    ) -> ClientResponse {
         let w = self.world.borrow();
         let s = &w.streams[&id];
         let status = header(&s.response_headers, ":status")
             .and_then(|v| v.parse().ok())
-            .unwrap_or(reply.status as u16);
+            .unwrap_or(status as u16);
         ClientResponse {
             status,
             message: message(&s.response_headers, &sent_body, &[]),
@@ -504,7 +533,7 @@ impl Driver {
     }
 
     /// Local replies and resets requested inside the local reply's own callbacks are ignored.
-    fn discard_stream_requests(&mut self, id: u32) {
+    pub(super) fn discard_stream_requests(&mut self, id: u32) {
         let mut w = self.world.borrow_mut();
         w.applied.retain(|a| acts_on(a) != id);
         if let Some(s) = w.streams.get_mut(&id) {
@@ -535,7 +564,7 @@ impl Driver {
         w.applied.retain(|a| acts_on(a) != id);
     }
 
-    fn header_args(&self, id: u32, n: usize, eos: bool) -> Vec<i64> {
+    pub(super) fn header_args(&self, id: u32, n: usize, eos: bool) -> Vec<i64> {
         if self.world.borrow().cfg().abi == AbiVersion::V0_1_0 {
             vec![i64::from(id), n as i64]
         } else {
@@ -543,7 +572,7 @@ impl Driver {
         }
     }
 
-    fn set_access(&mut self, id: u32, dir: Dir, headers: Access, body: Access) {
+    pub(super) fn set_access(&mut self, id: u32, dir: Dir, headers: Access, body: Access) {
         let mut w = self.world.borrow_mut();
         if let Some(s) = w.streams.get_mut(&id) {
             match dir {
@@ -569,7 +598,7 @@ impl Driver {
 
     /// After a stream callback: the failure, local reply or reset it caused, if any; and
     /// whether it (or a callout answered since) resumed this direction.
-    async fn after(&mut self, id: u32, dir: Dir) -> Result<bool, Stop> {
+    pub(super) async fn after(&mut self, id: u32, dir: Dir) -> Result<bool, Stop> {
         if self.failed {
             return Err(Stop::Failed);
         }
@@ -630,38 +659,7 @@ impl Driver {
         let names = names(dir);
         let mut f = Flow::default();
         let eos = chunks.is_empty() && trailers.is_empty();
-        let n = self.with_stream(id, |s| headers_of(s, dir).len());
-        self.set_access(id, dir, Access::ReadWrite, Access::None);
-        let ret = self.call(names.0, &self.header_args(id, n, eos), id).await;
-        let index = self.last_callback;
-        let real_stop = {
-            let w = self.world.borrow();
-            match dir {
-                Dir::Request => w.cfg().request_headers_real_stop,
-                Dir::Response => w.cfg().response_headers_real_stop,
-            }
-        };
-        let action = match ret {
-            super::CallOutcome::Returned(r) => {
-                Action::from_headers(r.unwrap_or(0) as u32, real_stop)
-            }
-            _ => Action::Continue,
-        };
-        // Named before a local reply or failure in `after` ends the stream: the plugin
-        // returned it whatever came next.
-        self.set_action(index, action);
-        let resumed = self.after(id, dir).await?;
-        f.headers_held = action.is_stop();
-        f.withhold = matches!(
-            action,
-            Action::StopAllIterationAndBuffer | Action::StopAllIterationAndWatermark
-        );
-        if !f.headers_held {
-            self.release_headers(id, dir);
-        }
-        if resumed {
-            self.resume(dir, id, &mut f, names.1).await?;
-        }
+        self.headers_callback(dir, id, &mut f, eos, names).await?;
         let last = chunks.len();
         for (k, chunk) in chunks.into_iter().enumerate() {
             self.with_stream(id, |s| {
@@ -696,6 +694,50 @@ impl Driver {
         Ok(self.side_end(dir, f))
     }
 
+    /// The headers callback of one direction, and what its action means for the flow.
+    pub(super) async fn headers_callback(
+        &mut self,
+        dir: Dir,
+        id: u32,
+        f: &mut Flow,
+        eos: bool,
+        names: (&str, &str, &str),
+    ) -> Result<(), Stop> {
+        let n = self.with_stream(id, |s| headers_of(s, dir).len());
+        self.set_access(id, dir, Access::ReadWrite, Access::None);
+        let ret = self.call(names.0, &self.header_args(id, n, eos), id).await;
+        let index = self.last_callback;
+        let real_stop = {
+            let w = self.world.borrow();
+            match dir {
+                Dir::Request => w.cfg().request_headers_real_stop,
+                Dir::Response => w.cfg().response_headers_real_stop,
+            }
+        };
+        let action = match ret {
+            super::CallOutcome::Returned(r) => {
+                Action::from_headers(r.unwrap_or(0) as u32, real_stop)
+            }
+            _ => Action::Continue,
+        };
+        // Named before a local reply or failure in `after` ends the stream: the plugin
+        // returned it whatever came next.
+        self.set_action(index, action);
+        let resumed = self.after(id, dir).await?;
+        f.headers_held = action.is_stop();
+        f.withhold = matches!(
+            action,
+            Action::StopAllIterationAndBuffer | Action::StopAllIterationAndWatermark
+        );
+        if !f.headers_held {
+            self.release_headers(id, dir);
+        }
+        if resumed {
+            self.resume(dir, id, f, names.1).await?;
+        }
+        Ok(())
+    }
+
     /// A side whose data has all arrived: done, or waiting when a stop is still in effect.
     fn side_end(&self, dir: Dir, mut f: Flow) -> Sided {
         if f.headers_held || f.withhold || f.paused || f.buffering {
@@ -718,7 +760,7 @@ impl Driver {
         Sided::Done(std::mem::take(&mut f.forwarded))
     }
 
-    async fn body_callback(
+    pub(super) async fn body_callback(
         &mut self,
         dir: Dir,
         id: u32,
@@ -799,7 +841,7 @@ impl Driver {
         Ok(())
     }
 
-    async fn trailers_callback(
+    pub(super) async fn trailers_callback(
         &mut self,
         dir: Dir,
         id: u32,
@@ -847,7 +889,7 @@ impl Driver {
 
     /// `proxy_continue_stream` for this direction: release what is held and deliver what was
     /// withheld (the whole body so far, as one callback).
-    async fn resume(
+    pub(super) async fn resume(
         &mut self,
         dir: Dir,
         id: u32,
@@ -925,14 +967,14 @@ impl Driver {
         }
     }
 
-    fn with_stream<R>(&mut self, id: u32, f: impl FnOnce(&mut HttpStream) -> R) -> R {
+    pub(super) fn with_stream<R>(&mut self, id: u32, f: impl FnOnce(&mut HttpStream) -> R) -> R {
         let mut w = self.world.borrow_mut();
         f(w.streams
             .get_mut(&id)
             .expect("the stream lives until the request ends"))
     }
 
-    fn request_parts(&self, r: &Request) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
+    pub(super) fn request_parts(&self, r: &Request) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
         let mut headers: Vec<Pair> = vec![
             (b":authority".to_vec(), r.authority.as_bytes().to_vec()),
             (b":path".to_vec(), r.path.as_bytes().to_vec()),
@@ -979,7 +1021,7 @@ impl Driver {
 }
 
 /// The upstream's response as headers, body chunks and trailers.
-fn response_parts(r: &Response) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
+pub(super) fn response_parts(r: &Response) -> (Vec<Pair>, Vec<Vec<u8>>, Vec<Pair>) {
     let mut headers: Vec<Pair> = vec![(b":status".to_vec(), r.status.to_string().into_bytes())];
     headers.extend(to_pairs(&r.headers.0));
     let chunks = body_chunks(&r.body, &r.chunks).unwrap_or_default();
@@ -1010,7 +1052,7 @@ fn acts_on(a: &Deferred) -> u32 {
 }
 
 /// The header, body and trailer callbacks of a direction.
-fn names(dir: Dir) -> (&'static str, &'static str, &'static str) {
+pub(super) fn names(dir: Dir) -> (&'static str, &'static str, &'static str) {
     match dir {
         Dir::Request => (
             "proxy_on_request_headers",
@@ -1046,7 +1088,7 @@ fn trailers_of(s: &mut HttpStream, dir: Dir) -> &mut Vec<Pair> {
     }
 }
 
-fn message(headers: &[Pair], body: &[u8], trailers: &[Pair]) -> Message {
+pub(super) fn message(headers: &[Pair], body: &[u8], trailers: &[Pair]) -> Message {
     Message {
         headers: from_pairs(headers),
         body: Body::from_bytes(body),
@@ -1055,7 +1097,7 @@ fn message(headers: &[Pair], body: &[u8], trailers: &[Pair]) -> Message {
 }
 
 /// Envoy's reply when a fail-closed plugin has failed.
-fn fail_reply() -> ClientResponse {
+pub(super) fn fail_reply() -> ClientResponse {
     ClientResponse {
         status: 503,
         message: Message {

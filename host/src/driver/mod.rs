@@ -12,6 +12,7 @@
 //! breakpoints and "never freeze the page" all fall out of one mechanism.
 
 pub(crate) mod call;
+mod chain;
 mod http;
 mod network;
 mod timeline;
@@ -200,13 +201,20 @@ pub(crate) struct Driver {
     pub injecting: bool,
     /// Waking waiting streams now ([`Driver::wake_parked`]).
     pub waking: bool,
+    /// The other VMs of a chain, by VM index (`None` for the one in `vm`), with whether each
+    /// has failed.
+    pub other_vms: Vec<Option<(Vm, bool)>>,
 }
 
 impl Driver {
     /// Runs the whole scenario: plugin start, then its events (v1: `requests` requests,
     /// `clock.interval_ms` apart), then what is still due; a request still waiting stalls.
     pub(crate) async fn run(mut self) {
-        let started = self.start().await;
+        let started = if self.world.borrow().chain.is_some() {
+            self.start_chain().await
+        } else {
+            self.start().await
+        };
         if let Err(f) = started {
             self.world.borrow_mut().failure = Some(f);
             self.world.borrow_mut().finished = true;
@@ -233,11 +241,54 @@ impl Driver {
         self.drain().await;
         self.stall_waiting().await;
         self.run_injected().await;
+        // The report reads the first filter's VM and shared data as the current ones.
+        self.activate(0);
         self.world.borrow_mut().finished = true;
+    }
+
+    /// Makes filter `to` of a chain the current one: its VM, its root and its view of the
+    /// stream (a no-op for a single plugin).
+    pub(crate) fn activate(&mut self, to: usize) {
+        let (from_vm, to_vm) = self.world.borrow_mut().switch_filter(to);
+        if from_vm != to_vm
+            && let Some((vm, failed)) = self.other_vms.get_mut(to_vm).and_then(Option::take)
+        {
+            let old_vm = std::mem::replace(&mut self.vm, vm);
+            let old_failed = std::mem::replace(&mut self.failed, failed);
+            self.other_vms[from_vm] = Some((old_vm, old_failed));
+        }
+    }
+
+    /// Start-up of a chain: each VM's start functions once (in the order of the first filter
+    /// that uses it), and each filter's root context, in chain order.
+    async fn start_chain(&mut self) -> Result<(), Failure> {
+        let vm_of = self
+            .world
+            .borrow()
+            .chain
+            .as_ref()
+            .map(|c| c.vm_of.clone())
+            .unwrap_or_default();
+        let mut started = std::collections::BTreeSet::new();
+        for (i, vm) in vm_of.iter().enumerate() {
+            self.activate(i);
+            if started.insert(*vm) {
+                self.start_functions().await?;
+            }
+            self.start_root().await?;
+        }
+        self.activate(0);
+        Ok(())
     }
 
     /// VM start as Envoy does it: start functions, root context, vm start, configure.
     async fn start(&mut self) -> Result<(), Failure> {
+        self.start_functions().await?;
+        self.start_root().await
+    }
+
+    /// The module's start functions (`_initialize` and `main`, or `_start`).
+    async fn start_functions(&mut self) -> Result<(), Failure> {
         self.world.borrow_mut().in_start = true;
         let start = if self.vm.func("_initialize").is_some() {
             let r = self.call_checked("_initialize", &[], 0).await;
@@ -263,8 +314,11 @@ impl Driver {
                 f.kind = FailureKind::StartFailed;
             }
             f
-        })?;
+        })
+    }
 
+    /// A root context: create, VM start, configure, as Envoy starts a plugin in its VM.
+    async fn start_root(&mut self) -> Result<(), Failure> {
         let root = {
             let mut w = self.world.borrow_mut();
             let id = w.next_context_id;

@@ -14,8 +14,8 @@ const MAX_DRAIN_NS: u64 = 86_400_000_000_000;
 
 /// What falls due next on the virtual clock.
 enum Due {
-    /// The root context's timer.
-    Tick,
+    /// A root context's timer (of this filter of a chain; 0 for a single plugin).
+    Tick(usize),
     /// A delayed callout answer.
     Answer,
 }
@@ -43,10 +43,12 @@ impl Driver {
     /// Moves the clock to the next tick due and fires it (and what falls due before it).
     /// Returns false when the plugin set no tick period: Envoy has no timer to fire then.
     async fn tick(&mut self) -> bool {
-        let (period, due) = {
-            let w = self.world.borrow();
-            (w.tick_period_ms, w.next_tick_ns)
-        };
+        // In a chain, the filter whose tick falls due first.
+        let (period, due) = self
+            .world
+            .borrow()
+            .earliest_tick()
+            .map_or((0, 0), |(_, period, due, _)| (period, due));
         if period == 0 || self.failed {
             if period == 0 {
                 self.world.borrow_mut().note(
@@ -73,7 +75,8 @@ impl Driver {
             self.set_clock(at);
             match due {
                 Due::Answer => self.settle().await,
-                Due::Tick => {
+                Due::Tick(filter) => {
+                    self.activate(filter);
                     let (period, root) = {
                         let w = self.world.borrow();
                         (w.tick_period_ms, w.root_id)
@@ -97,11 +100,11 @@ impl Driver {
     fn next_due(&self) -> Option<(u64, Due)> {
         let w = self.world.borrow();
         let answer = w.next_answer_due();
-        let tick = (w.tick_period_ms != 0).then_some(w.next_tick_ns);
+        let tick = w.earliest_tick().map(|(filter, _, due, _)| (due, filter));
         match (answer, tick) {
-            (Some(a), Some(t)) if t < a => Some((t, Due::Tick)),
+            (Some(a), Some((t, f))) if t < a => Some((t, Due::Tick(f))),
             (Some(a), _) => Some((a, Due::Answer)),
-            (None, Some(t)) => Some((t, Due::Tick)),
+            (None, Some((t, f))) => Some((t, Due::Tick(f))),
             (None, None) => None,
         }
     }

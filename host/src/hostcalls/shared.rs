@@ -80,16 +80,20 @@ pub(super) fn register_queue(
             .find(|(_, q)| q.name == name && q.vm_id == vm_id);
         match existing.map(|(t, _)| *t) {
             Some(t) => {
+                let filter = w.filter();
                 if let Some(q) = w.queues.get_mut(&t) {
                     q.root = root;
+                    q.filter = filter;
                 }
                 t
             }
             None => {
                 let t = w.queues.len() as u32 + 1;
+                let filter = w.filter();
                 w.queues.insert(
                     t,
                     Queue {
+                        filter,
                         vm_id,
                         name: name.clone(),
                         root,
@@ -151,8 +155,12 @@ pub(super) fn enqueue(
         return Err(Status::NotFound.into());
     };
     q.items.push_back(data);
-    let root = q.root;
-    w.deferred.push(Deferred::QueueReady { root, token });
+    let (root, filter) = (q.root, q.filter);
+    w.deferred.push(Deferred::QueueReady {
+        filter,
+        root,
+        token,
+    });
     OK
 }
 

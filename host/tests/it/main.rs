@@ -1,6 +1,7 @@
 //! Integration tests of the host: WAT fixtures for what examples cannot reach, and the real
 //! example plugins built by `examples/build.sh`.
 
+mod chains;
 mod examples;
 mod fixtures;
 mod fuzz;

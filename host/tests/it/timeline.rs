@@ -112,6 +112,7 @@ fn a_tick_without_a_period_fires_nothing_and_says_so() {
         logs: r.logs.clone(),
         logs_dropped: 0,
         timeline: r.timeline.clone(),
+        filters: Vec::new(),
     }
     .render();
     assert!(

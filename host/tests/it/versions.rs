@@ -62,6 +62,7 @@ fn run_example(scenario: Scenario) -> (Report, String) {
         logs: report.logs.clone(),
         logs_dropped: 0,
         timeline: report.timeline.clone(),
+        filters: Vec::new(),
     }
     .render();
     (report, trace)

@@ -1,0 +1,278 @@
+//! Several plugins on one stream: Envoy's filter-manager order, local replies, shared VMs
+//! and shared data across filters (the `chain_filter` fixture, configured per filter).
+
+use pwp_host::{Plugin, Report, Session};
+
+use crate::{fixture, scenario};
+
+/// Runs the fixture as every filter of `json`'s chain.
+fn run_chain(json: &str) -> Report {
+    let s = scenario(json);
+    let plugin = Plugin::load(fixture("chain_filter")).unwrap();
+    let plugins: Vec<&Plugin> = (0..s.filter_count()).map(|_| &plugin).collect();
+    Session::with_chain(&plugins, s).unwrap().run_to_end()
+}
+
+/// `[filter] callback(args)` for each callback of the request, from the first stream one on.
+fn stream_calls(r: &Report) -> Vec<String> {
+    r.callbacks
+        .iter()
+        .filter(|c| c.request.is_some())
+        .map(|c| {
+            let args: Vec<String> = c.args.iter().map(i64::to_string).collect();
+            format!(
+                "{} {}({})",
+                c.filter.map_or("-".to_string(), |f| f.to_string()),
+                c.name.trim_start_matches("proxy_on_"),
+                args.join(",")
+            )
+        })
+        .collect()
+}
+
+fn logs_of(r: &Report) -> Vec<String> {
+    r.logs.iter().map(|l| l.message.clone()).collect()
+}
+
+fn header_values(headers: &[(String, String)], name: &str) -> Vec<String> {
+    headers
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+const TWO_VMS: &str = r#"{
+  "settings": {"config": "Ap", "vm_id": "a", "plugin_name": "first"},
+  "chain": [{"config": "Bp", "vm_id": "b", "plugin_name": "second"}]
+}"#;
+
+#[test]
+fn the_request_walks_the_chain_forward_and_the_response_backward() {
+    let r = run_chain(TWO_VMS);
+    assert_eq!(
+        stream_calls(&r),
+        [
+            "0 context_create(2,1)",
+            "0 request_headers(2,6,1)",
+            "1 context_create(2,1)",
+            "1 request_headers(2,7,1)",
+            "1 response_headers(2,1,1)",
+            "0 response_headers(2,2,1)",
+            "0 log(2)",
+            "1 log(2)",
+            "0 done(2)",
+            "0 delete(2)",
+            "1 done(2)",
+            "1 delete(2)",
+        ]
+    );
+    // One header map: the second filter sees the first one's header, upstream sees both.
+    let up = r.upstream_request.clone().unwrap();
+    assert_eq!(header_values(&up.headers, "x-chain"), ["A", "B"]);
+    let down = r.client_response.clone().unwrap();
+    assert_eq!(header_values(&down.message.headers, "x-resp"), ["B", "A"]);
+    // "A" is logged once: the header; shared data is scoped by vm_id, and they differ.
+    assert_eq!(logs_of(&r), ["A"]);
+    assert_eq!(r.shared_data.len(), 2, "{:?}", r.shared_data);
+    assert!(r.shared_data.contains_key("last") && r.shared_data.contains_key("b/last"));
+    assert!(r.passed());
+    // Each VM starts once and has its own root context 1.
+    let starts: Vec<(Option<u32>, &str)> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.request.is_none())
+        .map(|c| (c.filter, c.name.as_str()))
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            (Some(0), "_initialize"),
+            (Some(0), "proxy_on_context_create"),
+            (Some(0), "proxy_on_vm_start"),
+            (Some(0), "proxy_on_configure"),
+            (Some(1), "_initialize"),
+            (Some(1), "proxy_on_context_create"),
+            (Some(1), "proxy_on_vm_start"),
+            (Some(1), "proxy_on_configure"),
+        ]
+    );
+}
+
+#[test]
+fn filters_with_the_same_module_and_vm_id_share_one_vm_and_its_shared_data() {
+    let r = run_chain(
+        r#"{"settings": {"config": "Ap"}, "chain": [{"config": "Bp", "plugin_name": "second"}]}"#,
+    );
+    let starts: Vec<String> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.request.is_none())
+        .map(|c| format!("{:?} {}{:?}", c.filter, c.name, c.args))
+        .collect();
+    // One `_initialize`; the second root is context 2 of the same VM.
+    assert_eq!(
+        starts,
+        [
+            "Some(0) _initialize[]",
+            "Some(0) proxy_on_context_create[1, 0]",
+            "Some(0) proxy_on_vm_start[1, 0]",
+            "Some(0) proxy_on_configure[1, 2]",
+            "Some(1) proxy_on_context_create[2, 0]",
+            "Some(1) proxy_on_vm_start[2, 0]",
+            "Some(1) proxy_on_configure[2, 2]",
+        ]
+    );
+    let calls = stream_calls(&r);
+    assert_eq!(calls[0], "0 context_create(3,1)");
+    assert_eq!(calls[2], "1 context_create(4,2)");
+    // The second filter reads the first one's header and its shared data.
+    assert_eq!(logs_of(&r), ["A", "A"]);
+    assert_eq!(r.shared_data.len(), 1);
+}
+
+#[test]
+fn a_local_reply_keeps_later_filters_from_the_request() {
+    let r = run_chain(
+        r#"{"settings": {"config": "Ad", "vm_id": "a"},
+            "chain": [{"config": "Bp", "vm_id": "b", "plugin_name": "second"}]}"#,
+    );
+    assert_eq!(
+        stream_calls(&r),
+        [
+            "0 context_create(2,1)",
+            "0 request_headers(2,6,1)",
+            // The reply goes back through the filter that sent it only.
+            "0 response_headers(2,3,0)",
+            "0 response_body(2,6,1)",
+            // The second filter gets its context from the access log path.
+            "0 log(2)",
+            "1 context_create(2,1)",
+            "1 log(2)",
+            "0 done(2)",
+            "0 delete(2)",
+            "1 done(2)",
+            "1 delete(2)",
+        ]
+    );
+    let down = r.client_response.clone().unwrap();
+    assert_eq!(down.status, 401);
+    assert!(down.local_reply);
+    assert_eq!(header_values(&down.message.headers, "x-resp"), ["A"]);
+    assert!(r.upstream_request.is_none());
+}
+
+#[test]
+fn a_later_filters_local_reply_goes_back_through_the_earlier_ones() {
+    let r = run_chain(
+        r#"{"settings": {"config": "Ap", "vm_id": "a"},
+            "chain": [{"config": "Bd", "vm_id": "b", "plugin_name": "second"}]}"#,
+    );
+    let calls = stream_calls(&r);
+    let i = calls
+        .iter()
+        .position(|c| c == "1 request_headers(2,7,1)")
+        .unwrap_or_else(|| panic!("{calls:?}"));
+    assert_eq!(
+        calls[i + 1..i + 5],
+        [
+            "1 response_headers(2,3,0)",
+            "1 response_body(2,6,1)",
+            "0 response_headers(2,4,0)",
+            "0 response_body(2,6,1)",
+        ]
+    );
+    let down = r.client_response.clone().unwrap();
+    assert_eq!(down.status, 401);
+    assert_eq!(header_values(&down.message.headers, "x-resp"), ["B", "A"]);
+}
+
+#[test]
+fn body_chunks_flow_through_the_chain_one_by_one() {
+    let chunked = r#"{
+      "settings": {"config": "Ap", "vm_id": "a"},
+      "request": {"method": "POST", "chunks": ["one", "two", "three"]},
+      "chain": [{"config": "Bp", "vm_id": "b", "plugin_name": "second"}]
+    }"#;
+    let r = run_chain(chunked);
+    let bodies: Vec<String> = stream_calls(&r)
+        .into_iter()
+        .filter(|c| c.contains("request_body"))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "0 request_body(2,3,0)",
+            "1 request_body(2,3,0)",
+            "0 request_body(2,3,0)",
+            "1 request_body(2,3,0)",
+            "0 request_body(2,5,1)",
+            "1 request_body(2,5,1)",
+        ]
+    );
+    assert_eq!(
+        r.upstream_request.clone().unwrap().body.bytes().unwrap(),
+        b"onetwothree"
+    );
+    // A buffering first filter holds the chunks; the second gets them at once, at the end.
+    let r = run_chain(&chunked.replace("\"Ap\"", "\"Ab\""));
+    let bodies: Vec<String> = stream_calls(&r)
+        .into_iter()
+        .filter(|c| c.contains("request_body"))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "0 request_body(2,3,0)",
+            "0 request_body(2,6,0)",
+            "0 request_body(2,11,1)",
+            "1 request_body(2,11,1)",
+        ]
+    );
+    assert_eq!(
+        r.upstream_request.clone().unwrap().body.bytes().unwrap(),
+        b"onetwothree"
+    );
+}
+
+#[test]
+fn a_filter_that_holds_the_headers_holds_every_later_filter() {
+    let r = run_chain(
+        r#"{"settings": {"config": "Ah", "vm_id": "a", "plugin_name": "holder"},
+            "request": {"method": "POST", "body": "data"},
+            "chain": [{"config": "Bp", "vm_id": "b", "plugin_name": "second"}]}"#,
+    );
+    let calls = stream_calls(&r);
+    assert!(
+        !calls.iter().any(|c| c.starts_with("1 request")),
+        "{calls:?}"
+    );
+    let stalled = r.requests[0].stalled.clone().unwrap();
+    assert!(
+        stalled.starts_with("holder: proxy_on_request_headers paused the request"),
+        "{stalled}"
+    );
+}
+
+#[test]
+fn the_trace_names_each_callbacks_filter_and_single_runs_name_none() {
+    let r = run_chain(TWO_VMS);
+    let text = pwp_host::Trace {
+        callbacks: r.callbacks.clone(),
+        logs: r.logs.clone(),
+        logs_dropped: 0,
+        filters: vec!["first".into(), "second".into()],
+        timeline: Vec::new(),
+    }
+    .render();
+    assert!(
+        text.contains("[second] proxy_on_request_headers(2, 7, 1) -> Continue"),
+        "{text}"
+    );
+    let single = pwp_host::run(
+        &fixture("chain_filter"),
+        scenario(r#"{"settings": {"config": "Ap"}}"#),
+    )
+    .unwrap();
+    assert!(single.callbacks.iter().all(|c| c.filter.is_none()));
+}
