@@ -150,10 +150,30 @@ pub fn find_example(name: &str, scenario_dir: Option<&Path>) -> Result<PathBuf, 
     ))
 }
 
-/// A session on `plugin`, or why there cannot be one (exit code 3).
-pub fn open_session(plugin: &LoadedPlugin, scenario: Scenario) -> Result<Session, Fail> {
+/// A session on `plugin` and, for a chain, on each further filter's plugin (found as the
+/// scenario's own, relative to `scenario_path`), or why there cannot be one (exit code 3).
+pub fn open_session(
+    plugin: &LoadedPlugin,
+    scenario: Scenario,
+    scenario_path: Option<&Path>,
+) -> Result<Session, Fail> {
+    let mut loaded = vec![(plugin.origin.clone(), plugin.bytes.clone())];
+    for k in 1..scenario.filter_count() {
+        let filter = scenario.filter(k).expect("a filter of the chain");
+        let p = resolve_plugin(None, &filter, scenario_path)
+            .map_err(|Fail(code, m)| Fail(code, format!("chain[{}]: {m}", k - 1)))?;
+        loaded.push((p.origin, p.bytes));
+    }
+    let mut plugins = Vec::new();
+    for (origin, bytes) in &loaded {
+        plugins.push(
+            pwp_host::Plugin::load(bytes.as_slice())
+                .map_err(|e| Fail(3, format!("{origin}: {e}")))?,
+        );
+    }
+    let refs: Vec<&pwp_host::Plugin> = plugins.iter().collect();
     let origin = &plugin.origin;
-    Session::new(&plugin.bytes, scenario).map_err(|e| match e {
+    Session::with_chain(&refs, scenario).map_err(|e| match e {
         SessionError::Load(l) => Fail(3, format!("{origin}: {l}")),
         SessionError::Refused(r) => Fail(
             3,

@@ -289,7 +289,7 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
         Some(ProfileArg::Higress) => scenario.settings.profile = Profile::Higress,
         None => {}
     }
-    let mut session = open_session(&plugin, scenario)?;
+    let mut session = open_session(&plugin, scenario, a.scenario.as_deref())?;
     let report = session.run_to_end();
     if a.json {
         let mut doc = serde_json::to_value(&report).unwrap_or_default();

@@ -205,6 +205,20 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
         r.plugin.toolchain,
         r.profile
     );
+    for (i, f) in r.filters.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "  filter {} {}: VM {}, {} callbacks, request headers seen {} time(s){}",
+            i + 1,
+            s.bold(&f.name),
+            f.vm + 1,
+            f.callbacks,
+            f.request_headers,
+            f.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(", failed: {e}"))
+        );
+    }
     // A replay shows the start-up and the last request (the one the expectations and the
     // messages below are about); `--json` has every callback.
     // A run with events shows every callback, with the timeline between them.
@@ -250,9 +264,13 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
             (None, Some(v)) => format!(" -> {v}"),
             _ => String::new(),
         };
+        let filter = cb.filter.map_or(String::new(), |f| {
+            let name = r.filters.get(f as usize).map_or("?", |x| x.name.as_str());
+            format!("{} ", s.bold(&format!("[{name}]")))
+        });
         let _ = writeln!(
             o,
-            "  {}({}){result} {}",
+            "  {filter}{}({}){result} {}",
             cb.name,
             args.join(", "),
             s.dim(&format!(

@@ -317,3 +317,23 @@ fn a_foreign_function_mock_answers_the_plugin_and_the_trace_says_so() {
     let o = pwp(&["run", "--scenario", plain.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
+
+#[test]
+fn a_chain_loads_every_plugin_and_names_each_filter() {
+    let s = example("rust-basic-auth.scenario-chain-denied.json");
+    let o = pwp(&["run", "--scenario", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("filter 2 go-headers: VM 2, 8 callbacks, request headers seen 0 time(s)"),
+        "{out}"
+    );
+    assert!(out.contains("[go-headers] proxy_on_log(2)"), "{out}");
+    // A chain filter whose plugin cannot be found names the filter.
+    let text_of = std::fs::read_to_string(&s).unwrap();
+    let missing = text_of.replace("\"example\": \"go-headers\"", "\"path\": \"nowhere.wasm\"");
+    let m = tmp("chain-missing.json", missing.as_bytes());
+    let o = pwp(&["run", "--scenario", m.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("chain[0]: cannot read"), "{}", text(&o));
+}

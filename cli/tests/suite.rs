@@ -130,8 +130,8 @@ fn the_filter_keeps_scenarios_by_path_or_name() {
     let o = pwp(&["test", "examples/", "--filter", "rust-basic-auth"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = stdout(&o);
-    assert_eq!(out.lines().filter(|l| l.starts_with("PASS")).count(), 3);
-    assert!(out.ends_with("3 passed, 0 failed\n"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("PASS")).count(), 5);
+    assert!(out.ends_with("5 passed, 0 failed\n"), "{out}");
 
     // "wrong password" is in one scenario's name only.
     let o = pwp(&["test", "examples", "--filter", "wrong password"]);

@@ -117,7 +117,7 @@ fn run_into(item: &Item, outcome: &mut Outcome) -> Result<(), Fail> {
     let plugin = resolve_plugin(None, &scenario, Some(&item.path))?;
     outcome.plugin = Some(plugin.origin.clone());
     let expects_error = scenario.expect.error.is_some();
-    let mut session = open_session(&plugin, scenario)?;
+    let mut session = open_session(&plugin, scenario, Some(&item.path))?;
     let report = session.run_to_end();
     outcome.status = if report.error.is_some() && !expects_error {
         Status::PluginFailed

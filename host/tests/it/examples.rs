@@ -47,7 +47,8 @@ fn every_example_scenario_passes_and_matches_its_golden_trace() {
         let bytes = std::fs::read(examples_dir().join(&wasm)).expect("plugin");
         let text = std::fs::read_to_string(examples_dir().join(&scenario_file)).expect("scenario");
         let scenario = Scenario::parse(&text).unwrap_or_else(|e| panic!("{scenario_file}: {e}"));
-        let report = run(&bytes, scenario).unwrap_or_else(|e| panic!("{scenario_file}: {e}"));
+        let report =
+            run_with_chain(&bytes, scenario).unwrap_or_else(|e| panic!("{scenario_file}: {e}"));
         for e in report.expectations.iter().filter(|e| !e.passed) {
             failures.push(format!("{scenario_file}: {} ({})", e.name, e.detail));
         }
@@ -56,6 +57,7 @@ fn every_example_scenario_passes_and_matches_its_golden_trace() {
             logs: report.logs.clone(),
             logs_dropped: 0,
             timeline: report.timeline.clone(),
+            filters: report.filters.iter().map(|f| f.name.clone()).collect(),
         }
         .render();
         let golden = golden_dir.join(scenario_file.replace(".json", ".trace"));
@@ -74,6 +76,28 @@ fn every_example_scenario_passes_and_matches_its_golden_trace() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs `scenario` on `bytes`, and on the examples its chain names.
+fn run_with_chain(bytes: &[u8], scenario: Scenario) -> Result<pwp_host::Report, String> {
+    if scenario.chain.is_empty() {
+        return run(bytes, scenario).map_err(|e| e.to_string());
+    }
+    let mut plugins = vec![pwp_host::Plugin::load(bytes.to_vec()).map_err(|e| e.to_string())?];
+    for f in &scenario.chain {
+        let name = f
+            .plugin
+            .example
+            .as_deref()
+            .ok_or("chain filters name examples")?;
+        let bytes = std::fs::read(examples_dir().join(format!("{name}.wasm")))
+            .map_err(|e| format!("{name}: {e}"))?;
+        plugins.push(pwp_host::Plugin::load(bytes).map_err(|e| e.to_string())?);
+    }
+    let refs: Vec<&pwp_host::Plugin> = plugins.iter().collect();
+    Ok(pwp_host::Session::with_chain(&refs, scenario)
+        .map_err(|e| e.to_string())?
+        .run_to_end())
 }
 
 fn first_difference(want: &str, got: &str) -> String {
@@ -167,6 +191,7 @@ fn sessions_sharing_a_compiled_plugin_run_as_a_fresh_one_does() {
             logs: r.logs.clone(),
             logs_dropped: 0,
             timeline: r.timeline.clone(),
+            filters: Vec::new(),
         };
         let fuel: Vec<u64> = r.callbacks.iter().map(|c| c.fuel).collect();
         (trace.render(), fuel)
