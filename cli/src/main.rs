@@ -383,13 +383,36 @@ fn cmd_export(
         FormatArg::Envoy => ExportFormat::Envoy,
         FormatArg::Dockerfile => ExportFormat::Dockerfile,
     };
-    let out = export(
-        format,
-        &options,
-        &scenario.settings.config,
-        sha.as_deref(),
-        abi.as_deref(),
-    );
+    let out = if scenario.chain.is_empty() {
+        export(
+            format,
+            &options,
+            &scenario.settings.config,
+            sha.as_deref(),
+            abi.as_deref(),
+        )
+    } else {
+        // A chain: one resource per plugin, ordered as the chain.
+        let mut digests = vec![(sha, abi)];
+        for k in 1..scenario.filter_count() {
+            let filter = scenario.filter(k).expect("a filter of the chain");
+            let digest = match resolve_plugin(None, &filter, scenario_path.as_deref()) {
+                Ok(p) => {
+                    let info =
+                        inspect(&p.bytes).map_err(|e| Fail(3, format!("{}: {e}", p.origin)))?;
+                    (
+                        Some(info.sha256),
+                        info.abi_marker
+                            .map(|m| m.trim_start_matches("proxy_abi_version_").to_string()),
+                    )
+                }
+                Err(_) => (filter.plugin.as_ref().and_then(|p| p.sha256.clone()), None),
+            };
+            digests.push(digest);
+        }
+        let plugins = pwp_model::export::ChainPlugin::from_scenario(&scenario, &options, &digests);
+        pwp_model::export::export_chain(format, &plugins)
+    };
     print!("{}", out.text);
     for w in &out.warnings {
         eprintln!("pwp: {w}");

@@ -337,3 +337,26 @@ fn a_chain_loads_every_plugin_and_names_each_filter() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("chain[0]: cannot read"), "{}", text(&o));
 }
+
+#[test]
+fn a_chain_exports_one_wasm_plugin_per_filter_in_chain_order() {
+    let s = example("rust-basic-auth.scenario-chain.json");
+    let o = pwp(&["export", "-f", "istio", "--scenario", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let docs: Vec<serde_json::Value> = out
+        .split("---\n")
+        .map(|d| yaml_serde::from_str(d).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2, "{out}");
+    assert_eq!(docs[1]["metadata"]["name"], "go-headers");
+    let priority = |d: &serde_json::Value| d["spec"]["priority"].as_i64().unwrap();
+    assert!(priority(&docs[0]) > priority(&docs[1]), "{out}");
+    let sha = pwp_sha(&example("go-headers.wasm"));
+    // Each plugin's own module is the one named (for oci:// images, in a warning).
+    assert!(
+        text(&o).contains(&format!("go-headers: the module's sha256 ({sha})")),
+        "{}",
+        text(&o)
+    );
+}

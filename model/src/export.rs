@@ -18,6 +18,7 @@
 //! [`higress_plugin_config`] computes the JSON a plugin receives on Higress (`_rules_`), so the
 //! playground can run the plugin exactly as the gateway will.
 
+mod chain;
 mod dockerfile;
 mod envoy;
 mod higress;
@@ -31,6 +32,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use chain::{ChainPlugin, export_chain};
 
 pub use higress::higress_plugin_config;
 

@@ -123,6 +123,50 @@ pub(super) fn http_filters(
     yaml(&header, &root)
 }
 
+/// One Envoy `http_filters` list with a Wasm filter per plugin of a chain, in chain order,
+/// then the router. `filters` holds each plugin's options, configuration, sha256 and `vm_id`.
+pub(super) fn chain_http_filters(
+    filters: &[(&ExportOptions, &Value, Option<&str>, &str)],
+    w: &mut Warnings,
+) -> String {
+    let mut header = String::from(
+        "# Envoy http_filters for an http_connection_manager (envoy.filters.network.http_connection_manager):\n\
+         # the chain's Wasm filters in order (requests walk them down, responses up), then the router.\n",
+    );
+    let mut http_filters = Vec::new();
+    for (i, (o, config, sha256, vm_id)) in filters.iter().enumerate() {
+        let (mut plugin, filename, source) = plugin_config(o, config, w, "http_filters");
+        plugin.vm_config.vm_id = (*vm_id).to_string();
+        header.push_str(&format!("# {}. {} reads {filename}", i + 1, o.name));
+        if let Some(src) = source {
+            header.push_str(&format!(" (from {src})"));
+        }
+        match sha256 {
+            Some(sha) => header.push_str(&format!("; sha256 {sha}.\n")),
+            None => header.push_str(".\n"),
+        }
+        http_filters.push(HttpFilter {
+            name: "envoy.filters.http.wasm",
+            typed_config: TypedConfig {
+                type_url: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                config: Some(plugin),
+            },
+        });
+    }
+    http_filters.push(HttpFilter {
+        name: "envoy.filters.http.router",
+        typed_config: TypedConfig {
+            type_url: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+            config: None,
+        },
+    });
+    header.push_str(
+        "# Filters with the same vm_id, module and VM configuration share one VM and its shared data.\n\
+         # failure_policy needs a recent Envoy; older ones take `fail_open: true|false` instead.\n",
+    );
+    yaml(&header, &Root { http_filters })
+}
+
 #[derive(Serialize)]
 struct NetworkRoot {
     filters: Vec<NetworkFilter>,

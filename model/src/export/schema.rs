@@ -589,6 +589,39 @@ mod tests {
         assert_eq!(checked, 54);
     }
 
+    #[test]
+    fn every_resource_of_an_exported_chain_validates_against_the_published_crds() {
+        let crds = crds();
+        let scenario = crate::Scenario::parse(
+            r#"{"settings": {"config": {"a": 1}},
+                "chain": [{"plugin": {"example": "go-headers"}, "plugin_name": "go-headers",
+                           "config": {"b": 2}, "phase": "STATS"},
+                          {"plugin": {"example": "go-headers"}, "plugin_name": "go-headers",
+                           "priority": 3}]}"#,
+        )
+        .unwrap();
+        let digests = vec![(Some(SHA.to_string()), Some("0_2_1".to_string())); 3];
+        let mut checked = 0;
+        for format in [
+            ExportFormat::Istio,
+            ExportFormat::TrafficExtension,
+            ExportFormat::Higress,
+        ] {
+            for first in option_sets() {
+                let plugins = super::super::ChainPlugin::from_scenario(&scenario, &first, &digests);
+                let e = super::super::export_chain(format, &plugins);
+                let docs: Vec<&str> = e.text.split("---\n").collect();
+                assert_eq!(docs.len(), 3, "{}", e.text);
+                for doc in docs {
+                    let errors = validate_manifest(&crds, doc);
+                    assert!(errors.is_empty(), "{format}: {errors:#?}\n{doc}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 3 * option_sets().len() * 3);
+    }
+
     /// The validator must be able to fail: each broken document names its problem.
     #[test]
     fn the_validator_rejects_broken_documents() {
