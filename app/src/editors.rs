@@ -10,6 +10,7 @@
 
 mod body_editor;
 mod body_text;
+mod chain_editor;
 mod config_editor;
 mod config_text;
 mod connection_editor;

@@ -14,7 +14,8 @@ use pwp_model::scenario::PluginRef;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::sessions::Origin;
-use crate::state::{AppState, LoadedPlugin};
+use crate::state::{AppState, ChainPlugin, LoadedPlugin, chain_key};
+use pwp_model::scenario::ChainFilter;
 
 /// The lower-case hex sha256 of `bytes`: by WebCrypto (fast), or inside the wasm where the page
 /// has no WebCrypto (it is only in secure contexts: https and localhost).
@@ -199,6 +200,118 @@ pub fn load_url(state: AppState, url: String, sha256: Option<String>) {
                     ..PluginRef::default()
                 };
                 use_bytes(state, name_from_url(&url), bytes, sha, source);
+            }
+            Err(e) => state.load_error.set(Some(e)),
+        }
+    });
+}
+
+/// Loads the plugins the scenario's chain names that are not loaded yet: examples, URLs
+/// (checked against their sha256) and inline modules. An uploaded one is there once the user
+/// uploaded it (see [`add_chain_file`]).
+pub fn sync_chain(state: AppState) {
+    let refs: Vec<PluginRef> = state
+        .scenario
+        .with_untracked(|s| s.chain.iter().map(|f| f.plugin.clone()).collect());
+    for r in refs {
+        let key = chain_key(&r);
+        if state.chain_plugins.with_untracked(|m| m.contains_key(&key)) {
+            continue;
+        }
+        state.chain_plugins.update(|m| {
+            m.insert(key.clone(), ChainPlugin::Loading);
+        });
+        spawn_local(async move {
+            let slot = match load_ref(&r).await {
+                Ok(p) => ChainPlugin::Loaded(p),
+                Err(e) => ChainPlugin::Failed(e),
+            };
+            state.chain_plugins.update(|m| {
+                m.insert(key, slot);
+            });
+        });
+    }
+}
+
+/// Fetches (or decodes) the plugin `r` names.
+async fn load_ref(r: &PluginRef) -> Result<LoadedPlugin, String> {
+    if let Some(name) = &r.example {
+        let (bytes, sha, source) = fetch_example(name).await?;
+        return prepare(name.clone(), bytes, sha, source);
+    }
+    if let Some(url) = &r.url {
+        let (bytes, sha) = fetch_plugin(url, r.sha256.as_deref()).await?;
+        let source = PluginRef {
+            url: Some(url.clone()),
+            ..PluginRef::default()
+        };
+        return prepare(name_from_url(url), bytes, sha, source);
+    }
+    if let Some(b64) = &r.inline {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| format!("the inline plugin is not base64: {e}"))?;
+        let sha = sha256(&bytes).await;
+        if let Some(want) = r
+            .sha256
+            .as_deref()
+            .filter(|w| !w.eq_ignore_ascii_case(&sha))
+        {
+            return Err(format!("the inline plugin has sha256 {sha}, not {want}"));
+        }
+        return prepare("inline plugin".into(), bytes, sha, r.clone());
+    }
+    Err(format!(
+        "upload {} again: an uploaded plugin of the chain is kept only while the page is open",
+        r.file_name.as_deref().unwrap_or("its .wasm")
+    ))
+}
+
+/// Adds a bundled example as the chain's last filter (loaded by [`sync_chain`]).
+pub fn add_chain_example(state: AppState, name: String) {
+    crate::editors::edit(state, |s| {
+        s.chain.push(ChainFilter {
+            plugin: PluginRef {
+                example: Some(name.clone()),
+                ..PluginRef::default()
+            },
+            plugin_name: name,
+            ..ChainFilter::default()
+        });
+    });
+}
+
+/// Reads a file the user picked and adds it as the chain's last filter.
+pub fn add_chain_file(state: AppState, file: web_sys::File) {
+    let name = file.name();
+    spawn_local(async move {
+        let Ok(buffer) = JsFuture::from(file.array_buffer()).await else {
+            state
+                .load_error
+                .set(Some(format!("{name}: the file could not be read")));
+            return;
+        };
+        let bytes = Uint8Array::new(&buffer).to_vec();
+        let sha = sha256(&bytes).await;
+        let source = PluginRef {
+            file_name: Some(name.clone()),
+            ..PluginRef::default()
+        };
+        match prepare(name.clone(), bytes, sha, source) {
+            Ok(loaded) => {
+                let source = loaded.source.clone();
+                state.chain_plugins.update(|m| {
+                    m.insert(chain_key(&source), ChainPlugin::Loaded(loaded));
+                });
+                let plugin_name = name.strip_suffix(".wasm").unwrap_or(&name).to_string();
+                crate::editors::edit(state, |s| {
+                    s.chain.push(ChainFilter {
+                        plugin: source,
+                        plugin_name,
+                        ..ChainFilter::default()
+                    });
+                });
             }
             Err(e) => state.load_error.set(Some(e)),
         }

@@ -45,7 +45,32 @@ fn ensure_session(state: AppState) -> Result<(), NoSession> {
         return Err((refusal, None));
     }
     let scenario = state.scenario.get_untracked();
-    let session = Session::with_plugin(&plugin.plugin, scenario).map_err(|e| match e {
+    // The chain's further filters: each plugin must be loaded.
+    let mut chain = Vec::new();
+    for (k, filter) in scenario.chain.iter().enumerate() {
+        let key = crate::state::chain_key(&filter.plugin);
+        let slot = state.chain_plugins.with_untracked(|m| m.get(&key).cloned());
+        let problem = match slot {
+            Some(crate::state::ChainPlugin::Loaded(p)) => {
+                chain.push(p);
+                continue;
+            }
+            Some(crate::state::ChainPlugin::Loading) => {
+                format!("filter {} of the chain is still loading", k + 2)
+            }
+            Some(crate::state::ChainPlugin::Failed(why)) => {
+                format!("filter {} of the chain: {why}", k + 2)
+            }
+            None => format!(
+                "filter {} of the chain has no plugin: choose or upload one",
+                k + 2
+            ),
+        };
+        return Err((problem, None));
+    }
+    let mut plugins: Vec<&pwp_host::Plugin> = vec![&plugin.plugin];
+    plugins.extend(chain.iter().map(|p| &*p.plugin));
+    let session = Session::with_chain(&plugins, scenario).map_err(|e| match e {
         SessionError::Refused(refusal) => (
             format!("{} would refuse to load this plugin", refusal.proxy),
             Some(refusal),
@@ -80,6 +105,26 @@ fn refresh(state: AppState, status: RunStatus, slices: u32) {
 /// Runs until `until` (or a breakpoint, the end, or a cancel), yielding between slices.
 pub fn drive(state: AppState, until: StepUntil) {
     if state.run.get_untracked().status == RunStatus::Running {
+        return;
+    }
+    // The chain's plugins load when the scenario names them; a Run that comes first waits.
+    let loading = state.session.with_value(Option::is_none)
+        && state.chain_plugins.with_untracked(|m| {
+            m.values()
+                .any(|p| matches!(p, crate::state::ChainPlugin::Loading))
+        });
+    if loading {
+        state.run.update(|r| r.status = RunStatus::Running);
+        spawn_local(async move {
+            while state.chain_plugins.with_untracked(|m| {
+                m.values()
+                    .any(|p| matches!(p, crate::state::ChainPlugin::Loading))
+            }) {
+                crate::browser::yield_now().await;
+            }
+            state.run.update(|r| r.status = RunStatus::Idle);
+            drive(state, until);
+        });
         return;
     }
     if let Err((message, refusal)) = ensure_session(state) {

@@ -37,6 +37,33 @@ impl LoadedPlugin {
     }
 }
 
+/// A plugin of the chain's further filters, as it loads.
+#[derive(Clone)]
+pub enum ChainPlugin {
+    /// Being fetched.
+    Loading,
+    /// Ready.
+    Loaded(LoadedPlugin),
+    /// Could not be loaded (the message says why).
+    Failed(String),
+}
+
+/// What identifies a chain filter's plugin among the loaded ones: the example, the URL, or
+/// the digest of an uploaded or inline module.
+pub fn chain_key(r: &PluginRef) -> String {
+    if let Some(e) = &r.example {
+        format!("example:{e}")
+    } else if let Some(u) = &r.url {
+        format!("url:{u}")
+    } else if let Some(sha) = &r.sha256 {
+        format!("sha256:{}", sha.to_ascii_lowercase())
+    } else if let Some(i) = &r.inline {
+        format!("inline:{}", pwp_host::sha256_hex(i.as_bytes()))
+    } else {
+        "none".into()
+    }
+}
+
 /// Where the run is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum RunStatus {
@@ -85,6 +112,8 @@ pub struct AppState {
     pub scenario: RwSignal<Scenario>,
     /// The loaded plugin.
     pub plugin: RwSignal<Option<LoadedPlugin>, LocalStorage>,
+    /// The plugins of the scenario's chain (filters 2..N), by [`chain_key`].
+    pub chain_plugins: RwSignal<std::collections::BTreeMap<String, ChainPlugin>, LocalStorage>,
     /// Why the last load failed.
     pub load_error: RwSignal<Option<String>>,
     /// A message for the user (share link problems, restored session notes).
@@ -130,6 +159,7 @@ impl AppState {
         let state = AppState {
             scenario: RwSignal::new(Scenario::default()),
             plugin: RwSignal::new_local(None),
+            chain_plugins: RwSignal::new_local(std::collections::BTreeMap::new()),
             load_error: RwSignal::new(None),
             notice: RwSignal::new(None),
             session: StoredValue::new_local(None),

@@ -22,6 +22,11 @@ pub fn App() -> impl IntoView {
     }
     crate::persist::autosave(state);
     crate::warmup::start(state);
+    // The chain's plugins load as soon as the scenario names them.
+    Effect::new(move |_| {
+        state.scenario.track();
+        crate::loader::sync_chain(state);
+    });
     view! {
         <Header />
         {move || state.notice.get().map(|n| view! {

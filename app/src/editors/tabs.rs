@@ -2,6 +2,7 @@ use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
 
+use super::chain_editor::ChainEditor;
 use super::config_editor::ConfigEditor;
 use super::limits_editor::LimitsEditor;
 use super::mocks_editor::MocksEditor;
@@ -13,12 +14,13 @@ use crate::browser;
 
 const TAB_KEY: &str = "pwp-editor-tab";
 /// `(id, label)`, in order.
-const TABS: [(&str, &str); 6] = [
+const TABS: [(&str, &str); 7] = [
     ("request", "Request"),
     ("response", "Response"),
     ("config", "Config"),
     ("settings", "Settings"),
     ("mocks", "Routing & mocks"),
+    ("chain", "Chain"),
     ("scenario", "Scenario (JSON)"),
 ];
 
@@ -81,7 +83,8 @@ pub fn Editors() -> impl IntoView {
             {panel(2, view! { <ConfigEditor vm=false /><ConfigEditor vm=true /> }.into_any())}
             {panel(3, view! { <SettingsEditor /><LimitsEditor /> }.into_any())}
             {panel(4, view! { <MocksEditor /> }.into_any())}
-            {panel(5, view! { <ScenarioJson /> }.into_any())}
+            {panel(5, view! { <ChainEditor /> }.into_any())}
+            {panel(6, view! { <ScenarioJson /> }.into_any())}
         </section>
     }
 }
@@ -92,10 +95,10 @@ mod tests {
 
     #[test]
     fn arrows_wrap_and_home_end_jump() {
-        assert_eq!(next_tab(0, "ArrowLeft"), Some(5));
-        assert_eq!(next_tab(5, "ArrowRight"), Some(0));
+        assert_eq!(next_tab(0, "ArrowLeft"), Some(6));
+        assert_eq!(next_tab(6, "ArrowRight"), Some(0));
         assert_eq!(next_tab(3, "Home"), Some(0));
-        assert_eq!(next_tab(3, "End"), Some(5));
+        assert_eq!(next_tab(3, "End"), Some(6));
         assert_eq!(next_tab(3, "a"), None);
     }
 }

@@ -88,6 +88,20 @@ pub fn SideEffects() -> impl IntoView {
     let report = move || state.run.with(|r| r.report.clone());
     view! {
         {move || report().map(|r| view! {
+            <div data-testid="chain-results">
+                {(!r.filters.is_empty()).then(|| view! { <h4>"Filter chain"</h4> })}
+                <ol class="chain-results">
+                    {r.filters.iter().map(|f| {
+                        let error = f.error.as_ref().map(|e| format!(", failed: {e}")).unwrap_or_default();
+                        view! {
+                            <li class="mono" data-testid="chain-result">{format!(
+                                "{}: VM {}, {} callbacks, request headers seen {} time(s){error}",
+                                f.name, f.vm + 1, f.callbacks, f.request_headers
+                            )}</li>
+                        }
+                    }).collect_view()}
+                </ol>
+            </div>
             <div data-testid="callouts">
                 {(!r.callouts.is_empty()).then(|| view! { <h4>"Callouts"</h4> })}
                 <ul>

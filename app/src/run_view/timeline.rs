@@ -202,6 +202,19 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
         }
     };
     let request = cb.request.map(labels::request_no).unwrap_or_default();
+    // In a chain, which plugin the callback belongs to.
+    let filter = cb.filter.map(|f| {
+        let name = state.run.with_untracked(|r| {
+            r.report
+                .as_ref()
+                .and_then(|rep| rep.filters.get(f as usize).map(|x| x.name.clone()))
+                .unwrap_or_else(|| format!("filter {}", f + 1))
+        });
+        view! {
+            <span class=format!("cb-filter f{}", f % 6) data-testid="cb-filter"
+                title=format!("Filter {} of the chain", f + 1)>{name}</span>
+        }
+    });
     view! {
         <li class=class data-testid="callback" data-name=name.clone() data-index=index
             on:click=move |_| state.selected.set(Some(index))>
@@ -209,6 +222,7 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
                 aria-label=format!("Breakpoint on {name}") on:click=toggle_bp>"●"</button>
             <span class="cb-no" title="Callback number">{labels::callback_no(index)}</span>
             <span class="req" title="Which replayed request">{request}</span>
+            {filter}
             <span class="cb-name">{cb.name.clone()}</span>
             <span class="cb-args">"(" {args.join(", ")} ")"</span>
             <span class="cb-result" class:failed=failed>{result}</span>

@@ -1,0 +1,78 @@
+// A chain of plugins in the app: the example chains, the timeline's filter tags, and adding,
+// reordering and removing plugins of the chain.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { open, pickExample, screenshot, useApp } from "../lib.mjs";
+
+const app = useApp();
+
+const finished = (page) =>
+  page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+
+test("a 401 from the first plugin keeps the second from the request, and the timeline says whose callback is whose", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "rust-basic-auth", "rust-basic-auth.scenario-chain-denied.json");
+  await page.getByTestId("tab-chain").click();
+  const names = page.locator('[data-testid="chain-editor"] [data-testid="chain-filter-name"]');
+  assert.deepEqual(await names.allTextContents(), ["rust-basic-auth", "go-headers"]);
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="chain-filter-status"]')?.textContent?.startsWith("ABI 0.2.0"));
+  await page.getByTestId("run").click();
+  await finished(page);
+  assert.equal(await page.getByTestId("client-status").textContent(), "401");
+  assert.equal(await page.locator('[data-testid="expectations"] li.fail').count(), 0);
+  // go-headers never gets the request headers: only its start-up and the access-log path.
+  const rows = await page.locator('[data-testid="callback"]').evaluateAll((els) =>
+    els.map((e) => `${e.querySelector('[data-testid="cb-filter"]')?.textContent ?? "-"} ${e.dataset.name}`));
+  assert.ok(rows.includes("rust-basic-auth proxy_on_request_headers"), rows.join("\n"));
+  assert.ok(!rows.includes("go-headers proxy_on_request_headers"), rows.join("\n"));
+  assert.ok(rows.includes("go-headers proxy_on_log"), rows.join("\n"));
+  assert.match(await page.getByTestId("chain-results").textContent(), /go-headers: VM 2, \d+ callbacks, request headers seen 0 time/);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await screenshot(page, "chain-denied-1440");
+  await page.setViewportSize({ width: 800, height: 900 });
+  await screenshot(page, "chain-denied-800");
+  assert.deepEqual(errors, []);
+});
+
+test("plugins are added, moved and removed, and the run follows the new order", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "rust-basic-auth", "rust-basic-auth.scenario-chain.json");
+  await page.getByTestId("tab-chain").click();
+  const names = page.locator('[data-testid="chain-editor"] [data-testid="chain-filter-name"]');
+  await page.getByTestId("chain-add-example").selectOption("rust-body-transform");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="chain-editor"] [data-testid="chain-filter"]').length === 3);
+  assert.deepEqual(await names.allTextContents(), ["rust-basic-auth", "go-headers", "rust-body-transform"]);
+  // Its own configuration: rewrite "Alice" in JSON responses.
+  await page.getByTestId("chain-config").nth(1).fill('{"find": "Alice", "replace": "ALICE", "content_types": ["application/json"]}');
+  // Move the new one up, before go-headers.
+  await page.getByRole("button", { name: "Move filter 3 up" }).click();
+  assert.deepEqual(await names.allTextContents(), ["rust-basic-auth", "rust-body-transform", "go-headers"]);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await screenshot(page, "chain-editor-1440");
+  await page.setViewportSize({ width: 800, height: 900 });
+  await page.getByTestId("pane-tab-inputs").click();
+  await screenshot(page, "chain-editor-800");
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.getByTestId("run").click();
+  await finished(page);
+  const order = await page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"] [data-testid="cb-filter"]').allTextContents();
+  assert.deepEqual(order, ["rust-basic-auth", "rust-body-transform", "go-headers"]);
+  // The response walks the chain backward.
+  const back = await page.locator('[data-testid="callback"][data-name="proxy_on_response_headers"] [data-testid="cb-filter"]').allTextContents();
+  assert.deepEqual(back, ["go-headers", "rust-body-transform", "rust-basic-auth"]);
+  assert.match(await page.getByTestId("client-response").textContent(), /ALICE/);
+  // Remove go-headers: the upstream no longer gets its header.
+  await page.getByRole("button", { name: "Remove filter 3" }).click();
+  assert.deepEqual(await names.allTextContents(), ["rust-basic-auth", "rust-body-transform"]);
+  await page.getByTestId("run").click();
+  await finished(page);
+  assert.doesNotMatch(await page.getByTestId("upstream-request").textContent(), /x-request-source/);
+  assert.equal(await page.locator('[data-testid="cb-filter"]', { hasText: "go-headers" }).count(), 0);
+  // The scenario itself says what the chain is.
+  await page.getByTestId("tab-scenario").click();
+  const json = JSON.parse(await page.getByTestId("scenario-json-editor").inputValue());
+  assert.deepEqual(json.chain.map((f) => f.plugin.example), ["rust-body-transform"]);
+  assert.deepEqual(errors, []);
+});
