@@ -276,3 +276,92 @@ fn the_trace_names_each_callbacks_filter_and_single_runs_name_none() {
     .unwrap();
     assert!(single.callbacks.iter().all(|c| c.filter.is_none()));
 }
+
+#[test]
+fn response_chunks_flow_backward_through_the_chain_one_by_one() {
+    let r = run_chain(
+        r#"{"settings": {"config": "Ap", "vm_id": "a"},
+            "response": {"chunks": ["ab", "cd"]},
+            "chain": [{"config": "Bp", "vm_id": "b", "plugin_name": "second"}]}"#,
+    );
+    let bodies: Vec<String> = stream_calls(&r)
+        .into_iter()
+        .filter(|c| c.contains("response_body"))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "1 response_body(2,2,0)",
+            "0 response_body(2,2,0)",
+            "1 response_body(2,2,1)",
+            "0 response_body(2,2,1)",
+        ]
+    );
+    assert_eq!(
+        r.client_response
+            .clone()
+            .unwrap()
+            .message
+            .body
+            .bytes()
+            .unwrap(),
+        b"abcd"
+    );
+}
+
+#[test]
+fn a_shared_queue_carries_a_message_from_one_vm_to_another() {
+    // Same vm_id, different VM configuration: two VMs, one queue namespace.
+    let r = run_chain(
+        r#"{"settings": {"config": "Ar", "vm_id": "gw", "vm_config": "one"},
+            "chain": [{"config": "Bs", "vm_id": "gw", "vm_config": "two", "plugin_name": "second"}]}"#,
+    );
+    let ready: Vec<String> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.name == "proxy_on_queue_ready")
+        .map(|c| format!("{:?} {:?}", c.filter, c.args))
+        .collect();
+    // The receiver's root (filter 0, context 1 of its own VM) is told, token 1.
+    assert_eq!(ready, ["Some(0) [1, 1]"]);
+    assert!(logs_of(&r).contains(&"B".to_string()), "{:?}", logs_of(&r));
+    assert_eq!(r.filters[0].vm, 0);
+    assert_eq!(r.filters[1].vm, 1);
+}
+
+#[test]
+fn a_failed_filter_that_fails_open_steps_aside_and_later_filters_run() {
+    let r = run_chain(
+        r#"{"settings": {"config": "At", "vm_id": "a", "fail_open": true},
+            "chain": [{"config": "Bp", "vm_id": "b", "plugin_name": "second"}]}"#,
+    );
+    assert!(stream_calls(&r).contains(&"1 request_headers(2,7,1)".to_string()));
+    assert_eq!(r.client_response.clone().unwrap().status, 200);
+    assert!(r.filters[0].error.is_some());
+    // Fail closed: the 503 of a failed Wasm filter, and the second filter never runs.
+    let r = run_chain(
+        r#"{"settings": {"config": "At", "vm_id": "a"},
+            "chain": [{"config": "Bp", "vm_id": "b", "plugin_name": "second"}]}"#,
+    );
+    assert_eq!(r.client_response.clone().unwrap().status, 503);
+    assert!(!stream_calls(&r).iter().any(|c| c.starts_with("1 request")));
+}
+
+#[test]
+fn stepping_a_chain_host_call_by_host_call_tells_the_same_story() {
+    let json = r#"{"settings": {"config": "Ap"},
+        "request": {"method": "POST", "chunks": ["x", "y"]},
+        "chain": [{"config": "Bb", "plugin_name": "second"}]}"#;
+    let whole = run_chain(json);
+    let plugin = Plugin::load(fixture("chain_filter")).unwrap();
+    let mut s = Session::with_chain(&[&plugin, &plugin], scenario(json)).unwrap();
+    let mut steps = 0;
+    while s.step(pwp_host::StepUntil::HostCall) != pwp_host::Step::Finished {
+        steps += 1;
+        assert!(steps < 10_000);
+    }
+    let stepped = s.report();
+    assert_eq!(stream_calls(&stepped), stream_calls(&whole));
+    assert_eq!(logs_of(&stepped), logs_of(&whole));
+    assert!(steps > 20, "{steps}");
+}
