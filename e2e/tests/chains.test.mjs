@@ -29,6 +29,16 @@ test("a 401 from the first plugin keeps the second from the request, and the tim
   assert.ok(!rows.includes("go-headers proxy_on_request_headers"), rows.join("\n"));
   assert.ok(rows.includes("go-headers proxy_on_log"), rows.join("\n"));
   assert.match(await page.getByTestId("chain-results").textContent(), /go-headers: VM 2, \d+ callbacks, request headers seen 0 time/);
+  // Export: one WasmPlugin per plugin, the first with the higher priority.
+  await page.getByTestId("export-open").click();
+  await page.getByTestId("export-dialog").waitFor();
+  await page.getByTestId("export-format").selectOption("istio");
+  const exported = await page.getByTestId("export-output").textContent();
+  const docs = exported.split("---\n");
+  assert.equal(docs.length, 2, exported);
+  assert.match(docs[0], /name: rust-basic-auth[\s\S]*priority: 20/);
+  assert.match(docs[1], /name: go-headers[\s\S]*priority: 10/);
+  await page.keyboard.press("Escape");
   await page.setViewportSize({ width: 1440, height: 900 });
   await screenshot(page, "chain-denied-1440");
   await page.setViewportSize({ width: 800, height: 900 });

@@ -5,7 +5,9 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_model::export::{ExportFormat, TargetRef, export, higress_plugin_config};
+use pwp_model::export::{
+    ChainPlugin, ExportFormat, TargetRef, export, export_chain, higress_plugin_config,
+};
 use serde_json::Value;
 
 use super::form::{
@@ -94,7 +96,26 @@ fn ExportDialog() -> impl IntoView {
                 "No plugin is loaded: the export has no sha256 and its ABI was not checked.".into(),
             );
         }
-        let out = export(f, &options, &config, sha.as_deref(), abi.as_deref());
+        let scenario = state.scenario.get();
+        let out = if scenario.chain.is_empty() {
+            export(f, &options, &config, sha.as_deref(), abi.as_deref())
+        } else {
+            // A chain: one resource per plugin, with priorities that keep its order.
+            let mut digests = vec![(sha, abi)];
+            state.chain_plugins.with(|m| {
+                for filter in &scenario.chain {
+                    let digest = match m.get(&crate::state::chain_key(&filter.plugin)) {
+                        Some(crate::state::ChainPlugin::Loaded(p)) => {
+                            (Some(p.info().sha256.clone()), p.info().abi_marker.clone())
+                        }
+                        _ => (filter.plugin.sha256.clone(), None),
+                    };
+                    digests.push(digest);
+                }
+            });
+            let plugins = ChainPlugin::from_scenario(&scenario, &options, &digests);
+            export_chain(f, &plugins)
+        };
         warnings.extend(out.warnings);
         (out.text, warnings)
     });
