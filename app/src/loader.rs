@@ -262,9 +262,16 @@ async fn load_ref(r: &PluginRef) -> Result<LoadedPlugin, String> {
         }
         return prepare("inline plugin".into(), bytes, sha, r.clone());
     }
+    // An uploaded plugin: stored by its digest when it was added.
+    let name = r.file_name.clone().unwrap_or_else(|| "plugin.wasm".into());
+    if let Some(sha) = &r.sha256
+        && let Some(bytes) = crate::persist::stored_plugin(sha).await
+    {
+        let got = sha256(&bytes).await;
+        return prepare(name, bytes, got, r.clone());
+    }
     Err(format!(
-        "upload {} again: an uploaded plugin of the chain is kept only while the page is open",
-        r.file_name.as_deref().unwrap_or("its .wasm")
+        "upload {name} again: this browser does not have it (any more)"
     ))
 }
 
@@ -301,6 +308,11 @@ pub fn add_chain_file(state: AppState, file: web_sys::File) {
         match prepare(name.clone(), bytes, sha, source) {
             Ok(loaded) => {
                 let source = loaded.source.clone();
+                crate::persist::save_chain_plugin(
+                    state,
+                    loaded.info().sha256.clone(),
+                    loaded.plugin.shared_bytes(),
+                );
                 state.chain_plugins.update(|m| {
                     m.insert(chain_key(&source), ChainPlugin::Loaded(loaded));
                 });

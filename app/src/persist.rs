@@ -102,6 +102,13 @@ fn collect_garbage(state: AppState) {
         .into_iter()
         .collect();
     keep.push(LEGACY_PLUGIN_KEY.into());
+    // The current scenario's chain may name uploaded plugins not saved in a session yet.
+    keep.extend(state.scenario.with_untracked(|s| {
+        s.chain
+            .iter()
+            .filter_map(|f| f.plugin.sha256.clone())
+            .collect::<Vec<_>>()
+    }));
     if let Some(sha) = state
         .plugin
         .with_untracked(|p| p.as_ref().map(|p| p.info().sha256.clone()))
@@ -131,6 +138,23 @@ async fn plugin_bytes(sha: &str) -> Option<Vec<u8>> {
     } else {
         None
     }
+}
+
+/// Keeps the bytes of a plugin of the chain (stored by sha256, as the session's own plugin is),
+/// so that a reload finds an uploaded one again.
+pub fn save_chain_plugin(state: AppState, sha: String, bytes: std::rc::Rc<[u8]>) {
+    spawn_local(async move {
+        if put_bytes(&sha, &bytes).await.is_err() {
+            state.notice.set(Some(
+                "A plugin of the chain could not be saved in this browser (storage full or disabled): after a reload, upload it again.".into(),
+            ));
+        }
+    });
+}
+
+/// The stored bytes of a plugin, by sha256.
+pub async fn stored_plugin(sha: &str) -> Option<Vec<u8>> {
+    plugin_bytes(sha).await
 }
 
 /// A new session id.

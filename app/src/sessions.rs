@@ -88,6 +88,17 @@ pub struct Entry {
     pub opened: Option<u64>,
 }
 
+/// The sha256 of each plugin a scenario's chain names, from its JSON.
+pub fn chain_shas(scenario: &serde_json::Value) -> Vec<String> {
+    scenario["chain"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["plugin"]["sha256"].as_str())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
 impl Entry {
     /// A session of `scenario` and `plugin`.
     pub fn new(
@@ -119,6 +130,12 @@ impl Entry {
     /// The sha256 of the plugin's stored bytes.
     pub fn plugin_sha(&self) -> Option<&str> {
         self.plugin.as_ref()?.source.sha256.as_deref()
+    }
+
+    /// The digests of the plugins the scenario's chain names (uploaded ones are stored by
+    /// them, like the session's own plugin).
+    pub fn chain_shas(&self) -> Vec<String> {
+        chain_shas(&self.scenario)
     }
 
     /// What the session holds: equal fingerprints, equal sessions.
@@ -240,6 +257,7 @@ impl Recent {
         self.entries
             .iter()
             .filter_map(|e| e.plugin_sha().map(str::to_string))
+            .chain(self.entries.iter().flat_map(Entry::chain_shas))
             .collect()
     }
 
@@ -306,6 +324,30 @@ mod tests {
 
     fn ids(r: &Recent) -> Vec<&str> {
         r.entries.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_plugins_a_chain_names_are_kept_with_the_sessions_own() {
+        let mut s = Scenario::default();
+        s.chain.push(pwp_model::scenario::ChainFilter {
+            plugin: PluginRef {
+                file_name: Some("b.wasm".into()),
+                sha256: Some("BB".repeat(32)),
+                ..PluginRef::default()
+            },
+            ..Default::default()
+        });
+        s.chain.push(pwp_model::scenario::ChainFilter::default());
+        let mut r = Recent::default();
+        r.save(Entry::new(
+            "a".into(),
+            0.0,
+            Origin::Own,
+            &s,
+            Some(plugin("a.wasm", &"aa".repeat(32), 1)),
+        ));
+        let shas: Vec<String> = r.plugin_shas().into_iter().collect();
+        assert_eq!(shas, ["aa".repeat(32), "bb".repeat(32)]);
     }
 
     #[test]

@@ -86,3 +86,48 @@ test("plugins are added, moved and removed, and the run follows the new order", 
   assert.deepEqual(json.chain.map((f) => f.plugin.example), ["rust-body-transform"]);
   assert.deepEqual(errors, []);
 });
+
+test("a plugin uploaded into the chain comes back after a reload", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { createHash } = await import("node:crypto");
+  const { join } = await import("node:path");
+  const { distDir } = await import("../lib.mjs");
+  const file = join(distDir, "examples", "go-headers.wasm");
+  const sha = createHash("sha256").update(readFileSync(file)).digest("hex");
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "rust-basic-auth");
+  await page.getByTestId("tab-chain").click();
+  await page.getByTestId("chain-add-file").setInputFiles(file);
+  const status = page.locator('[data-testid="chain-editor"] [data-testid="chain-filter-status"]');
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="chain-filter-status"]')?.textContent?.startsWith("ABI 0.2.0"));
+  assert.deepEqual(
+    await page.locator('[data-testid="chain-editor"] [data-testid="chain-filter-name"]').allTextContents(),
+    ["rust-basic-auth", "go-headers.wasm"],
+  );
+  // Stored under its sha256, as the session's own plugin is.
+  await page.waitForFunction(async (key) => {
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open("pwp", 1);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const found = await new Promise((resolve) => {
+      const req = db.transaction("plugins").objectStore("plugins").getKey(key);
+      req.onsuccess = () => resolve(req.result !== undefined);
+      req.onerror = () => resolve(false);
+    });
+    db.close();
+    return found;
+  }, sha);
+  await page.reload();
+  await page.getByTestId("tab-chain").click();
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="chain-filter-status"]')?.textContent?.startsWith("ABI 0.2.0"));
+  assert.match(await status.first().textContent(), /Go/);
+  await page.getByTestId("run").click();
+  await finished(page);
+  const tags = await page.locator('[data-testid="cb-filter"]').allTextContents();
+  assert.ok(tags.includes("go-headers"), tags.join(","));
+  assert.deepEqual(errors, []);
+});
