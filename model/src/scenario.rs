@@ -197,6 +197,7 @@ impl Scenario {
             }
         }
         scenario.check_events().map_err(ScenarioError::Invalid)?;
+        scenario.check_chain().map_err(ScenarioError::Invalid)?;
         Ok(scenario)
     }
 
@@ -214,6 +215,36 @@ impl Scenario {
             out.push(Event::Request(Box::default()));
         }
         out
+    }
+
+    /// Refuses what a chain does not run yet, rather than running it wrongly: a chain's
+    /// request runs through without waiting on the virtual clock, so timeline events and
+    /// delayed callout answers are single-plugin only for now.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the field.
+    pub fn check_chain(&self) -> Result<(), String> {
+        if self.chain.is_empty() {
+            return Ok(());
+        }
+        if !self.events.is_empty() {
+            return Err("`events` together with `chain`: timeline events run with one plugin only, not yet with a chain".into());
+        }
+        let delayed = self
+            .mocks
+            .http
+            .iter()
+            .map(|m| ("http", m.delay_ms))
+            .chain(self.mocks.grpc.iter().map(|m| ("grpc", m.delay_ms)))
+            .chain(self.mocks.redis.iter().map(|m| ("redis", m.delay_ms)))
+            .find(|(_, d)| *d > 0);
+        if let Some((kind, _)) = delayed {
+            return Err(format!(
+                "mocks.{kind}: `delay_ms` together with `chain`: delayed answers run with one plugin only, not yet with a chain"
+            ));
+        }
+        Ok(())
     }
 
     /// Checks `events` against the rest of the scenario and against the limits.

@@ -365,3 +365,27 @@ fn stepping_a_chain_host_call_by_host_call_tells_the_same_story() {
     assert_eq!(logs_of(&stepped), logs_of(&whole));
     assert!(steps > 20, "{steps}");
 }
+
+#[test]
+fn a_chain_refuses_what_it_does_not_run_yet_naming_the_field() {
+    let chain = r#""chain": [{"plugin": {"path": "b.wasm"}}]"#;
+    let e = pwp_host::Scenario::parse(&format!(
+        r#"{{"version": 2, {chain}, "events": [{{"tick": {{}}}}]}}"#
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("`events` together with `chain`"),
+        "{e}"
+    );
+    let e = pwp_host::Scenario::parse(&format!(
+        r#"{{"version": 2, {chain}, "mocks": {{"http": [{{"cluster": "auth", "delay_ms": 300}}]}}}}"#
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("mocks.http: `delay_ms` together with `chain`"),
+        "{e}"
+    );
+    // Without either, the same chain is a valid scenario.
+    assert!(pwp_host::Scenario::parse(&format!(r#"{{"version": 2, {chain}}}"#)).is_ok());
+}
