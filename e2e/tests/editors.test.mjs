@@ -165,8 +165,8 @@ test("the Scenario (JSON) tab applies edits, and session files save and open", a
   await tab.click();
   // Keyboard: arrows move between tabs (and focus them).
   await page.keyboard.press("ArrowLeft");
-  assert.equal(await page.getByRole("tab", { name: "Routing & mocks" }).getAttribute("aria-selected"), "true");
-  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Routing & mocks");
+  assert.equal(await page.getByRole("tab", { name: "Chain" }).getAttribute("aria-selected"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Chain");
   await page.keyboard.press("End");
   assert.equal(await tab.getAttribute("aria-selected"), "true");
 
