@@ -78,7 +78,7 @@ pub fn pause(p: Option<&Pause>, name_of: impl Fn(usize) -> Option<String>) -> St
 /// What the timeline says when it has no rows.
 pub fn empty_timeline(finished: bool, refused: bool, exported_callbacks: usize) -> &'static str {
     match (finished, refused) {
-        (_, true) => "The run did not start: see the message above.",
+        (_, true) => "The run did not start: the red message with the results says why.",
         (true, _) if exported_callbacks == 0 => {
             "The run finished without calling the plugin: it exports no proxy-wasm callback \
              (no proxy_on_* function, _start or _initialize), so there was nothing to call."
