@@ -156,6 +156,15 @@ export async function pickExample(page, name, scenario = `${name}.scenario.json`
   );
 }
 
+/** Waits until the run bar's status matches `pattern` (a slow Go start-up can take a while). */
+export function waitForStatus(page, pattern, timeout = 120_000) {
+  return page.waitForFunction(
+    (source) => new RegExp(source).test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""),
+    pattern.source,
+    { timeout },
+  );
+}
+
 /** Compiles WebAssembly text with binaryen (already an e2e dependency: Trunk's wasm-opt). */
 export function wasmFromText(wat) {
   const module = binaryen.parseText(wat);

@@ -3,12 +3,11 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { open, pickExample, screenshot, useApp } from "../lib.mjs";
+import { open, pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
-const finished = (page) =>
-  page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+const finished = (page) => waitForStatus(page, /^Finished$/);
 
 test("a 401 from the first plugin keeps the second from the request, and the timeline says whose callback is whose", async () => {
   const { page, errors } = await open(app.browser, app.server.url);

@@ -5,22 +5,15 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { open, pickExample, useApp, wasmFromText } from "../lib.mjs";
+import { open, pickExample, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
 
 const app = useApp();
 
 const status = (page) => page.getByTestId("run-status").textContent();
-const waitForStatus = (page, pattern, timeout = 120_000) =>
-  page.waitForFunction(
-    (source) => new RegExp(source).test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""),
-    pattern.source,
-    { timeout },
-  );
-
 test("Ctrl+Enter and Cmd+Enter run, from anywhere on the page, even while typing", async () => {
   const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
+  await waitForStatus(page, /^Ready$/);
   assert.match(await page.getByTestId("run").getAttribute("title"), /Ctrl\+Enter/);
   await page.keyboard.press("Control+Enter");
   await waitForStatus(page, /^Finished$/);
@@ -123,7 +116,7 @@ test("actions keep their ABI names when there is a local reply, whose badge says
     ["rust-basic-auth", "rust-basic-auth.scenario.json", "200"],
   ]) {
     await pickExample(page, name, scenario);
-    await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
+    await waitForStatus(page, /^Ready$/);
     await page.getByTestId("run").click();
     await waitForStatus(page, /^Finished$/);
     assert.equal(await page.getByTestId("client-status").textContent(), code, scenario);

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { open, pickExample, screenshot, useApp } from "../lib.mjs";
+import { open, pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
@@ -80,7 +80,7 @@ test("invalid JSON config shows its line inline, keeps the text, and a reload ke
 
   // A run refuses to start while the text is invalid (it would use the last valid one).
   await page.getByTestId("run").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith("Not run:"));
+  await waitForStatus(page, /^Not run:/);
   assert.match(await page.getByTestId("error").textContent(), /plugin configuration is invalid/);
 
   // Another tab and back, then a reload: the text and its error are still there.

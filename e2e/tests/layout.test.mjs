@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pickExample, screenshot, useApp } from "../lib.mjs";
+import { pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
@@ -148,7 +148,7 @@ test("a share link opened on a 390 px phone reads well and runs", async () => {
   await page.getByTestId("abi").waitFor();
   await checkEverything(page, "390 px, opened", { ran: false });
   await page.getByTestId("run").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  await waitForStatus(page, /^Finished$/);
   await reach(page, "client-response", "390 px, after Run");
   assert.equal(await page.getByTestId("client-status").textContent(), "401");
   await checkEverything(page, "390 px, after a run");
@@ -173,7 +173,7 @@ test("stepping into a request shows the stream now without scrolling, in readabl
     }
     assert.equal(await page.getByTestId("callback").last().getAttribute("data-name"), "proxy_on_request_headers");
     await page.getByTestId("step-into").click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith("Paused after host call 0"));
+    await waitForStatus(page, /^Paused after host call 0/);
     const status = await page.getByTestId("run-status").textContent();
     assert.match(status, /of callback #5 proxy_on_request_headers$/);
 

@@ -2,14 +2,14 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { open, pickExample, screenshot, useApp } from "../lib.mjs";
+import { open, pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
 async function runToEnd(page) {
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
+  await waitForStatus(page, /^Ready$/);
   await page.getByTestId("run").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  await waitForStatus(page, /^Finished$/);
 }
 
 test("the network example shows its connection: bytes each way, frames, closes", async () => {
@@ -90,7 +90,7 @@ test("the request tab edits the frames: turn L4 on, change bytes, add a close", 
 test("stepping an L4 run shows the connection buffers as the plugin sees them", async () => {
   const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-network", "go-network.scenario-deny.json");
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
+  await waitForStatus(page, /^Ready$/);
   const data = page.locator('[data-testid="callback"][data-name="proxy_on_downstream_data"]');
   // Callback by callback until the run stops before the second downstream read.
   while ((await data.count()) < 2) {
@@ -105,7 +105,7 @@ test("stepping an L4 run shows the connection buffers as the plugin sees them", 
   assert.match(text, /DOWNSTREAM_DATA \(client → upstream\) readable and writable18 bytes: "\*1\\r\\n\$8\\r\\nFLUSHALL\\r\\n"/);
   assert.match(text, /UPSTREAM_DATA \(upstream → client\) not available to the plugin now0 bytes/);
   await page.getByTestId("continue").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  await waitForStatus(page, /^Finished$/);
   assert.equal(await now.count(), 0, "no connection-now once finished");
   assert.deepEqual(errors, []);
 });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { open, pickExample, root, screenshot, useApp, wasmFromText } from "../lib.mjs";
+import { open, pickExample, root, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
 
 const app = useApp();
 
@@ -23,13 +23,6 @@ const LOOPING_PLUGIN = wasmFromText(`(module
     (i32.const 0)))`);
 
 const status = (page) => page.getByTestId("run-status").textContent();
-const waitForStatus = (page, pattern, timeout = 60_000) =>
-  page.waitForFunction(
-    (source) => new RegExp(source).test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""),
-    pattern.source,
-    { timeout },
-  );
-
 test("uploading a real example file shows its import report", async () => {
   const { page, errors } = await open(app.browser, app.server.url);
   await page.getByTestId("plugin-file").setInputFiles(join(root, "public/examples/rust-basic-auth.wasm"));
@@ -70,7 +63,7 @@ test("files that are not plugins are refused with a clear message, and the scena
   // The plugin loaded before the bad files stays loaded and still runs.
   assert.match(await loadError.textContent(), /go-headers is still loaded/);
   await page.getByTestId("run").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  await waitForStatus(page, /^Finished$/);
   assert.match(await page.getByTestId("upstream-request").textContent(), /\/kept/);
   await screenshot(page, "robustness-broken-file");
   assert.deepEqual(errors, []);

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { distDir, open, pickExample, screenshot, useApp } from "../lib.mjs";
+import { distDir, open, pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
@@ -27,7 +27,7 @@ test("stepping a Go example goes callback by callback, then into host calls", as
   await pickExample(page, "go-headers");
   const callbacks = page.getByTestId("callback");
   await page.getByTestId("step-over").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith("Paused before"));
+  await waitForStatus(page, /^Paused before/);
   assert.equal(await callbacks.count(), 1);
   assert.equal(await callbacks.first().getAttribute("data-name"), "_initialize");
   for (const expected of ["proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure", "proxy_on_context_create", "proxy_on_request_headers"]) {
@@ -38,10 +38,10 @@ test("stepping a Go example goes callback by callback, then into host calls", as
   }
   // Step into the request-headers callback: one host call at a time.
   await page.getByTestId("step-into").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith("Paused after host call 0"));
+  await waitForStatus(page, /^Paused after host call 0/);
   assert.equal(await page.locator('[data-testid="hostcalls"] [data-testid="hostcall"]').count(), 1);
   await page.getByTestId("continue").click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  await waitForStatus(page, /^Finished$/);
   assert.equal(await page.getByTestId("client-status").textContent(), "200");
   assert.deepEqual(errors, []);
 });
@@ -56,9 +56,9 @@ test("every example opens with its scenario and runs green in the browser", asyn
     for (const scenario of [example.scenario, ...(example.scenarios ?? [])]) {
       await pickExample(page, example.name, scenario);
       // Loading resets the run: wait for that before running the new scenario.
-      await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Ready");
+      await waitForStatus(page, /^Ready$/);
       await page.getByTestId("run").click();
-      await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+      await waitForStatus(page, /^Finished$/);
       const failed = await page.locator('[data-testid="expectations"] li.fail').allTextContents();
       assert.deepEqual(failed, [], `${scenario}: failed expectations`);
       assert.ok((await page.locator('[data-testid="expectations"] li.pass').count()) > 0, `${scenario}: no expectations shown`);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { distDir, open, screenshot, useApp, SHELL_TESTIDS } from "../lib.mjs";
+import { SHELL_TESTIDS, distDir, open, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 before(async () => {
   assert.ok(existsSync(join(distDir, "index.html")), `no ${distDir}/index.html: run trunk build --release`);
@@ -77,7 +77,7 @@ test("the interpreter warms up in the background; a run started meanwhile takes 
   await second.page.getByTestId("example-select").selectOption("rust-basic-auth|rust-basic-auth.scenario.json");
   await second.page.getByTestId("abi").waitFor();
   await second.page.getByTestId("run").click();
-  await second.page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === "Finished");
+  await waitForStatus(second.page, /^Finished$/);
   await second.page.waitForTimeout(3000);
   const { warmAt, runAt } = await second.page.evaluate(() => ({ warmAt: window.__warmAt, runAt: window.__runAt }));
   if (warmAt === null || warmAt > runAt) {

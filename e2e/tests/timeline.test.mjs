@@ -4,16 +4,9 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pickExample, screenshot, useApp } from "../lib.mjs";
+import { pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
-
-const waitForStatus = (page, pattern, timeout = 120_000) =>
-  page.waitForFunction(
-    (source) => new RegExp(source).test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""),
-    pattern.source,
-    { timeout },
-  );
 
 const ticks = (page) => page.locator('[data-testid="callback"][data-name="proxy_on_tick"]').count();
 const marks = (page) => page.getByTestId("timeline-mark").allTextContents();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { distDir, open, pickExample, screenshot, useApp, wasmFromText } from "../lib.mjs";
+import { distDir, open, pickExample, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
 
 const app = useApp();
 
@@ -31,13 +31,6 @@ const LOOPING = plugin("(loop $forever (br $forever))");
 const GREEDY = plugin("(if (i32.eq (memory.grow (i32.const 16384)) (i32.const -1)) (then (unreachable)))");
 
 const status = (page) => page.getByTestId("run-status").textContent();
-const waitForStatus = (page, pattern, timeout = 60_000) =>
-  page.waitForFunction(
-    (source) => new RegExp(source).test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""),
-    pattern.source,
-    { timeout },
-  );
-
 /** Each timeline row as shown: name, action or return value, host calls and fuel (no duration). */
 const rows = (page) =>
   page.$$eval('[data-testid="callback"]', (els) =>
