@@ -128,3 +128,27 @@ for (const width of [800, 1440]) {
     await context.close();
   });
 }
+
+test("a network plugin exports as one: Istio type NETWORK, Envoy network filters before tcp_proxy", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "go-network");
+  await waitForStatus(page, /^Ready$/);
+  await page.getByTestId("export-open").click();
+  await page.getByTestId("export-dialog").waitFor();
+  const output = page.getByTestId("export-output");
+
+  await page.getByTestId("export-format").selectOption("istio");
+  await page.waitForFunction(() => /kind: WasmPlugin/.test(document.querySelector('[data-testid="export-output"]')?.textContent ?? ""));
+  assert.match(await output.textContent(), /^\s*type: NETWORK$/m);
+
+  await page.getByTestId("export-format").selectOption("envoy");
+  await page.waitForFunction(() => /tcp_proxy/.test(document.querySelector('[data-testid="export-output"]')?.textContent ?? ""));
+  const envoy = await output.textContent();
+  assert.ok(envoy.indexOf("envoy.filters.network.wasm") < envoy.indexOf("envoy.filters.network.tcp_proxy"), envoy);
+  // Named for what it is, in the menu and the file.
+  assert.equal(await page.locator('[data-testid="export-format"] option[value="envoy"]').textContent(), "Envoy network filters");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-download").click()]);
+  assert.equal(download.suggestedFilename(), "envoy-network-filters.yaml");
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});

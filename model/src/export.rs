@@ -87,6 +87,23 @@ impl ExportFormat {
         }
     }
 
+    /// The label for a plugin of this kind: an L4 plugin's Envoy export is a network filter
+    /// chain, not `http_filters`.
+    pub fn label_for(self, network: bool) -> &'static str {
+        match self {
+            ExportFormat::Envoy if network => "Envoy network filters",
+            f => f.label(),
+        }
+    }
+
+    /// The file name for a plugin of this kind (see [`ExportFormat::label_for`]).
+    pub fn file_name_for(self, network: bool) -> &'static str {
+        match self {
+            ExportFormat::Envoy if network => "envoy-network-filters.yaml",
+            f => f.file_name(),
+        }
+    }
+
     /// A file name to save the export under.
     pub fn file_name(self) -> &'static str {
         match self {

@@ -81,11 +81,12 @@ fn ExportDialog() -> impl IntoView {
     let form = ctx.form;
     let format = ctx.format;
     let status = RwSignal::new(String::new());
+    // An L4 scenario exports a network filter (see `ExportOptions::network`).
+    let network = Memo::new(move |_| state.scenario.with(|s| s.connection.is_some()));
     let result = Memo::new(move |_| {
         let f = format.get();
         let (mut options, mut warnings) = form.with(|d| d.options(f));
-        // An L4 scenario exports a network filter (see `ExportOptions::network`).
-        options.network = state.scenario.with(|s| s.connection.is_some());
+        options.network = network.get();
         let config = state.scenario.with(|s| s.settings.config.clone());
         let (sha, abi) = state.plugin.with(|p| match p {
             Some(p) => (Some(p.info().sha256.clone()), p.info().abi_marker.clone()),
@@ -140,8 +141,9 @@ fn ExportDialog() -> impl IntoView {
     };
     let download = move |_| {
         let f = format.get_untracked();
-        result.with_untracked(|r| crate::browser::download_text(f.file_name(), &r.0, mime(f)));
-        status.set(format!("Saved as {}.", f.file_name()));
+        let name = f.file_name_for(network.get_untracked());
+        result.with_untracked(|r| crate::browser::download_text(name, &r.0, mime(f)));
+        status.set(format!("Saved as {name}."));
     };
     Effect::new(move |_| {
         if let Some(select) = format_select.get() {
@@ -168,7 +170,7 @@ fn ExportDialog() -> impl IntoView {
                                 }
                             }>
                             {ExportFormat::ALL.into_iter().map(|f| view! {
-                                <option value=f.as_str()>{f.label()}</option>
+                                <option value=f.as_str()>{move || f.label_for(network.get())}</option>
                             }).collect_view()}
                         </select>
                     </label>
@@ -183,7 +185,7 @@ fn ExportDialog() -> impl IntoView {
                         <div class="toolbar">
                             <button type="button" class="primary" data-testid="export-copy" on:click=copy>"Copy"</button>
                             <button type="button" data-testid="export-download" on:click=download>
-                                {move || format!("Download {}", format.get().file_name())}
+                                {move || format!("Download {}", format.get().file_name_for(network.get()))}
                             </button>
                             <span class="export-status" data-testid="export-status" aria-live="polite">{move || status.get()}</span>
                         </div>
