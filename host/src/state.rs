@@ -506,8 +506,9 @@ pub struct World {
     pub warnings: Vec<String>,
     /// Higress `proxy_set_upstream_override_host`.
     pub upstream_override_host: Option<String>,
-    /// Higress Redis clusters initialised with `proxy_redis_init`.
-    pub redis_clusters: BTreeSet<String>,
+    /// Higress Redis clusters initialised with `proxy_redis_init`, with the timeout (ms) each
+    /// was given: Higress's client fails a command not answered within it.
+    pub redis_clusters: BTreeMap<String, u32>,
     /// Data injected with `proxy_inject_encoded_data_to_filter_chain`.
     pub injected: Vec<u8>,
     /// Replayed request in progress.
@@ -545,7 +546,7 @@ pub struct VmSlot {
     call_status: CalloutStatus,
     stdio: [Vec<u8>; 2],
     memory_bytes: u64,
-    redis_clusters: BTreeSet<String>,
+    redis_clusters: BTreeMap<String, u32>,
     upstream_override_host: Option<String>,
     injected: Vec<u8>,
 }

@@ -1180,7 +1180,9 @@ pub struct RedisMock {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub network_error: bool,
     /// The reply arrives this many milliseconds after the call on the virtual clock (0: at
-    /// once). The client's timeout from `proxy_redis_init` is not applied to it.
+    /// once). Past the timeout the plugin gave `proxy_redis_init` for the cluster (when not 0)
+    /// the command fails instead when the timeout elapses, as Higress's client fails it:
+    /// `proxy_on_redis_call_response` with status 1 and no reply, as for `network_error`.
     #[serde(skip_serializing_if = "is_zero")]
     pub delay_ms: u64,
 }

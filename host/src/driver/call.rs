@@ -545,8 +545,9 @@ impl Driver {
 
 /// How Envoy answers a callout whose timeout elapsed: its async client's router answers 504
 /// `upstream request timeout`; a gRPC call sees that local reply as trailers-only, status 14
-/// (`UNAVAILABLE`, Envoy's mapping of 504) with that message. (Redis calls carry no timeout
-/// here.)
+/// (`UNAVAILABLE`, Envoy's mapping of 504) with that message. A Redis command past the
+/// timeout given to `proxy_redis_init` fails as Higress's client fails it: a non-zero status
+/// and no reply, the same callback as a lost connection.
 fn timeout_answer(kind: CalloutKind) -> CalloutAnswer {
     match kind {
         CalloutKind::Http => CalloutAnswer::Http(upstream_timeout()),

@@ -186,7 +186,7 @@ pub(super) fn redis_init(
         ));
         return Err(Status::BadArgument.into());
     }
-    w.redis_clusters.insert(cluster);
+    w.redis_clusters.insert(cluster, timeout);
     OK
 }
 
@@ -224,9 +224,14 @@ pub(super) fn redis_call(
         note(c, format_args!("{cluster} {command} (unknown cluster)"));
         return Err(Status::BadArgument.into());
     }
+    // Higress's client applies the timeout given to `proxy_redis_init` to each command: one
+    // not answered within it fails (`proxy_on_redis_call_response` with a non-zero status and
+    // no reply, as for a lost connection).
+    let timeout = w.redis_clusters.get(&cluster).copied().unwrap_or(0);
     let token = register(&mut w, CalloutKind::Redis, cluster.clone(), |c| {
         c.body = query;
         c.method = command.clone();
+        c.timeout_ms = timeout;
     });
     drop(w);
     memory::write_u32(c, token_ptr, token)?;

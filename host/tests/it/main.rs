@@ -9,6 +9,7 @@ mod hostcalls;
 mod hostile;
 mod layers;
 mod network;
+mod redis;
 mod repository;
 mod shapes;
 mod support;
