@@ -210,8 +210,12 @@ fn connection_attribute(
         ["source", "port"] => found(int(port_of(&p.source_address))),
         ["destination", "address"] => text(&p.destination_address),
         ["destination", "port"] => found(int(port_of(&p.destination_address))),
-        ["upstream", "address"] => text(&p.upstream_address),
-        ["upstream", "port"] => found(int(port_of(&p.upstream_address))),
+        // Envoy knows the upstream host only once `tcp_proxy` has connected to it: before that
+        // (in `proxy_on_new_connection`, or while the plugin holds the first bytes) CEL's
+        // `upstream.address` and `upstream.port` are absent, so `NotFound`.
+        ["upstream", "address"] if c.upstream_connected => text(&p.upstream_address),
+        ["upstream", "port"] if c.upstream_connected => found(int(port_of(&p.upstream_address))),
+        ["upstream", "address" | "port"] => Some(Err(Status::NotFound)),
         ["connection", "id"] | ["connection_id"] => found(int(p.id as i64)),
         ["connection", "mtls"] => found(vec![u8::from(p.mtls)]),
         ["connection", "requested_server_name"] => text(&p.requested_server_name),

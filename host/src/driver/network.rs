@@ -96,7 +96,9 @@ impl Driver {
         n.out.new_connection = Some(action);
         // A stop here keeps `tcp_proxy` from connecting until data continues or the plugin
         // resumes reading.
-        n.upstream_connected = action == Action::Continue;
+        if action == Action::Continue {
+            self.connect_upstream(&mut n);
+        }
         let mut first = FrameOutcome {
             index: 0,
             from: Peer::Downstream,
@@ -247,7 +249,7 @@ impl Driver {
         }
         if action == Action::Continue {
             if from == Peer::Downstream {
-                n.upstream_connected = true;
+                self.connect_upstream(n);
             }
             self.release(n, fo, from);
         }
@@ -334,7 +336,7 @@ impl Driver {
         if asked.continue_reading {
             // `continueReading()` runs the filters after this one: `tcp_proxy` connects (if it
             // had not) and takes the buffer.
-            n.upstream_connected = true;
+            self.connect_upstream(n);
             let held = !self.buffer(Peer::Downstream).is_empty() || n.downstream_eos_held;
             if held {
                 self.release(n, fo, Peer::Downstream);
@@ -345,6 +347,15 @@ impl Driver {
             n.out.closed_by_plugin = Some(name.clone());
             let reason = format!("the plugin closed the connection (proxy_close_stream({name}))");
             self.close_downstream(n, PeerType::Local, &reason).await;
+        }
+    }
+
+    /// `tcp_proxy` is reached and connects upstream (at once, on the virtual clock): from now
+    /// on the upstream can send, and the plugin can read `upstream.*`.
+    fn connect_upstream(&self, n: &mut Net) {
+        n.upstream_connected = true;
+        if let Some(c) = self.world.borrow_mut().connection.as_mut() {
+            c.upstream_connected = true;
         }
     }
 

@@ -23,6 +23,8 @@ pub struct TcpConnection {
     pub downstream_open: bool,
     /// Likewise for `UPSTREAM_DATA`.
     pub upstream_open: bool,
+    /// `tcp_proxy` has connected upstream: `upstream.address` and `upstream.port` exist.
+    pub upstream_connected: bool,
     /// Filter state written with `proxy_set_property`.
     pub filter_state: std::collections::BTreeMap<String, Vec<u8>>,
     /// The buffers as they were before the current callback first changed them.

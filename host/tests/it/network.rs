@@ -220,3 +220,30 @@ fn a_stopped_new_connection_keeps_tcp_proxy_from_connecting_until_data_continues
     assert_eq!(c.downstream.forwarded, text("[12345678"));
     assert_eq!(c.upstream.forwarded, text("now!"));
 }
+
+#[test]
+fn upstream_address_is_not_found_until_tcp_proxy_connects() {
+    // Envoy's CEL `upstream.address` is absent until tcp_proxy has an upstream host: here
+    // proxy_on_new_connection stops, so that is only after the first read continues.
+    let r = run_checked(
+        &fixture("net_upstream_address"),
+        r#"{"connection": {"upstream_address": "10.0.0.30:6379",
+            "frames": [{"data": "one"}, {"data": "two"}]}}"#,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let logs: Vec<(&str, &str)> = r
+        .logs
+        .iter()
+        .filter_map(|l| Some((l.callback.as_deref()?, l.message.as_str())))
+        .collect();
+    assert_eq!(
+        logs,
+        [
+            ("proxy_on_new_connection", "absent"),
+            ("proxy_on_downstream_data", "absent"),
+            ("proxy_on_downstream_data", "10.0.0.30:6379"),
+        ]
+    );
+    let statuses = crate::support::rets(&r, "proxy_on_new_connection", "proxy_get_property");
+    assert_eq!(statuses, [1], "NotFound");
+}
