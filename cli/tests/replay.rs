@@ -4,6 +4,7 @@
 mod common;
 
 use common::{example, growing_plugin, pwp, scratch, stdout, text, write};
+use serde_json::json;
 
 /// The summary block of a text report: from `replay:` up to the next unindented line.
 fn summary(out: &str) -> Vec<String> {
@@ -211,17 +212,53 @@ fn json_keeps_every_request_with_rounded_numbers_and_the_summary() {
 }
 
 #[test]
-fn a_replay_with_callouts_keeps_the_text_short() {
-    // Every request asks the auth cluster: 2,000 callouts, and an expectation about them
-    // that a replay fails (it lists the callouts of every request).
+fn a_replay_checks_the_scenario_s_callouts_against_each_request() {
+    // The scenario lists the one callout its request makes; replayed, each request makes it.
     let s = example("go-http-auth.scenario.json");
-    let o = pwp(&[
+    let o = pwp(&["run", "--scenario", s.to_str().unwrap(), "--requests", "3"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("1 callout(s) as listed, in each of the 3 requests"),
+        "{out}"
+    );
+
+    // A list no request made fails, showing what the run made.
+    let o = replay_auth_expecting("replay-callouts-each", json!([{"path": "/other"}]), 3);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("got [http auth /check, http auth /check, http auth /check]"),
+        "{out}"
+    );
+}
+
+/// Replays go-http-auth's scenario `n` times with `callouts` as its expected callouts.
+fn replay_auth_expecting(test: &str, callouts: serde_json::Value, n: u32) -> std::process::Output {
+    let dir = scratch(test);
+    let text = std::fs::read_to_string(example("go-http-auth.scenario.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["expect"]["callouts"] = callouts;
+    doc.as_object_mut().unwrap().remove("plugin");
+    let s = write(&dir, "scenario.json", doc.to_string());
+    let plugin = example("go-http-auth.wasm");
+    let n = n.to_string();
+    pwp(&[
         "run",
+        plugin.to_str().unwrap(),
         "--scenario",
         s.to_str().unwrap(),
         "--requests",
-        "2000",
-    ]);
+        &n,
+    ])
+}
+
+#[test]
+fn a_replay_with_callouts_keeps_the_text_short() {
+    // Every request asks the auth cluster: 2,000 callouts, and an expectation listing two
+    // that no request made, whose detail lists them all.
+    let two = json!([{"cluster": "auth"}, {"cluster": "auth"}]);
+    let o = replay_auth_expecting("replay-callouts-short", two, 2000);
     let out = stdout(&o);
     assert!(out.contains("… 1,995 earlier callouts not shown"), "{out}");
     assert!(out.lines().count() < 100, "{out}");

@@ -358,6 +358,7 @@ impl Callout {
             trailers: from_pairs(&self.trailers),
             timeout_ms: self.timeout_ms,
             answer: self.answer.clone(),
+            request: self.request,
         }
     }
 

@@ -120,6 +120,10 @@ pub struct CalloutReport {
     pub timeout_ms: u32,
     /// How it was answered (`HTTP 200`, `reset`, ...); empty while pending.
     pub answer: String,
+    /// The request (0-based) whose stream made it; none for the root context's (a tick, the
+    /// VM's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<u32>,
 }
 
 /// One checked expectation.
@@ -245,6 +249,52 @@ fn checked_header(
     out.push(result(label, ok, detail));
 }
 
+/// `expect.callouts`: the run's callouts are the list, in order. When the run had several
+/// requests and every callout belongs to one of them (a replay: `requests` > 1, or
+/// `pwp run --requests N` on a scenario written for one request), the list may instead be one
+/// request's: it holds when each request made exactly those, in order.
+fn check_callouts(r: &Report, calls: &[crate::scenario::CalloutExpect]) -> ExpectationResult {
+    let matches = |got: &[&CalloutReport]| {
+        calls.len() == got.len()
+            && calls.iter().zip(got).all(|(e, c)| {
+                e.kind.as_ref().is_none_or(|k| k == c.kind.name())
+                    && e.cluster.as_ref().is_none_or(|k| *k == c.cluster)
+                    && e.path
+                        .as_ref()
+                        .is_none_or(|p| c.path.starts_with(p.as_str()))
+            })
+    };
+    let name = format!("{} callout(s) as listed", calls.len());
+    let all: Vec<&CalloutReport> = r.callouts.iter().collect();
+    if matches(&all) {
+        return result(name, true, String::new());
+    }
+    let requests = r.requests.len();
+    let per_request = requests > 1
+        && r.callouts.iter().all(|c| c.request.is_some())
+        && (0..requests).all(|i| {
+            let mine: Vec<&CalloutReport> = r
+                .callouts
+                .iter()
+                .filter(|c| c.request == u32::try_from(i).ok())
+                .collect();
+            matches(&mine)
+        });
+    if per_request {
+        return result(
+            format!("{name}, in each of the {requests} requests"),
+            true,
+            String::new(),
+        );
+    }
+    let got: Vec<String> = r
+        .callouts
+        .iter()
+        .map(|c| format!("{} {} {}", c.kind, c.cluster, c.path))
+        .collect();
+    result(name, false, format!("got [{}]", got.join(", ")))
+}
+
 /// Checks `expect` against a report.
 pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
     let mut out = Vec::new();
@@ -340,24 +390,7 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
         }
     }
     if let Some(calls) = &expect.callouts {
-        let ok = calls.len() == r.callouts.len()
-            && calls.iter().zip(&r.callouts).all(|(e, c)| {
-                e.kind.as_ref().is_none_or(|k| k == c.kind.name())
-                    && e.cluster.as_ref().is_none_or(|k| *k == c.cluster)
-                    && e.path
-                        .as_ref()
-                        .is_none_or(|p| c.path.starts_with(p.as_str()))
-            });
-        let got: Vec<String> = r
-            .callouts
-            .iter()
-            .map(|c| format!("{} {} {}", c.kind, c.cluster, c.path))
-            .collect();
-        out.push(result(
-            format!("{} callout(s) as listed", calls.len()),
-            ok,
-            format!("got [{}]", got.join(", ")),
-        ));
+        out.push(check_callouts(r, calls));
     }
     for (name, want) in &expect.metrics {
         let got = r.metrics.get(name);

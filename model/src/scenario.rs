@@ -1225,7 +1225,10 @@ pub struct Expect {
     /// Log lines that must (or must not) appear.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<LogExpect>,
-    /// Callouts that must have been made, in order.
+    /// Callouts that must have been made, in order: all of the run's. When several requests
+    /// ran and every callout belongs to one of them (say `requests: 3`, or `pwp run
+    /// --requests N`), the list may instead be one request's, which each request must have
+    /// made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callouts: Option<Vec<CalloutExpect>>,
     /// Metric values at the end of the run, by name.
