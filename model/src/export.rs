@@ -307,6 +307,10 @@ pub struct ExportOptions {
     /// when the scenario has a `connection`: a plugin's exports cannot tell, since the Go and
     /// Rust SDKs export every callback, HTTP and network alike.
     pub network: bool,
+    /// The cluster `tcp_proxy` sends to, after an L4 plugin in the Envoy config. Empty: a
+    /// cluster named `upstream`, to define or rename. [`ExportOptions::from_scenario`] takes the
+    /// scenario's `route.cluster`: what the plugin read as `xds.cluster_name` in the run.
+    pub upstream_cluster: String,
 }
 
 impl Default for ExportOptions {
@@ -328,6 +332,7 @@ impl Default for ExportOptions {
             vm_config: Value::Null,
             wasm_file: "plugin.wasm".into(),
             network: false,
+            upstream_cluster: String::new(),
         }
     }
 }
@@ -369,6 +374,11 @@ impl ExportOptions {
             vm_config: settings.vm_config.clone(),
             wasm_file: file_name.unwrap_or_else(|| "plugin.wasm".into()),
             network: scenario.connection.is_some(),
+            upstream_cluster: if scenario.connection.is_some() {
+                scenario.route.cluster.clone()
+            } else {
+                String::new()
+            },
             ..ExportOptions::default()
         }
     }

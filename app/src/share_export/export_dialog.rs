@@ -87,6 +87,9 @@ fn ExportDialog() -> impl IntoView {
         let f = format.get();
         let (mut options, mut warnings) = form.with(|d| d.options(f));
         options.network = network.get();
+        if options.network {
+            options.upstream_cluster = state.scenario.with(|s| s.route.cluster.clone());
+        }
         let config = state.scenario.with(|s| s.settings.config.clone());
         let (sha, abi) = state.plugin.with(|p| match p {
             Some(p) => (Some(p.info().sha256.clone()), p.info().abi_marker.clone()),

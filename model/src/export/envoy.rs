@@ -186,11 +186,12 @@ enum NetworkTypedConfig {
         #[serde(rename = "@type")]
         type_url: &'static str,
         stat_prefix: String,
-        cluster: &'static str,
+        cluster: String,
     },
 }
 
-/// The cluster `tcp_proxy` sends to in the exported chain; the user's own replaces it.
+/// The cluster `tcp_proxy` sends to when the options name none: a placeholder to define or
+/// replace.
 const UPSTREAM_CLUSTER: &str = "upstream";
 
 /// The `filters` of a listener filter chain for an L4 plugin: `envoy.filters.network.wasm`,
@@ -202,6 +203,10 @@ pub(super) fn network_filters(
     w: &mut Warnings,
 ) -> String {
     let (plugin, filename, source) = plugin_config(o, config, w, "filters");
+    let cluster = match o.upstream_cluster.trim() {
+        "" => UPSTREAM_CLUSTER,
+        c => c,
+    };
     let root = NetworkRoot {
         filters: vec![
             NetworkFilter {
@@ -216,7 +221,7 @@ pub(super) fn network_filters(
                 typed_config: NetworkTypedConfig::TcpProxy {
                     type_url: "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
                     stat_prefix: o.name.replace(['.', '-'], "_"),
-                    cluster: UPSTREAM_CLUSTER,
+                    cluster: cluster.to_string(),
                 },
             },
         ],
@@ -224,9 +229,15 @@ pub(super) fn network_filters(
     let mut first = String::from(
         "# Envoy network filters for a listener's filter_chains[].filters: the plugin as an L4 filter, then tcp_proxy.\n",
     );
-    first.push_str(&format!(
-        "# tcp_proxy sends to the cluster `{UPSTREAM_CLUSTER}`: define it, or put your own cluster's name.\n"
-    ));
+    if cluster == UPSTREAM_CLUSTER {
+        first.push_str(&format!(
+            "# tcp_proxy sends to the cluster `{UPSTREAM_CLUSTER}`, a placeholder: define it, or put your own cluster's name.\n"
+        ));
+    } else {
+        first.push_str(&format!(
+            "# tcp_proxy sends to the cluster `{cluster}` (the scenario's route cluster, the plugin's xds.cluster_name): define it in clusters.\n"
+        ));
+    }
     let header = header(&first, &filename, source, sha256);
     yaml(&header, &root)
 }
@@ -452,6 +463,7 @@ mod tests {
     fn a_network_plugin_is_the_network_wasm_filter_then_tcp_proxy() {
         let scenario = crate::scenario::Scenario::parse(
             r#"{"plugin": {"example": "go-network"}, "settings": {"root_id": "net"},
+                "route": {"cluster": "outbound|6379||redis.db"},
                 "connection": {"frames": [{"data": "hi"}]}}"#,
         )
         .unwrap();
@@ -476,10 +488,20 @@ mod tests {
             json!({
                 "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
                 "stat_prefix": "go_network",
-                "cluster": "upstream"
+                "cluster": "outbound|6379||redis.db"
             })
         );
+        assert!(e.text.contains("# tcp_proxy sends to the cluster `outbound|6379||redis.db` (the scenario's route cluster"), "{}", e.text);
         assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+        // Options without a cluster (an older options file) get the named placeholder.
+        let bare = ExportOptions {
+            upstream_cluster: String::new(),
+            ..o.clone()
+        };
+        let e = export(ExportFormat::Envoy, &bare, &json!({}), None, None);
+        let doc: serde_json::Value = yaml_serde::from_str(&e.text).unwrap();
+        assert_eq!(doc["filters"][1]["typed_config"]["cluster"], "upstream");
+        assert!(e.text.contains("`upstream`, a placeholder"), "{}", e.text);
         let higress = export(ExportFormat::Higress, &o, &json!({}), None, None);
         assert!(higress.has_errors(), "{:?}", higress.warnings);
         let http = ExportOptions::from_scenario(&crate::scenario::Scenario::default());
