@@ -121,6 +121,17 @@ pub struct Frame {
     /// downstream close (Envoy reports no upstream close event to network filters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close: Option<CloseBy>,
+    /// The frame comes this many milliseconds (at most a day) after the one before it (or
+    /// after the connection opened): the virtual clock moves that far first, firing the
+    /// plugin's ticks (`proxy_on_tick`) and the delayed callout answers due on the way, and
+    /// what they ask of the connection (`proxy_continue_stream`, `proxy_close_stream`) is done
+    /// before the frame arrives. 0 or absent: at once, no tick fires.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub after_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Envoy's peer type for the close callbacks (`proxy_peer_type_t`).

@@ -197,6 +197,16 @@ impl Scenario {
             }
         }
         scenario.check_events().map_err(ScenarioError::Invalid)?;
+        let frames = scenario.connection.iter().flat_map(|c| c.frames.iter());
+        if let Some((i, f)) = frames
+            .enumerate()
+            .find(|(_, f)| f.after_ms > MAX_ADVANCE_MS)
+        {
+            return Err(ScenarioError::Invalid(format!(
+                "connection.frames[{i}]: `after_ms` is {}; at most {MAX_ADVANCE_MS} ms (one day) per frame",
+                f.after_ms
+            )));
+        }
         scenario.check_chain().map_err(ScenarioError::Invalid)?;
         Ok(scenario)
     }
@@ -258,7 +268,7 @@ impl Scenario {
         }
         if self.connection.is_some() {
             return Err(
-                "`events` together with `connection`: an L4 scenario runs its `connection.frames` in order; timeline events apply to HTTP requests only".into(),
+                "`events` together with `connection`: an L4 scenario runs its `connection.frames` in order (a frame's `after_ms` moves the clock before it); timeline events apply to HTTP requests only".into(),
             );
         }
         if self.requests > 1 {

@@ -1,11 +1,11 @@
 //! The L4 connection: whether the scenario is one, and its frames (who sends what, end of
-//! stream, closes). The connection's addresses and TLS facts are edited in the scenario JSON.
+//! stream, closes, how long after the one before). The connection's addresses and TLS facts are edited in the scenario JSON.
 
 use leptos::prelude::*;
 use pwp_model::connection::{CloseBy, Connection, Frame, Peer};
-use pwp_model::scenario::Body;
+use pwp_model::scenario::{Body, MAX_ADVANCE_MS};
 
-use super::fields::{Check, Choice};
+use super::fields::{Check, Choice, NumberField};
 use super::{edit, part};
 use crate::state::{AppState, use_state};
 
@@ -83,6 +83,10 @@ pub fn ConnectionEditor() -> impl IntoView {
                     <Choice label="Close" options=CLOSE
                         value=frame_part(state, i, |f| match f.close { Some(CloseBy::Remote) => "remote".to_string(), Some(CloseBy::Local) => "local".to_string(), None => String::new() })
                         on_change=move |v: String| edit_frame(state, i, |f| f.close = match v.as_str() { "remote" => Some(CloseBy::Remote), "local" => Some(CloseBy::Local), _ => None }) />
+                    <NumberField label="After" unit="ms" default=0 max=MAX_ADVANCE_MS testid="conn-frame-after"
+                        hint="The frame comes this long after the one before: the virtual clock moves first, firing the plugin's ticks"
+                        value=frame_part(state, i, |f| f.after_ms)
+                        on_change=move |n: u64| edit_frame(state, i, |f| f.after_ms = n) />
                 </div>
                 <textarea class="editor ed-short mono" rows="2" spellcheck="false" aria-label=format!("Frame {} data", i + 1)
                     placeholder="bytes (text; binary in the scenario JSON as {\"base64\": …})"

@@ -256,9 +256,13 @@ impl Driver {
         self.waking = false;
         let mut w = self.world.borrow_mut();
         let active = w.active_stream;
+        // An L4 connection's actions are the network driver's to take (after a tick).
+        let connection = w.connection.as_ref().map(|c| c.id);
         let parked = &self.parked;
-        w.applied
-            .retain(|a| Some(acts_on(a)) == active || parked.contains_key(&acts_on(a)));
+        w.applied.retain(|a| {
+            let on = Some(acts_on(a));
+            on == active || on == connection || parked.contains_key(&acts_on(a))
+        });
     }
 
     /// What woke a waiting side: a local reply, a reset or a continue (then withheld data

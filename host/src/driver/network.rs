@@ -58,6 +58,8 @@ impl Driver {
         if self.failed {
             return;
         }
+        // Frames that come later on the clock put its moves and the ticks on the timeline.
+        self.marks = conn.frames.iter().any(|f| f.after_ms > 0);
         let (id, root) = {
             let mut w = self.world.borrow_mut();
             let id = w.next_context_id;
@@ -150,6 +152,24 @@ impl Driver {
             held: 0,
             note: String::new(),
         };
+        if frame.after_ms > 0 && !self.failed {
+            // The root's ticks and late callout answers fall due while the connection waits
+            // for this frame; what they asked of the connection happens before it arrives.
+            self.advance_clock(frame.after_ms.saturating_mul(1_000_000))
+                .await;
+            if !n.ended && !n.passthrough {
+                let mut meanwhile = fo.clone();
+                self.after_callback(n, &mut meanwhile).await;
+                if let Ok(bytes) = meanwhile.forwarded.bytes()
+                    && !bytes.is_empty()
+                {
+                    fo.note = format!(
+                        "before it, on the clock, the plugin let {} held bytes from the client through",
+                        bytes.len()
+                    );
+                }
+            }
+        }
         if n.ended {
             fo.note = "not delivered: the connection is closed".into();
             return fo;

@@ -247,3 +247,63 @@ fn upstream_address_is_not_found_until_tcp_proxy_connects() {
     let statuses = crate::support::rets(&r, "proxy_on_new_connection", "proxy_get_property");
     assert_eq!(statuses, [1], "NotFound");
 }
+
+#[test]
+fn a_frame_after_ms_later_lets_the_plugins_tick_fire_between_reads() {
+    // The client's bytes wait for the filter's timer (1 s): without `after_ms` the frames come
+    // at once and no tick fires; with it, the clock moves before the upstream's frame, the
+    // tick continues the connection and the held bytes go upstream before the answer.
+    let frames = |after: &str| {
+        format!(
+            r#"{{"connection": {{"frames": [{{"data": "hello"}},
+                {{"from": "upstream", "data": "ok"{after}}}]}}}}"#
+        )
+    };
+    let at_once = run_checked(&fixture("net_tick"), &frames(""));
+    assert!(at_once.error.is_none(), "{:?}", at_once.error);
+    let out = at_once.connection.as_ref().unwrap();
+    assert_eq!(
+        out.downstream.forwarded,
+        Body::default(),
+        "nothing continued"
+    );
+    assert!(at_once.timeline.is_empty());
+
+    let r = run_checked(&fixture("net_tick"), &frames(r#", "after_ms": 1500"#));
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let logs: Vec<&str> = r.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(logs[..3], ["data", "tick", "upstream"]);
+    let out = r.connection.as_ref().unwrap();
+    assert_eq!(out.downstream.forwarded, text("hello"));
+    assert_eq!(out.upstream.forwarded, text("ok"));
+    // The release happened before the upstream's frame, which says so.
+    assert_eq!(out.frames[1].forwarded, text("ok"));
+    assert_eq!(
+        out.frames[1].note,
+        "before it, on the clock, the plugin let 5 held bytes from the client through"
+    );
+    // The timeline shows the clock: to the tick at 1 s, then on to 1.5 s.
+    let clock: Vec<(u64, u64)> = r
+        .timeline
+        .iter()
+        .filter_map(|m| match m.event {
+            pwp_host::trace::TimelineEvent::Clock { by_ns } => Some((by_ns, m.at_ns)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        clock,
+        [(1_000_000_000, 1_000_000_000), (500_000_000, 1_500_000_000)]
+    );
+    let tick = r
+        .callbacks
+        .iter()
+        .position(|c| c.name == "proxy_on_tick")
+        .expect("the tick fired");
+    let upstream = r
+        .callbacks
+        .iter()
+        .position(|c| c.name == "proxy_on_upstream_data")
+        .unwrap();
+    assert!(tick < upstream);
+}
