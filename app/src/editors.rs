@@ -1,7 +1,7 @@
 //! The scenario editors of the left pane, in tabs: request, upstream response, plugin and VM
-//! configuration, settings, routing and mocks, and the whole scenario as JSON (with session
-//! files). One small component per file; the plain logic (`config_text`, `body_text`, `rows`)
-//! is unit-tested natively.
+//! configuration, settings and the timeline's events, routing and mocks, and the whole
+//! scenario as JSON (with session files). One small component per file; the plain logic
+//! (`config_text`, `body_text`, `rows`, `timeline_events`) is unit-tested natively.
 //!
 //! Every edit goes through [`edit`]: a real change replaces the scenario (which `persist`
 //! autosaves) and forgets the run, so a stale run is never shown as current. Editors that
@@ -14,6 +14,7 @@ mod chain_editor;
 mod config_editor;
 mod config_text;
 mod connection_editor;
+mod events_editor;
 mod fields;
 mod foreign_mocks;
 mod http_mocks;
@@ -32,6 +33,7 @@ mod scenario_json;
 mod session_file;
 mod settings_editor;
 mod tabs;
+mod timeline_events;
 
 use leptos::prelude::*;
 use pwp_model::Scenario;

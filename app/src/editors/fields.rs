@@ -39,6 +39,7 @@ pub fn NumberField(
     #[prop(optional)] min: u64,
     #[prop(optional)] testid: Option<&'static str>,
     #[prop(optional)] unit: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let changed = move |text: String| match parse_number(&text, default, max) {
@@ -61,7 +62,7 @@ pub fn NumberField(
         None => label.to_string(),
     };
     view! {
-        <label class="ed-field">
+        <label class="ed-field" title=hint>
             <span>{label}</span>
             <input type="text" inputmode="numeric" class="mono" autocomplete="off" data-testid=testid
                 placeholder=grouped(default) aria-invalid=move || error.with(Option::is_some).to_string()

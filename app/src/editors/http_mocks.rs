@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_model::scenario::{Body, Headers, HttpMock};
+use pwp_model::scenario::{Body, Headers, HttpMock, MAX_ADVANCE_MS};
 
 use super::fields::{Check, NumberField, TextField};
 use super::pairs_table::PairsTable;
@@ -15,8 +15,8 @@ fn edit_mock(state: AppState, i: usize, f: impl FnOnce(&mut HttpMock)) {
     });
 }
 
-/// Answers to HTTP callouts: cluster, path prefix and method to match, and the response
-/// (status, headers, body), or a reset or a timeout instead.
+/// Answers to HTTP callouts: cluster, path prefix and method to match, the response (status,
+/// headers, body), or a reset or a timeout instead, and how late on the virtual clock it comes.
 #[component]
 pub fn HttpMocks() -> impl IntoView {
     let state = use_state();
@@ -41,6 +41,10 @@ pub fn HttpMocks() -> impl IntoView {
                     <NumberField label="Status" default=200 min=100 max=999
                         value=part(state, move |s| s.mocks.http.get(i).map_or(200, |m| u64::from(m.response.status)))
                         on_change=move |n: u64| edit_mock(state, i, |m| m.response.status = u16::try_from(n).unwrap_or(200)) />
+                    <NumberField label="Delay" unit="ms" default=0 max=MAX_ADVANCE_MS testid="http-mock-delay"
+                        hint="The answer arrives this long after the call on the virtual clock; past the callout's timeout it times out"
+                        value=part(state, move |s| s.mocks.http.get(i).map_or(0, |m| m.delay_ms))
+                        on_change=move |n: u64| edit_mock(state, i, |m| m.delay_ms = n) />
                 </div>
                 <PairsTable noun="header" value=part(state, move |s| s.mocks.http.get(i).map(|m| m.response.headers.0.clone()).unwrap_or_default())
                     on_change=move |h| edit_mock(state, i, |m| m.response.headers = Headers(h)) />

@@ -29,7 +29,7 @@ pub fn MocksEditor() -> impl IntoView {
             <h3 class="ed-sub">"HTTP callouts"</h3>
             <HttpMocks />
             <h3 class="ed-sub">"gRPC calls"</h3>
-            <JsonField label="gRPC mocks (JSON list: cluster, service, method, status, status_message, message, initial_metadata, trailing_metadata)"
+            <JsonField label="gRPC mocks (JSON list: cluster, service, method, status, status_message, message, initial_metadata, trailing_metadata, delay_ms)"
                 testid="grpc-mocks" placeholder=GRPC_EXAMPLE
                 value=Signal::from(part(state, |s| s.mocks.grpc.clone()))
                 on_change=Callback::new(move |v: Vec<GrpcMock>| edit(state, |s| s.mocks.grpc = v)) />

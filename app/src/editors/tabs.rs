@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::chain_editor::ChainEditor;
 use super::config_editor::ConfigEditor;
+use super::events_editor::EventsEditor;
 use super::limits_editor::LimitsEditor;
 use super::mocks_editor::MocksEditor;
 use super::request_editor::RequestEditor;
@@ -81,7 +82,7 @@ pub fn Editors() -> impl IntoView {
             {panel(0, view! { <RequestEditor /> }.into_any())}
             {panel(1, view! { <ResponseEditor /> }.into_any())}
             {panel(2, view! { <ConfigEditor vm=false /><ConfigEditor vm=true /> }.into_any())}
-            {panel(3, view! { <SettingsEditor /><LimitsEditor /> }.into_any())}
+            {panel(3, view! { <SettingsEditor /><LimitsEditor /><EventsEditor /> }.into_any())}
             {panel(4, view! { <MocksEditor /> }.into_any())}
             {panel(5, view! { <ChainEditor /> }.into_any())}
             {panel(6, view! { <ScenarioJson /> }.into_any())}
