@@ -59,6 +59,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Replay the request N times in the same VM; the text report summarises per-request time, memory growth and outcomes.
+        /// The scenario's expected callouts may then be one request's, checked against each.
         #[arg(long)]
         requests: Option<u32>,
         /// Trap, as Envoy does, on host calls Envoy refuses at that moment (during VM start-up,
