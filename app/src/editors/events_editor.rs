@@ -26,7 +26,7 @@ pub fn EventsEditor() -> impl IntoView {
     let chained = part(state, |s| !s.chain.is_empty());
     let hint = move || {
         if count.get() > 0 {
-            return "In order after the plugin starts. A request the plugin pauses waits while the next events run; a delayed callout answer (delay on a mock) arrives when the clock passes it.".to_string();
+            return "In order after the plugin starts (they replace the replay above). A request the plugin pauses waits while the next events run; a delayed callout answer (delay on a mock) arrives when the clock passes it.".to_string();
         }
         let (n, every) = implied.get();
         let replay = if n == 1 {
@@ -110,7 +110,7 @@ fn EventRow(i: usize) -> impl IntoView {
                     aria-label=format!("Event {}: ticks", i + 1) prop:value=move || ticks.get().to_string()
                     on:change=move |e| { let v = event_target_value(&e); let mut r = Ok(()); edit_event(state, i, |x| r = ev::set_ticks(x, &v)); checked(r) } />
             </label>
-            <span class="ev-note">"the next tick due"</span>
+            <span class="ev-note">{move || if ticks.get() > 1 { "the next ticks due, in turn" } else { "the next tick due" }}</span>
         }
         .into_any(),
         Some(Kind::Advance) => view! {
