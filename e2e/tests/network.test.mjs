@@ -80,10 +80,27 @@ test("the request tab edits the frames: turn L4 on, change bytes, add a close", 
   await toggle.check();
   const frames = page.getByTestId("conn-frame-editor");
   assert.equal(await frames.count(), 3);
-  await frames.nth(0).getByRole("textbox").fill("PING FLUSHALL\n");
+  await frames.nth(0).getByRole("textbox", { name: "Frame 1 data" }).fill("PING FLUSHALL\n");
   await runToEnd(page);
   assert.match(await page.getByTestId("conn-closes").textContent(), /downstream local — the plugin closed the connection/);
   assert.match(await page.getByTestId("conn-frame").nth(1).textContent(), /not delivered/);
+  assert.deepEqual(errors, []);
+});
+
+test("a frame's After (ms) moves the clock before it, on the timeline", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "go-network");
+  await page.getByTestId("tab-request").click();
+  await page.getByTestId("conn-frame-after").nth(2).fill("1500");
+  await page.getByTestId("conn-frame-after").nth(2).press("Tab");
+  await runToEnd(page);
+  const marks = await page.locator('[data-testid="timeline-mark"][data-kind="clock"]').allTextContents();
+  assert.deepEqual(
+    marks.map((t) => t.replace(/\s+/g, " ").trim()),
+    ["→clock +1.5 sat 1.5 s"],
+  );
+  // The upstream's answer still reaches the client.
+  assert.match(await page.getByTestId("conn-frame").nth(2).textContent(), /PONG/);
   assert.deepEqual(errors, []);
 });
 
