@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use pwp_model::scenario::Event;
 use pwp_model::text::thousands;
 
+use super::pairs_table::PairsTable;
 use super::timeline_events::{self as ev, Field, Kind};
 use super::{edit, part};
 use crate::state::{AppState, use_state};
@@ -72,6 +73,8 @@ fn EventRow(i: usize) -> impl IntoView {
     let len = part(state, |s| s.events.len());
     let error = RwSignal::new(None::<String>);
     let checked = move |r: Result<(), String>| error.set(r.err());
+    // Another event in this place (moved, removed, edited elsewhere): the refusal is stale.
+    Effect::watch(move || event.get(), move |_, _, _| error.set(None), false);
     let number =
         move |f: fn(&Event) -> u64| Signal::derive(move || event.with(|e| e.as_ref().map_or(0, f)));
     let ticks = number(|e| match e {
@@ -94,6 +97,7 @@ fn EventRow(i: usize) -> impl IntoView {
     let base = part(state, |s| {
         (s.request.method.clone(), s.request.path.clone())
     });
+    let own = Memo::new(move |_| event.with(|e| e.as_ref().and_then(ev::headers)));
     let others = move || {
         event.with(|e| match e {
             Some(Event::Request(r)) => ev::other_overrides(r),
@@ -131,6 +135,17 @@ fn EventRow(i: usize) -> impl IntoView {
             <input type="text" class="mono ev-path" data-testid="event-path" aria-label=format!("Event {}: path", i + 1)
                 placeholder=move || base.with(|b| b.1.clone()) prop:value=field(Field::Path)
                 on:input=move |e| { let v = event_target_value(&e); edit_event(state, i, |x| ev::set_request(x, Field::Path, &v)) } />
+            <label class="ed-check ev-own" title="This request sends its own headers instead of the scenario's">
+                <input type="checkbox" data-testid="event-own-headers" prop:checked=move || own.get().is_some()
+                    on:change=move |e| { let on = event_target_checked(&e); let base = state.scenario.with_untracked(|s| s.request.headers.clone()); edit_event(state, i, |x| ev::own_headers(x, on, &base)) } />
+                <span>"own headers"</span>
+            </label>
+            <Show when=move || own.get().is_some()>
+                <div class="ev-headers">
+                    <PairsTable noun="header" testid="event-headers" value=Signal::derive(move || own.get().unwrap_or_default())
+                        on_change=move |rows| edit_event(state, i, |x| ev::set_headers(x, rows)) />
+                </div>
+            </Show>
             {move || {
                 let o = others();
                 (!o.is_empty()).then(|| view! {

@@ -2,7 +2,9 @@
 //! first), moving and removing events, and editing one event's fields.
 
 use pwp_model::Scenario;
-use pwp_model::scenario::{Event, MAX_ADVANCE_MS, MAX_TICKS_PER_EVENT, RequestEvent, TickEvent};
+use pwp_model::scenario::{
+    Event, Headers, MAX_ADVANCE_MS, MAX_TICKS_PER_EVENT, RequestEvent, TickEvent,
+};
 
 /// The clock advance a new "Advance clock" event starts with.
 pub const DEFAULT_ADVANCE_MS: u64 = 1000;
@@ -123,11 +125,33 @@ pub fn request_field(e: &Event, field: Field) -> String {
     .unwrap_or_default()
 }
 
+/// Gives a request event its own headers, starting from the scenario's (`base`), or (`on`
+/// false) takes them away, so it sends the scenario's again.
+pub fn own_headers(e: &mut Event, on: bool, base: &Headers) {
+    if let Event::Request(r) = e {
+        r.headers = on.then(|| r.headers.clone().unwrap_or_else(|| base.clone()));
+    }
+}
+
+/// Sets a request event's own headers.
+pub fn set_headers(e: &mut Event, rows: Vec<(String, String)>) {
+    if let Event::Request(r) = e {
+        r.headers = Some(Headers(rows));
+    }
+}
+
+/// A request event's own headers, if it has them.
+pub fn headers(e: &Event) -> Option<Vec<(String, String)>> {
+    match e {
+        Event::Request(r) => r.headers.as_ref().map(|h| h.0.clone()),
+        _ => None,
+    }
+}
+
 /// What else a request event replaces, which only the scenario's JSON edits.
 pub fn other_overrides(r: &RequestEvent) -> Vec<&'static str> {
     [
         ("authority", r.authority.is_some()),
-        ("headers", r.headers.is_some()),
         ("body", r.body.is_some()),
         ("trailers", r.trailers.is_some()),
         ("response", r.response.is_some()),
@@ -140,7 +164,6 @@ pub fn other_overrides(r: &RequestEvent) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pwp_model::scenario::Headers;
 
     #[test]
     fn the_first_event_writes_out_the_replayed_requests_before_it() {
@@ -230,8 +253,31 @@ mod tests {
         let Event::Request(r) = &mut e else { panic!() };
         assert!(r.method.is_none(), "empty text is the scenario's method");
         assert!(other_overrides(r).is_empty());
-        r.headers = Some(Headers::default());
+        r.body = Some(pwp_model::scenario::Body::Text("b".into()));
         r.response = Some(Default::default());
-        assert_eq!(other_overrides(r), ["headers", "response"]);
+        assert_eq!(other_overrides(r), ["body", "response"]);
+    }
+
+    #[test]
+    fn own_headers_start_from_the_scenario_s_and_go_back_to_them() {
+        let base = Headers(vec![("authorization".into(), "Bearer a".into())]);
+        let mut e = new_event(Kind::Request);
+        assert_eq!(headers(&e), None);
+        own_headers(&mut e, true, &base);
+        assert_eq!(headers(&e), Some(base.0.clone()));
+        set_headers(&mut e, vec![("authorization".into(), "Bearer b".into())]);
+        // Turning them on again keeps what was typed.
+        own_headers(&mut e, true, &base);
+        let Event::Request(r) = &e else { panic!() };
+        let sent = r.apply(&pwp_model::scenario::Request {
+            headers: base.clone(),
+            ..Default::default()
+        });
+        assert_eq!(
+            sent.headers.0,
+            [("authorization".to_string(), "Bearer b".to_string())]
+        );
+        own_headers(&mut e, false, &base);
+        assert_eq!(headers(&e), None, "the scenario's headers again");
     }
 }
