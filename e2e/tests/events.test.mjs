@@ -72,6 +72,14 @@ for (const width of [1440, 800]) {
     await page.getByTestId("add-request").click();
     await page.getByTestId("event-path").nth(1).fill("/orders/42");
     assert.deepEqual(await kinds(page), ["request", "advance", "request"]);
+    // The second request sends its own headers: the scenario's, with another accept.
+    await page.getByTestId("event-own-headers").nth(1).check();
+    const own = page.getByTestId("event-headers");
+    assert.deepEqual(await own.getByTestId("pair-name").evaluateAll((els) => els.map((e) => e.value)), [
+      "authorization",
+      "accept",
+    ]);
+    await own.getByTestId("pair-value").nth(1).fill("text/plain");
     // A refused number says why and changes nothing.
     await enter(page.getByTestId("event-advance"), "soon");
     assert.match(await page.getByTestId("event").nth(1).getByRole("alert").textContent(), /not a whole number/);
@@ -82,7 +90,19 @@ for (const width of [1440, 800]) {
     // The form wrote the scenario.
     await editorTab(page, "Scenario (JSON)");
     const json = JSON.parse(await page.getByTestId("scenario-json-editor").inputValue());
-    assert.deepEqual(json.events, [{ request: {} }, { advance_ms: 100 }, { request: { path: "/orders/42" } }]);
+    assert.deepEqual(json.events, [
+      { request: {} },
+      { advance_ms: 100 },
+      {
+        request: {
+          path: "/orders/42",
+          headers: [
+            ["authorization", "Bearer good-token"],
+            ["accept", "text/plain"],
+          ],
+        },
+      },
+    ]);
     assert.equal(json.mocks.http[0].delay_ms, 300);
 
     await run(page);
@@ -96,7 +116,9 @@ for (const width of [1440, 800]) {
     await screenshot(page, `events-answers-${width}`);
     await show(page, "client-status");
     assert.equal(await page.getByTestId("client-status").textContent(), "200");
-    assert.match(await page.getByTestId("upstream-request").textContent(), /\/orders\/42/);
+    const upstream = await page.getByTestId("upstream-request").textContent();
+    assert.match(upstream, /\/orders\/42/);
+    assert.match(upstream, /text\/plain/);
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -141,6 +163,27 @@ test("at 1440 px: ticks added, moved and removed with the form fire where they s
   for (let i = 0; i < 5; i++) await page.getByTestId("event-remove").first().click();
   assert.deepEqual(await kinds(page), []);
   assert.match(await page.getByTestId("events-hint").textContent(), /^None: the run replays the request once\./);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("at 1440 px: a Redis reply delayed past the client's timeout fails the command", async () => {
+  const { page, errors, context } = await openAt(1440);
+  // The plugin gives proxy_redis_init a 1000 ms timeout and lets the request through
+  // uncounted when INCR fails.
+  await pickExample(page, "higress-redis-counter");
+  await editorTab(page, "Routing & mocks");
+  await enter(page.getByTestId("redis-mock-delay"), "1500");
+  await page.getByTestId("redis-mocks").scrollIntoViewIfNeeded();
+  await screenshot(page, "events-redis-delay-1440");
+  await run(page);
+  assert.match(await page.getByTestId("logs").textContent(), /INCR request-count:team-a failed: .*letting the request through uncounted/);
+  const upstream = await page.getByTestId("upstream-request").textContent();
+  assert.doesNotMatch(upstream, /x-request-count/);
+  // Within the timeout the count comes, late.
+  await enter(page.getByTestId("redis-mock-delay"), "400");
+  await run(page);
+  assert.match(await page.getByTestId("upstream-request").textContent(), /x-request-count3/);
   assert.deepEqual(errors, []);
   await context.close();
 });
