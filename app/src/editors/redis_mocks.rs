@@ -50,7 +50,7 @@ pub fn RedisMocks() -> impl IntoView {
                 <td><input type="text" class="mono" placeholder=":1\\r\\n" aria-label=format!("Redis mock {} RESP reply", i + 1)
                     prop:value=text(i, |m| escape_resp(&m.reply))
                     on:change=move |e| { let v = unescape_resp(&event_target_value(&e)); edit_mock(state, i, |m| m.reply = v) } /></td>
-                <td><input type="text" inputmode="numeric" class="mono ed-delay" placeholder="0" aria-label=format!("Redis mock {} delay (ms)", i + 1)
+                <td><input type="text" inputmode="numeric" class="mono ed-delay" placeholder="0 ms" aria-label=format!("Redis mock {} delay (ms)", i + 1)
                     data-testid="redis-mock-delay" aria-invalid=move || bad.get().to_string()
                     title="The reply arrives this many ms after the call on the virtual clock; past the timeout given to proxy_redis_init it fails as a timeout"
                     prop:value=move || delay(i).get()
@@ -70,7 +70,7 @@ pub fn RedisMocks() -> impl IntoView {
         <div class="ed-table" data-testid="redis-mocks">
             <table class="ed-pairs ed-redis">
                 <Show when={move || count.get() > 0}>
-                    <thead><tr><th>"cluster"</th><th>"command"</th><th>"reply (RESP)"</th><th title="The reply arrives this late on the virtual clock">"delay ms"</th><th title="network error">"err"</th><th></th></tr></thead>
+                    <thead><tr><th>"cluster"</th><th>"command"</th><th>"reply (RESP)"</th><th title="The reply arrives this many milliseconds late on the virtual clock">"delay"</th><th title="network error">"err"</th><th></th></tr></thead>
                 </Show>
                 <tbody><For each=move || 0..count.get() key=|i| *i children=row /></tbody>
             </table>
