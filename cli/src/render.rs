@@ -268,9 +268,12 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
             let name = r.filters.get(f as usize).map_or("?", |x| x.name.as_str());
             format!("{} ", s.bold(&format!("[{name}]")))
         });
+        let worker = cb.worker.map_or(String::new(), |w| {
+            format!("{} ", s.bold(&format!("[worker {w}]")))
+        });
         let _ = writeln!(
             o,
-            "  {filter}{}({}){result} {}",
+            "  {filter}{worker}{}({}){result} {}",
             cb.name,
             args.join(", "),
             s.dim(&format!(
@@ -280,8 +283,10 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
                 cb.duration_us
             ))
         );
-        if verbose {
-            for h in &cb.hostcalls {
+        // With concurrent streams, shared-data and queue calls are where workers race.
+        let racing = |name: &str| cb.worker.is_some() && is_shared(name);
+        if verbose || cb.hostcalls.iter().any(|h| racing(&h.name)) {
+            for h in cb.hostcalls.iter().filter(|h| verbose || racing(&h.name)) {
                 let status = h.status.map_or("", |st| st.name());
                 let _ = writeln!(o, "      {} {} {}", s.dim(&h.name), h.detail, s.dim(status));
             }
@@ -418,4 +423,9 @@ pub fn report(path: &str, r: &Report, s: &Style, verbose: bool) -> String {
     }
     let _ = writeln!(o, "{pass} passed, {fail} failed");
     o
+}
+
+/// Shared data and shared queues: process-wide, raced for by concurrent workers.
+fn is_shared(name: &str) -> bool {
+    name.contains("_shared_data") || name.contains("_shared_queue")
 }

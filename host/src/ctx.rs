@@ -22,6 +22,9 @@ pub struct Ctx {
     pub nested_fuel: u64,
     /// Pause after each host call (step into).
     pub pause_on_hostcalls: bool,
+    /// Pause after each shared-data and shared-queue host call (a switch point between
+    /// workers, with concurrent streams).
+    pub pause_on_shared: bool,
     /// Decoded arguments and results of the current host call, for the trace.
     pub detail: String,
     /// Host calls made in the current callback.
@@ -44,6 +47,7 @@ impl Ctx {
             nested_depth: 0,
             nested_fuel: 0,
             pause_on_hostcalls: false,
+            pause_on_shared: false,
             detail: String::new(),
             hostcalls_in_callback: 0,
             limits,

@@ -235,16 +235,44 @@ impl Session {
                 .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
             vms.push(vm);
         }
+        let y = Yielder::default();
+        let slot = y.slot();
+        let control = Rc::new(Control::default());
+        if let Some(c) = &scenario.concurrency {
+            // One VM per worker, all of the scenario's plugin.
+            let workers = c.workers.clamp(1, crate::scenario::MAX_WORKERS) as usize;
+            world.borrow_mut().workers = Some(crate::state::Workers::new(workers));
+            let compiled = plugin.compiled().map_err(SessionError::Instantiate)?;
+            for _ in 1..workers {
+                let vm = Vm::new(&compiled, world.clone(), pages)
+                    .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
+                vms.push(vm);
+            }
+            let scheduler = crate::driver::concurrent::Scheduler::new(
+                world.clone(),
+                vms,
+                scenario.clone(),
+                y,
+                control.clone(),
+            );
+            return Ok(Session {
+                future: Some(Box::pin(scheduler)),
+                slot,
+                control,
+                world,
+                info,
+                scenario,
+                breakpoints: Breakpoints::default(),
+                paused: None,
+            });
+        }
         let mut vms = vms.into_iter();
         let vm = vms.next().expect("the first filter's VM");
         let other_vms = std::iter::once(None)
             .chain(vms.map(|v| Some((v, false))))
             .collect();
-        let y = Yielder::default();
-        let slot = y.slot();
-        let control = Rc::new(Control::default());
         let driver = Driver {
-            vm,
+            vm: crate::driver::Held::new(vm),
             world: world.clone(),
             scenario: scenario.clone(),
             y,
@@ -257,6 +285,7 @@ impl Session {
             injecting: false,
             waking: false,
             other_vms,
+            lane: None,
         };
         Ok(Session {
             future: Some(Box::pin(driver.run())),

@@ -532,6 +532,78 @@ pub struct World {
     pub host_bytes: u64,
     /// Several filters on the stream: what belongs to the filters and VMs not running now.
     pub chain: Option<Chain>,
+    /// Several workers (concurrent streams): what belongs to the workers not running now.
+    pub workers: Option<Workers>,
+}
+
+/// What belongs to one worker's VM while another worker runs: its contexts and context-id
+/// counter, its root, streams, callouts, metrics and whatever the call into it in progress
+/// left behind. Shared data, queues, the clock, the trace and the outcomes are process-wide.
+#[derive(Debug, Default)]
+pub struct WorkerSlot {
+    next_context_id: u32,
+    root_id: u32,
+    contexts: BTreeMap<u32, u32>,
+    current_context: u32,
+    current_callback: Option<(String, usize)>,
+    effective: Option<u32>,
+    streams: BTreeMap<u32, HttpStream>,
+    metrics: Vec<Metric>,
+    callouts: Vec<Callout>,
+    pending_callouts: usize,
+    next_callout_seq: u32,
+    tick_period_ms: u32,
+    next_tick_ns: u64,
+    deferred: Vec<Deferred>,
+    http_call_response: Option<(Vec<Pair>, Vec<u8>, Vec<Pair>)>,
+    grpc_metadata: Option<Vec<Pair>>,
+    grpc_message: Option<Vec<u8>>,
+    redis_response: Option<Vec<u8>>,
+    call_data: Vec<u8>,
+    call_status: CalloutStatus,
+    stdio: [Vec<u8>; 2],
+    root_pending_done: bool,
+    upstream_override_host: Option<String>,
+    redis_clusters: BTreeMap<String, u32>,
+    injected: Vec<u8>,
+    memory_bytes: u64,
+}
+
+/// What belongs to one request in flight while another runs (concurrent streams): which
+/// request and stream the driver runs, and the stream actions collected for it.
+#[derive(Debug, Default)]
+pub struct LaneSlot {
+    request_index: Option<u32>,
+    active_stream: Option<u32>,
+    applied: Vec<Deferred>,
+}
+
+/// The workers of a concurrent run: the one running now, the parked state of the others,
+/// and metric values, which Envoy keeps process-wide by name.
+#[derive(Debug, Default)]
+pub struct Workers {
+    /// The worker running now (0-based; its state is in [`World`]).
+    pub current: usize,
+    /// Parked worker state, by worker (the current one's is empty).
+    pub slots: Vec<WorkerSlot>,
+    /// The value (and samples) of every metric by name, as of the last switch.
+    metric_values: BTreeMap<String, (i64, u64)>,
+}
+
+impl Workers {
+    /// `n` workers, the first one current.
+    pub fn new(n: usize) -> Workers {
+        Workers {
+            current: 0,
+            slots: (0..n)
+                .map(|_| WorkerSlot {
+                    next_context_id: 1,
+                    ..WorkerSlot::default()
+                })
+                .collect(),
+            metric_values: BTreeMap::new(),
+        }
+    }
 }
 
 /// What belongs to one VM: its contexts, callouts and metrics, and what the current call into
@@ -697,6 +769,82 @@ impl World {
         std::mem::swap(&mut self.injected, &mut v.injected);
     }
 
+    /// The worker running now, 1-based, with concurrent streams.
+    pub fn worker(&self) -> Option<u32> {
+        self.workers.as_ref().map(|w| w.current as u32 + 1)
+    }
+
+    /// A metric defined now starts at the value other workers gave the metric of that name.
+    pub(crate) fn shared_metric_value(&self, name: &str) -> Option<(i64, u64)> {
+        self.workers
+            .as_ref()
+            .and_then(|w| w.metric_values.get(name).copied())
+    }
+
+    /// Makes worker `to` the current one: parks the running worker's state and brings back
+    /// `to`'s; metric values follow by name.
+    pub(crate) fn switch_worker(&mut self, to: usize) {
+        let Some(mut workers) = self.workers.take() else {
+            return;
+        };
+        let from = workers.current;
+        if from != to {
+            for m in &self.metrics {
+                workers
+                    .metric_values
+                    .insert(m.name.clone(), (m.value, m.samples));
+            }
+            let mut parked = std::mem::take(&mut workers.slots[to]);
+            self.swap_worker(&mut parked);
+            workers.slots[from] = parked;
+            for m in &mut self.metrics {
+                if let Some((value, samples)) = workers.metric_values.get(&m.name) {
+                    m.value = *value;
+                    m.samples = *samples;
+                }
+            }
+            workers.current = to;
+        }
+        self.workers = Some(workers);
+    }
+
+    fn swap_worker(&mut self, w: &mut WorkerSlot) {
+        use std::mem::swap;
+        swap(&mut self.next_context_id, &mut w.next_context_id);
+        swap(&mut self.root_id, &mut w.root_id);
+        swap(&mut self.contexts, &mut w.contexts);
+        swap(&mut self.current_context, &mut w.current_context);
+        swap(&mut self.current_callback, &mut w.current_callback);
+        swap(&mut self.effective, &mut w.effective);
+        swap(&mut self.streams, &mut w.streams);
+        swap(&mut self.metrics, &mut w.metrics);
+        swap(&mut self.callouts, &mut w.callouts);
+        swap(&mut self.pending_callouts, &mut w.pending_callouts);
+        swap(&mut self.next_callout_seq, &mut w.next_callout_seq);
+        swap(&mut self.tick_period_ms, &mut w.tick_period_ms);
+        swap(&mut self.next_tick_ns, &mut w.next_tick_ns);
+        swap(&mut self.deferred, &mut w.deferred);
+        swap(&mut self.http_call_response, &mut w.http_call_response);
+        swap(&mut self.grpc_metadata, &mut w.grpc_metadata);
+        swap(&mut self.grpc_message, &mut w.grpc_message);
+        swap(&mut self.redis_response, &mut w.redis_response);
+        swap(&mut self.call_data, &mut w.call_data);
+        swap(&mut self.call_status, &mut w.call_status);
+        swap(&mut self.stdio, &mut w.stdio);
+        swap(&mut self.root_pending_done, &mut w.root_pending_done);
+        swap(&mut self.upstream_override_host, &mut w.upstream_override_host);
+        swap(&mut self.redis_clusters, &mut w.redis_clusters);
+        swap(&mut self.injected, &mut w.injected);
+        swap(&mut self.memory_bytes, &mut w.memory_bytes);
+    }
+
+    /// Exchanges the running request's state with `l`'s (concurrent streams).
+    pub(crate) fn swap_lane(&mut self, l: &mut LaneSlot) {
+        std::mem::swap(&mut self.request_index, &mut l.request_index);
+        std::mem::swap(&mut self.active_stream, &mut l.active_stream);
+        std::mem::swap(&mut self.applied, &mut l.applied);
+    }
+
     /// The root whose tick falls due first: (filter, period ms, due ns, root id).
     pub(crate) fn earliest_tick(&self) -> Option<(usize, u32, u64, u32)> {
         let mut best = (self.tick_period_ms != 0).then_some((
@@ -768,6 +916,9 @@ impl World {
         let mut all: Vec<&Callout> = self.callouts.iter().collect();
         if let Some(c) = &self.chain {
             all.extend(c.vms.iter().flat_map(|v| v.callouts.iter()));
+        }
+        if let Some(w) = &self.workers {
+            all.extend(w.slots.iter().flat_map(|v| v.callouts.iter()));
         }
         all
     }

@@ -392,6 +392,34 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
     if let Some(calls) = &expect.callouts {
         out.push(check_callouts(r, calls));
     }
+    for h in &expect.hostcalls {
+        let got = r
+            .callbacks
+            .iter()
+            .filter(|cb| h.worker.is_none_or(|w| cb.worker == Some(w)))
+            .flat_map(|cb| &cb.hostcalls)
+            .filter(|c| {
+                c.name == h.name
+                    && h.status
+                        .as_ref()
+                        .is_none_or(|s| c.status.is_some_and(|cs| cs.name() == s))
+            })
+            .count();
+        let what = format!(
+            "{}{}{}",
+            h.name,
+            h.status
+                .as_ref()
+                .map(|s| format!(" -> {s}"))
+                .unwrap_or_default(),
+            h.worker.map(|w| format!(" on worker {w}")).unwrap_or_default()
+        );
+        let (name, ok) = match h.count {
+            Some(n) => (format!("{n} host call(s) {what}"), got == n as usize),
+            None => (format!("a host call {what}"), got > 0),
+        };
+        out.push(result(name, ok, format!("got {got}")));
+    }
     for (name, want) in &expect.metrics {
         let got = r.metrics.get(name);
         out.push(result(

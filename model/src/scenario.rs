@@ -84,6 +84,54 @@ pub struct Scenario {
     /// shares a VM with an earlier filter of the same module and `vm_id`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainFilter>,
+    /// Several Envoy worker threads (one VM each) and several requests in flight at once,
+    /// their callbacks interleaved. Absent: one VM, one request after another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
+}
+
+/// Envoy runs one VM per worker thread, each with its own root context and context ids
+/// (root 1, streams 2, 3, ...); shared data and shared queues are process-wide; one VM never
+/// runs two callbacks at once.
+///
+/// All requests arrive at once (at most `in_flight` in flight; the next starts when one
+/// ends). Request `k` runs on worker `worker` of its `request` event, else on worker
+/// `(k - 1) % workers + 1`. Once every worker has started, the run switches between the
+/// requests in flight at *switch points*: before each callback, and (between workers) after
+/// each shared-data or shared-queue host call, where another worker's callback may run while
+/// this one waits in the middle of its own. A VM is never entered twice: a request of a
+/// worker whose VM is inside another request's callback is skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Concurrency {
+    /// Worker threads, each with its own VM (1 to 16).
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_WORKERS)))]
+    pub workers: u32,
+    /// Requests in flight at once; absent: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
+    pub in_flight: Option<u32>,
+    /// Who runs at each switch point, as request numbers (1 is the first request): `[1, 2,
+    /// 2, 1]` lets request 1 run, then request 2 twice, then request 1. An entry whose request
+    /// has ended or cannot run now is skipped; past the end (and when empty), round robin:
+    /// the next request in flight after the one that ran last. The run's timeline shows each
+    /// switch.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<u32>,
+}
+
+/// The most workers a scenario may ask for.
+pub const MAX_WORKERS: u32 = 16;
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Concurrency {
+            workers: 1,
+            in_flight: None,
+            order: Vec::new(),
+        }
+    }
 }
 
 impl Default for Scenario {
@@ -107,6 +155,7 @@ impl Default for Scenario {
             connection: None,
             expect: Expect::default(),
             chain: Vec::new(),
+            concurrency: None,
         }
     }
 }
@@ -208,6 +257,9 @@ impl Scenario {
             )));
         }
         scenario.check_chain().map_err(ScenarioError::Invalid)?;
+        scenario
+            .check_concurrency()
+            .map_err(ScenarioError::Invalid)?;
         Ok(scenario)
     }
 
@@ -225,6 +277,73 @@ impl Scenario {
             out.push(Event::Request(Box::default()));
         }
         out
+    }
+
+    /// How many requests the run has: the `request` events, else `requests`.
+    pub fn request_count(&self) -> u32 {
+        if self.events.is_empty() {
+            self.requests.max(1)
+        } else {
+            self.events
+                .iter()
+                .filter(|e| matches!(e, Event::Request(_)))
+                .count() as u32
+        }
+    }
+
+    /// Refuses what concurrent streams do not run (yet), naming it: a chain, a connection,
+    /// ticks and clock advances among the events, requests spaced by `clock.interval_ms`;
+    /// and out-of-range workers and request numbers.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the field.
+    pub fn check_concurrency(&self) -> Result<(), String> {
+        let Some(c) = &self.concurrency else {
+            if self.events.iter().any(|e| matches!(e, Event::Request(r) if r.worker.is_some())) {
+                return Err("`worker` on a request event needs `concurrency` (with `workers`)".into());
+            }
+            return Ok(());
+        };
+        if !(1..=MAX_WORKERS).contains(&c.workers) {
+            return Err(format!(
+                "concurrency.workers is {}; it must be 1 to {MAX_WORKERS}",
+                c.workers
+            ));
+        }
+        if c.in_flight == Some(0) {
+            return Err("concurrency.in_flight must be at least 1".into());
+        }
+        if !self.chain.is_empty() {
+            return Err("`concurrency` together with `chain`: concurrent streams run with one plugin only, not yet with a chain".into());
+        }
+        if self.connection.is_some() {
+            return Err("`concurrency` together with `connection`: concurrent streams are HTTP streams; an L4 run has one connection".into());
+        }
+        if self.events.iter().any(|e| !matches!(e, Event::Request(_))) {
+            return Err("`concurrency` together with `tick` or `advance_ms` events: concurrent requests all arrive at once; list only `request` events".into());
+        }
+        if self.clock.interval_ms > 0 {
+            return Err("`concurrency` together with `clock.interval_ms`: concurrent requests all arrive at once, not spaced in time".into());
+        }
+        let n = self.request_count();
+        if let Some(bad) = c.order.iter().find(|k| **k == 0 || **k > n) {
+            return Err(format!(
+                "concurrency.order names request {bad}, but the scenario has requests 1 to {n}"
+            ));
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if let Event::Request(r) = e
+                && let Some(w) = r.worker
+                && (w == 0 || w > c.workers)
+            {
+                return Err(format!(
+                    "events[{i}].request.worker is {w}, but there are workers 1 to {}",
+                    c.workers
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses what a chain does not run yet, rather than running it wrongly: a chain's
@@ -418,6 +537,11 @@ pub struct RequestEvent {
     /// The upstream's answer to this request, replacing the scenario's `response`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<Response>,
+    /// The worker (1 is the first) that runs this request, with `concurrency`; absent: round
+    /// robin over the workers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_WORKERS)))]
+    pub worker: Option<u32>,
 }
 
 impl RequestEvent {
@@ -1250,6 +1374,29 @@ pub struct Expect {
     /// The connection's outcome (L4 scenarios).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection: Option<crate::connection::ConnectionExpect>,
+    /// Host calls that must have been made (or not), counted over the whole run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hostcalls: Vec<HostCallExpect>,
+}
+
+/// An expectation on host calls: how many calls of `name` (with that status, on that
+/// worker) the run made.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct HostCallExpect {
+    /// The import, e.g. `proxy_set_shared_data`.
+    pub name: String,
+    /// Only calls that ended with this status, as the trace names it (`Ok`, `CasMismatch`,
+    /// `NotFound`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Only calls made by this worker (with `concurrency`; 1 is the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<u32>,
+    /// Exactly this many; absent: at least one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 impl Expect {

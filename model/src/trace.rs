@@ -78,6 +78,22 @@ pub enum TimelineEvent {
         /// The callout's timeout elapsed first.
         timed_out: bool,
     },
+    /// Concurrent streams: the run switched to another request (and maybe worker) at a
+    /// switch point.
+    Switch {
+        /// The request that runs now (0-based).
+        request: u32,
+        /// Its worker (1 is the first).
+        worker: u32,
+        /// The request that ran until now.
+        from_request: u32,
+        /// Its worker.
+        from_worker: u32,
+        /// The host call the request that ran is stopped after, in the middle of a callback;
+        /// absent: it stopped before its next callback.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+    },
 }
 
 impl TimelineEvent {
@@ -109,6 +125,23 @@ impl TimelineEvent {
                 token, after_ms, ..
             } => {
                 format!("callout {token} timed out after {after_ms} ms")
+            }
+            TimelineEvent::Switch {
+                request,
+                worker,
+                from_request,
+                from_worker,
+                after,
+            } => {
+                let at = match after {
+                    Some(h) => format!("is after {h}"),
+                    None => "waits for its next callback".into(),
+                };
+                format!(
+                    "request {} on worker {worker} runs while request {} on worker {from_worker} {at}",
+                    request + 1,
+                    from_request + 1
+                )
             }
         }
     }
@@ -163,6 +196,9 @@ pub struct CallbackRecord {
     /// single plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<u32>,
+    /// Which worker's VM ran it (1 is the first), with `concurrency`; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<u32>,
 }
 
 /// One host function call.

@@ -43,6 +43,10 @@ impl Driver {
     /// runs it slice by slice (pausing after host calls and between slices), then records how
     /// it ended.
     pub(crate) async fn call(&mut self, name: &str, args: &[i64], context: u32) -> CallOutcome {
+        // Concurrent streams: before each callback, another request may run first.
+        if self.lane.as_ref().is_some_and(|l| l.ran) {
+            Box::pin(self.switch_point(None)).await;
+        }
         // Events added while paused run first, while the plugin is not running.
         if !self.injecting && !self.control.injected.borrow().is_empty() {
             Box::pin(self.run_injected()).await;
@@ -88,8 +92,10 @@ impl Driver {
             let index = w.trace.callbacks.len();
             let request = w.request_of(context);
             let filter = w.chain.as_ref().map(|c| c.current as u32);
+            let worker = w.worker();
             w.trace.callbacks.push(CallbackRecord {
                 filter,
+                worker,
                 index,
                 name: name.to_string(),
                 context_id: context,
@@ -110,6 +116,9 @@ impl Driver {
             index
         };
         self.last_callback = Some(index);
+        if let Some(l) = self.lane.as_mut() {
+            l.ran = true;
+        }
         for s in self.world.borrow_mut().streams.values_mut() {
             s.forget_changes();
         }
@@ -142,6 +151,8 @@ impl Driver {
             ctx.limits.take_refused_growth();
             ctx.pause_on_hostcalls = self.control.step_into.get();
         }
+        let interleaving = self.interleaving();
+        self.vm.store.data_mut().pause_on_shared = interleaving;
         let now = self.control.now_us.get();
         let mut elapsed = 0.0;
         let mut t0 = now();
@@ -159,16 +170,24 @@ impl Driver {
                     used += given.saturating_sub(left);
                     given = left;
                     elapsed += now() - t0;
-                    let hostcall = self.world.borrow().trace.callbacks[index]
-                        .hostcalls
-                        .len()
-                        .saturating_sub(1);
-                    self.y
-                        .pause(Pause::HostCall {
-                            callback: index,
-                            hostcall,
-                        })
-                        .await;
+                    let (hostcall, name) = {
+                        let w = self.world.borrow();
+                        let calls = &w.trace.callbacks[index].hostcalls;
+                        let name = calls.last().map(|h| h.name.clone()).unwrap_or_default();
+                        (calls.len().saturating_sub(1), name)
+                    };
+                    if self.vm.store.data().pause_on_hostcalls {
+                        self.y
+                            .pause(Pause::HostCall {
+                                callback: index,
+                                hostcall,
+                            })
+                            .await;
+                    }
+                    if interleaving && crate::hostcalls::is_shared(&name) {
+                        // Another worker may run while this one is in the middle of a callback.
+                        self.switch_point(Some(name)).await;
+                    }
                     t0 = now();
                     self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();
                     progress = self.vm.resume_host(t, &results, n_out);

@@ -13,6 +13,7 @@
 
 pub(crate) mod call;
 mod chain;
+pub(crate) mod concurrent;
 mod http;
 mod network;
 mod timeline;
@@ -180,9 +181,45 @@ impl Future for YieldOnce {
     }
 }
 
+/// The VM a driver runs: always there, except in a concurrent run's lane whose worker's VM
+/// another lane holds ([`concurrent`]).
+pub(crate) struct Held(Option<Vm>);
+
+impl Held {
+    pub(crate) fn new(vm: Vm) -> Held {
+        Held(Some(vm))
+    }
+
+    /// None yet: a lane gets its worker's VM when it first runs.
+    pub(crate) fn none() -> Held {
+        Held(None)
+    }
+
+    pub(crate) fn take(&mut self) -> Vm {
+        self.0.take().expect("the driver holds its VM")
+    }
+
+    pub(crate) fn put(&mut self, vm: Vm) {
+        self.0 = Some(vm);
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = Vm;
+    fn deref(&self) -> &Vm {
+        self.0.as_ref().expect("the driver holds its VM")
+    }
+}
+
+impl std::ops::DerefMut for Held {
+    fn deref_mut(&mut self) -> &mut Vm {
+        self.0.as_mut().expect("the driver holds its VM")
+    }
+}
+
 /// Everything the driver works with.
 pub(crate) struct Driver {
-    pub vm: Vm,
+    pub vm: Held,
     pub world: Rc<RefCell<World>>,
     pub scenario: Scenario,
     pub y: Yielder,
@@ -204,6 +241,8 @@ pub(crate) struct Driver {
     /// The other VMs of a chain, by VM index (`None` for the one in `vm`), with whether each
     /// has failed.
     pub other_vms: Vec<Option<(Vm, bool)>>,
+    /// A lane of a concurrent run: its worker and the scheduler's switch state.
+    pub lane: Option<concurrent::LaneOf>,
 }
 
 impl Driver {
@@ -253,7 +292,7 @@ impl Driver {
         if from_vm != to_vm
             && let Some((vm, failed)) = self.other_vms.get_mut(to_vm).and_then(Option::take)
         {
-            let old_vm = std::mem::replace(&mut self.vm, vm);
+            let old_vm = std::mem::replace(&mut self.vm, Held::new(vm)).take();
             let old_failed = std::mem::replace(&mut self.failed, failed);
             self.other_vms[from_vm] = Some((old_vm, old_failed));
         }

@@ -413,12 +413,27 @@ fn finish(
         return Err(e);
     }
     let ctx = caller.data();
-    if ctx.pause_on_hostcalls && ctx.nested_depth == 0 {
+    if (ctx.pause_on_hostcalls || (ctx.pause_on_shared && is_shared(label))) && ctx.nested_depth == 0
+    {
         return Err(wasmi::Error::host(HostPause {
             results: results.iter().map(|t| result(*t, ret)).collect(),
         }));
     }
     Ok(ret)
+}
+
+/// Shared data and shared queues: process-wide, so another worker may touch them between two
+/// such calls of one callback.
+pub(crate) fn is_shared(name: &str) -> bool {
+    matches!(
+        name,
+        "proxy_get_shared_data"
+            | "proxy_set_shared_data"
+            | "proxy_register_shared_queue"
+            | "proxy_resolve_shared_queue"
+            | "proxy_enqueue_shared_queue"
+            | "proxy_dequeue_shared_queue"
+    )
 }
 
 /// A call Envoy would refuse at this moment: a trap in strict mode, a warning otherwise.

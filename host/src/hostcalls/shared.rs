@@ -213,12 +213,14 @@ pub(super) fn define_metric(
         // sequence per kind (MetricStore's next_counter/gauge/histogram_metric_id_).
         let same_kind = w.metrics.iter().filter(|m| m.kind == kind).count() as u32;
         let id = (same_kind + 1) * 4 + metric_type;
+        // Another worker's VM may have defined it already: Envoy's stat is the same one.
+        let (value, samples) = w.shared_metric_value(&name).unwrap_or((0, 0));
         w.metrics.push(Metric {
             id,
             kind,
             name: name.clone(),
-            value: 0,
-            samples: 0,
+            value,
+            samples,
         });
         id
     };
