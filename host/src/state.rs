@@ -832,7 +832,10 @@ impl World {
         swap(&mut self.call_status, &mut w.call_status);
         swap(&mut self.stdio, &mut w.stdio);
         swap(&mut self.root_pending_done, &mut w.root_pending_done);
-        swap(&mut self.upstream_override_host, &mut w.upstream_override_host);
+        swap(
+            &mut self.upstream_override_host,
+            &mut w.upstream_override_host,
+        );
         swap(&mut self.redis_clusters, &mut w.redis_clusters);
         swap(&mut self.injected, &mut w.injected);
         swap(&mut self.memory_bytes, &mut w.memory_bytes);

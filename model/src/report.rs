@@ -412,7 +412,9 @@ pub fn check(r: &Report, expect: &Expect) -> Vec<ExpectationResult> {
                 .as_ref()
                 .map(|s| format!(" -> {s}"))
                 .unwrap_or_default(),
-            h.worker.map(|w| format!(" on worker {w}")).unwrap_or_default()
+            h.worker
+                .map(|w| format!(" on worker {w}"))
+                .unwrap_or_default()
         );
         let (name, ok) = match h.count {
             Some(n) => (format!("{n} host call(s) {what}"), got == n as usize),

@@ -300,8 +300,14 @@ impl Scenario {
     /// A message naming the field.
     pub fn check_concurrency(&self) -> Result<(), String> {
         let Some(c) = &self.concurrency else {
-            if self.events.iter().any(|e| matches!(e, Event::Request(r) if r.worker.is_some())) {
-                return Err("`worker` on a request event needs `concurrency` (with `workers`)".into());
+            if self
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::Request(r) if r.worker.is_some()))
+            {
+                return Err(
+                    "`worker` on a request event needs `concurrency` (with `workers`)".into(),
+                );
             }
             return Ok(());
         };

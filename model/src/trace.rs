@@ -429,6 +429,9 @@ impl Trace {
                 let name = self.filters.get(f as usize).map_or("?", String::as_str);
                 out.push_str(&format!("[{}] ", name));
             }
+            if let Some(w) = cb.worker {
+                out.push_str(&format!("[worker {w}] "));
+            }
             out.push_str(&format!("{}({})", cb.name, args.join(", ")));
             match (&cb.ret, &cb.action) {
                 (_, Some(a)) => out.push_str(&format!(" -> {a}")),

@@ -413,7 +413,8 @@ fn finish(
         return Err(e);
     }
     let ctx = caller.data();
-    if (ctx.pause_on_hostcalls || (ctx.pause_on_shared && is_shared(label))) && ctx.nested_depth == 0
+    if (ctx.pause_on_hostcalls || (ctx.pause_on_shared && is_shared(label)))
+        && ctx.nested_depth == 0
     {
         return Err(wasmi::Error::host(HostPause {
             results: results.iter().map(|t| result(*t, ret)).collect(),

@@ -2,6 +2,7 @@
 //! example plugins built by `examples/build.sh`.
 
 mod chains;
+mod concurrency;
 mod examples;
 mod fixtures;
 mod fuzz;
