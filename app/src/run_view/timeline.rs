@@ -123,9 +123,11 @@ fn MarkRow(mark: TimelineMark) -> impl IntoView {
         TimelineEvent::Waiting { .. } => "waiting",
         TimelineEvent::Resumed { .. } => "resumed",
         TimelineEvent::Answer { .. } => "answer",
+        TimelineEvent::Switch { .. } => "switch",
     };
     let icon = match &mark.event {
         TimelineEvent::Waiting { .. } => "‖",
+        TimelineEvent::Switch { .. } => "⇄",
         _ => "→",
     };
     let at = format!("at {}", pwp_model::trace::duration(mark.at_ns));
@@ -215,6 +217,13 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
                 title=format!("Filter {} of the chain", f + 1)>{name}</span>
         }
     });
+    // With concurrent streams, which worker's VM ran the callback.
+    let worker = cb.worker.map(|w| {
+        view! {
+            <span class=format!("cb-worker w{}", w % 6) data-testid="cb-worker" data-worker=w
+                title=format!("Worker {w}: its own VM, root context and context ids")>{format!("W{w}")}</span>
+        }
+    });
     view! {
         <li class=class data-testid="callback" data-name=name.clone() data-index=index
             on:click=move |_| state.selected.set(Some(index))>
@@ -223,6 +232,7 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
             <span class="cb-no" title="Callback number">{labels::callback_no(index)}</span>
             <span class="req" title="Which replayed request">{request}</span>
             {filter}
+            {worker}
             <span class="cb-name">{cb.name.clone()}</span>
             <span class="cb-args">"(" {args.join(", ")} ")"</span>
             <span class="cb-result" class:failed=failed>{result}</span>
@@ -253,8 +263,8 @@ pub fn CallbackDetail() -> impl IntoView {
                         <table class="hostcalls" data-testid="hostcalls">
                             <thead><tr><th>"host call"</th><th>"arguments and results"</th><th>"status"</th></tr></thead>
                             <tbody>
-                                {calls.into_iter().map(|h| { let label = h.name.clone(); view! {
-                                    <tr class:stub=h.stub data-testid="hostcall" data-name=label>
+                                {calls.into_iter().map(|h| { let label = h.name.clone(); let status = h.status.map(|s| s.name()).unwrap_or_default(); view! {
+                                    <tr class:stub=h.stub data-testid="hostcall" data-name=label data-status=status>
                                         <td class="mono">{h.name}</td>
                                         <td class="mono">{h.detail}</td>
                                         <td class="mono">{h.status.map(|s| s.name()).unwrap_or_default()}</td>
