@@ -277,6 +277,7 @@ fn cmd_run(a: RunArgs) -> Result<u8, Fail> {
         scenario.requests = n.max(1);
         scenario
             .check_events()
+            .and_then(|()| scenario.check_concurrency())
             .map_err(|e| Fail(2, format!("--requests {n}: {e}")))?;
     }
     if a.strict {

@@ -152,6 +152,10 @@ impl Session {
                 plugins.len()
             )));
         }
+        // A scenario built in code, not parsed, is checked here.
+        scenario
+            .check_concurrency()
+            .map_err(SessionError::Instantiate)?;
         let plugin = plugins[0];
         let info = plugin.shared_info();
         let cfg = Resolved::new(&scenario, &info);

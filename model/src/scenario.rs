@@ -124,6 +124,9 @@ pub struct Concurrency {
 /// The most workers a scenario may ask for.
 pub const MAX_WORKERS: u32 = 16;
 
+/// The most requests a scenario with `concurrency` may have (each is a lane of its own).
+pub const MAX_CONCURRENT_REQUESTS: u32 = 1000;
+
 impl Default for Concurrency {
     fn default() -> Self {
         Concurrency {
@@ -333,6 +336,11 @@ impl Scenario {
             return Err("`concurrency` together with `clock.interval_ms`: concurrent requests all arrive at once, not spaced in time".into());
         }
         let n = self.request_count();
+        if n > MAX_CONCURRENT_REQUESTS {
+            return Err(format!(
+                "`concurrency` with {n} requests: at most {MAX_CONCURRENT_REQUESTS} requests run concurrently in one run"
+            ));
+        }
         if let Some(bad) = c.order.iter().find(|k| **k == 0 || **k > n) {
             return Err(format!(
                 "concurrency.order names request {bad}, but the scenario has requests 1 to {n}"

@@ -93,6 +93,10 @@ pub enum TimelineEvent {
         /// absent: it stopped before its next callback.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
+        /// With `after`: the callback it is in (index in the trace) and the host call's
+        /// position in it (0-based).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<(usize, usize)>,
     },
 }
 
@@ -132,10 +136,14 @@ impl TimelineEvent {
                 from_request,
                 from_worker,
                 after,
+                at,
             } => {
-                let at = match after {
-                    Some(h) => format!("is after {h}"),
-                    None => "waits for its next callback".into(),
+                let at = match (after, at) {
+                    (Some(h), Some((cb, n))) => {
+                        format!("is after {h} (host call {} of callback #{cb})", n + 1)
+                    }
+                    (Some(h), None) => format!("is after {h}"),
+                    (None, _) => "waits for its next callback".into(),
                 };
                 format!(
                     "request {} on worker {worker} runs while request {} on worker {from_worker} {at}",

@@ -186,7 +186,12 @@ impl Driver {
                     }
                     if interleaving && crate::hostcalls::is_shared(&name) {
                         // Another worker may run while this one is in the middle of a callback.
-                        self.switch_point(Some(name)).await;
+                        self.switch_point(Some(super::concurrent::After {
+                            name,
+                            callback: index,
+                            hostcall,
+                        }))
+                        .await;
                     }
                     t0 = now();
                     self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();

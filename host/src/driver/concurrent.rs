@@ -37,10 +37,20 @@ pub(crate) struct Switcher {
     /// Every worker has started: lanes stop at switch points.
     on: Cell<bool>,
     /// Set by a lane that stops at a switch point: `Some(None)` before a callback,
-    /// `Some(Some(name))` after host call `name`.
-    asked: RefCell<Option<Option<String>>>,
+    /// `Some(Some(at))` in the middle of one.
+    asked: RefCell<Option<Option<After>>>,
     /// Each worker's VM and whether it failed, while no lane holds it.
     vms: RefCell<Vec<Option<(Vm, bool)>>>,
+}
+
+/// Where a lane stopped in the middle of a callback.
+pub(crate) struct After {
+    /// The host call just made.
+    pub name: String,
+    /// The callback's index in the trace.
+    pub callback: usize,
+    /// The host call's position in it.
+    pub hostcall: usize,
 }
 
 /// A driver that is a lane of a concurrent run.
@@ -76,9 +86,9 @@ impl Driver {
         l.sw.vms.borrow_mut()[l.worker] = Some((vm, self.failed));
     }
 
-    /// A switch point: before a callback (`after` is `None`) or after host call `after`. The
+    /// A switch point: before a callback (`after` is `None`) or after a host call. The
     /// scheduler may run other lanes before this one goes on.
-    pub(crate) async fn switch_point(&mut self, after: Option<String>) {
+    pub(crate) async fn switch_point(&mut self, after: Option<After>) {
         if !self.interleaving() {
             return;
         }
@@ -274,7 +284,7 @@ impl Scheduler {
 
     /// Makes lane `to` the running one (its worker's and its request's state), marking the
     /// switch on the timeline when `from` stopped at a switch point (`after`).
-    fn go(&mut self, from: Option<usize>, to: usize, after: Option<Option<String>>) {
+    fn go(&mut self, from: Option<usize>, to: usize, after: Option<Option<After>>) {
         if from == Some(to) {
             return;
         }
@@ -298,7 +308,8 @@ impl Scheduler {
                     worker: self.lanes[to].worker as u32 + 1,
                     from_request: f as u32,
                     from_worker: self.lanes[f].worker as u32 + 1,
-                    after,
+                    at: after.as_ref().map(|a| (a.callback, a.hostcall)),
+                    after: after.map(|a| a.name),
                 },
             });
         }
