@@ -295,8 +295,8 @@ impl Scenario {
     }
 
     /// Refuses what concurrent streams do not run (yet), naming it: a chain, a connection,
-    /// ticks and clock advances among the events, requests spaced by `clock.interval_ms`;
-    /// and out-of-range workers and request numbers.
+    /// ticks and clock advances among the events, delayed mocks, requests spaced by
+    /// `clock.interval_ms`; and out-of-range workers and request numbers.
     ///
     /// # Errors
     ///
@@ -331,6 +331,19 @@ impl Scenario {
         }
         if self.events.iter().any(|e| !matches!(e, Event::Request(_))) {
             return Err("`concurrency` together with `tick` or `advance_ms` events: concurrent requests all arrive at once; list only `request` events".into());
+        }
+        let delayed = self
+            .mocks
+            .http
+            .iter()
+            .map(|m| ("http", m.delay_ms))
+            .chain(self.mocks.grpc.iter().map(|m| ("grpc", m.delay_ms)))
+            .chain(self.mocks.redis.iter().map(|m| ("redis", m.delay_ms)))
+            .find(|(_, d)| *d > 0);
+        if let Some((kind, _)) = delayed {
+            return Err(format!(
+                "mocks.{kind}: `delay_ms` together with `concurrency`: concurrent requests get their callout answers at once, not later on the virtual clock"
+            ));
         }
         if self.clock.interval_ms > 0 {
             return Err("`concurrency` together with `clock.interval_ms`: concurrent requests all arrive at once, not spaced in time".into());

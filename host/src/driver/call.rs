@@ -44,7 +44,7 @@ impl Driver {
     /// it ended.
     pub(crate) async fn call(&mut self, name: &str, args: &[i64], context: u32) -> CallOutcome {
         // Concurrent streams: before each callback, another request may run first.
-        if self.lane.as_ref().is_some_and(|l| l.ran) {
+        if self.lane.as_ref().is_some_and(|l| l.ran && !l.hold) {
             Box::pin(self.switch_point(None)).await;
         }
         // Events added while paused run first, while the plugin is not running.
@@ -445,7 +445,22 @@ impl Driver {
         mock_answer(&self.scenario.mocks, c)
     }
 
+    /// Delivers a callout's answer. With concurrent streams, other requests may run before
+    /// the answer is staged for the plugin to read, never while it is.
     async fn deliver(&mut self, c: &Callout, answer: CalloutAnswer) {
+        if self.lane.as_ref().is_some_and(|l| l.ran) {
+            Box::pin(self.switch_point(None)).await;
+        }
+        if let Some(l) = self.lane.as_mut() {
+            l.hold = true;
+        }
+        self.deliver_now(c, answer).await;
+        if let Some(l) = self.lane.as_mut() {
+            l.hold = false;
+        }
+    }
+
+    async fn deliver_now(&mut self, c: &Callout, answer: CalloutAnswer) {
         let root = i64::from(c.root);
         let token = i64::from(c.token);
         match (c.kind, answer) {

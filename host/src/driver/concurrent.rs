@@ -61,6 +61,8 @@ pub(crate) struct LaneOf {
     pub sw: Rc<Switcher>,
     /// It ran a callback, or is inside one, since it was last switched in.
     pub ran: bool,
+    /// No switch before the next callbacks: a callout answer is staged for them.
+    pub hold: bool,
 }
 
 impl Driver {
@@ -229,6 +231,7 @@ impl Scheduler {
                 worker,
                 sw: self.sw.clone(),
                 ran: false,
+                hold: false,
             }),
         }
     }

@@ -221,6 +221,51 @@ fn in_flight_limits_how_many_streams_run_at_once() {
     assert!(first_delete < third, "{calls:?}");
 }
 
+#[test]
+fn callout_answers_reach_their_own_stream_while_other_streams_of_the_worker_run() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../public/examples/go-http-auth.scenario.json");
+    let mut s = Scenario::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // Three requests on two workers: worker 1 has two streams waiting for the auth service.
+    s.requests = 3;
+    s.concurrency = Some(pwp_host::scenario::Concurrency {
+        workers: 2,
+        ..Default::default()
+    });
+    s.expect = Default::default();
+    let r = run(&example("go-http-auth.wasm"), s).unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert!(
+        r.logs.iter().all(|l| !l.message.contains("not found")),
+        "{:?}",
+        r.logs
+    );
+    // Each answer goes to the worker and stream that asked: every request is let through
+    // with the user the auth service named.
+    let answers: Vec<(Option<u32>, Option<u32>)> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.name == "proxy_on_http_call_response")
+        .map(|c| (c.worker, c.request))
+        .collect();
+    assert_eq!(answers.len(), 3);
+    for (worker, request) in answers {
+        assert_eq!(worker, Some(request.unwrap() % 2 + 1));
+    }
+    assert_eq!(r.requests.len(), 3);
+    for o in &r.requests {
+        let up = o.upstream_request.as_ref().expect("reached the upstream");
+        assert!(
+            up.headers
+                .iter()
+                .any(|(k, v)| k == "x-auth-user" && v == "alice"),
+            "{:?}",
+            up.headers
+        );
+        assert_eq!(o.client_response.as_ref().map(|c| c.status), Some(200));
+    }
+}
+
 /// What must not depend on how a run is driven.
 fn story(r: &Report) -> Vec<String> {
     let mut out: Vec<String> = r
@@ -345,6 +390,10 @@ fn what_concurrency_does_not_run_is_refused_by_name() {
             .contains("`tick` or `advance_ms`")
     );
     assert!(refused(r#"{"concurrency": {"workers": 17}}"#).contains("1 to 16"));
+    assert!(
+        refused(r#"{"concurrency": {}, "mocks": {"http": [{"cluster": "c", "delay_ms": 5}]}}"#)
+            .contains("mocks.http: `delay_ms` together with `concurrency`")
+    );
     assert!(
         refused(r#"{"requests": 2, "concurrency": {"order": [3]}}"#).contains("requests 1 to 2")
     );
