@@ -567,15 +567,15 @@ pub struct WorkerSlot {
     redis_clusters: BTreeMap<String, u32>,
     injected: Vec<u8>,
     memory_bytes: u64,
+    applied: Vec<Deferred>,
 }
 
 /// What belongs to one request in flight while another runs (concurrent streams): which
-/// request and stream the driver runs, and the stream actions collected for it.
+/// request and stream the driver runs.
 #[derive(Debug, Default)]
 pub struct LaneSlot {
     request_index: Option<u32>,
     active_stream: Option<u32>,
-    applied: Vec<Deferred>,
 }
 
 /// The workers of a concurrent run: the one running now, the parked state of the others,
@@ -839,13 +839,13 @@ impl World {
         swap(&mut self.redis_clusters, &mut w.redis_clusters);
         swap(&mut self.injected, &mut w.injected);
         swap(&mut self.memory_bytes, &mut w.memory_bytes);
+        swap(&mut self.applied, &mut w.applied);
     }
 
     /// Exchanges the running request's state with `l`'s (concurrent streams).
     pub(crate) fn swap_lane(&mut self, l: &mut LaneSlot) {
         std::mem::swap(&mut self.request_index, &mut l.request_index);
         std::mem::swap(&mut self.active_stream, &mut l.active_stream);
-        std::mem::swap(&mut self.applied, &mut l.applied);
     }
 
     /// The root whose tick falls due first: (filter, period ms, due ns, root id).

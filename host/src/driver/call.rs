@@ -116,9 +116,7 @@ impl Driver {
             index
         };
         self.last_callback = Some(index);
-        if let Some(l) = self.lane.as_mut() {
-            l.ran = true;
-        }
+        self.lane_progress();
         for s in self.world.borrow_mut().streams.values_mut() {
             s.forget_changes();
         }

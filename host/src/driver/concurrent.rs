@@ -41,6 +41,10 @@ pub(crate) struct Switcher {
     asked: RefCell<Option<Option<After>>>,
     /// Each worker's VM and whether it failed, while no lane holds it.
     vms: RefCell<Vec<Option<(Vm, bool)>>>,
+    /// Callbacks begun by any lane so far.
+    progress: Cell<u64>,
+    /// Requests not ended yet.
+    live: Cell<usize>,
 }
 
 /// Where a lane stopped in the middle of a callback.
@@ -86,6 +90,36 @@ impl Driver {
         let Some(l) = &self.lane else { return };
         let vm = self.vm.take();
         l.sw.vms.borrow_mut()[l.worker] = Some((vm, self.failed));
+    }
+
+    /// A callback begins (another lane's waiting stream may be woken by it).
+    pub(crate) fn lane_progress(&mut self) {
+        if let Some(l) = self.lane.as_mut() {
+            l.ran = true;
+            l.sw.progress.set(l.sw.progress.get() + 1);
+        }
+    }
+
+    /// The lane's request waits (paused, nothing resumed it yet): while other requests run,
+    /// one of their callbacks may resume it (another stream's callback, a callout answer to
+    /// the root). It stops waiting when it goes on, when it is the last request left, or when
+    /// the others ran no callback since it last looked.
+    async fn wait_parked(&mut self) {
+        let Some(sw) = self.lane.as_ref().map(|l| l.sw.clone()) else {
+            return;
+        };
+        let mut seen = None;
+        loop {
+            if !self.parked.is_empty() {
+                self.wake_parked().await;
+            }
+            let progress = sw.progress.get();
+            if self.parked.is_empty() || sw.live.get() <= 1 || seen == Some(progress) {
+                return;
+            }
+            seen = Some(progress);
+            self.switch_point(None).await;
+        }
     }
 
     /// A switch point: before a callback (`after` is `None`) or after a host call. The
@@ -253,6 +287,7 @@ impl Scheduler {
             self.lanes[k].fut = Some(Box::pin(async move {
                 d.acquire_vm();
                 d.request(index, &event).await;
+                d.wait_parked().await;
                 d.drain().await;
                 d.stall_waiting().await;
                 d.release_vm();
@@ -354,6 +389,7 @@ impl Future for Scheduler {
         if !this.began {
             this.began = true;
             this.sw.on.set(true);
+            this.sw.live.set(this.lanes.len());
             this.admit();
             match this.pick(None) {
                 Some(first) => this.go(None, first, None),
@@ -378,6 +414,7 @@ impl Future for Scheduler {
                     let lane = &mut this.lanes[cur];
                     lane.done = true;
                     lane.fut = None;
+                    this.sw.live.set(this.sw.live.get().saturating_sub(1));
                     this.holder[worker] = None;
                     this.admit();
                     match this.pick(Some(cur)) {

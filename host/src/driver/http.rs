@@ -5,7 +5,7 @@ use crate::abi::{AbiVersion, Action, StreamType};
 use crate::outcome::{ClientResponse, Message, RequestOutcome};
 use crate::pairs::Pair;
 use crate::scenario::{Body, Request, RequestEvent, Response, body_chunks};
-use crate::state::{Access, Deferred, HttpStream, LocalReply, from_pairs, header, to_pairs};
+use crate::state::{Access, Deferred, HttpStream, LocalReply, World, from_pairs, header, to_pairs};
 use crate::trace::TimelineEvent;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -255,6 +255,14 @@ impl Driver {
         }
         self.waking = false;
         let mut w = self.world.borrow_mut();
+        if self.lane.is_some() {
+            // Concurrent streams: another lane's stream of this VM may wait for the action.
+            let World {
+                applied, streams, ..
+            } = &mut *w;
+            applied.retain(|a| streams.contains_key(&acts_on(a)));
+            return;
+        }
         let active = w.active_stream;
         // An L4 connection's actions are the network driver's to take (after a tick).
         let connection = w.connection.as_ref().map(|c| c.id);

@@ -266,6 +266,43 @@ fn callout_answers_reach_their_own_stream_while_other_streams_of_the_worker_run(
     }
 }
 
+#[test]
+fn a_stream_waits_while_another_streams_callback_resumes_it() {
+    let json = r#"{"requests": 2, "concurrency": {"workers": 1}}"#;
+    let r = run(&crate::fixture("concurrent_resume"), scenario(json)).unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    // Request 1 waits; request 2's headers callback resumes it; both reach the upstream.
+    let calls = stream_calls(&r);
+    let resumed_by = calls
+        .iter()
+        .position(|c| c == "w1 request_headers(3)")
+        .unwrap();
+    let first_response = calls
+        .iter()
+        .position(|c| c == "w1 response_headers(2)")
+        .unwrap();
+    assert!(resumed_by < first_response, "{calls:?}");
+    assert!(r.timeline.iter().any(|m| matches!(
+        m.event,
+        TimelineEvent::Resumed {
+            request: 0,
+            context_id: 2
+        }
+    )));
+    for o in &r.requests {
+        assert!(o.stalled.is_none(), "{:?}", o.stalled);
+        assert!(o.upstream_request.is_some());
+        assert_eq!(o.client_response.as_ref().map(|c| c.status), Some(200));
+    }
+    // With only one request, nothing resumes it: it stalls, named as such.
+    let r = run(
+        &crate::fixture("concurrent_resume"),
+        scenario(r#"{"concurrency": {"workers": 1}}"#),
+    )
+    .unwrap();
+    assert!(r.requests[0].stalled.is_some());
+}
+
 /// What must not depend on how a run is driven.
 fn story(r: &Report) -> Vec<String> {
     let mut out: Vec<String> = r
