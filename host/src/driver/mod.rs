@@ -10,6 +10,10 @@
 //! when a fuel slice ends, or while a callout waits for an answer. The async function is
 //! polled by [`crate::Session`] with a no-op waker; a pause is simply `Pending`, so stepping,
 //! breakpoints and "never freeze the page" all fall out of one mechanism.
+//!
+//! Concurrent streams ([`concurrent`]) reuse it unchanged: each request in flight is its own
+//! driver (a lane), and a small scheduler polls one lane at a time, switching between them at
+//! switch points that are `Pending` without a [`Pause`], so the session never sees them.
 
 pub(crate) mod call;
 mod chain;
