@@ -63,3 +63,27 @@ test("stepping a concurrent run host call by host call ends where running it doe
   assert.equal(await page.locator('[data-testid="expectations"] li.fail').count(), 0);
   assert.deepEqual(errors, []);
 });
+
+test("the Settings form turns concurrent streams on: three go-headers requests on two workers", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "go-headers");
+  await page.getByRole("tab", { name: "Settings" }).click();
+  await page.getByTestId("requests").fill("3");
+  await page.getByTestId("requests").press("Tab");
+  await page.getByTestId("workers").fill("2");
+  await page.getByTestId("workers").press("Tab");
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Finished$/);
+  const headers = await page
+    .locator('[data-testid="callback"][data-name="proxy_on_request_headers"] [data-testid="cb-worker"]')
+    .allTextContents();
+  // Round robin over the workers: requests 1 and 3 on worker 1, request 2 on worker 2.
+  assert.deepEqual(headers, ["W1", "W2", "W1"]);
+  // Back to one request after another: no badges.
+  await page.getByTestId("workers").fill("0");
+  await page.getByTestId("workers").press("Tab");
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Finished$/);
+  assert.equal(await page.locator('[data-testid="cb-worker"]').count(), 0);
+  assert.deepEqual(errors, []);
+});

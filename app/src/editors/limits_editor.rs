@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_model::scenario::{Clock, Limits};
+use pwp_model::scenario::{Clock, Concurrency, Limits, MAX_WORKERS, Scenario};
 
 use super::fields::{Check, NumberField};
 use super::{edit, part};
@@ -52,6 +52,9 @@ pub fn LimitsEditor() -> impl IntoView {
                 <NumberField label="Requests to replay" testid="requests" default=1 min=1 max=10_000
                     value=part(state, |s| u64::from(s.requests))
                     on_change=move |n| edit(state, |s| s.requests = u32::try_from(n).unwrap_or(1)) />
+                <NumberField label="Concurrent workers" unit="0: one request after another" testid="workers" default=0 max=u64::from(MAX_WORKERS)
+                    value=part(state, |s| s.concurrency.as_ref().map_or(0, |c| u64::from(c.workers)))
+                    on_change=move |n| edit(state, |s| set_workers(s, n)) />
                 <NumberField label="Interval between requests" unit="ms" testid="interval" default=c.interval_ms
                     value=part(state, |s| s.clock.interval_ms) on_change=move |n| edit(state, |s| s.clock.interval_ms = n) />
                 <NumberField label="Time per callback" unit="µs" testid="callback-us" default=c.callback_us
@@ -63,4 +66,17 @@ pub fn LimitsEditor() -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// Concurrent streams on `n` workers (each its own VM; all requests in flight at once), or
+/// none for 0.
+fn set_workers(s: &mut Scenario, n: u64) {
+    if n == 0 {
+        s.concurrency = None;
+        return;
+    }
+    let workers = u32::try_from(n).unwrap_or(MAX_WORKERS).min(MAX_WORKERS);
+    s.concurrency
+        .get_or_insert_with(Concurrency::default)
+        .workers = workers;
 }

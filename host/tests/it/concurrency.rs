@@ -399,6 +399,48 @@ fn a_breakpoint_on_a_host_call_stops_in_each_worker() {
 }
 
 #[test]
+fn a_tick_added_while_paused_fires_on_the_worker_that_runs() {
+    let mut s = Session::new(&example("go-rate-limit.wasm"), cas_scenario()).unwrap();
+    // Pause before worker 2's request headers.
+    loop {
+        match s.step(StepUntil::Callback) {
+            Step::Paused(pwp_host::Pause::BeforeCallback { index }) => {
+                let w = s.world();
+                let cb = &w.trace.callbacks[index];
+                if cb.name == "proxy_on_request_headers" && cb.worker == Some(2) {
+                    break;
+                }
+            }
+            Step::Finished => panic!("never paused before worker 2's request headers"),
+            _ => {}
+        }
+    }
+    s.inject(pwp_host::scenario::Event::Tick(Default::default()));
+    loop {
+        match s.step(StepUntil::Callback) {
+            Step::Paused(pwp_host::Pause::Injected) => break,
+            Step::Finished => panic!("the tick never ran"),
+            _ => {}
+        }
+    }
+    while s.step(StepUntil::End) != Step::Finished {}
+    let r = s.report();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    // The tick runs where the plugin is next between callbacks: worker 2 stops in the middle
+    // of its request headers (after proxy_get_shared_data), worker 1 finishes its own and
+    // reaches its next callback first, so worker 1's root (context 1 of its VM) ticks.
+    let ticks: Vec<(Option<u32>, u32)> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.name == "proxy_on_tick")
+        .map(|c| (c.worker, c.context_id))
+        .collect();
+    assert_eq!(ticks, [(Some(1), 1)]);
+    assert_eq!(r.metrics["go_rate_limit_allowed"], 2);
+    assert_eq!(r.requests.len(), 2);
+}
+
+#[test]
 fn without_concurrency_callbacks_name_no_worker() {
     let r = run(
         &example("go-rate-limit.wasm"),
