@@ -112,11 +112,11 @@ pub struct Concurrency {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub in_flight: Option<u32>,
-    /// Who runs at each switch point, as request numbers (1 is the first request): `[1, 2,
-    /// 2, 1]` lets request 1 run, then request 2 twice, then request 1. An entry whose request
-    /// has ended or cannot run now is skipped; past the end (and when empty), round robin:
-    /// the next request in flight after the one that ran last. The run's timeline shows each
-    /// switch.
+    /// Who runs first and at each switch point after that, as request numbers (1 is the
+    /// first request): `[2, 1, 1, 2]` starts with request 2, then lets request 1 run twice,
+    /// then request 2. An entry whose request has ended or cannot run now is skipped; past the
+    /// end (and when empty), round robin: the next request in flight after the one that ran
+    /// last. The run's timeline shows each switch.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order: Vec<u32>,
 }
