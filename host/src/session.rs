@@ -284,6 +284,7 @@ impl Session {
             failed: false,
             last_callback: None,
             parked: Default::default(),
+            chain_parked: Default::default(),
             started: 0,
             marks: false,
             injecting: false,

@@ -246,6 +246,39 @@ impl StreamMap {
 }
 
 impl HttpStream {
+    /// Where a chain keeps the stream while a filter runs: the filter's context id, or for a
+    /// filter that has not seen it yet a key no context id reaches.
+    pub(crate) fn chain_key(&self) -> u32 {
+        if self.id != 0 {
+            self.id
+        } else {
+            u32::MAX - self.index
+        }
+    }
+
+    /// Which maps the running filter may touch now.
+    fn views(&self) -> [Access; 6] {
+        [
+            self.req_headers,
+            self.req_body,
+            self.req_trailers,
+            self.resp_headers,
+            self.resp_body,
+            self.resp_trailers,
+        ]
+    }
+
+    fn set_views(&mut self, a: [Access; 6]) {
+        [
+            self.req_headers,
+            self.req_body,
+            self.req_trailers,
+            self.resp_headers,
+            self.resp_body,
+            self.resp_trailers,
+        ] = a;
+    }
+
     /// A header or trailer map.
     pub fn map(&self, m: StreamMap) -> &Vec<Pair> {
         match m {
@@ -320,6 +353,9 @@ pub struct Callout {
     pub due_ns: Option<u64>,
     /// Its timeout elapses before the delayed answer: it is answered as timed out.
     pub timed_out: bool,
+    /// The filter of a chain that made it (0 for a single plugin).
+    #[serde(skip)]
+    pub filter: usize,
 }
 
 impl Callout {
@@ -343,6 +379,7 @@ impl Callout {
             issued_ns: 0,
             due_ns: None,
             timed_out: false,
+            filter: 0,
         }
     }
 
@@ -633,8 +670,9 @@ pub struct RootSlot {
     tick_period_ms: u32,
     next_tick_ns: u64,
     root_pending_done: bool,
-    stream_id: u32,
-    access: [Access; 6],
+    /// The filter's view of each stream in flight, by request: its context id (0 before the
+    /// filter sees the stream) and which maps it may touch now.
+    views: BTreeMap<u32, (u32, [Access; 6])>,
 }
 
 /// The filters of a chain: which VM each runs in, and the parked state of every filter and VM
@@ -724,31 +762,25 @@ impl World {
         std::mem::swap(&mut self.tick_period_ms, &mut r.tick_period_ms);
         std::mem::swap(&mut self.next_tick_ns, &mut r.next_tick_ns);
         std::mem::swap(&mut self.root_pending_done, &mut r.root_pending_done);
-        // The chain's one stream is kept under the running filter's context id.
-        if let Some(active) = self.active_stream
-            && let Some(mut s) = self.streams.remove(&active)
-        {
-            std::mem::swap(&mut s.id, &mut r.stream_id);
-            let mut access = [
-                s.req_headers,
-                s.req_body,
-                s.req_trailers,
-                s.resp_headers,
-                s.resp_body,
-                s.resp_trailers,
-            ];
-            std::mem::swap(&mut access, &mut r.access);
-            [
-                s.req_headers,
-                s.req_body,
-                s.req_trailers,
-                s.resp_headers,
-                s.resp_body,
-                s.resp_trailers,
-            ] = access;
-            self.active_stream = Some(s.id);
-            self.streams.insert(s.id, s);
+        // Each stream is kept under the running filter's context id (a stream it has not
+        // seen yet under [`HttpStream::chain_key`]).
+        let active = self
+            .active_stream
+            .and_then(|k| self.streams.get(&k))
+            .map(|s| s.index);
+        let mut left = BTreeMap::new();
+        for (_, mut s) in std::mem::take(&mut self.streams) {
+            let (id, access) = r.views.remove(&s.index).unwrap_or_default();
+            left.insert(s.index, (s.id, s.views()));
+            s.id = id;
+            s.set_views(access);
+            let key = s.chain_key();
+            if active == Some(s.index) {
+                self.active_stream = Some(key);
+            }
+            self.streams.insert(key, s);
         }
+        r.views = left;
     }
 
     fn swap_vm(&mut self, v: &mut VmSlot) {
@@ -867,16 +899,6 @@ impl World {
             }
         }
         best
-    }
-
-    /// Forgets every parked filter's view of the stream (a new stream starts).
-    pub(crate) fn reset_stream_views(&mut self) {
-        if let Some(c) = self.chain.as_mut() {
-            for r in &mut c.roots {
-                r.stream_id = 0;
-                r.access = [Access::None; 6];
-            }
-        }
     }
 
     /// The settings of filter `index` (the current one's, or a parked one's).
@@ -1118,6 +1140,21 @@ impl World {
             .iter()
             .filter(|c| c.pending)
             .filter_map(|c| c.due_ns)
+            .min()
+    }
+
+    /// When the next delayed callout answer of any VM of a chain is due, and the filter that
+    /// made the call (for a single plugin: [`World::next_answer_due`], filter 0).
+    pub(crate) fn next_answer_due_in_chain(&self) -> Option<(u64, usize)> {
+        let Some(c) = &self.chain else {
+            return self.next_answer_due().map(|due| (due, 0));
+        };
+        std::iter::once((self.pending_callouts, &self.callouts))
+            .chain(c.vms.iter().map(|v| (v.pending_callouts, &v.callouts)))
+            .filter(|(pending, _)| *pending > 0)
+            .flat_map(|(_, callouts)| callouts.iter())
+            .filter(|c| c.pending)
+            .filter_map(|c| c.due_ns.map(|d| (d, c.filter)))
             .min()
     }
 

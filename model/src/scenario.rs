@@ -81,7 +81,9 @@ pub struct Scenario {
     /// More plugins on the same stream, after the scenario's own `plugin` (filter 1): filters
     /// 2..N in order, as later entries of Envoy's `http_filters`. The request walks them
     /// forward and the response backward; each has its own configuration, root id and VM, or
-    /// shares a VM with an earlier filter of the same module and `vm_id`.
+    /// shares a VM with an earlier filter of the same module and `vm_id`. A request that one
+    /// filter pauses waits there while later events run; when a tick, a late callout answer
+    /// or another stream's callback resumes it, it goes on from that filter.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainFilter>,
     /// Several Envoy worker threads (one VM each) and several requests in flight at once,
@@ -259,7 +261,6 @@ impl Scenario {
                 f.after_ms
             )));
         }
-        scenario.check_chain().map_err(ScenarioError::Invalid)?;
         scenario
             .check_concurrency()
             .map_err(ScenarioError::Invalid)?;
@@ -369,36 +370,6 @@ impl Scenario {
                     c.workers
                 ));
             }
-        }
-        Ok(())
-    }
-
-    /// Refuses what a chain does not run yet, rather than running it wrongly: a chain's
-    /// request runs through without waiting on the virtual clock, so timeline events and
-    /// delayed callout answers are single-plugin only for now.
-    ///
-    /// # Errors
-    ///
-    /// A message naming the field.
-    pub fn check_chain(&self) -> Result<(), String> {
-        if self.chain.is_empty() {
-            return Ok(());
-        }
-        if !self.events.is_empty() {
-            return Err("`events` together with `chain`: timeline events run with one plugin only, not yet with a chain".into());
-        }
-        let delayed = self
-            .mocks
-            .http
-            .iter()
-            .map(|m| ("http", m.delay_ms))
-            .chain(self.mocks.grpc.iter().map(|m| ("grpc", m.delay_ms)))
-            .chain(self.mocks.redis.iter().map(|m| ("redis", m.delay_ms)))
-            .find(|(_, d)| *d > 0);
-        if let Some((kind, _)) = delayed {
-            return Err(format!(
-                "mocks.{kind}: `delay_ms` together with `chain`: delayed answers run with one plugin only, not yet with a chain"
-            ));
         }
         Ok(())
     }

@@ -340,11 +340,16 @@ impl Driver {
             let pending = {
                 let w = self.world.borrow();
                 let now = w.mono_ns;
+                // A chain's filters sharing a VM share its callouts: each answer goes to the
+                // filter that made the call, when that filter runs.
+                let filter = w.filter();
                 (w.pending_callouts > 0)
                     .then(|| {
                         w.callouts
                             .iter()
-                            .find(|c| c.pending && c.due_ns.is_none_or(|d| d <= now))
+                            .find(|c| {
+                                c.pending && c.due_ns.is_none_or(|d| d <= now) && c.filter == filter
+                            })
                             .cloned()
                     })
                     .flatten()

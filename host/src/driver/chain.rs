@@ -18,6 +18,7 @@ use crate::outcome::{ClientResponse, Message, RequestOutcome};
 use crate::pairs::Pair;
 use crate::scenario::{Body, RequestEvent, Response};
 use crate::state::{Access, HttpStream, from_pairs, header};
+use crate::trace::TimelineEvent;
 
 /// What one filter was given and has passed on, in one direction.
 #[derive(Default)]
@@ -78,6 +79,19 @@ impl Pipe {
     }
 }
 
+/// A chain's request in flight: where it stands in the chain (each filter's flow state and
+/// what it holds, in the direction it is in) and its outcome so far.
+pub(crate) struct ChainParked {
+    index: u32,
+    /// Filter 1's context for the stream (named on the timeline).
+    context_id: u32,
+    response: Response,
+    /// Trace index of its first callback.
+    first: usize,
+    out: RequestOutcome,
+    pipe: Pipe,
+}
+
 fn names(dir: Dir) -> (&'static str, &'static str, &'static str) {
     match dir {
         Dir::Request => (
@@ -131,7 +145,10 @@ impl Driver {
     async fn stream_context(&mut self) -> u32 {
         let (id, root, created) = {
             let mut w = self.world.borrow_mut();
-            let existing = w.active_stream.unwrap_or(0);
+            let key = w
+                .active_stream
+                .expect("a chain's request runs as the active stream");
+            let existing = w.streams.get(&key).map_or(0, |s| s.id);
             if existing != 0 {
                 (existing, 0, false)
             } else {
@@ -140,7 +157,7 @@ impl Driver {
                 let root = w.root_id;
                 w.contexts.insert(id, root);
                 // The stream is kept under the running filter's context id.
-                if let Some(mut s) = w.streams.remove(&existing) {
+                if let Some(mut s) = w.streams.remove(&key) {
                     s.id = id;
                     w.streams.insert(id, s);
                     w.active_stream = Some(id);
@@ -163,15 +180,18 @@ impl Driver {
     /// The filter's view of the chain's one stream.
     fn chain_stream<R>(&mut self, f: impl FnOnce(&mut HttpStream) -> R) -> R {
         let mut w = self.world.borrow_mut();
-        let id = w.active_stream.expect("a chain runs one stream at a time");
+        let id = w
+            .active_stream
+            .expect("a chain's request runs as the active stream");
         f(w.streams
             .get_mut(&id)
             .expect("the stream lives until the request ends"))
     }
 
     /// Request `index` (the scenario's, with `event`'s fields replaced) through every filter
-    /// of the chain. A chain's stream does not wait while time passes: a stop that nothing
-    /// resumes stalls it.
+    /// of the chain. A filter that pauses it (headers held, body buffered) parks it where it
+    /// stands ([`ChainParked`]) while later events run; the callback that resumes it (a tick,
+    /// a late callout answer, another stream's callback) lets it go on from that filter.
     pub(super) async fn run_chain_request(&mut self, index: u32, event: &RequestEvent) {
         let request = event.apply(&self.scenario.request);
         let response = event
@@ -179,7 +199,7 @@ impl Driver {
             .clone()
             .unwrap_or_else(|| self.scenario.response.clone());
         let first = self.world.borrow().trace.callbacks.len();
-        let mut out = RequestOutcome {
+        let out = RequestOutcome {
             index,
             upstream_request: None,
             client_response: None,
@@ -190,27 +210,34 @@ impl Driver {
         };
         let (req_headers, req_chunks, req_trailers) = self.request_parts(&request);
         let n = self.filter_count();
-        {
+        let before = self.world.borrow().request_index;
+        let back = self.world.borrow().filter();
+        self.activate(0);
+        let context_id = {
             let mut w = self.world.borrow_mut();
-            w.request_index = Some(index);
             let now = w.now_ns;
             let grpc = header(&req_headers, "content-type")
                 .is_some_and(|c| c.starts_with("application/grpc"));
-            w.reset_stream_views();
-            w.streams.insert(
-                0,
-                HttpStream {
-                    id: 0,
-                    index,
-                    request_headers: req_headers,
-                    start_ns: now,
-                    grpc,
-                    protocol: request.protocol.clone(),
-                    ..HttpStream::default()
-                },
-            );
-            w.active_stream = Some(0);
-        }
+            let s = HttpStream {
+                id: 0,
+                index,
+                request_headers: req_headers,
+                start_ns: now,
+                grpc,
+                protocol: request.protocol.clone(),
+                ..HttpStream::default()
+            };
+            let key = s.chain_key();
+            w.streams.insert(key, s);
+            w.request_index = Some(index);
+            w.active_stream = Some(key);
+            // Filter 1 creates the stream's first context next.
+            w.next_context_id
+        };
+        self.mark(TimelineEvent::Request {
+            request: index,
+            context_id,
+        });
         let mut pipe = Pipe::new(
             Dir::Request,
             (0..n).collect(),
@@ -218,41 +245,171 @@ impl Driver {
             !req_trailers.is_empty(),
         );
         let walked = self.walk(&mut pipe, req_chunks, req_trailers).await;
+        let st = ChainParked {
+            index,
+            context_id,
+            response,
+            first,
+            out,
+            pipe,
+        };
+        self.chain_proceed(st, walked).await;
+        self.activate(back);
+        self.leave(before);
+    }
+
+    /// Goes on from a direction that ended, stopped or waits: upstream and the response after
+    /// the request, the client's response and the stream's end after the response.
+    async fn chain_proceed(&mut self, mut st: ChainParked, walked: Result<(), Stop>) {
+        let dir = st.pipe.dir;
         match walked {
-            Err(stop) => self.chain_stopped(stop, &mut out, false).await,
-            Ok(()) if !pipe.out_end => {
-                let why = self.stall_reason(&pipe);
-                self.chain_stopped(Stop::Stalled(why), &mut out, false)
+            Err(stop) => {
+                self.chain_stopped(stop, &mut st.out, dir == Dir::Response)
                     .await;
             }
-            Ok(()) => {
-                let upstream = self.chain_stream(|s| {
-                    message(&s.request_headers, &pipe.out_body, &s.request_trailers)
+            Ok(()) if !st.pipe.out_end => {
+                self.mark(TimelineEvent::Waiting {
+                    request: st.index,
+                    context_id: st.context_id,
                 });
-                out.upstream_request = Some(upstream);
-                self.response_through_chain(&mut out, &response).await;
+                self.chain_parked.insert(st.index, st);
+                return;
+            }
+            Ok(()) if dir == Dir::Request => {
+                let upstream = self.chain_stream(|s| {
+                    message(&s.request_headers, &st.pipe.out_body, &s.request_trailers)
+                });
+                st.out.upstream_request = Some(upstream);
+                let response = st.response.clone();
+                let (pipe, walked) = self.response_through_chain(&response).await;
+                st.pipe = pipe;
+                return Box::pin(self.chain_proceed(st, walked)).await;
+            }
+            Ok(()) => {
+                let status = st.response.status;
+                let client = self.chain_stream(|s| ClientResponse {
+                    status,
+                    message: message(&s.response_headers, &st.pipe.out_body, &s.response_trailers),
+                    local_reply: false,
+                    details: s.code_details.clone(),
+                });
+                st.out.client_response = Some(client);
             }
         }
+        self.chain_end(st).await;
+    }
+
+    /// The end of a chain's request: every filter's log, done and delete, and its outcome.
+    async fn chain_end(&mut self, mut st: ChainParked) {
         self.chain_finish_stream().await;
-        out.memory_pages = self.vm.memory_pages();
+        st.out.memory_pages = self.vm.memory_pages();
         {
             let mut w = self.world.borrow_mut();
-            out.duration_us = super::round_us(
-                w.trace.callbacks[first..]
+            st.out.duration_us = super::round_us(
+                w.trace.callbacks[st.first..]
                     .iter()
-                    .filter(|c| c.request == Some(index))
+                    .filter(|c| c.request == Some(st.index))
                     .map(|c| c.duration_us)
                     .sum(),
             );
-            w.streams.clear();
+            if let Some(key) = w.active_stream {
+                w.streams.remove(&key);
+            }
             w.active_stream = None;
-            w.request_index = None;
         }
-        self.record_outcome(out);
+        self.record_outcome(st.out);
+        // What its last callbacks resumed goes on.
+        self.wake_parked().await;
     }
 
-    /// The upstream's response, through the filters from the last to the first.
-    async fn response_through_chain(&mut self, out: &mut RequestOutcome, response: &Response) {
+    /// Goes on with a chain's waiting request that the last callback (of the filter running
+    /// now) resumed, replied to or reset, from that filter. Returns false when none was.
+    pub(super) async fn wake_chain(&mut self) -> bool {
+        let next = {
+            let w = self.world.borrow();
+            self.chain_parked.keys().copied().find_map(|i| {
+                let (key, s) = w.streams.iter().find(|(_, s)| s.index == i)?;
+                (s.id != 0
+                    && (s.local_reply.is_some()
+                        || w.applied.iter().any(|a| super::http::acts_on(a) == *key)))
+                .then_some((i, *key))
+            })
+        };
+        let Some((index, key)) = next else {
+            return false;
+        };
+        let Some(mut st) = self.chain_parked.remove(&index) else {
+            return false;
+        };
+        let before = self.world.borrow().request_index;
+        let back = self.world.borrow().filter();
+        self.enter(index, key);
+        let woke = self.chain_wake(&mut st, back).await;
+        self.chain_proceed(st, woke).await;
+        self.activate(back);
+        self.leave(before);
+        true
+    }
+
+    /// What woke a waiting request at `filter`: a local reply, a reset, or a continue (the
+    /// filter releases what it holds and what it passes on flows through the later filters).
+    async fn chain_wake(&mut self, st: &mut ChainParked, filter: usize) -> Result<(), Stop> {
+        let pipe = &mut st.pipe;
+        let dir = pipe.dir;
+        let id = self.chain_stream(|s| s.id);
+        let mark = TimelineEvent::Resumed {
+            request: st.index,
+            context_id: st.context_id,
+        };
+        if let Some(reply) = self.take_local_reply(id) {
+            self.mark(mark);
+            return Err(Stop::LocalReply(reply));
+        }
+        let resumed = self
+            .take_applied(id, dir)
+            .inspect_err(|_| self.mark(mark.clone()))?;
+        let Some(p) = pipe.order.iter().position(|f| *f == filter) else {
+            return Ok(());
+        };
+        if !resumed || !pipe.stages[p].started || pipe.stages[p].bypass {
+            return Ok(());
+        }
+        self.mark(mark);
+        let mut f = std::mem::take(&mut pipe.stages[p].f);
+        let buffer = std::mem::take(&mut pipe.stages[p].buffer);
+        self.chain_stream(|s| *body_of(s, dir) = buffer);
+        let r = self.resume(dir, id, &mut f, names(dir).1).await;
+        pipe.stages[p].f = f;
+        pipe.stages[p].buffer = self.chain_stream(|s| std::mem::take(body_of(s, dir)));
+        r?;
+        Box::pin(self.propagate(pipe, p)).await
+    }
+
+    /// The end of the run: each chain request still waiting ends as stalled.
+    pub(super) async fn stall_chain_waiting(&mut self) {
+        while let Some((_, mut st)) = self.chain_parked.pop_first() {
+            let before = self.world.borrow().request_index;
+            let key = self
+                .world
+                .borrow()
+                .streams
+                .iter()
+                .find(|(_, s)| s.index == st.index)
+                .map(|(key, _)| *key);
+            let Some(key) = key else { continue };
+            self.enter(st.index, key);
+            let why = self.stall_reason(&st.pipe);
+            let response_phase = st.pipe.dir == Dir::Response;
+            self.chain_stopped(Stop::Stalled(why), &mut st.out, response_phase)
+                .await;
+            self.chain_end(st).await;
+            self.leave(before);
+        }
+    }
+
+    /// The upstream's response, into the last filter (the filters from the last to the
+    /// first): the pipe, and whether it stopped early.
+    async fn response_through_chain(&mut self, response: &Response) -> (Pipe, Result<(), Stop>) {
         let n = self.filter_count();
         let (headers, chunks, trailers) = super::http::response_parts(response);
         self.chain_stream(|s| {
@@ -271,22 +428,8 @@ impl Driver {
             chunks.len(),
             !trailers.is_empty(),
         );
-        match self.walk(&mut pipe, chunks, trailers).await {
-            Err(stop) => self.chain_stopped(stop, out, true).await,
-            Ok(()) if !pipe.out_end => {
-                let why = self.stall_reason(&pipe);
-                self.chain_stopped(Stop::Stalled(why), out, true).await;
-            }
-            Ok(()) => {
-                let client = self.chain_stream(|s| ClientResponse {
-                    status: response.status,
-                    message: message(&s.response_headers, &pipe.out_body, &s.response_trailers),
-                    local_reply: false,
-                    details: s.code_details.clone(),
-                });
-                out.client_response = Some(client);
-            }
-        }
+        let walked = self.walk(&mut pipe, chunks, trailers).await;
+        (pipe, walked)
     }
 
     /// Changes every filter's view of the stream.
@@ -344,7 +487,10 @@ impl Driver {
         self.activate(pipe.order[p]);
         let (fail_open, unseen) = {
             let w = self.world.borrow();
-            let unseen = dir == Dir::Response && w.active_stream == Some(0);
+            let unseen = dir == Dir::Response
+                && w.active_stream
+                    .and_then(|k| w.streams.get(&k))
+                    .is_none_or(|s| s.id == 0);
             (w.cfg().fail_open, unseen)
         };
         if unseen || pipe.stages[p].bypass || (self.failed && fail_open) {

@@ -256,6 +256,7 @@ impl Scheduler {
             failed: false,
             last_callback: None,
             parked: Default::default(),
+            chain_parked: Default::default(),
             started: 0,
             marks,
             injecting: false,

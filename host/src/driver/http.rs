@@ -253,6 +253,12 @@ impl Driver {
             Box::pin(self.proceed(st, dir, side)).await;
             self.leave(before);
         }
+        // A chain's waiting requests, one at a time likewise.
+        for _ in 0..10_000 {
+            if !Box::pin(self.wake_chain()).await {
+                break;
+            }
+        }
         self.waking = false;
         let mut w = self.world.borrow_mut();
         if self.lane.is_some() {
@@ -267,9 +273,14 @@ impl Driver {
         // An L4 connection's actions are the network driver's to take (after a tick).
         let connection = w.connection.as_ref().map(|c| c.id);
         let parked = &self.parked;
+        let chain = w.chain.is_some();
+        let streams: Vec<u32> = w.streams.keys().copied().collect();
         w.applied.retain(|a| {
             let on = Some(acts_on(a));
-            on == active || on == connection || parked.contains_key(&acts_on(a))
+            on == active
+                || on == connection
+                || parked.contains_key(&acts_on(a))
+                || (chain && streams.contains(&acts_on(a)))
         });
     }
 
@@ -309,21 +320,27 @@ impl Driver {
             self.end_request(st).await;
             self.leave(before);
         }
+        self.stall_chain_waiting().await;
     }
 
     /// The driver runs request `index`'s stream now.
-    fn enter(&mut self, index: u32, id: u32) {
+    pub(super) fn enter(&mut self, index: u32, id: u32) {
         let mut w = self.world.borrow_mut();
         w.request_index = Some(index);
         w.active_stream = Some(id);
     }
 
     /// Back to what ran before (`before`: the request then).
-    fn leave(&mut self, before: Option<u32>) {
+    pub(super) fn leave(&mut self, before: Option<u32>) {
         let mut w = self.world.borrow_mut();
         w.request_index = before;
-        w.active_stream =
-            before.and_then(|i| w.streams.values().find(|s| s.index == i).map(|s| s.id));
+        // (A chain keeps its streams under the running filter's keys.)
+        w.active_stream = before.and_then(|i| {
+            w.streams
+                .iter()
+                .find(|(_, s)| s.index == i)
+                .map(|(key, _)| *key)
+        });
     }
 
     /// Log, done, delete, and the request's outcome.
@@ -600,7 +617,7 @@ impl Driver {
         }
     }
 
-    fn take_local_reply(&mut self, id: u32) -> Option<LocalReply> {
+    pub(super) fn take_local_reply(&mut self, id: u32) -> Option<LocalReply> {
         self.world
             .borrow_mut()
             .streams
@@ -636,7 +653,7 @@ impl Driver {
     }
 
     /// Takes the stream actions applied to stream `id`: a reset, or whether `dir` resumed.
-    fn take_applied(&mut self, id: u32, dir: Dir) -> Result<bool, Stop> {
+    pub(super) fn take_applied(&mut self, id: u32, dir: Dir) -> Result<bool, Stop> {
         let mine: Vec<Deferred> = {
             let mut w = self.world.borrow_mut();
             let (mine, rest) = std::mem::take(&mut w.applied)
@@ -1056,7 +1073,7 @@ fn upstream_response_untouched(r: &Response) -> ClientResponse {
 }
 
 /// The stream context a stream action names.
-fn acts_on(a: &Deferred) -> u32 {
+pub(super) fn acts_on(a: &Deferred) -> u32 {
     match a {
         Deferred::Continue(id, _) | Deferred::Close(id, _) => *id,
         Deferred::QueueReady { .. } => 0,

@@ -234,6 +234,8 @@ pub(crate) struct Driver {
     pub last_callback: Option<usize>,
     /// Requests that wait for a resume, by stream context id.
     pub parked: BTreeMap<u32, http::Parked>,
+    /// A chain's requests that wait for a resume, by request index.
+    pub chain_parked: BTreeMap<u32, chain::ChainParked>,
     /// Requests started so far.
     pub started: u32,
     /// Record timeline marks (runs with `events`, or once events are injected).

@@ -16,8 +16,8 @@ const MAX_DRAIN_NS: u64 = 86_400_000_000_000;
 enum Due {
     /// A root context's timer (of this filter of a chain; 0 for a single plugin).
     Tick(usize),
-    /// A delayed callout answer.
-    Answer,
+    /// A delayed callout answer (to this filter of a chain; 0 for a single plugin).
+    Answer(usize),
 }
 
 impl Driver {
@@ -67,6 +67,9 @@ impl Driver {
     /// answers that fall due, in virtual-time order.
     pub(crate) async fn advance_clock(&mut self, ns: u64) {
         let target = self.world.borrow().mono_ns.saturating_add(ns);
+        // In a chain, each tick and answer runs in its own filter; the one running before
+        // (an advance injected while a request runs) is back afterwards.
+        let back = self.world.borrow().filter();
         let mut fired = 0;
         while fired < MAX_FIRED_PER_ADVANCE && !self.failed {
             let Some((at, due)) = self.next_due().filter(|(at, _)| *at <= target) else {
@@ -74,7 +77,10 @@ impl Driver {
             };
             self.set_clock(at);
             match due {
-                Due::Answer => self.settle().await,
+                Due::Answer(filter) => {
+                    self.activate(filter);
+                    self.settle().await;
+                }
                 Due::Tick(filter) => {
                     self.activate(filter);
                     let (period, root) = {
@@ -93,17 +99,18 @@ impl Driver {
             self.wake_parked().await;
             fired += 1;
         }
+        self.activate(back);
         self.set_clock(target);
     }
 
     /// The earliest of the next tick and the next delayed answer, if any.
     fn next_due(&self) -> Option<(u64, Due)> {
         let w = self.world.borrow();
-        let answer = w.next_answer_due();
+        let answer = w.next_answer_due_in_chain();
         let tick = w.earliest_tick().map(|(filter, _, due, _)| (due, filter));
         match (answer, tick) {
-            (Some(a), Some((t, f))) if t < a => Some((t, Due::Tick(f))),
-            (Some(a), _) => Some((a, Due::Answer)),
+            (Some((a, _)), Some((t, f))) if t < a => Some((t, Due::Tick(f))),
+            (Some((a, f)), _) => Some((a, Due::Answer(f))),
             (None, Some((t, f))) => Some((t, Due::Tick(f))),
             (None, None) => None,
         }
@@ -119,9 +126,9 @@ impl Driver {
             }
             let (now, due) = {
                 let w = self.world.borrow();
-                (w.mono_ns, w.next_answer_due())
+                (w.mono_ns, w.next_answer_due_in_chain())
             };
-            let Some(due) = due else { return };
+            let Some((due, _)) = due else { return };
             if due.saturating_sub(start) > MAX_DRAIN_NS {
                 self.world.borrow_mut().note(
                     "a delayed callout answer is due more than a day after the last event; it was not delivered",

@@ -41,6 +41,7 @@ pub(super) fn register(
     callout.token = token;
     callout.request = w.request_of(issuer);
     callout.issued_ns = w.mono_ns;
+    callout.filter = w.filter();
     w.callouts.push(callout);
     w.pending_callouts += 1;
     token

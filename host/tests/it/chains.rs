@@ -366,26 +366,173 @@ fn stepping_a_chain_host_call_by_host_call_tells_the_same_story() {
     assert!(steps > 20, "{steps}");
 }
 
+/// An example plugin built by `examples/build.sh`.
+fn example(name: &str) -> Plugin {
+    let path = format!(
+        "{}/../public/examples/{name}.wasm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{path}: {e}. Build the examples first: bash examples/build.sh")
+    });
+    Plugin::load(bytes).unwrap()
+}
+
+/// Runs `json` with the examples `names` as its filters, in order.
+fn run_examples(names: &[&str], json: &str) -> Report {
+    let plugins: Vec<Plugin> = names.iter().map(|n| example(n)).collect();
+    let refs: Vec<&Plugin> = plugins.iter().collect();
+    Session::with_chain(&refs, scenario(json))
+        .unwrap()
+        .run_to_end()
+}
+
+/// The example scenario of go-http-auth chained before go-headers, with `status` as the
+/// auth service's late answer.
+fn slow_auth_chain(status: u16) -> String {
+    let path = format!(
+        "{}/../examples/go-http-auth/scenario-chain-slow-auth.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    v["mocks"]["http"][0]["response"]["status"] = status.into();
+    v["expect"] = serde_json::json!({});
+    v.to_string()
+}
+
+/// Trace indexes of the callbacks of `filter` for request `request` named `name`.
+fn calls_of(r: &Report, filter: u32, request: u32, name: &str) -> Vec<usize> {
+    r.callbacks
+        .iter()
+        .filter(|c| c.filter == Some(filter) && c.request == Some(request) && c.name == name)
+        .map(|c| c.index)
+        .collect()
+}
+
+/// The trace index before which the late answer to request `request`'s callout arrived.
+fn answer_mark(r: &Report, request: u32) -> (usize, u64) {
+    let token = r
+        .callouts
+        .iter()
+        .find(|c| c.request == Some(request))
+        .map(|c| c.token)
+        .expect("the request's callout");
+    r.timeline
+        .iter()
+        .find_map(|m| match m.event {
+            pwp_host::trace::TimelineEvent::Answer { token: t, .. } if t == token => {
+                Some((m.before, m.at_ns))
+            }
+            _ => None,
+        })
+        .expect("the late answer on the timeline")
+}
+
 #[test]
-fn a_chain_refuses_what_it_does_not_run_yet_naming_the_field() {
-    let chain = r#""chain": [{"plugin": {"path": "b.wasm"}}]"#;
-    let e = pwp_host::Scenario::parse(&format!(
-        r#"{{"version": 2, {chain}, "events": [{{"tick": {{}}}}]}}"#
-    ))
-    .unwrap_err();
-    assert!(
-        e.to_string().contains("`events` together with `chain`"),
-        "{e}"
+fn chained_requests_wait_at_the_auth_filter_and_go_on_after_their_own_late_answers() {
+    let r = run_examples(&["go-http-auth", "go-headers"], &slow_auth_chain(200));
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.requests.len(), 2);
+    for i in 0..2u32 {
+        let (answered, at_ns) = answer_mark(&r, i);
+        // Request 0 is answered at 300 ms, request 1 (sent 100 ms later) at 400 ms.
+        assert_eq!(at_ns, 300_000_000 + u64::from(i) * 100_000_000);
+        let auth = calls_of(&r, 0, i, "proxy_on_request_headers");
+        let response = calls_of(&r, 0, i, "proxy_on_http_call_response");
+        let headers = calls_of(&r, 1, i, "proxy_on_request_headers");
+        let created = calls_of(&r, 1, i, "proxy_on_context_create");
+        assert_eq!((auth.len(), response.len()), (1, 1), "request {i}");
+        assert_eq!((headers.len(), created.len()), (1, 1), "request {i}");
+        // Filter 2 gets the request only once filter 1's late answer resumed it.
+        assert!(auth[0] < answered && answered <= response[0], "request {i}");
+        assert!(
+            response[0] < created[0] && created[0] < headers[0],
+            "request {i}"
+        );
+        let out = &r.requests[i as usize];
+        let up = out.upstream_request.as_ref().expect("reached upstream");
+        assert_eq!(header_values(&up.headers, "x-auth-user"), ["alice"]);
+        assert_eq!(
+            header_values(&up.headers, "x-request-source"),
+            ["proxy-wasm"]
+        );
+        assert!(header_values(&up.headers, "x-remove-me").is_empty());
+        let down = out.client_response.as_ref().expect("a response");
+        assert_eq!(down.status, 200);
+        assert_eq!(
+            header_values(&down.message.headers, "x-served-by"),
+            ["go-headers"]
+        );
+    }
+    // Both requests waited at filter 1 at once: the second started before the first's
+    // answer, and filter 2 saw nothing of either before its answer.
+    let second_auth = calls_of(&r, 0, 1, "proxy_on_request_headers")[0];
+    let first_in_filter_2 = calls_of(&r, 1, 0, "proxy_on_context_create")[0];
+    assert!(second_auth < first_in_filter_2);
+    // Each request's response walked back through go-headers, then go-http-auth.
+    for i in 0..2u32 {
+        let back = calls_of(&r, 1, i, "proxy_on_response_headers")[0];
+        let front = calls_of(&r, 0, i, "proxy_on_response_headers")[0];
+        assert!(back < front, "request {i}");
+    }
+}
+
+#[test]
+fn a_denied_late_answer_keeps_the_next_filter_from_the_request() {
+    let r = run_examples(&["go-http-auth", "go-headers"], &slow_auth_chain(401));
+    assert!(r.error.is_none(), "{:?}", r.error);
+    for i in 0..2u32 {
+        let (answered, _) = answer_mark(&r, i);
+        assert!(calls_of(&r, 0, i, "proxy_on_http_call_response")[0] >= answered);
+        // go-headers never sees the request nor the reply's response (its context comes
+        // from the access-log path only).
+        assert!(calls_of(&r, 1, i, "proxy_on_request_headers").is_empty());
+        assert!(calls_of(&r, 1, i, "proxy_on_response_headers").is_empty());
+        assert_eq!(calls_of(&r, 1, i, "proxy_on_log").len(), 1);
+        let out = &r.requests[i as usize];
+        assert!(out.upstream_request.is_none());
+        let down = out.client_response.as_ref().expect("a local reply");
+        assert_eq!(down.status, 403);
+        assert!(down.local_reply);
+        assert!(header_values(&down.message.headers, "x-served-by").is_empty());
+    }
+}
+
+#[test]
+fn a_tick_in_a_chain_fires_the_filter_whose_period_is_due() {
+    // go-headers sets no tick period; go-rate-limit (filter 2) refills its bucket each second.
+    let r = run_examples(
+        &["go-headers", "go-rate-limit"],
+        r#"{"version": 2,
+            "settings": {"plugin_name": "go-headers", "config": {}},
+            "chain": [{"plugin": {"example": "go-rate-limit"}, "plugin_name": "go-rate-limit",
+                       "config": {"capacity": 1, "refill_per_tick": 1, "tick_ms": 1000}}],
+            "events": [{"request": {}}, {"request": {}}, {"tick": {}}, {"request": {}}]}"#,
     );
-    let e = pwp_host::Scenario::parse(&format!(
-        r#"{{"version": 2, {chain}, "mocks": {{"http": [{{"cluster": "auth", "delay_ms": 300}}]}}}}"#
-    ))
-    .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("mocks.http: `delay_ms` together with `chain`"),
-        "{e}"
-    );
-    // Without either, the same chain is a valid scenario.
-    assert!(pwp_host::Scenario::parse(&format!(r#"{{"version": 2, {chain}}}"#)).is_ok());
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let ticks: Vec<_> = r
+        .callbacks
+        .iter()
+        .filter(|c| c.name == "proxy_on_tick")
+        .collect();
+    assert_eq!(ticks.len(), 1);
+    assert_eq!(ticks[0].filter, Some(1));
+    assert_eq!(ticks[0].request, None);
+    // Filter 2's root context (its own VM's first context).
+    let root = r
+        .callbacks
+        .iter()
+        .find(|c| c.filter == Some(1) && c.name == "proxy_on_configure")
+        .map(|c| c.args[0]);
+    assert_eq!(Some(ticks[0].args[0]), root);
+    let statuses: Vec<u16> = r
+        .requests
+        .iter()
+        .map(|o| o.client_response.as_ref().map_or(0, |c| c.status))
+        .collect();
+    // The bucket's one token goes to the first request; the tick puts one back.
+    assert_eq!(statuses, [200, 429, 200]);
+    assert!(ticks[0].index > calls_of(&r, 1, 1, "proxy_on_request_headers")[0]);
+    assert!(ticks[0].index < calls_of(&r, 1, 2, "proxy_on_request_headers")[0]);
 }
