@@ -24,7 +24,6 @@ pub fn EventsEditor() -> impl IntoView {
     let state = use_state();
     let count = part(state, |s| s.events.len());
     let implied = part(state, |s| (s.requests.max(1), s.clock.interval_ms));
-    let chained = part(state, |s| !s.chain.is_empty());
     let hint = move || {
         if count.get() > 0 {
             return "In order after the plugin starts (they replace the replay above). A request the plugin pauses waits while the next events run; a delayed callout answer (delay on a mock) arrives when the clock passes it.".to_string();
@@ -44,9 +43,6 @@ pub fn EventsEditor() -> impl IntoView {
         <div class="ed-section" data-testid="events-editor">
             <h3 class="ed-sub">"Timeline events"</h3>
             <p class="ed-hint" data-testid="events-hint">{hint}</p>
-            <Show when=move || chained.get()>
-                <p class="ed-hint inline-error">"A chain runs without events for now: the run refuses them."</p>
-            </Show>
             <ol class="ev-list" data-testid="events">
                 <For each=move || 0..count.get() key=|i| *i let:i>
                     <EventRow i=i />
