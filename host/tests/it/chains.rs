@@ -536,3 +536,33 @@ fn a_tick_in_a_chain_fires_the_filter_whose_period_is_due() {
     assert!(ticks[0].index > calls_of(&r, 1, 1, "proxy_on_request_headers")[0]);
     assert!(ticks[0].index < calls_of(&r, 1, 2, "proxy_on_request_headers")[0]);
 }
+
+#[test]
+fn a_late_answer_goes_to_the_later_filter_that_made_the_callout() {
+    // go-headers first, go-http-auth second (its own VM): the request waits at filter 2.
+    let mut v: serde_json::Value = serde_json::from_str(&slow_auth_chain(200)).unwrap();
+    let auth = v["settings"].clone();
+    v["settings"] = v["chain"][0].clone();
+    v["settings"].as_object_mut().unwrap().remove("plugin");
+    v["chain"][0] = auth;
+    v["chain"][0]["plugin"] = serde_json::json!({"example": "go-http-auth"});
+    v["events"] = serde_json::json!([{"request": {}}, {"advance_ms": 1000}]);
+    let r = run_examples(&["go-headers", "go-http-auth"], &v.to_string());
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let (answered, at_ns) = answer_mark(&r, 0);
+    assert_eq!(at_ns, 300_000_000);
+    let response = calls_of(&r, 1, 0, "proxy_on_http_call_response");
+    assert_eq!(response.len(), 1);
+    assert!(answered <= response[0]);
+    // go-headers saw the request before filter 2 paused it, and its response after.
+    assert!(calls_of(&r, 0, 0, "proxy_on_request_headers")[0] < answered);
+    assert!(calls_of(&r, 0, 0, "proxy_on_response_headers")[0] > response[0]);
+    let out = &r.requests[0];
+    let up = out.upstream_request.as_ref().expect("reached upstream");
+    assert_eq!(header_values(&up.headers, "x-auth-user"), ["alice"]);
+    assert_eq!(
+        header_values(&up.headers, "x-request-source"),
+        ["proxy-wasm"]
+    );
+    assert_eq!(out.client_response.as_ref().map(|c| c.status), Some(200));
+}
