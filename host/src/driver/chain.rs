@@ -11,6 +11,14 @@
 //! reply's response goes through the encoder callbacks of every filter whose context exists,
 //! last first, as Envoy's `sendLocalReplyViaFilterChain` runs all encoder filters and a Wasm
 //! filter whose context was never created lets it pass without calling the VM.
+//!
+//! A request that a filter holds when its events have all arrived waits as data
+//! ([`ChainParked`]: each filter's flow state and buffer, in the direction it is in) while the
+//! scenario's later events run, several at once. The callback that resumes it (run in the
+//! filter that holds it: a late callout answer goes to the filter that made the call, a tick
+//! to the filter whose period is due) releases what that filter holds, which then flows
+//! through the later filters. While a filter runs, every stream in flight is kept under that
+//! filter's context id for it ([`crate::state::World::switch_filter`]).
 
 use super::Driver;
 use super::http::{Dir, Flow, Stop};
