@@ -130,3 +130,58 @@ test("a plugin uploaded into the chain comes back after a reload", async () => {
   assert.ok(tags.includes("go-headers"), tags.join(","));
   assert.deepEqual(errors, []);
 });
+
+/** The timeline in order: `<filter> <callback>` for a callback, `mark:<kind>` for a mark. */
+const timelineRows = (page) =>
+  page.locator('[data-testid="callback"], [data-testid="timeline-mark"]').evaluateAll((els) =>
+    els.map((e) => (e.dataset.testid === "timeline-mark"
+      ? `mark:${e.dataset.kind}`
+      : `${e.querySelector('[data-testid="cb-filter"]')?.textContent ?? "-"} ${e.dataset.name}`)));
+
+test("a slow auth answer holds the chain: the second plugin sees each request after its late answer, stepping and running", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await pickExample(page, "go-http-auth", "go-http-auth.scenario-chain-slow-auth.json");
+  await page.getByTestId("tab-chain").click();
+  assert.deepEqual(
+    await page.locator('[data-testid="chain-editor"] [data-testid="chain-filter-name"]').allTextContents(),
+    ["go-http-auth", "go-headers"],
+  );
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid="chain-filter-status"]')?.textContent?.startsWith("ABI"));
+
+  // Step to the first late answer: both requests wait at go-http-auth, go-headers has seen
+  // neither yet.
+  let paused = false;
+  for (let i = 0; i < 60 && !paused; i++) {
+    await page.getByTestId("step-over").click();
+    await waitForStatus(page, /^Paused/);
+    paused = /proxy_on_http_call_response/.test(await page.getByTestId("run-status").textContent());
+  }
+  assert.ok(paused, await page.getByTestId("run-status").textContent());
+  let rows = await timelineRows(page);
+  assert.equal(rows.filter((r) => r === "mark:waiting").length, 2, rows.join("\n"));
+  assert.ok(rows.includes("mark:answer"), rows.join("\n"));
+  assert.ok(!rows.some((r) => r.startsWith("go-headers proxy_on_request_headers")), rows.join("\n"));
+
+  // The rest of the run: each request reaches go-headers right after its own answer.
+  await page.getByTestId("continue").click();
+  await finished(page);
+  assert.equal(await page.locator('[data-testid="expectations"] li.fail').count(), 0);
+  rows = await timelineRows(page);
+  const answers = rows.flatMap((r, i) => (r === "mark:answer" ? [i] : []));
+  const seen = rows.flatMap((r, i) => (r === "go-headers proxy_on_request_headers" ? [i] : []));
+  assert.equal(answers.length, 2, rows.join("\n"));
+  assert.equal(seen.length, 2, rows.join("\n"));
+  assert.ok(answers[0] < seen[0] && seen[0] < answers[1] && answers[1] < seen[1], rows.join("\n"));
+  // Between each answer and go-headers: go-http-auth's callout response, then the resume.
+  for (const [a, s] of [[answers[0], seen[0]], [answers[1], seen[1]]]) {
+    const between = rows.slice(a + 1, s);
+    assert.equal(between[0], "go-http-auth proxy_on_http_call_response", between.join("\n"));
+    assert.ok(between.includes("mark:resumed"), between.join("\n"));
+  }
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
+  await page.locator('[data-testid="timeline-mark"][data-kind="answer"]').first().scrollIntoViewIfNeeded();
+  await screenshot(page, "chain-slow-auth-1440");
+  assert.deepEqual(errors, []);
+});
