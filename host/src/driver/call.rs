@@ -331,6 +331,13 @@ impl Driver {
                                 root,
                             )
                             .await;
+                        if filter != back {
+                            // What it asked for (its callouts, what it did to a chain's
+                            // waiting streams, whose keys are its context ids) is applied
+                            // while that filter runs.
+                            Box::pin(self.settle()).await;
+                            Box::pin(self.wake_parked()).await;
+                        }
                         self.activate(back);
                     }
                     other => self.world.borrow_mut().applied.push(other),
