@@ -63,7 +63,7 @@ pub fn load_refusal(info: &PluginInfo, scenario: &Scenario) -> Option<Refusal> {
 }
 
 /// How far [`Session::step`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StepUntil {
     /// To the next callback (step over).
     Callback,
@@ -87,7 +87,7 @@ pub enum Step {
 }
 
 /// Where to stop when continuing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Breakpoints {
     /// Callback export names, e.g. `proxy_on_response_headers`.
     pub callbacks: BTreeSet<String>,

@@ -9,7 +9,7 @@ pub use tcp::TcpConnection;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use pwp_model::abi::{AbiVersion, MetricType, StreamType};
 use pwp_model::info::PluginInfo;
@@ -126,7 +126,7 @@ pub fn emulates_higress(s: &Scenario, info: &PluginInfo) -> bool {
 
 /// Whether a header map or body may be read or written now (Envoy keeps raw pointers to
 /// them only at certain moments; see the host reference §6.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     /// Not available.
@@ -139,7 +139,7 @@ pub enum Access {
 }
 
 /// A local reply the plugin asked for.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocalReply {
     /// HTTP status.
     pub status: u32,
@@ -154,7 +154,7 @@ pub struct LocalReply {
 }
 
 /// An HTTP stream in flight (one per request; several while requests wait).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct HttpStream {
     /// Context id.
     pub id: u32,

@@ -29,7 +29,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scenario::{Event, MockResponse, Scenario};
 use crate::state::World;
@@ -39,7 +39,7 @@ use crate::vm::Vm;
 pub(crate) use call::CallOutcome;
 
 /// Where a run is paused.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pause {
     /// About to call a callback (`Trace::callbacks[index]`, already recorded with its args).
@@ -71,7 +71,7 @@ pub enum Pause {
 }
 
 /// A user's answer to a pending callout.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CalloutAnswer {
     /// An HTTP response (also used for gRPC: status in `:status`-less form is not needed).
     Http(MockResponse),
@@ -84,7 +84,7 @@ pub enum CalloutAnswer {
 }
 
 /// How a gRPC call or stream is answered.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GrpcAnswer {
     /// gRPC status (0 = OK).
     pub status: u32,

@@ -1,13 +1,13 @@
 //! The one L4 connection of a network-filter run: the connection buffers Envoy hands the
 //! plugin, and what its host calls changed in them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::trace::{Change, ChangeOp, ChangeTarget};
 use pwp_model::connection::{Connection, Peer};
 
 /// The connection being proxied.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TcpConnection {
     /// Context id.
     pub id: u32,

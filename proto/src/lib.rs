@@ -1,0 +1,359 @@
+//! The messages between the playground's page and its engine worker.
+//!
+//! The page (UI, scenario and report types) never runs plugin code: a dedicated Web Worker
+//! holds the host and the interpreter and runs sessions. They talk in two typed messages,
+//! [`ToWorker`] and [`FromWorker`], each sent as JSON in a versioned [`Envelope`]:
+//!
+//! ```text
+//!  page                                          worker (pwp-host + wasmi)
+//!   | Load { plugins: [sha256] } + bytes ------->  compiles, keeps by sha256
+//!   | <------------------------------------------  Loaded { sha256, error }
+//!   | Start { run, plugins, scenario } --------->  a new Session (or Refused)
+//!   | Step { run, until, breakpoints } --------->  fuel slices; between them it reads messages
+//!   | <------------------------------------------  Progress { run, snapshot }   (repeatedly)
+//!   | <------------------------------------------  Stopped { run, how, snapshot }
+//!   | Cancel { run } --------------------------->  Stopped { how: Cancelled } at the next slice
+//!   | AnswerCallout / Inject / UpdateMocks ----->  changes the paused session
+//! ```
+//!
+//! A module's bytes are not JSON: they travel beside the message (the page posts
+//! `[json, bytes...]`), in the order [`ToWorker::Load`] names them.
+//!
+//! Reports grow with the run (a 10,000-request replay has tens of thousands of callbacks), so
+//! a [`Snapshot`] carries a [`ReportDelta`]: only what changed since the snapshot before.
+
+use pwp_host::TcpConnection;
+use pwp_host::report::Report;
+use pwp_host::scenario::{Event, Mocks};
+use pwp_host::{Breakpoints, CalloutAnswer, HttpStream, Pause, Refusal, Scenario, StepUntil};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The protocol's version: a page and a worker of different builds refuse each other's
+/// messages with [`ProtoError::Version`] rather than misreading them.
+pub const VERSION: u32 = 1;
+
+/// A message with the protocol version it was written in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// [`VERSION`] of the sender.
+    pub v: u32,
+    /// The message.
+    pub m: T,
+}
+
+/// Why a message could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtoError {
+    /// The other side speaks another version of the protocol (a stale cached worker).
+    #[error(
+        "the engine worker speaks protocol version {got}, the page version {want}: reload the page"
+    )]
+    Version {
+        /// The version in the message.
+        got: u32,
+        /// [`VERSION`].
+        want: u32,
+    },
+    /// Not a message of this protocol.
+    #[error("malformed engine message: {0}")]
+    Malformed(#[from] serde_json::Error),
+}
+
+/// The text of `message` in an envelope of the current version.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    // Every message type serializes: its fields are plain data without maps keyed by non-strings.
+    serde_json::to_string(&Envelope {
+        v: VERSION,
+        m: message,
+    })
+    .expect("protocol messages serialize")
+}
+
+/// Reads a message written by [`encode`].
+///
+/// # Errors
+///
+/// [`ProtoError::Version`] when the envelope has another version (checked before the message
+/// is read, so a changed message shape still reports the version), else
+/// [`ProtoError::Malformed`].
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ProtoError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        v: u32,
+    }
+    let VersionOnly { v } = serde_json::from_str(text)?;
+    if v != VERSION {
+        return Err(ProtoError::Version {
+            got: v,
+            want: VERSION,
+        });
+    }
+    let envelope: Envelope<T> = serde_json::from_str(text)?;
+    Ok(envelope.m)
+}
+
+/// Identifies a session: the page numbers its runs, and ignores messages about older ones.
+pub type RunId = u64;
+
+/// What the page asks of the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Keep these modules (by sha256) and compile them now; their bytes follow the message,
+    /// in this order. Answered by one [`FromWorker::Loaded`] each.
+    Load {
+        /// The sha256 (lower-case hex) of each module.
+        plugins: Vec<String>,
+    },
+    /// Start a session of `plugins` (the first, then the chain's further filters, all loaded
+    /// before), forgetting any other. Answered by [`FromWorker::Refused`] if it cannot start;
+    /// otherwise the session waits for [`ToWorker::Step`].
+    Start {
+        /// The new run.
+        run: RunId,
+        /// The sha256 of each filter's module, in chain order.
+        plugins: Vec<String>,
+        /// The scenario.
+        scenario: Box<Scenario>,
+    },
+    /// Run until `until`, a breakpoint, the end, or a [`ToWorker::Cancel`]. Answered by
+    /// [`FromWorker::Progress`] while it runs and one [`FromWorker::Stopped`].
+    Step {
+        /// The run.
+        run: RunId,
+        /// How far.
+        until: StepUntil,
+        /// Where to stop.
+        breakpoints: Breakpoints,
+    },
+    /// Stop the run at its next fuel slice, keeping what ran.
+    Cancel {
+        /// The run.
+        run: RunId,
+    },
+    /// Answer the callout the run is paused on (the page steps on afterwards).
+    AnswerCallout {
+        /// The run.
+        run: RunId,
+        /// The callout's token.
+        token: u32,
+        /// The answer.
+        answer: CalloutAnswer,
+    },
+    /// Add an event (tick, clock advance) where the run is paused.
+    Inject {
+        /// The run.
+        run: RunId,
+        /// The event.
+        event: Event,
+    },
+    /// Replace the mocks of the paused run. Answered by [`FromWorker::MocksUpdated`].
+    UpdateMocks {
+        /// The run.
+        run: RunId,
+        /// The new mocks.
+        mocks: Box<Mocks>,
+    },
+    /// Forget the session (the inputs changed).
+    Forget,
+    /// Run the built-in warm-up plugin if no session has run yet (answered by
+    /// [`FromWorker::Warm`]).
+    WarmUp,
+}
+
+/// How a [`ToWorker::Step`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// Paused (where: [`Snapshot::paused`]).
+    Paused,
+    /// The run is over.
+    Finished,
+    /// A [`ToWorker::Cancel`] stopped it.
+    Cancelled,
+}
+
+/// What the worker tells the page.
+///
+/// (Not `PartialEq`: the host's stream and connection types are not; tests compare the JSON.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The worker's module is running and reads messages.
+    Ready,
+    /// The warm-up ran (or was skipped because a run came first).
+    Warm,
+    /// A module of [`ToWorker::Load`] is compiled, or why it is not.
+    Loaded {
+        /// Its sha256.
+        sha256: String,
+        /// wasmi's message when it does not compile.
+        error: Option<String>,
+    },
+    /// The session could not start.
+    Refused {
+        /// The run.
+        run: RunId,
+        /// Why.
+        message: String,
+        /// The proxy's load-time refusal, which "Run anyway" can override.
+        refusal: Option<WireRefusal>,
+    },
+    /// The run goes on; what it did so far.
+    Progress {
+        /// The run.
+        run: RunId,
+        /// What the panes show.
+        snapshot: Box<Snapshot>,
+    },
+    /// A step ended.
+    Stopped {
+        /// The run.
+        run: RunId,
+        /// How.
+        how: Stop,
+        /// What the panes show.
+        snapshot: Box<Snapshot>,
+    },
+    /// The mocks were replaced; `answered` when they answered the pending callout.
+    MocksUpdated {
+        /// The run.
+        run: RunId,
+        /// Whether a waiting callout got its answer from the new mocks.
+        answered: bool,
+    },
+    /// A message the worker could not read (a version mismatch names both versions).
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+/// [`Refusal`] on the wire (its proxy name is a `&'static str` in the host).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireRefusal {
+    /// `Envoy` or `Higress`.
+    pub proxy: String,
+    /// The reasons.
+    pub problems: Vec<String>,
+}
+
+impl From<&Refusal> for WireRefusal {
+    fn from(r: &Refusal) -> WireRefusal {
+        WireRefusal {
+            proxy: r.proxy.to_string(),
+            problems: r.problems.clone(),
+        }
+    }
+}
+
+impl From<WireRefusal> for Refusal {
+    fn from(r: WireRefusal) -> Refusal {
+        Refusal {
+            proxy: if r.proxy == "Higress" {
+                "Higress"
+            } else {
+                "Envoy"
+            },
+            problems: r.problems,
+        }
+    }
+}
+
+/// What the run panes show of a session: where it is paused, the report (as a delta), the
+/// stream or connection as they are now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Fuel slices run in this step.
+    pub slices: u32,
+    /// Where the run is paused.
+    pub paused: Option<Pause>,
+    /// The report, as a change to the one sent before.
+    pub report: ReportDelta,
+    /// The HTTP stream now (while paused inside a request).
+    pub stream: Option<HttpStream>,
+    /// The L4 connection now.
+    pub connection: Option<TcpConnection>,
+}
+
+/// A report as the change to the previous one of the same run: each of the lists that grow
+/// holds only its items from `from[i]` on (the earlier ones are unchanged); the rest is
+/// whole. The first delta of a run has every `from` at 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportDelta {
+    /// Where each list's items start: callbacks, logs, timeline, memory pages, requests.
+    pub from: [usize; 5],
+    /// The report with those lists cut.
+    pub report: Box<Report>,
+}
+
+/// The first index where `a` and `b` differ (the shorter length if one is a prefix).
+fn common_prefix<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// The worker's side of [`ReportDelta`]: remembers the report it sent last.
+#[derive(Debug, Default)]
+pub struct DeltaWriter {
+    sent: Option<Report>,
+}
+
+impl DeltaWriter {
+    /// The delta from the report sent last to `report` (all of it the first time).
+    pub fn delta(&mut self, report: Report) -> ReportDelta {
+        let mut from = [0; 5];
+        let mut cut = report.clone();
+        if let Some(prev) = &self.sent {
+            from = [
+                common_prefix(&prev.callbacks, &report.callbacks),
+                common_prefix(&prev.logs, &report.logs),
+                common_prefix(&prev.timeline, &report.timeline),
+                common_prefix(&prev.memory_pages, &report.memory_pages),
+                common_prefix(&prev.requests, &report.requests),
+            ];
+            cut.callbacks.drain(..from[0]);
+            cut.logs.drain(..from[1]);
+            cut.timeline.drain(..from[2]);
+            cut.memory_pages.drain(..from[3]);
+            cut.requests.drain(..from[4]);
+        }
+        self.sent = Some(report);
+        ReportDelta {
+            from,
+            report: Box::new(cut),
+        }
+    }
+}
+
+/// The page's side of [`ReportDelta`]: the whole report, from the one before (`None` for a
+/// run's first delta).
+///
+/// # Errors
+///
+/// A delta that starts beyond the report it applies to (a message lost or out of order).
+pub fn apply(before: Option<&Report>, delta: ReportDelta) -> Result<Report, String> {
+    let ReportDelta { from, report } = delta;
+    let mut out = *report;
+    if from == [0; 5] {
+        return Ok(out);
+    }
+    let Some(before) = before else {
+        return Err("a report delta arrived without the report it changes".into());
+    };
+    fn splice<T: Clone>(before: &[T], from: usize, tail: &mut Vec<T>) -> Result<(), String> {
+        let head = before
+            .get(..from)
+            .ok_or_else(|| format!("a report delta starts at {from} of {}", before.len()))?;
+        let mut whole = head.to_vec();
+        whole.append(tail);
+        *tail = whole;
+        Ok(())
+    }
+    splice(&before.callbacks, from[0], &mut out.callbacks)?;
+    splice(&before.logs, from[1], &mut out.logs)?;
+    splice(&before.timeline, from[2], &mut out.timeline)?;
+    splice(&before.memory_pages, from[3], &mut out.memory_pages)?;
+    splice(&before.requests, from[4], &mut out.requests)?;
+    Ok(out)
+}
