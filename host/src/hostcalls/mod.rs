@@ -66,19 +66,30 @@ pub struct Spec {
     pub name: &'static str,
     /// Availability in Envoy.
     pub avail: Avail,
-    /// The body, which also carries the import's type.
-    body: &'static dyn typed::Body,
+    /// The wasm parameter types.
+    params: &'static [ValType],
+    /// The wasm result types: none, or one `i32`.
+    results: &'static [ValType],
 }
 
 impl Spec {
     /// The wasm parameter types, from the body's signature.
     pub fn params(&self) -> &'static [ValType] {
-        self.body.params()
+        self.params
     }
 
     /// The wasm result types: none, or one `i32`.
     pub fn results(&self) -> &'static [ValType] {
-        self.body.results()
+        self.results
+    }
+
+    /// The body, in [`BODIES`] at the same position as this row in [`SPECS`].
+    fn body(&'static self) -> &'static dyn typed::Body {
+        let i = SPECS
+            .iter()
+            .position(|s| std::ptr::eq(s, self))
+            .expect("a row of SPECS");
+        BODIES[i]
     }
 
     /// Whether an import of this type is this host function.
@@ -96,8 +107,16 @@ macro_rules! table {
     ($( $ns:ident $name:literal, $avail:ident, $body:path; )*) => {
         /// Every host function the playground implements.
         pub static SPECS: &[Spec] = &[
-            $( Spec { ns: Ns::$ns, name: $name, avail: Avail::$avail, body: &typed::body($body) }, )*
+            $( Spec {
+                ns: Ns::$ns,
+                name: $name,
+                avail: Avail::$avail,
+                params: typed::params_of($body),
+                results: typed::results_of($body),
+            }, )*
         ];
+        /// The bodies of [`SPECS`], row by row. A separate table: only linking reaches it.
+        static BODIES: &[&dyn typed::Body] = &[ $( &typed::body($body), )* ];
     };
 }
 
@@ -260,7 +279,7 @@ pub fn link(
         match import.ty() {
             ExternType::Func(ft) => {
                 match lookup(&m, &n).filter(|s| s.has_type(ft.params(), ft.results())) {
-                    Some(spec) => spec.body.define(linker, &m, spec)?,
+                    Some(spec) => spec.body().define(linker, &m, spec)?,
                     None => define_stub(linker, &m, &n, ft.clone())?,
                 }
             }

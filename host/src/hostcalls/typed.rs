@@ -155,8 +155,6 @@ host_fn!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
 
 /// A [`HostFn`] with its types erased, so that one table holds bodies of every signature.
 pub(super) trait Body: Sync {
-    fn params(&self) -> &'static [ValType];
-    fn results(&self) -> &'static [ValType];
     fn define(
         &self,
         linker: &mut Linker<Ctx>,
@@ -173,13 +171,21 @@ pub(super) const fn body<F: HostFn<A, R>, A, R: Ret>(f: F) -> Typed<F, A, R> {
     Typed(f, PhantomData)
 }
 
+/// The wasm parameter types of `f`, at compile time: the table of types (which `inspect`
+/// reads, also on the page, which has no engine) stays apart from the bodies (which only
+/// linking reaches), so that reading a type never pulls the interpreter in.
+pub(super) const fn params_of<F: HostFn<A, R>, A, R: Ret>(f: F) -> &'static [ValType] {
+    let _ = f;
+    F::PARAMS
+}
+
+/// The wasm result types of `f`, at compile time (see [`params_of`]).
+pub(super) const fn results_of<F: HostFn<A, R>, A, R: Ret>(f: F) -> &'static [ValType] {
+    let _ = f;
+    R::RESULTS
+}
+
 impl<F: HostFn<A, R>, A, R: Ret> Body for Typed<F, A, R> {
-    fn params(&self) -> &'static [ValType] {
-        F::PARAMS
-    }
-    fn results(&self) -> &'static [ValType] {
-        R::RESULTS
-    }
     fn define(
         &self,
         linker: &mut Linker<Ctx>,
