@@ -6,7 +6,11 @@
 // compression, drives Debian's Chromium (or CHROMIUM) headless, and measures, as the median of
 // N fresh browser contexts (cold caches) unless said otherwise:
 //
-//   size       the app's wasm and JS: raw, gzip -9 and brotli -q 11 (the CLIs)
+//   size       the page's wasm and JS, and the engine worker's: raw, gzip -9 and brotli -q 11
+//              (the CLIs)
+//   longtask   main-thread long tasks (PerformanceObserver "longtask", > 50 ms), counted and
+//              the longest, during load (navigation → examples listed), upload (file chosen →
+//              Finished) and replay
 //   load       navigation start → first contentful paint, app rendered (the Run button is in
 //              the DOM), example list loaded (index.json fetched and rendered)
 //   upload     for each plugin in UPLOADS: pick the example (for its scenario), then
@@ -20,6 +24,8 @@
 //              "Paused before callback #n" (and → the next animation frame after it).
 //              Step 1 creates the session (instantiate; compiled after the upload); step 2 runs
 //              _initialize (Go runtime start).
+//   replay     go-headers with its scenario replayed PWP_BENCH_REPLAY times (1000): Run click
+//              → "Finished", and the long tasks meanwhile
 //   native     the same Go plugin in the browser's own engine: fetch the bytes, then
 //              WebAssembly.compile, instantiate with stub imports (every function returns 0;
 //              the WASI calls a Go runtime start needs write their out-parameters), and call
@@ -50,8 +56,9 @@ const UPLOADS = (process.env.PWP_BENCH_UPLOADS ?? "higress-redis-counter,go-head
 const STEP_PLUGIN = process.env.PWP_BENCH_STEP_PLUGIN ?? "go-headers";
 const STEPS = Number(process.env.PWP_BENCH_STEPS ?? 12);
 const TIMEOUT = 60_000;
-// Which measurements to make (all by default): size, load, upload, step, native.
-const PARTS = new Set((process.env.PWP_BENCH_PARTS ?? "size,load,upload,step,native").split(","));
+// Which measurements to make (all by default): size, load, upload, step, replay, native.
+const PARTS = new Set((process.env.PWP_BENCH_PARTS ?? "size,load,upload,step,replay,native").split(","));
+const REPLAY = Number(process.env.PWP_BENCH_REPLAY ?? 1000);
 // Wait until the app has warmed its interpreter up (<html data-engine="warm">) before
 // uploading or stepping: a user who picks a file a second or more after the page opened.
 const WAIT_WARM = process.env.PWP_BENCH_WAIT_WARM === "1";
@@ -77,18 +84,28 @@ function compressed(file) {
 
 function sizes() {
   const files = readdirSync(distDir);
-  const wasm = files.find((f) => f.endsWith("_bg.wasm"));
+  const wasm = files.find((f) => /^pwp-app-.*_bg\.wasm$/.test(f));
   const js = files.find((f) => /^pwp-app-.*\.js$/.test(f));
-  if (!wasm) throw new Error(`no *_bg.wasm in ${distDir}: run trunk build --release`);
+  if (!wasm) throw new Error(`no pwp-app-*_bg.wasm in ${distDir}: run trunk build --release`);
   const out = { wasm: { file: wasm, ...compressed(join(distDir, wasm)) } };
   if (js) out.js = { file: js, ...compressed(join(distDir, js)) };
+  // The engine worker (its names carry no hash): loaded by the page after the first paint.
+  for (const [key, file] of [["workerWasm", "pwp-worker_bg.wasm"], ["workerJs", "pwp-worker.js"]]) {
+    if (files.includes(file)) out[key] = { file, ...compressed(join(distDir, file)) };
+  }
   if (out.wasm.raw > 5_000_000) console.warn(`warning: ${wasm} is ${out.wasm.raw} bytes; is this a debug build?`);
   return out;
 }
 
 // Installed before any page script: timestamps of the moments the benchmark waits for.
 function instrument() {
-  const b = (window.__bench = { steps: [], yields: 0, yieldWait: 0 });
+  const b = (window.__bench = { steps: [], yields: 0, yieldWait: 0, longtasks: [] });
+  // Main-thread tasks over 50 ms (Chromium reports them with their start and duration).
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) b.longtasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  } catch (_) {}
   // Count the app's yields between fuel slices (a message to itself on a fresh
   // MessageChannel) and the time each waits before the run continues.
   const Channel = window.MessageChannel;
@@ -150,6 +167,12 @@ function instrument() {
   );
 }
 
+/** Long tasks that overlap [from, to]: how many, and the longest (ms). */
+function longIn(tasks, from, to) {
+  const hit = tasks.filter((t) => t.start < to && t.start + t.duration > from);
+  return { count: hit.length, longest: hit.reduce((m, t) => Math.max(m, t.duration), 0) };
+}
+
 async function freshPage(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   await context.addInitScript(instrument);
@@ -175,10 +198,11 @@ async function measureLoad(browser, url) {
     const paint = performance.getEntriesByName("first-contentful-paint")[0]?.startTime;
     const nav = performance.getEntriesByType("navigation")[0];
     const wasm = performance.getEntriesByType("resource").find((r) => r.name.endsWith(".wasm"));
-    return { fcp: paint, app: window.__bench.app, examples: window.__bench.examples, domContentLoaded: nav?.domContentLoadedEventEnd, wasmFetched: wasm?.responseEnd };
+    return { fcp: paint, app: window.__bench.app, examples: window.__bench.examples, domContentLoaded: nav?.domContentLoadedEventEnd, wasmFetched: wasm?.responseEnd, longtasks: window.__bench.longtasks };
   });
   await context.close();
-  return t;
+  const long = longIn(t.longtasks, 0, t.examples);
+  return { ...t, longCount: long.count, longest: long.longest };
 }
 
 async function measureUpload(browser, url, name, file) {
@@ -207,7 +231,25 @@ async function measureUpload(browser, url, name, file) {
     yields: b.yields,
     yieldWait: b.yieldWait,
     callbacks,
+    longCount: longIn(b.longtasks, b.change, b.finished).count,
+    longest: longIn(b.longtasks, b.change, b.finished).longest,
   };
+}
+
+async function measureReplay(browser, url, name, requests) {
+  const { context, page, errors } = await freshPage(browser, url);
+  await pickExample(page, name);
+  await page.getByRole("tab", { name: "Settings" }).click();
+  await page.getByTestId("requests").fill(String(requests));
+  await page.getByTestId("requests").press("Tab");
+  await page.getByTestId("run").click();
+  await page.waitForFunction(() => window.__bench.finished !== undefined, null, { timeout: 30 * TIMEOUT }).catch(async () => {
+    throw new Error(`${name} x${requests}: the run did not finish: ${await page.getByTestId("run-status").textContent()} ${errors.join("; ")}`);
+  });
+  const b = await page.evaluate(() => window.__bench);
+  await context.close();
+  const long = longIn(b.longtasks, b.click, b.finished);
+  return { finished: b.finished - b.click, longCount: long.count, longest: long.longest };
 }
 
 async function measureSteps(browser, url, name) {
@@ -295,7 +337,7 @@ async function main() {
       const loads = [];
       for (let i = 0; i < RUNS; i++) loads.push(await measureLoad(browser, server.url));
       result.load = {};
-      for (const k of ["fcp", "app", "examples", "domContentLoaded", "wasmFetched"]) result.load[k] = summary(loads.map((l) => l[k]));
+      for (const k of ["fcp", "app", "examples", "domContentLoaded", "wasmFetched", "longCount", "longest"]) result.load[k] = summary(loads.map((l) => l[k]));
 
     }
     if (PARTS.has("upload")) {
@@ -307,7 +349,7 @@ async function main() {
         const runs = [];
         for (let i = 0; i < RUNS; i++) runs.push(await measureUpload(browser, server.url, name, file));
         result.upload[name] = { bytes: statSync(file).size, callbacks: runs[0].callbacks };
-        for (const k of ["load", "firstCallback", "finished", "total", "clickGap", "yields", "yieldWait"]) result.upload[name][k] = summary(runs.map((r) => r[k]));
+        for (const k of ["load", "firstCallback", "finished", "total", "clickGap", "yields", "yieldWait", "longCount", "longest"]) result.upload[name][k] = summary(runs.map((r) => r[k]));
       }
 
     }
@@ -329,6 +371,12 @@ async function main() {
         later: { paused: summary(later.map((s) => s.paused)), frame: summary(later.map((s) => s.frame)) },
       };
 
+    }
+    if (PARTS.has("replay")) {
+      const runs = [];
+      for (let i = 0; i < Math.max(1, Math.min(RUNS, 3)); i++) runs.push(await measureReplay(browser, server.url, STEP_PLUGIN, REPLAY));
+      result.replay = { plugin: STEP_PLUGIN, requests: REPLAY };
+      for (const k of ["finished", "longCount", "longest"]) result.replay[k] = summary(runs.map((r) => r[k]));
     }
     if (PARTS.has("native")) {
       const natives = [];

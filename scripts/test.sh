@@ -56,11 +56,36 @@ summary() {
 
 # pwp-host must stay free of browser crates: the CLI and native tests link it too. pwp-model (the
 # data) must stay free of browser crates and of the wasm engine: a page without the engine uses it.
+# pwp-proto (the page-worker messages) is tested natively: no browser crates either.
 architecture() {
   local browser='leptos[a-z_-]*|web-sys|js-sys|wasm-bindgen[a-z_-]*|gloo[a-z_-]*'
   local engine='wasmi[a-z_-]*|wasmparser|wasmtime[a-z_-]*|wat|wast'
   forbid pwp-host "$browser" "browser crates" &&
-    forbid pwp-model "$browser|$engine" "browser crates or a wasm engine"
+    forbid pwp-model "$browser|$engine" "browser crates or a wasm engine" &&
+    forbid pwp-proto "$browser" "browser crates"
+}
+
+# The page never runs plugin code: its release wasm holds no interpreter (wasmi's translator,
+# executor and instruction set), and the engine worker's does. pwp-app still depends on pwp-host
+# for the types it shows (and inspects plugins with it), so this is checked on what the linker
+# kept, by the source paths the panic locations leave in each module's data.
+engine_split() {
+  local page worker engine='wasmi-[0-9.]+/src/engine/(translator|executor)|wasmi_ir-[0-9]'
+  page="$(find dist -maxdepth 1 -name 'pwp-app-*_bg.wasm' | head -n 1)"
+  worker=dist/pwp-worker_bg.wasm
+  if [ -z "$page" ] || [ ! -f "$worker" ]; then
+    echo "no release build in dist/ (run the trunk step)" >&2
+    return 1
+  fi
+  if grep -aqE "$engine" "$page"; then
+    printf '%s holds the interpreter:\n%s\n' "$page" "$(grep -aoE "$engine" "$page" | sort -u)" >&2
+    return 1
+  fi
+  if ! grep -aqE "$engine" "$worker"; then
+    echo "$worker holds no interpreter: is this check still looking for the right names?" >&2
+    return 1
+  fi
+  echo "the page ($page) holds no interpreter; the engine worker does"
 }
 
 # forbid PACKAGE REGEX WHAT: PACKAGE's dependency tree (all targets) has no crate matching REGEX.
@@ -137,6 +162,7 @@ step host-wasm cargo build -p pwp-host --target wasm32-unknown-unknown
 step architecture architecture
 step test cargo test --workspace
 step trunk trunk build --release
+step engine-split engine_split
 step trunk-subpath subpath_build
 step nginx bash scripts/test-nginx.sh
 step e2e bash -c 'cd e2e && node --test'

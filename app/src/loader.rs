@@ -94,19 +94,15 @@ pub fn prepare(
 }
 
 /// Takes a prepared plugin as the current one and stores its bytes for the session. The run is
-/// reset; the scenario is kept. Once the import report is on screen, the plugin is compiled in
-/// the background, so that Run does not wait for it.
+/// reset; the scenario is kept. The engine worker gets the bytes at once and compiles them
+/// while the page shows the import report, so that Run does not wait for it.
 pub fn take(state: AppState, loaded: LoadedPlugin) {
     state.reset_run();
     state.load_error.set(None);
-    let plugin = loaded.plugin.clone();
+    // A compile error is kept by the worker and reported by the run.
+    crate::engine::ensure_loaded(&[&loaded]);
     state.plugin.set(Some(loaded));
     crate::persist::save_plugin(state);
-    spawn_local(async move {
-        crate::browser::next_frame().await;
-        // A compile error is kept in `plugin` and reported by the run.
-        let _ = plugin.compile();
-    });
 }
 
 /// Takes `bytes` as the current plugin ([`prepare`], then [`take`]), or reports why they are

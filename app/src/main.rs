@@ -3,8 +3,9 @@
 //! Module map:
 //! - `theme`, `manifest`, `paste`, `sessions`, `labels` (one vocabulary), `gates` (what controls
 //!   can do): plain logic, no `leptos` or `web_sys`, unit-tested natively;
-//! - `state`: the reactive state; `runner`: drives the host session in fuel slices;
-//! - `warmup`: runs a built-in plugin while the page is idle, so the first real run is fast;
+//! - `state`: the reactive state; `runner`: drives the session in the engine worker;
+//!   `engine`: the worker itself (started once; replaced when it must be stopped). Plugin code
+//!   never runs on the page: the worker (`worker/`) holds the host and the interpreter;
 //! - `loader` (every way in for a plugin), `persist` (recent sessions, autosaved), `browser`:
 //!   the modules that talk to the browser;
 //! - `components`, `run_view`, `editors`: one small component per file;
@@ -13,6 +14,7 @@
 mod browser;
 mod components;
 mod editors;
+mod engine;
 mod gates;
 mod labels;
 mod loader;
@@ -25,7 +27,6 @@ mod sessions;
 mod share_export;
 mod state;
 mod theme;
-mod warmup;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -1,38 +1,29 @@
-//! Drives the host session from UI actions: Run, Step over, Step into, Continue, Restart.
+//! Drives the engine worker's session from UI actions: Run, Step over, Step into, Continue,
+//! Restart, Cancel; and takes in what the worker reports.
 //!
-//! Plugin code runs on the main thread in fuel-bounded slices; between slices the runner
-//! yields to the browser (a message to itself, see [`crate::browser::yield_now`]), so the page keeps answering input while a
-//! 6 MB Go plugin starts or a plugin loops until its fuel limit.
-//!
-//! One mechanism stops a run: `AppState::drive` names the drive loop that may step the
-//! session, and a loop that finds another name there stops before its next slice. Cancel
-//! changes it and keeps what ran so far; Restart and new inputs change it and forget the run.
+//! Plugin code runs in the engine worker (`crate::engine`), never on the page: the page posts
+//! a step and goes on; the worker runs fuel slices and reports progress, then where it
+//! stopped, as `pwp-proto` messages. The page numbers its runs ([`AppState::runs`]); the one
+//! the worker holds a session for is [`AppState::live`], and messages about any other run
+//! are old news and ignored. Cancel asks the worker to stop at its next slice; if it does not
+//! answer in time, the worker is replaced (the inputs and the results so far stay).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::{Pause, Refusal, Scenario, Session, SessionError, Step, StepUntil};
+use pwp_host::{Pause, Scenario, StepUntil};
+use pwp_proto::{FromWorker, RunId, Snapshot, Stop, ToWorker};
 
 use crate::state::{AppState, RunStatus, RunView};
 
-/// Fuel per slice: 15-50 ms of interpretation in Chromium (BENCHMARKS.md), short enough for
-/// the page to answer input between slices.
-const SLICE_FUEL: u64 = 3_000_000;
-
-/// `performance.now()` in microseconds, for callback durations.
-fn perf_now_us() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now() * 1000.0)
-}
-
 /// Why a session could not start: the message, and the proxy's refusal when it is one that
 /// "Run anyway" can override.
-type NoSession = (String, Option<Refusal>);
+type NoSession = (String, Option<pwp_host::Refusal>);
 
-/// Creates the session for the current plugin and scenario, if there is none.
-fn ensure_session(state: AppState) -> Result<(), NoSession> {
-    if state.session.with_value(Option::is_some) {
-        return Ok(());
+/// The run the worker holds a session for, starting one for the current plugin and scenario
+/// if there is none.
+fn ensure_session(state: AppState) -> Result<RunId, NoSession> {
+    if let Some(run) = state.live.get_value() {
+        return Ok(run);
     }
     let plugin = state
         .plugin
@@ -46,13 +37,13 @@ fn ensure_session(state: AppState) -> Result<(), NoSession> {
     }
     let scenario = state.scenario.get_untracked();
     // The chain's further filters: each plugin must be loaded.
-    let mut chain = Vec::new();
+    let mut plugins = vec![plugin];
     for (k, filter) in scenario.chain.iter().enumerate() {
         let key = crate::state::chain_key(&filter.plugin);
         let slot = state.chain_plugins.with_untracked(|m| m.get(&key).cloned());
         let problem = match slot {
             Some(crate::state::ChainPlugin::Loaded(p)) => {
-                chain.push(p);
+                plugins.push(p);
                 continue;
             }
             Some(crate::state::ChainPlugin::Loading) => {
@@ -68,47 +59,28 @@ fn ensure_session(state: AppState) -> Result<(), NoSession> {
         };
         return Err((problem, None));
     }
-    let mut plugins: Vec<&pwp_host::Plugin> = vec![&plugin.plugin];
-    plugins.extend(chain.iter().map(|p| &*p.plugin));
-    let session = Session::with_chain(&plugins, scenario).map_err(|e| match e {
-        SessionError::Refused(refusal) => (
-            format!("{} would refuse to load this plugin", refusal.proxy),
-            Some(refusal),
-        ),
-        other => (other.to_string(), None),
-    })?;
-    session.control().slice_fuel.set(SLICE_FUEL);
-    session.control().interactive_callouts.set(true);
-    session.control().now_us.set(perf_now_us);
-    state.session.set_value(Some(session));
-    Ok(())
+    crate::engine::ensure_loaded(&plugins.iter().collect::<Vec<_>>());
+    state.runs.update_value(|r| *r += 1);
+    let run = state.runs.get_value();
+    crate::engine::send(
+        &ToWorker::Start {
+            run,
+            plugins: plugins.iter().map(|p| p.info().sha256.clone()).collect(),
+            scenario: Box::new(scenario),
+        },
+        &[],
+    );
+    state.live.set_value(Some(run));
+    Ok(run)
 }
 
-/// Copies what the panes show out of the session.
-fn refresh(state: AppState, status: RunStatus, slices: u32) {
-    state.session.with_value(|s| {
-        let Some(s) = s else { return };
-        let view = RunView {
-            status,
-            paused: s.paused_at().cloned(),
-            report: Some(s.report()),
-            stream: s.world().stream().cloned(),
-            connection: s.world().connection.clone(),
-            slices,
-            stale: false,
-            refusal: None,
-        };
-        state.run.set(view);
-    });
-}
-
-/// Runs until `until` (or a breakpoint, the end, or a cancel), yielding between slices.
+/// Runs until `until` (or a breakpoint, the end, or a cancel): the worker does it and reports.
 pub fn drive(state: AppState, until: StepUntil) {
     if state.run.get_untracked().status == RunStatus::Running {
         return;
     }
     // The chain's plugins load when the scenario names them; a Run that comes first waits.
-    let loading = state.session.with_value(Option::is_none)
+    let loading = state.live.get_value().is_none()
         && state.chain_plugins.with_untracked(|m| {
             m.values()
                 .any(|p| matches!(p, crate::state::ChainPlugin::Loading))
@@ -127,79 +99,163 @@ pub fn drive(state: AppState, until: StepUntil) {
         });
         return;
     }
-    if let Err((message, refusal)) = ensure_session(state) {
-        state.run.set(RunView {
-            status: RunStatus::Refused(message),
-            refusal,
-            ..RunView::default()
-        });
-        return;
-    }
+    let run = match ensure_session(state) {
+        Ok(run) => run,
+        Err((message, refusal)) => {
+            state.run.set(RunView {
+                status: RunStatus::Refused(message),
+                refusal,
+                ..RunView::default()
+            });
+            return;
+        }
+    };
     let breakpoints = state.breakpoints.get_untracked();
-    state.session.update_value(|s| {
-        if let Some(s) = s {
-            s.breakpoints = breakpoints;
+    crate::engine::send(
+        &ToWorker::Step {
+            run,
+            until,
+            breakpoints,
+        },
+        &[],
+    );
+    state.run.update(|r| {
+        r.status = RunStatus::Running;
+        r.slices = 0;
+    });
+}
+
+/// What the worker reports (everything but `Ready`, which `engine` handles).
+pub fn on_message(state: AppState, message: FromWorker) {
+    let live = state.live.get_value();
+    match message {
+        FromWorker::Ready | FromWorker::Loaded { .. } => {}
+        FromWorker::Warm => crate::browser::set_root_attribute("data-engine", "warm"),
+        FromWorker::Refused {
+            run,
+            message,
+            refusal,
+        } if Some(run) == live => {
+            state.live.set_value(None);
+            state.run.set(RunView {
+                status: RunStatus::Refused(message),
+                refusal: refusal.map(Into::into),
+                ..RunView::default()
+            });
+        }
+        FromWorker::Progress { run, snapshot } if Some(run) == live => {
+            let status = state.run.with_untracked(|r| r.status.clone());
+            // After a Cancel the page already shows "Cancelled"; the report still follows.
+            let status = if status == RunStatus::Running {
+                RunStatus::Running
+            } else {
+                status
+            };
+            show(state, status, *snapshot);
+        }
+        FromWorker::Stopped { run, how, snapshot } if Some(run) == live => {
+            if state.cancelling.get_value() == Some(run) {
+                state.cancelling.set_value(None);
+            }
+            let status = match how {
+                Stop::Paused => RunStatus::Paused,
+                Stop::Finished => RunStatus::Finished,
+                // The page showed "Cancelled" when it asked; if it shows "Running" now, a
+                // newer step was posted after the Cancel and runs.
+                Stop::Cancelled if state.run.with_untracked(|r| r.status == RunStatus::Running) => {
+                    RunStatus::Running
+                }
+                Stop::Cancelled => RunStatus::Cancelled,
+            };
+            show(state, status, *snapshot);
+            if how == Stop::Paused {
+                select_paused(state);
+            }
+        }
+        FromWorker::MocksUpdated { run, answered } if Some(run) == live => {
+            let waiting = state.run.with_untracked(|r| {
+                r.status == RunStatus::Paused && matches!(r.paused, Some(Pause::Callout { .. }))
+            });
+            if answered && waiting {
+                drive(state, StepUntil::Breakpoint);
+            }
+        }
+        FromWorker::Error { message } => engine_failed(state, &message),
+        // About a run the page has forgotten.
+        _ => {}
+    }
+}
+
+/// Applies a snapshot to what the panes show.
+fn show(state: AppState, status: RunStatus, snapshot: Snapshot) {
+    // The report before is taken, not copied: `set` below replaces the view anyway.
+    let mut before = None;
+    state.run.update_untracked(|r| before = r.report.take());
+    let report = match pwp_proto::apply(before, snapshot.report) {
+        Ok(r) => r,
+        Err(e) => {
+            engine_failed(state, &e);
+            return;
+        }
+    };
+    state.run.set(RunView {
+        status,
+        paused: snapshot.paused,
+        report: Some(report),
+        stream: snapshot.stream,
+        connection: snapshot.connection,
+        slices: snapshot.slices,
+        stale: false,
+        refusal: None,
+    });
+}
+
+/// Selects the callback the run paused in.
+fn select_paused(state: AppState) {
+    match state.run.get_untracked().paused {
+        Some(
+            Pause::BeforeCallback { index }
+            | Pause::Failed { callback: index }
+            | Pause::HostCall {
+                callback: index, ..
+            },
+        ) => state.selected.set(Some(index)),
+        Some(Pause::Injected) => {
+            // What the added tick or clock advance ran.
+            let last = state.run.with_untracked(|r| {
+                r.report
+                    .as_ref()
+                    .and_then(|r| r.callbacks.len().checked_sub(1))
+            });
+            if last.is_some() {
+                state.selected.set(last);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The engine failed or was replaced: the session is gone; what ran stays on screen, marked
+/// stale, and the user's inputs are untouched. The notice says what happened.
+pub fn engine_failed(state: AppState, why: &str) {
+    state.live.set_value(None);
+    state.cancelling.set_value(None);
+    state.run.update(|r| {
+        if r.report.is_some() {
+            r.stale = true;
+        }
+        r.paused = None;
+        if r.status == RunStatus::Running {
+            r.status = RunStatus::Cancelled;
         }
     });
-    state.run.update(|r| r.status = RunStatus::Running);
-    state.drive.update_value(|d| *d += 1);
-    let me = state.drive.get_value();
-    spawn_local(async move {
-        let mut slices = 0u32;
-        loop {
-            if state.drive.get_value() != me {
-                // A newer Run or Restart took over this session.
-                return;
-            }
-            let step = state
-                .session
-                .try_update_value(|s| s.as_mut().map(|s| s.step(until)))
-                .flatten()
-                .unwrap_or(Step::Finished);
-            match step {
-                Step::Yielded => {
-                    slices += 1;
-                    if slices.is_multiple_of(8) {
-                        refresh(state, RunStatus::Running, slices);
-                    }
-                    crate::browser::yield_now().await;
-                }
-                Step::Paused(_) => {
-                    refresh(state, RunStatus::Paused, slices);
-                    if let Some(
-                        Pause::BeforeCallback { index }
-                        | Pause::Failed { callback: index }
-                        | Pause::HostCall {
-                            callback: index, ..
-                        },
-                    ) = state.run.get_untracked().paused
-                    {
-                        state.selected.set(Some(index));
-                    } else if let Some(Pause::Injected) = state.run.get_untracked().paused {
-                        // What the added tick or clock advance ran.
-                        let last = state.run.with_untracked(|r| {
-                            r.report
-                                .as_ref()
-                                .and_then(|r| r.callbacks.len().checked_sub(1))
-                        });
-                        if last.is_some() {
-                            state.selected.set(last);
-                        }
-                    }
-                    return;
-                }
-                Step::Finished => {
-                    refresh(state, RunStatus::Finished, slices);
-                    return;
-                }
-            }
-        }
-    });
+    state.notice.set(Some(format!(
+        "{why}. Your inputs are kept; Run starts again."
+    )));
 }
 
 /// Throws the run away and starts again from the first step.
 pub fn restart(state: AppState) {
-    state.drive.update_value(|d| *d += 1);
     state.reset_run();
 }
 
@@ -212,34 +268,55 @@ pub fn run_anyway(state: AppState) {
     drive(state, StepUntil::Breakpoint);
 }
 
-/// Stops the run at its next slice and keeps what ran so far (paused there).
+/// Stops the run at its next slice and keeps what ran so far. The page shows "Cancelled" at
+/// once; if the worker does not confirm within the deadline, it is replaced.
 pub fn cancel(state: AppState) {
-    if state.run.with_untracked(|r| r.status == RunStatus::Running) {
-        state.drive.update_value(|d| *d += 1);
-        let slices = state.run.with_untracked(|r| r.slices);
-        refresh(state, RunStatus::Cancelled, slices);
+    if state.run.with_untracked(|r| r.status != RunStatus::Running) {
+        return;
+    }
+    let Some(run) = state.live.get_value() else {
+        // Still waiting for the chain's plugins: nothing runs yet.
+        state.run.update(|r| r.status = RunStatus::Cancelled);
+        return;
+    };
+    crate::engine::send(&ToWorker::Cancel { run }, &[]);
+    state.cancelling.set_value(Some(run));
+    state.run.update(|r| r.status = RunStatus::Cancelled);
+    let deadline = crate::engine::cancel_deadline_ms();
+    let generation = crate::engine::generation();
+    let check = move || {
+        if state.cancelling.get_value() == Some(run) && crate::engine::generation() == generation {
+            crate::engine::restart();
+            engine_failed(
+                state,
+                &format!(
+                    "The plugin did not stop within {deadline} ms of Cancel: the engine was stopped and restarted"
+                ),
+            );
+        }
+    };
+    if deadline <= 0 {
+        check();
+    } else {
+        set_timeout(check, std::time::Duration::from_millis(deadline as u64));
     }
 }
 
 /// Adds an event (a tick, a clock advance) where the run is paused, and runs until it has
 /// happened: the run pauses again right after it.
 pub fn inject(state: AppState, event: pwp_model::scenario::Event) {
-    state.session.with_value(|s| {
-        if let Some(s) = s {
-            s.inject(event);
-        }
-    });
+    if let Some(run) = state.live.get_value() {
+        crate::engine::send(&ToWorker::Inject { run, event }, &[]);
+    }
     state.run.update(|r| r.status = RunStatus::Paused);
     drive(state, StepUntil::Breakpoint);
 }
 
 /// Answers the callout the run is paused on, then continues.
 pub fn answer_callout(state: AppState, token: u32, answer: pwp_host::CalloutAnswer) {
-    state.session.with_value(|s| {
-        if let Some(s) = s {
-            s.answer_callout(token, answer);
-        }
-    });
+    if let Some(run) = state.live.get_value() {
+        crate::engine::send(&ToWorker::AnswerCallout { run, token, answer }, &[]);
+    }
     state.run.update(|r| r.status = RunStatus::Paused);
     drive(state, StepUntil::Breakpoint);
 }
@@ -248,10 +325,9 @@ pub fn answer_callout(state: AppState, token: u32, answer: pwp_host::CalloutAnsw
 /// mocks added while a callout waits answer it, and the run goes on. Anything else ends the
 /// session but keeps the last results on screen, marked stale, until the next Run.
 pub fn inputs_changed(state: AppState, old: &Scenario, new: &Scenario) {
-    let (status, paused, has_results) = state.run.with_untracked(|r| {
+    let (status, has_results) = state.run.with_untracked(|r| {
         (
             r.status.clone(),
-            r.paused.clone(),
             r.report.as_ref().is_some_and(|r| !r.callbacks.is_empty()),
         )
     });
@@ -260,26 +336,26 @@ pub fn inputs_changed(state: AppState, old: &Scenario, new: &Scenario) {
         o.mocks = new.mocks.clone();
         o == *new
     };
-    let live = state.session.with_value(Option::is_some);
-    if live && only_mocks && status == RunStatus::Paused {
-        let answered = state
-            .session
-            .try_update_value(|s| s.as_mut().map(|s| s.update_mocks(new.mocks.clone())))
-            .flatten()
-            .unwrap_or(false);
-        if answered && matches!(paused, Some(Pause::Callout { .. })) {
-            drive(state, StepUntil::Breakpoint);
-        }
+    let live = state.live.get_value();
+    if let Some(run) = live
+        && only_mocks
+        && status == RunStatus::Paused
+    {
+        crate::engine::send(
+            &ToWorker::UpdateMocks {
+                run,
+                mocks: Box::new(new.mocks.clone()),
+            },
+            &[],
+        );
         return;
     }
     if !has_results {
-        state.drive.update_value(|d| *d += 1);
         state.reset_run();
         return;
     }
-    // Stop a drive loop that is still going, and keep what it showed.
-    state.drive.update_value(|d| *d += 1);
-    state.session.set_value(None);
+    // Stop what the worker still runs, and keep what it showed.
+    state.forget_session();
     state.run.update(|r| {
         r.stale = true;
         r.paused = None;

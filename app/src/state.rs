@@ -1,12 +1,12 @@
 //! The app's reactive state: inputs (the scenario and the loaded plugin, autosaved), the run
-//! (a host [`Session`] advanced step by step) and what the panes show of it.
+//! (a session in the engine worker, advanced step by step) and what the panes show of it.
 //!
 //! Components get this with `expect_context::<AppState>()`; every field is a `Copy` handle.
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pwp_host::{Breakpoints, Pause, Plugin, Session};
+use pwp_host::{Breakpoints, Pause, Plugin};
 use pwp_host::{HttpStream, TcpConnection};
 use pwp_model::report::Report;
 use pwp_model::scenario::PluginRef;
@@ -19,7 +19,7 @@ use crate::sessions::{Current, Recent};
 pub struct LoadedPlugin {
     /// What to call it (file name, example name, URL).
     pub name: String,
-    /// The bytes, what `inspect` found, and the compiled module every run shares.
+    /// The bytes and what `inspect` found (the engine worker compiles it).
     pub plugin: Rc<Plugin>,
     /// How to find it again (share links, session files).
     pub source: PluginRef,
@@ -118,17 +118,18 @@ pub struct AppState {
     pub load_error: RwSignal<Option<String>>,
     /// A message for the user (share link problems, restored session notes).
     pub notice: RwSignal<Option<String>>,
-    /// The running session, if any.
-    pub session: StoredValue<Option<Session>, LocalStorage>,
+    /// The run whose session the engine worker holds, if any (see `runner`).
+    pub live: StoredValue<Option<pwp_proto::RunId>>,
+    /// The last run id given out.
+    pub runs: StoredValue<pwp_proto::RunId>,
+    /// The run a Cancel was sent for and not answered yet.
+    pub cancelling: StoredValue<Option<pwp_proto::RunId>>,
     /// What the run panes show.
     pub run: RwSignal<RunView>,
     /// The callback selected in the timeline.
     pub selected: RwSignal<Option<usize>>,
     /// Breakpoints.
     pub breakpoints: RwSignal<Breakpoints>,
-    /// Identifies the drive loop that may step the session: changing it (Cancel, Restart, new
-    /// inputs) is the one way to stop a run, at its next slice.
-    pub drive: StoredValue<u64>,
     /// The saved session being edited (autosaved under its id).
     pub current: StoredValue<Option<Current>>,
     /// The recent sessions (see `persist`).
@@ -162,11 +163,12 @@ impl AppState {
             chain_plugins: RwSignal::new_local(std::collections::BTreeMap::new()),
             load_error: RwSignal::new(None),
             notice: RwSignal::new(None),
-            session: StoredValue::new_local(None),
+            live: StoredValue::new(None),
+            runs: StoredValue::new(0),
+            cancelling: StoredValue::new(None),
             run: RwSignal::new(RunView::default()),
             selected: RwSignal::new(None),
             breakpoints: RwSignal::new(Breakpoints::default()),
-            drive: StoredValue::new(0),
             current: StoredValue::new(None),
             recent: RwSignal::new(Recent::default()),
             previous: RwSignal::new(None),
@@ -175,6 +177,15 @@ impl AppState {
         };
         provide_context(state);
         state
+    }
+
+    /// Drops the worker's session (the results on screen stay).
+    pub fn forget_session(&self) {
+        if self.live.get_value().is_some() {
+            self.live.set_value(None);
+            self.cancelling.set_value(None);
+            crate::engine::send(&pwp_proto::ToWorker::Forget, &[]);
+        }
     }
 
     /// Records whether `editor` holds text it could not apply (`problem`), or not (`None`).
@@ -187,12 +198,10 @@ impl AppState {
         });
     }
 
-    /// Forgets the current run (inputs changed, or Restart); a drive loop still running stops.
+    /// Forgets the current run (inputs changed, or Restart); the worker drops its session,
+    /// and a step it still runs stops there.
     pub fn reset_run(&self) {
-        if self.run.with_untracked(|r| r.status == RunStatus::Running) {
-            self.drive.update_value(|d| *d += 1);
-        }
-        self.session.set_value(None);
+        self.forget_session();
         self.run.set(RunView::default());
         self.selected.set(None);
     }

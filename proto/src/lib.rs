@@ -327,33 +327,49 @@ impl DeltaWriter {
 }
 
 /// The page's side of [`ReportDelta`]: the whole report, from the one before (`None` for a
-/// run's first delta).
+/// run's first delta). Takes the report before, so that only the delta is copied.
 ///
 /// # Errors
 ///
 /// A delta that starts beyond the report it applies to (a message lost or out of order).
-pub fn apply(before: Option<&Report>, delta: ReportDelta) -> Result<Report, String> {
+pub fn apply(before: Option<Report>, delta: ReportDelta) -> Result<Report, String> {
     let ReportDelta { from, report } = delta;
     let mut out = *report;
     if from == [0; 5] {
         return Ok(out);
     }
-    let Some(before) = before else {
+    let Some(mut before) = before else {
         return Err("a report delta arrived without the report it changes".into());
     };
-    fn splice<T: Clone>(before: &[T], from: usize, tail: &mut Vec<T>) -> Result<(), String> {
-        let head = before
-            .get(..from)
-            .ok_or_else(|| format!("a report delta starts at {from} of {}", before.len()))?;
-        let mut whole = head.to_vec();
-        whole.append(tail);
-        *tail = whole;
+    fn splice<T>(mut head: Vec<T>, from: usize, tail: &mut Vec<T>) -> Result<(), String> {
+        if from > head.len() {
+            return Err(format!("a report delta starts at {from} of {}", head.len()));
+        }
+        head.truncate(from);
+        head.append(tail);
+        *tail = head;
         Ok(())
     }
-    splice(&before.callbacks, from[0], &mut out.callbacks)?;
-    splice(&before.logs, from[1], &mut out.logs)?;
-    splice(&before.timeline, from[2], &mut out.timeline)?;
-    splice(&before.memory_pages, from[3], &mut out.memory_pages)?;
-    splice(&before.requests, from[4], &mut out.requests)?;
+    splice(
+        std::mem::take(&mut before.callbacks),
+        from[0],
+        &mut out.callbacks,
+    )?;
+    splice(std::mem::take(&mut before.logs), from[1], &mut out.logs)?;
+    splice(
+        std::mem::take(&mut before.timeline),
+        from[2],
+        &mut out.timeline,
+    )?;
+    splice(
+        std::mem::take(&mut before.memory_pages),
+        from[3],
+        &mut out.memory_pages,
+    )?;
+    splice(
+        std::mem::take(&mut before.requests),
+        from[4],
+        &mut out.requests,
+    )?;
     Ok(out)
 }

@@ -219,7 +219,7 @@ fn stream(name: &str, requests: u32, slice_fuel: u64) -> (usize, usize) {
         delta_bytes += text.len();
         full_bytes += encode(&report).len();
         let delta: ReportDelta = decode(&text).unwrap();
-        let rebuilt = apply(page.as_ref(), delta).unwrap();
+        let rebuilt = apply(page.take(), delta).unwrap();
         assert_eq!(
             rebuilt, report,
             "{name}: the page's report after step {steps}"
@@ -270,7 +270,7 @@ fn a_delta_without_its_base_is_an_error_not_a_wrong_report() {
         callbacks: Vec::new(),
         ..(*second.report).clone()
     };
-    assert!(apply(Some(&empty), second).is_err());
+    assert!(apply(Some(empty), second).is_err());
 }
 
 #[test]

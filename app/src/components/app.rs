@@ -21,7 +21,8 @@ pub fn App() -> impl IntoView {
         crate::persist::restore(state);
     }
     crate::persist::autosave(state);
-    crate::warmup::start(state);
+    // The engine worker starts now (and warms its interpreter up once the page has painted).
+    crate::engine::start(state);
     // The chain's plugins load as soon as the scenario names them.
     Effect::new(move |_| {
         state.scenario.track();

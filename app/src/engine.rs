@@ -1,0 +1,195 @@
+//! The page's side of the engine worker: starts it, posts [`ToWorker`] messages (queued until
+//! the worker says it is ready), hands each [`FromWorker`] message to the runner, and replaces
+//! the worker when it has to be stopped.
+//!
+//! The worker (`worker/`, built by Trunk as `pwp-worker_loader.js` beside the page) holds the
+//! host and the interpreter: plugin code never runs on the page's thread.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use leptos::prelude::Set;
+use pwp_proto::{FromWorker, ToWorker, decode, encode};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::state::{AppState, LoadedPlugin};
+
+/// The worker's script, relative to the document's base URL (`<base>` holds the public URL,
+/// so a deployment under a sub-path finds it there).
+const WORKER_URL: &str = "pwp-worker_loader.js";
+
+/// How long a Cancel may wait for the worker's answer before the worker is stopped and
+/// replaced. A worker reads messages between fuel slices (15-50 ms), so only a stuck engine
+/// misses this.
+pub const CANCEL_DEADLINE_MS: i32 = 2_000;
+
+#[derive(Default)]
+struct Client {
+    worker: Option<web_sys::Worker>,
+    /// The worker said [`FromWorker::Ready`]: messages posted before are lost, so they wait.
+    ready: bool,
+    queue: Vec<js_sys::Array>,
+    /// The modules (sha256) the current worker holds.
+    loaded: HashSet<String>,
+    /// Counts workers: a message or timer of a replaced worker is ignored.
+    generation: u64,
+    on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
+    on_error: Option<Closure<dyn FnMut(web_sys::ErrorEvent)>>,
+    state: Option<AppState>,
+}
+
+thread_local! {
+    static CLIENT: RefCell<Client> = RefCell::new(Client::default());
+}
+
+/// Starts the worker (once the page has painted, it warms the interpreter up).
+pub fn start(state: AppState) {
+    spawn(state);
+}
+
+/// The current worker's generation.
+pub fn generation() -> u64 {
+    CLIENT.with(|c| c.borrow().generation)
+}
+
+fn spawn(state: AppState) {
+    let mine = CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.generation += 1;
+        c.generation
+    });
+    let Ok(worker) = web_sys::Worker::new(WORKER_URL) else {
+        state.notice.set(Some(
+            "The engine could not be started: this browser refused the worker.".into(),
+        ));
+        return;
+    };
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            if generation() != mine {
+                return;
+            }
+            let text = event.data().as_string().unwrap_or_default();
+            match decode::<FromWorker>(&text) {
+                Ok(FromWorker::Ready) => ready(),
+                Ok(message) => crate::runner::on_message(state, message),
+                Err(e) => crate::runner::engine_failed(state, &e.to_string()),
+            }
+        });
+    let on_error =
+        Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+            if generation() != mine {
+                return;
+            }
+            event.prevent_default();
+            let why = event.message();
+            restart();
+            crate::runner::engine_failed(state, &format!("the engine stopped ({why})"));
+        });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.worker = Some(worker);
+        c.ready = false;
+        c.queue.clear();
+        c.loaded.clear();
+        c.on_message = Some(on_message);
+        c.on_error = Some(on_error);
+        c.state = Some(state);
+    });
+    #[cfg(target_arch = "wasm32")]
+    leptos::task::spawn_local(async move {
+        crate::browser::next_frame().await;
+        if generation() == mine {
+            send(&ToWorker::WarmUp, &[]);
+        }
+    });
+}
+
+/// The worker is listening: post what waited.
+fn ready() {
+    CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.ready = true;
+        let queue = std::mem::take(&mut c.queue);
+        if let Some(w) = &c.worker {
+            for m in queue {
+                let _ = w.post_message(&m);
+            }
+        }
+    });
+}
+
+/// Posts `message` with `bytes` beside it (`[json, bytes...]`), or queues it until the worker
+/// is ready.
+pub fn send(message: &ToWorker, bytes: &[&[u8]]) {
+    let data = js_sys::Array::new();
+    data.push(&JsValue::from_str(&encode(message)));
+    for b in bytes {
+        data.push(&js_sys::Uint8Array::from(*b));
+    }
+    CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        match (&c.worker, c.ready) {
+            (Some(w), true) => {
+                let _ = w.post_message(&data);
+            }
+            _ => c.queue.push(data),
+        }
+    });
+}
+
+/// Makes sure the worker holds `plugins` (sends the ones it lacks; it compiles them at once).
+pub fn ensure_loaded(plugins: &[&LoadedPlugin]) {
+    let missing: Vec<&LoadedPlugin> = CLIENT.with(|c| {
+        let c = c.borrow();
+        plugins
+            .iter()
+            .filter(|p| !c.loaded.contains(&p.info().sha256))
+            .copied()
+            .collect()
+    });
+    if missing.is_empty() {
+        return;
+    }
+    let mut shas = Vec::new();
+    for p in &missing {
+        let sha = p.info().sha256.clone();
+        if !shas.contains(&sha) {
+            shas.push(sha);
+        }
+    }
+    let bytes: Vec<&[u8]> = shas
+        .iter()
+        .filter_map(|s| missing.iter().find(|p| &p.info().sha256 == s))
+        .map(|p| p.bytes())
+        .collect();
+    CLIENT.with(|c| c.borrow_mut().loaded.extend(shas.iter().cloned()));
+    send(&ToWorker::Load { plugins: shas }, &bytes);
+}
+
+/// Stops the worker at once (whatever it runs) and starts a new one, which holds nothing.
+pub fn restart() {
+    let old = CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.ready = false;
+        c.worker.take()
+    });
+    if let Some(w) = old {
+        w.terminate();
+    }
+    if let Some(state) = CLIENT.with(|c| c.borrow().state) {
+        spawn(state);
+    }
+}
+
+/// The deadline for an answer to Cancel, in ms: [`CANCEL_DEADLINE_MS`], or what the page's
+/// `window.__pwpCancelDeadlineMs` says (the e2e tests set 0 to exercise the replacement).
+pub fn cancel_deadline_ms() -> i32 {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &JsValue::from_str("__pwpCancelDeadlineMs")).ok())
+        .and_then(|v| v.as_f64())
+        .map_or(CANCEL_DEADLINE_MS, |v| v as i32)
+}

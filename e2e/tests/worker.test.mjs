@@ -1,0 +1,151 @@
+// The engine runs in a dedicated Web Worker: plugin code never runs on the page's thread, the
+// page answers input while a long replay runs, Cancel reaches a looping plugin by message, and
+// a worker that does not answer is replaced without losing the user's inputs.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { open, pickExample, root, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
+
+const app = useApp();
+
+/** The host's looping fixture: proxy_on_request_headers loops when `x-evil` is sent. */
+const LOOP = wasmFromText(readFileSync(join(root, "host/tests/fixtures/hostile_loop_headers.wat"), "utf8"));
+
+const status = (page) => page.getByTestId("run-status").textContent();
+const theme = (page) => page.evaluate(() => document.documentElement.dataset.theme);
+
+/** The engine worker the page started (by its script's name). */
+function engineWorkers(page) {
+  return page.workers().filter((w) => w.url().endsWith("/pwp-worker_loader.js"));
+}
+
+/** Waits until the page has `n` engine workers running. */
+async function waitForWorkers(page, n) {
+  for (let i = 0; i < 100 && engineWorkers(page).length !== n; i++) await page.waitForTimeout(50);
+}
+
+/** Uploads the looping fixture with a scenario that triggers it and ample fuel. */
+async function loadLoop(page) {
+  await page.getByTestId("plugin-file").setInputFiles({ name: "loop.wasm", mimeType: "application/wasm", buffer: LOOP });
+  await page.getByTestId("abi").waitFor();
+  const scenario = await scenarioJson(page);
+  scenario.request = { ...(scenario.request ?? {}), headers: [["x-evil", ""]] };
+  scenario.settings = { ...(scenario.settings ?? {}), limits: { ...(scenario.settings?.limits ?? {}), fuel_per_callback: 100_000_000_000 } };
+  await applyScenario(page, scenario);
+}
+
+/** The scenario as the Scenario (JSON) tab shows it. */
+async function scenarioJson(page) {
+  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
+  return JSON.parse(await page.getByTestId("scenario-json-editor").inputValue());
+}
+
+async function applyScenario(page, scenario) {
+  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
+  await page.getByTestId("scenario-json-editor").fill(JSON.stringify(scenario, null, 2));
+  await page.getByTestId("scenario-apply").click();
+}
+
+test("a long replay runs in the engine worker while the page answers clicks", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "go-headers");
+  await waitForWorkers(page, 1);
+  assert.equal(engineWorkers(page).length, 1, "the page started one engine worker");
+  await page.getByRole("tab", { name: "Settings" }).click();
+  await page.getByTestId("requests").fill("1500");
+  await page.getByTestId("requests").press("Tab");
+  // What the run bar said when the theme changed, and every status it showed.
+  await page.evaluate(() => {
+    window.__statusAtTheme = null;
+    window.__statuses = [];
+    const status = () => document.querySelector('[data-testid="run-status"]')?.textContent ?? "";
+    new MutationObserver(() => (window.__statusAtTheme ??= status())).observe(document.documentElement, {
+      attributes: true,
+      attributeFilter: ["data-theme"],
+    });
+    new MutationObserver(() => window.__statuses.push(status())).observe(document.querySelector('[data-testid="run-status"]'), {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  });
+  await page.getByTestId("run").click();
+  // Progress arrives from the worker as it runs.
+  await waitForStatus(page, /^Running… \([1-9]\d* slices\)/);
+  await page.getByTestId("theme-toggle").click();
+  await waitForStatus(page, /^Finished$/, 600_000);
+  const { atTheme, statuses } = await page.evaluate(() => ({ atTheme: window.__statusAtTheme, statuses: window.__statuses }));
+  assert.match(atTheme ?? "", /^Running… \(\d+ slices\)/, "the click was handled while the replay ran");
+  const progress = new Set(statuses.filter((t) => /^Running… \([1-9]/.test(t)));
+  assert.ok(progress.size >= 2, `the run bar followed the worker's progress: ${[...progress]}`);
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
+  assert.equal(await page.locator('[data-testid="expectations"] li.fail').count(), 0);
+  await page.getByTestId("requests-chart").waitFor();
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test("Cancel stops a runaway plugin in the worker by message, and it runs again", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await loadLoop(page);
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Running… \([1-9]\d* slices\)/);
+  const worker = engineWorkers(page)[0];
+  await page.getByTestId("cancel").click();
+  await waitForStatus(page, /^Cancelled/);
+  // The worker answered: the same worker goes on, and the callback that looped is shown.
+  assert.equal(engineWorkers(page)[0], worker);
+  await page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"]').waitFor();
+  assert.equal(await page.getByTestId("notice").count(), 0, "no failure to report");
+  await page.getByTestId("restart").click();
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Running… \([1-9]\d* slices\)/);
+  await page.getByTestId("cancel").click();
+  await waitForStatus(page, /^Cancelled/);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test("a worker that misses the Cancel deadline is replaced; the inputs stay and runs work again", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await loadLoop(page);
+  // No time at all to answer: the page replaces the worker at once (the path a stuck engine
+  // takes after CANCEL_DEADLINE_MS).
+  await page.evaluate(() => (window.__pwpCancelDeadlineMs = 0));
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Running… \([1-9]\d* slices\)/);
+  const first = engineWorkers(page)[0];
+  const closed = new Promise((resolve) => first.once("close", resolve));
+  await page.getByTestId("cancel").click();
+  await waitForStatus(page, /^Cancelled/);
+  await closed;
+  const notice = await page.getByTestId("notice").textContent();
+  assert.match(notice, /did not stop within 0 ms of Cancel: the engine was stopped and restarted/);
+  assert.match(notice, /Your inputs are kept/);
+  await page.getByTestId("stale").waitFor();
+  await page.waitForFunction(() => true);
+  await waitForWorkers(page, 1);
+  assert.equal(engineWorkers(page).length, 1, "a new engine worker");
+  assert.notEqual(engineWorkers(page)[0], first);
+  // The inputs survived: the scenario still has the header and the fuel limit.
+  const scenario = await scenarioJson(page);
+  assert.deepEqual(scenario.request.headers, [["x-evil", ""]]);
+  assert.equal(scenario.settings.limits.fuel_per_callback, 100_000_000_000);
+  await screenshot(page, "worker-replaced");
+
+  // The new worker gets the plugin again: with a small fuel limit the loop ends out_of_fuel.
+  await page.evaluate(() => delete window.__pwpCancelDeadlineMs);
+  scenario.settings.limits.fuel_per_callback = 30_000_000;
+  await applyScenario(page, scenario);
+  await page.getByTestId("run").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent?.includes("out_of_fuel"));
+  // And an example runs to the end on it.
+  await pickExample(page, "go-headers");
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Finished$/);
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});

@@ -1,0 +1,258 @@
+//! The engine driven natively as the web glue drives it: messages, then slices.
+
+use pwp_host::StepUntil;
+use pwp_host::{Breakpoints, Scenario};
+use pwp_proto::{FromWorker, RunId, Stop, ToWorker, apply};
+
+use crate::engine::Engine;
+
+fn example(name: &str) -> (String, Vec<u8>, Scenario) {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../public/examples");
+    let bytes = std::fs::read(dir.join(format!("{name}.wasm")))
+        .unwrap_or_else(|e| panic!("{name}.wasm (run bash examples/build.sh): {e}"));
+    let json = std::fs::read_to_string(dir.join(format!("{name}.scenario.json"))).unwrap();
+    let sha = pwp_host::sha256_hex(&bytes);
+    (sha, bytes, Scenario::parse(&json).unwrap())
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../host/tests/fixtures/{name}.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    wat::parse_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Sends `message`, returns what the worker answered.
+fn send(engine: &mut Engine, message: ToWorker, bytes: Vec<Vec<u8>>) -> Vec<FromWorker> {
+    let mut out = Vec::new();
+    engine.handle(message, bytes, &mut |m| out.push(m));
+    out
+}
+
+/// Pumps up to `slices` slices; returns the messages.
+fn pump(engine: &mut Engine, slices: usize) -> Vec<FromWorker> {
+    let mut out = Vec::new();
+    for _ in 0..slices {
+        if !engine.pump(&mut |m| out.push(m)) {
+            break;
+        }
+    }
+    out
+}
+
+fn load(engine: &mut Engine, sha: &str, bytes: Vec<u8>) {
+    let out = send(
+        engine,
+        ToWorker::Load {
+            plugins: vec![sha.to_string()],
+        },
+        vec![bytes],
+    );
+    assert!(
+        matches!(&out[..], [FromWorker::Loaded { error: None, sha256 }] if sha256 == sha),
+        "{out:?}"
+    );
+}
+
+fn step(run: RunId, until: StepUntil) -> ToWorker {
+    ToWorker::Step {
+        run,
+        until,
+        breakpoints: Breakpoints::default(),
+    }
+}
+
+#[test]
+fn a_run_in_the_engine_streams_progress_and_ends_with_the_whole_report() {
+    let (sha, bytes, mut scenario) = example("go-headers");
+    scenario.requests = 30;
+    let expected = pwp_host::run(&bytes, scenario.clone()).unwrap();
+    let mut engine = Engine::new(|| 0.0);
+    load(&mut engine, &sha, bytes);
+    let start = ToWorker::Start {
+        run: 1,
+        plugins: vec![sha],
+        scenario: Box::new(scenario),
+    };
+    assert!(send(&mut engine, start, vec![]).is_empty());
+    assert!(send(&mut engine, step(1, StepUntil::End), vec![]).is_empty());
+    let out = pump(&mut engine, 10_000);
+    let mut report = None;
+    let mut progress = 0;
+    let mut last = None;
+    for m in out {
+        match m {
+            FromWorker::Progress { run, snapshot } => {
+                assert_eq!(run, 1);
+                progress += 1;
+                report = Some(apply(report.take(), snapshot.report).unwrap());
+            }
+            FromWorker::Stopped { run, how, snapshot } => {
+                assert_eq!(run, 1);
+                report = Some(apply(report.take(), snapshot.report).unwrap());
+                last = Some(how);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(last, Some(Stop::Finished));
+    assert!(
+        progress >= 1,
+        "a 30-request replay of a Go plugin reports progress"
+    );
+    let mut report = report.unwrap();
+    // Durations are wall time: the same run elsewhere differs only there.
+    let mut expected = expected;
+    for r in [&mut report, &mut expected] {
+        r.callbacks.iter_mut().for_each(|c| c.duration_us = 0.0);
+        r.requests.iter_mut().for_each(|q| q.duration_us = 0.0);
+    }
+    assert_eq!(report, expected);
+}
+
+#[test]
+fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
+    let bytes = fixture("hostile_loop_headers");
+    let sha = pwp_host::sha256_hex(&bytes);
+    let scenario = Scenario::parse(
+        r#"{"request": {"headers": [["x-evil", ""]]},
+            "settings": {"limits": {"fuel_per_callback": 1000000000000}}}"#,
+    )
+    .unwrap();
+    let mut engine = Engine::new(|| 0.0);
+    load(&mut engine, &sha, bytes.clone());
+    let out = send(
+        &mut engine,
+        ToWorker::Start {
+            run: 5,
+            plugins: vec![sha.clone()],
+            scenario: Box::new(scenario.clone()),
+        },
+        vec![],
+    );
+    assert!(out.is_empty(), "{out:?}");
+    send(&mut engine, step(5, StepUntil::Breakpoint), vec![]);
+    let out = pump(&mut engine, 20);
+    let mut report = None;
+    for m in out {
+        let FromWorker::Progress { snapshot, .. } = m else {
+            panic!("still running after 20 slices: {m:?}");
+        };
+        report = Some(apply(report.take(), snapshot.report).unwrap());
+    }
+    // A cancel for another run changes nothing.
+    assert!(send(&mut engine, ToWorker::Cancel { run: 4 }, vec![]).is_empty());
+    let out = send(&mut engine, ToWorker::Cancel { run: 5 }, vec![]);
+    let [
+        FromWorker::Stopped {
+            run: 5,
+            how: Stop::Cancelled,
+            snapshot,
+        },
+    ] = &out[..]
+    else {
+        panic!("{out:?}");
+    };
+    let report = apply(report.take(), snapshot.report.clone()).unwrap();
+    let names: Vec<&str> = report.callbacks.iter().map(|c| c.name.as_str()).collect();
+    assert!(names.contains(&"proxy_on_request_headers"), "{names:?}");
+    assert!(
+        pump(&mut engine, 5).is_empty(),
+        "nothing runs after the cancel"
+    );
+    // A new run on the same module starts clean and finishes.
+    let clean = Scenario::parse("{}").unwrap();
+    send(
+        &mut engine,
+        ToWorker::Start {
+            run: 6,
+            plugins: vec![sha],
+            scenario: Box::new(clean),
+        },
+        vec![],
+    );
+    send(&mut engine, step(6, StepUntil::End), vec![]);
+    let out = pump(&mut engine, 100);
+    assert!(
+        matches!(
+            out.last(),
+            Some(FromWorker::Stopped {
+                run: 6,
+                how: Stop::Finished,
+                ..
+            })
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_module_the_engine_does_not_hold_is_refused_by_name() {
+    let mut engine = Engine::new(|| 0.0);
+    let out = send(
+        &mut engine,
+        ToWorker::Start {
+            run: 1,
+            plugins: vec!["00".repeat(32)],
+            scenario: Box::new(Scenario::default()),
+        },
+        vec![],
+    );
+    let [
+        FromWorker::Refused {
+            run: 1,
+            message,
+            refusal: None,
+        },
+    ] = &out[..]
+    else {
+        panic!("{out:?}");
+    };
+    assert!(message.contains("no module for filter 1"), "{message}");
+    let out = send(
+        &mut engine,
+        ToWorker::Load {
+            plugins: vec!["11".repeat(32)],
+        },
+        vec![b"not wasm".to_vec()],
+    );
+    assert!(
+        matches!(&out[..], [FromWorker::Loaded { error: Some(_), .. }]),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_warm_up_runs_in_slices_and_gives_way_to_a_run_for_good() {
+    let mut engine = Engine::new(|| 0.0);
+    send(&mut engine, ToWorker::WarmUp, vec![]);
+    let out = pump(&mut engine, 100_000);
+    assert!(matches!(&out[..], [FromWorker::Warm]), "{out:?}");
+
+    let mut engine = Engine::new(|| 0.0);
+    send(&mut engine, ToWorker::WarmUp, vec![]);
+    assert!(pump(&mut engine, 1).is_empty());
+    let (sha, bytes, scenario) = example("rust-basic-auth");
+    load(&mut engine, &sha, bytes);
+    send(
+        &mut engine,
+        ToWorker::Start {
+            run: 1,
+            plugins: vec![sha],
+            scenario: Box::new(scenario),
+        },
+        vec![],
+    );
+    send(&mut engine, step(1, StepUntil::End), vec![]);
+    let out = pump(&mut engine, 100_000);
+    assert!(
+        !out.iter().any(|m| matches!(m, FromWorker::Warm)),
+        "{out:?}"
+    );
+    send(&mut engine, ToWorker::WarmUp, vec![]);
+    assert!(
+        pump(&mut engine, 10).is_empty(),
+        "the warm-up does not come back"
+    );
+}

@@ -1,0 +1,85 @@
+//! The worker's side of the message port: reads [`ToWorker`] messages, runs the engine one
+//! fuel slice per task, and posts [`FromWorker`] messages as JSON text.
+
+use std::cell::{Cell, RefCell};
+
+use pwp_proto::{FromWorker, ToWorker, decode, encode};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::engine::Engine;
+
+thread_local! {
+    static ENGINE: RefCell<Engine> = RefCell::new(Engine::new(now_us));
+    /// True while the slice loop runs (one loop at a time).
+    static PUMPING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// `performance.now()` in microseconds, for callback durations.
+fn now_us() -> f64 {
+    scope().performance().map_or(0.0, |p| p.now() * 1000.0)
+}
+
+fn post(message: FromWorker) {
+    let _ = scope().post_message(&JsValue::from_str(&encode(&message)));
+}
+
+/// Installs the message handler and says so.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        // `[json, module bytes...]`
+        let data: js_sys::Array = event.data().unchecked_into();
+        let text = data.get(0).as_string().unwrap_or_default();
+        let bytes = (1..data.length())
+            .map(|i| js_sys::Uint8Array::new(&data.get(i)).to_vec())
+            .collect();
+        match decode::<ToWorker>(&text) {
+            Ok(message) => {
+                ENGINE.with(|e| e.borrow_mut().handle(message, bytes, &mut post));
+                pump();
+            }
+            Err(e) => post(FromWorker::Error {
+                message: e.to_string(),
+            }),
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(FromWorker::Ready);
+}
+
+/// Runs fuel slices until there is nothing to run, yielding to the worker's event loop
+/// between them so that the next message (a Cancel) is read.
+fn pump() {
+    if PUMPING.with(|p| p.replace(true)) {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async {
+        while ENGINE.with(|e| e.borrow_mut().pump(&mut post)) {
+            yield_now().await;
+        }
+        PUMPING.with(|p| p.set(false));
+    });
+}
+
+/// Lets the worker read its messages, then continues: a message to itself on a
+/// `MessageChannel` runs as the next task, without the >= 4 ms clamp of nested `setTimeout`.
+async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Ok(channel) = web_sys::MessageChannel::new() {
+            channel.port1().set_onmessage(Some(&resolve));
+            if channel.port2().post_message(&JsValue::UNDEFINED).is_ok() {
+                return;
+            }
+        }
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    });
+    let _ = JsFuture::from(promise).await;
+}
