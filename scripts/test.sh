@@ -156,7 +156,7 @@ step commits commit_subjects
 step actionlint lint_workflows
 step shellcheck lint_shell
 step clippy cargo clippy --workspace --all-targets -- -D warnings
-step clippy-wasm cargo clippy -p pwp-model -p pwp-host -p pwp-app --target wasm32-unknown-unknown -- -D warnings
+step clippy-wasm cargo clippy -p pwp-model -p pwp-host -p pwp-proto -p pwp-app -p pwp-worker --target wasm32-unknown-unknown -- -D warnings
 step doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 step host-wasm cargo build -p pwp-host --target wasm32-unknown-unknown
 step architecture architecture

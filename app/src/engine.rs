@@ -99,7 +99,6 @@ fn spawn(state: AppState) {
         c.on_error = Some(on_error);
         c.state = Some(state);
     });
-    #[cfg(target_arch = "wasm32")]
     leptos::task::spawn_local(async move {
         crate::browser::next_frame().await;
         if generation() == mine {
