@@ -393,7 +393,10 @@ impl Session {
                 self.paused = Some(p.clone());
                 return Step::Paused(p);
             }
-            if p == Pause::Slice {
+            if p == Pause::Slice
+                || (matches!(p, Pause::BeforeCallback { .. })
+                    && self.control.yield_between_callbacks.get())
+            {
                 return Step::Yielded;
             }
         }

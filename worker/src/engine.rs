@@ -14,8 +14,9 @@ use crate::warmup;
 /// worker reads its messages (Cancel).
 pub const SLICE_FUEL: u64 = 3_000_000;
 
-/// A progress message every this many slices of one step.
-const PROGRESS_EVERY: u32 = 8;
+/// A progress message at most this often (µs of the engine's clock): each one carries a
+/// report delta, and building the report is linear in the run so far.
+const PROGRESS_EVERY_US: f64 = 150_000.0;
 
 /// The session of the page's current run.
 struct Live {
@@ -29,7 +30,10 @@ struct Live {
 /// A step being run.
 struct Drive {
     until: StepUntil,
+    /// Yields so far: fuel slices, and the points between callbacks.
     slices: u32,
+    /// When progress was last reported (or the step began).
+    reported_us: f64,
 }
 
 /// The warm-up: not started, running, or over (done, or given up for the user's run).
@@ -110,9 +114,14 @@ impl Engine {
                 until,
                 breakpoints,
             } => {
+                let now = (self.now_us)();
                 if let Some(live) = self.live_mut(run) {
                     live.session.breakpoints = breakpoints;
-                    live.drive = Some(Drive { until, slices: 0 });
+                    live.drive = Some(Drive {
+                        until,
+                        slices: 0,
+                        reported_us: now,
+                    });
                 }
             }
             ToWorker::Cancel { run } => {
@@ -180,6 +189,7 @@ impl Engine {
         })?;
         session.control().slice_fuel.set(SLICE_FUEL);
         session.control().interactive_callouts.set(true);
+        session.control().yield_between_callbacks.set(true);
         session.control().now_us.set(self.now_us);
         Ok(session)
     }
@@ -194,7 +204,9 @@ impl Engine {
             match live.session.step(until) {
                 Step::Yielded => {
                     drive.slices += 1;
-                    if drive.slices.is_multiple_of(PROGRESS_EVERY) {
+                    let now = (self.now_us)();
+                    if now - drive.reported_us >= PROGRESS_EVERY_US {
+                        drive.reported_us = now;
                         let slices = drive.slices;
                         out(FromWorker::Progress {
                             run: live.run,

@@ -15,6 +15,13 @@ fn example(name: &str) -> (String, Vec<u8>, Scenario) {
     (sha, bytes, Scenario::parse(&json).unwrap())
 }
 
+/// A clock that moves 20 ms each time it is read, so that progress is reported.
+fn ticking() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NOW: AtomicU64 = AtomicU64::new(0);
+    NOW.fetch_add(20_000, Ordering::Relaxed) as f64
+}
+
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/../host/tests/fixtures/{name}.wat",
@@ -68,7 +75,7 @@ fn a_run_in_the_engine_streams_progress_and_ends_with_the_whole_report() {
     let (sha, bytes, mut scenario) = example("go-headers");
     scenario.requests = 30;
     let expected = pwp_host::run(&bytes, scenario.clone()).unwrap();
-    let mut engine = Engine::new(|| 0.0);
+    let mut engine = Engine::new(ticking);
     load(&mut engine, &sha, bytes);
     let start = ToWorker::Start {
         run: 1,
@@ -120,7 +127,7 @@ fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
             "settings": {"limits": {"fuel_per_callback": 1000000000000}}}"#,
     )
     .unwrap();
-    let mut engine = Engine::new(|| 0.0);
+    let mut engine = Engine::new(ticking);
     load(&mut engine, &sha, bytes.clone());
     let out = send(
         &mut engine,
@@ -189,7 +196,7 @@ fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
 
 #[test]
 fn a_module_the_engine_does_not_hold_is_refused_by_name() {
-    let mut engine = Engine::new(|| 0.0);
+    let mut engine = Engine::new(ticking);
     let out = send(
         &mut engine,
         ToWorker::Start {
@@ -225,12 +232,12 @@ fn a_module_the_engine_does_not_hold_is_refused_by_name() {
 
 #[test]
 fn the_warm_up_runs_in_slices_and_gives_way_to_a_run_for_good() {
-    let mut engine = Engine::new(|| 0.0);
+    let mut engine = Engine::new(ticking);
     send(&mut engine, ToWorker::WarmUp, vec![]);
     let out = pump(&mut engine, 100_000);
     assert!(matches!(&out[..], [FromWorker::Warm]), "{out:?}");
 
-    let mut engine = Engine::new(|| 0.0);
+    let mut engine = Engine::new(ticking);
     send(&mut engine, ToWorker::WarmUp, vec![]);
     assert!(pump(&mut engine, 1).is_empty());
     let (sha, bytes, scenario) = example("rust-basic-auth");
@@ -255,4 +262,26 @@ fn the_warm_up_runs_in_slices_and_gives_way_to_a_run_for_good() {
         pump(&mut engine, 10).is_empty(),
         "the warm-up does not come back"
     );
+}
+
+#[test]
+fn a_replay_of_small_callbacks_gives_control_back_between_callbacks() {
+    // rust-basic-auth's callbacks each use far less than a fuel slice: without a yield between
+    // callbacks the whole replay would be one pump, deaf to Cancel.
+    let (sha, bytes, mut scenario) = example("rust-basic-auth");
+    scenario.requests = 20;
+    let mut engine = Engine::new(ticking);
+    load(&mut engine, &sha, bytes);
+    let start = ToWorker::Start {
+        run: 1,
+        plugins: vec![sha],
+        scenario: Box::new(scenario),
+    };
+    send(&mut engine, start, vec![]);
+    send(&mut engine, step(1, StepUntil::End), vec![]);
+    let mut pumps = 0;
+    while engine.pump(&mut |_| {}) {
+        pumps += 1;
+    }
+    assert!(pumps > 20 * 4, "one pump per callback at least: {pumps}");
 }

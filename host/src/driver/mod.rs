@@ -105,6 +105,11 @@ pub struct Control {
     pub slice_fuel: Cell<u64>,
     /// Pause after each host call.
     pub step_into: Cell<bool>,
+    /// [`Session::step`](crate::Session::step) also returns [`Step::Yielded`](crate::Step)
+    /// before each callback it does not stop at, so that a caller with other work (the engine
+    /// worker reading a Cancel) gets control back between callbacks too: fuel slices are per
+    /// callback, and a replay of small callbacks never ends one.
+    pub yield_between_callbacks: Cell<bool>,
     /// Pause on callouts no mock answers, instead of answering them with a reset.
     pub interactive_callouts: Cell<bool>,
     /// Answers given by the user, by token.
@@ -124,6 +129,7 @@ impl Default for Control {
         Control {
             slice_fuel: Cell::new(u64::MAX),
             step_into: Cell::new(false),
+            yield_between_callbacks: Cell::new(false),
             interactive_callouts: Cell::new(false),
             answers: RefCell::new(BTreeMap::new()),
             mocks: RefCell::new(None),
