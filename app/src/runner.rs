@@ -144,14 +144,7 @@ pub fn on_message(state: AppState, message: FromWorker) {
             });
         }
         FromWorker::Progress { run, snapshot } if Some(run) == live => {
-            let status = state.run.with_untracked(|r| r.status.clone());
-            // After a Cancel the page already shows "Cancelled"; the report still follows.
-            let status = if status == RunStatus::Running {
-                RunStatus::Running
-            } else {
-                status
-            };
-            show(state, status, *snapshot);
+            show(state, RunStatus::Running, *snapshot);
         }
         FromWorker::Stopped { run, how, snapshot } if Some(run) == live => {
             if state.cancelling.get_value() == Some(run) {
@@ -160,11 +153,6 @@ pub fn on_message(state: AppState, message: FromWorker) {
             let status = match how {
                 Stop::Paused => RunStatus::Paused,
                 Stop::Finished => RunStatus::Finished,
-                // The page showed "Cancelled" when it asked; if it shows "Running" now, a
-                // newer step was posted after the Cancel and runs.
-                Stop::Cancelled if state.run.with_untracked(|r| r.status == RunStatus::Running) => {
-                    RunStatus::Running
-                }
                 Stop::Cancelled => RunStatus::Cancelled,
             };
             show(state, status, *snapshot);
@@ -268,8 +256,8 @@ pub fn run_anyway(state: AppState) {
     drive(state, StepUntil::Breakpoint);
 }
 
-/// Stops the run at its next slice and keeps what ran so far. The page shows "Cancelled" at
-/// once; if the worker does not confirm within the deadline, it is replaced.
+/// Stops the run at its next slice and keeps what ran so far; if the worker does not answer
+/// within the deadline, it is replaced.
 pub fn cancel(state: AppState) {
     if state.run.with_untracked(|r| r.status != RunStatus::Running) {
         return;
@@ -279,9 +267,14 @@ pub fn cancel(state: AppState) {
         state.run.update(|r| r.status = RunStatus::Cancelled);
         return;
     };
+    if state.cancelling.get_value() == Some(run) {
+        return; // asked already
+    }
+    // The run stays "Running" until the worker's answer (within a fuel slice) brings what
+    // ran, the callback it stopped in included; the deadline below covers a worker that
+    // cannot answer.
     crate::engine::send(&ToWorker::Cancel { run }, &[]);
     state.cancelling.set_value(Some(run));
-    state.run.update(|r| r.status = RunStatus::Cancelled);
     let deadline = crate::engine::cancel_deadline_ms();
     let generation = crate::engine::generation();
     let check = move || {

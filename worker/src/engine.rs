@@ -16,7 +16,11 @@ pub const SLICE_FUEL: u64 = 3_000_000;
 
 /// A progress message at most this often (µs of the engine's clock): each one carries a
 /// report delta, and building the report is linear in the run so far.
-const PROGRESS_EVERY_US: f64 = 150_000.0;
+const PROGRESS_EVERY_US: f64 = 250_000.0;
+
+/// How long one pump may go on through yields (between callbacks, fuel slices) before the
+/// worker reads its messages: a Cancel waits at most this plus one fuel slice.
+const PUMP_US: f64 = 10_000.0;
 
 /// The session of the page's current run.
 struct Live {
@@ -201,32 +205,39 @@ impl Engine {
             && let Some(drive) = live.drive.as_mut()
         {
             let until = drive.until;
-            match live.session.step(until) {
-                Step::Yielded => {
-                    drive.slices += 1;
-                    let now = (self.now_us)();
-                    if now - drive.reported_us >= PROGRESS_EVERY_US {
-                        drive.reported_us = now;
-                        let slices = drive.slices;
-                        out(FromWorker::Progress {
-                            run: live.run,
-                            snapshot: Box::new(snapshot(live, slices)),
-                        });
+            let started = (self.now_us)();
+            loop {
+                match live.session.step(until) {
+                    Step::Yielded => {
+                        drive.slices += 1;
+                        let now = (self.now_us)();
+                        if now - drive.reported_us >= PROGRESS_EVERY_US {
+                            drive.reported_us = now;
+                            let slices = drive.slices;
+                            out(FromWorker::Progress {
+                                run: live.run,
+                                snapshot: Box::new(snapshot(live, slices)),
+                            });
+                            return true;
+                        }
+                        if now - started >= PUMP_US {
+                            return true;
+                        }
                     }
-                    return true;
-                }
-                Step::Paused(_) => {
-                    let slices = drive.slices;
-                    live.drive = None;
-                    out(stopped(live, Stop::Paused, slices));
-                }
-                Step::Finished => {
-                    let slices = drive.slices;
-                    live.drive = None;
-                    out(stopped(live, Stop::Finished, slices));
+                    Step::Paused(_) => {
+                        let slices = drive.slices;
+                        live.drive = None;
+                        out(stopped(live, Stop::Paused, slices));
+                        return false;
+                    }
+                    Step::Finished => {
+                        let slices = drive.slices;
+                        live.drive = None;
+                        out(stopped(live, Stop::Finished, slices));
+                        return false;
+                    }
                 }
             }
-            return false;
         }
         if let Warm::Running(session) = &mut self.warm {
             match session.step(StepUntil::Breakpoint) {
