@@ -118,9 +118,8 @@ fn no_tracked_file_reads_above_the_repository_root() {
             // Read from the root, it leaves it and names something there; unless it names a
             // file of the repository read from its own folder (`app/`'s `../worker/`, in a
             // checkout that happens to be called `worker`).
-            let beside = escapes(Path::new(""), rel)
-                && root.join(rel).exists()
-                && !(!escapes(own_dir, rel) && root.join(own_dir).join(rel).exists());
+            let in_repo = !escapes(own_dir, rel) && root.join(own_dir).join(rel).exists();
+            let beside = escapes(Path::new(""), rel) && root.join(rel).exists() && !in_repo;
             if escapes(own_dir, rel) || escapes(&top_dir, rel) || beside {
                 offenders.push(format!("{}: {rel}", file.display()));
             }
