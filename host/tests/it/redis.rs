@@ -36,19 +36,7 @@ fn a_redis_reply_later_than_the_init_timeout_fails_when_the_timeout_elapses() {
     assert_eq!(r.callouts.len(), 1);
     assert_eq!(r.callouts[0].timeout_ms, 1000, "from proxy_redis_init");
     // The command fails at 1 s, not when the reply would have come.
-    let answers: Vec<(u64, bool)> = r
-        .timeline
-        .iter()
-        .filter_map(|m| match m.event {
-            TimelineEvent::Answer {
-                after_ms,
-                timed_out,
-                ..
-            } => Some((after_ms, timed_out)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(answers, [(1000, true)]);
+    assert_eq!(late_answers(&r), [(1000, true)]);
     // As Higress's client reports it: a non-zero status and no reply.
     let response = r
         .callbacks
@@ -71,8 +59,14 @@ fn a_redis_reply_later_than_the_init_timeout_fails_when_the_timeout_elapses() {
 #[test]
 fn a_redis_reply_within_the_init_timeout_arrives_late_but_whole() {
     let r = counter_with_delay(400);
-    let answers: Vec<(u64, bool)> = r
-        .timeline
+    assert_eq!(late_answers(&r), [(400, false)]);
+    let up = r.upstream_request.as_ref().expect("reached the upstream");
+    assert_eq!(header(&up.headers, "x-request-count"), Some("3"));
+}
+
+/// The late answers on the run's timeline: after how many ms, and whether they timed out.
+fn late_answers(r: &pwp_host::Report) -> Vec<(u64, bool)> {
+    r.timeline
         .iter()
         .filter_map(|m| match m.event {
             TimelineEvent::Answer {
@@ -82,8 +76,5 @@ fn a_redis_reply_within_the_init_timeout_arrives_late_but_whole() {
             } => Some((after_ms, timed_out)),
             _ => None,
         })
-        .collect();
-    assert_eq!(answers, [(400, false)]);
-    let up = r.upstream_request.as_ref().expect("reached the upstream");
-    assert_eq!(header(&up.headers, "x-request-count"), Some("3"));
+        .collect()
 }
