@@ -242,7 +242,8 @@ impl Session {
         let y = Yielder::default();
         let slot = y.slot();
         let control = Rc::new(Control::default());
-        if let Some(c) = &scenario.concurrency {
+        // The driver: the concurrent scheduler, or one driver for a plugin or a chain.
+        let future: Pin<Box<dyn Future<Output = ()>>> = if let Some(c) = &scenario.concurrency {
             // One VM per worker, all of the scenario's plugin.
             let workers = c.workers.clamp(1, crate::scenario::MAX_WORKERS) as usize;
             world.borrow_mut().workers = Some(crate::state::Workers::new(workers));
@@ -259,41 +260,34 @@ impl Session {
                 y,
                 control.clone(),
             );
-            return Ok(Session {
-                future: Some(Box::pin(scheduler)),
-                slot,
-                control,
-                world,
-                info,
-                scenario,
-                breakpoints: Breakpoints::default(),
-                paused: None,
-            });
-        }
-        let mut vms = vms.into_iter();
-        let vm = vms.next().expect("the first filter's VM");
-        let other_vms = std::iter::once(None)
-            .chain(vms.map(|v| Some((v, false))))
-            .collect();
-        let driver = Driver {
-            vm: crate::driver::Held::new(vm),
-            world: world.clone(),
-            scenario: scenario.clone(),
-            y,
-            control: control.clone(),
-            failed: false,
-            last_callback: None,
-            parked: Default::default(),
-            chain_parked: Default::default(),
-            started: 0,
-            marks: false,
-            injecting: false,
-            waking: false,
-            other_vms,
-            lane: None,
+            Box::pin(scheduler)
+        } else {
+            let mut vms = vms.into_iter();
+            let vm = vms.next().expect("the first filter's VM");
+            let other_vms = std::iter::once(None)
+                .chain(vms.map(|v| Some((v, false))))
+                .collect();
+            let driver = Driver {
+                vm: crate::driver::Held::new(vm),
+                world: world.clone(),
+                scenario: scenario.clone(),
+                y,
+                control: control.clone(),
+                failed: false,
+                last_callback: None,
+                parked: Default::default(),
+                chain_parked: Default::default(),
+                started: 0,
+                marks: false,
+                injecting: false,
+                waking: false,
+                other_vms,
+                lane: None,
+            };
+            Box::pin(driver.run())
         };
         Ok(Session {
-            future: Some(Box::pin(driver.run())),
+            future: Some(future),
             slot,
             control,
             world,
