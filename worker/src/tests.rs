@@ -62,6 +62,14 @@ fn load(engine: &mut Engine, sha: &str, bytes: Vec<u8>) {
     );
 }
 
+fn start(run: RunId, sha: &str, scenario: Scenario) -> ToWorker {
+    ToWorker::Start {
+        run,
+        plugins: vec![sha.to_string()],
+        scenario: Box::new(scenario),
+    }
+}
+
 fn step(run: RunId, until: StepUntil) -> ToWorker {
     ToWorker::Step {
         run,
@@ -77,12 +85,7 @@ fn a_run_in_the_engine_streams_progress_and_ends_with_the_whole_report() {
     let expected = pwp_host::run(&bytes, scenario.clone()).unwrap();
     let mut engine = Engine::new(ticking);
     load(&mut engine, &sha, bytes);
-    let start = ToWorker::Start {
-        run: 1,
-        plugins: vec![sha],
-        scenario: Box::new(scenario),
-    };
-    assert!(send(&mut engine, start, vec![]).is_empty());
+    assert!(send(&mut engine, start(1, &sha, scenario), vec![]).is_empty());
     assert!(send(&mut engine, step(1, StepUntil::End), vec![]).is_empty());
     let out = pump(&mut engine, 10_000);
     let mut report = None;
@@ -129,15 +132,7 @@ fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
     .unwrap();
     let mut engine = Engine::new(ticking);
     load(&mut engine, &sha, bytes.clone());
-    let out = send(
-        &mut engine,
-        ToWorker::Start {
-            run: 5,
-            plugins: vec![sha.clone()],
-            scenario: Box::new(scenario.clone()),
-        },
-        vec![],
-    );
+    let out = send(&mut engine, start(5, &sha, scenario.clone()), vec![]);
     assert!(out.is_empty(), "{out:?}");
     send(&mut engine, step(5, StepUntil::Breakpoint), vec![]);
     let out = pump(&mut engine, 20);
@@ -170,15 +165,7 @@ fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
     );
     // A new run on the same module starts clean and finishes.
     let clean = Scenario::parse("{}").unwrap();
-    send(
-        &mut engine,
-        ToWorker::Start {
-            run: 6,
-            plugins: vec![sha],
-            scenario: Box::new(clean),
-        },
-        vec![],
-    );
+    send(&mut engine, start(6, &sha, clean), vec![]);
     send(&mut engine, step(6, StepUntil::End), vec![]);
     let out = pump(&mut engine, 100);
     assert!(
@@ -199,11 +186,7 @@ fn a_module_the_engine_does_not_hold_is_refused_by_name() {
     let mut engine = Engine::new(ticking);
     let out = send(
         &mut engine,
-        ToWorker::Start {
-            run: 1,
-            plugins: vec!["00".repeat(32)],
-            scenario: Box::new(Scenario::default()),
-        },
+        start(1, &"00".repeat(32), Scenario::default()),
         vec![],
     );
     let [
@@ -242,15 +225,7 @@ fn the_warm_up_runs_in_slices_and_gives_way_to_a_run_for_good() {
     assert!(pump(&mut engine, 1).is_empty());
     let (sha, bytes, scenario) = example("rust-basic-auth");
     load(&mut engine, &sha, bytes);
-    send(
-        &mut engine,
-        ToWorker::Start {
-            run: 1,
-            plugins: vec![sha],
-            scenario: Box::new(scenario),
-        },
-        vec![],
-    );
+    send(&mut engine, start(1, &sha, scenario), vec![]);
     send(&mut engine, step(1, StepUntil::End), vec![]);
     let out = pump(&mut engine, 100_000);
     assert!(
@@ -272,12 +247,7 @@ fn a_replay_of_small_callbacks_gives_control_back_between_callbacks() {
     scenario.requests = 20;
     let mut engine = Engine::new(ticking);
     load(&mut engine, &sha, bytes);
-    let start = ToWorker::Start {
-        run: 1,
-        plugins: vec![sha],
-        scenario: Box::new(scenario),
-    };
-    send(&mut engine, start, vec![]);
+    send(&mut engine, start(1, &sha, scenario), vec![]);
     send(&mut engine, step(1, StepUntil::End), vec![]);
     let mut pumps = 0;
     while engine.pump(&mut |_| {}) {
