@@ -19,6 +19,7 @@
 
 mod ctx;
 mod driver;
+pub mod foreign;
 mod hostcalls;
 mod inspect;
 mod interrupt;

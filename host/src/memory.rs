@@ -44,11 +44,38 @@ impl From<wasmi::Error> for HostErr {
 /// Result of a host function body: its return value.
 pub type HostResult = Result<i32, HostErr>;
 
-fn memory(caller: &Caller<'_, Ctx>) -> Result<wasmi::Memory, HostErr> {
-    caller
-        .data()
-        .memory
-        .ok_or(HostErr::Ret(Status::InvalidMemoryAccess as i32))
+/// A plugin instance as host functions see it: the host's [`Ctx`], the guest's linear memory
+/// and its allocator. Each engine implements it once (wasmi's [`Caller`] below; the browser's
+/// `WebAssembly` in the worker), and every host function body is written against it, so both
+/// engines run the same bodies. The raw accessors take ranges this module has already checked.
+pub trait Guest {
+    /// The host's context.
+    fn data(&self) -> &Ctx;
+    /// The host's context, mutably.
+    fn data_mut(&mut self) -> &mut Ctx;
+    /// The size of the guest's memory in bytes; `None` when it exports none.
+    fn memory_size(&self) -> Option<usize>;
+    /// Copies guest bytes at `start` into `dst` (the range is in bounds).
+    fn read_raw(&self, start: usize, dst: &mut [u8]);
+    /// Copies `src` into guest memory at `start` (the range is in bounds).
+    fn write_raw(&mut self, start: usize, src: &[u8]);
+    /// Runs the guest's allocator for `size` bytes: `None` when the plugin exports none, else
+    /// the pointer it returned or its trap.
+    fn call_allocator(&mut self, size: u32) -> Option<Result<u32, wasmi::Error>>;
+}
+
+/// The range `ptr..ptr + len` if it lies inside the guest's memory.
+fn range(g: &dyn Guest, ptr: u32, len: usize) -> Result<usize, HostErr> {
+    let size = g
+        .memory_size()
+        .ok_or(HostErr::Ret(Status::InvalidMemoryAccess as i32))?;
+    let end = (ptr as usize)
+        .checked_add(len)
+        .ok_or(Status::InvalidMemoryAccess)?;
+    if end > size {
+        return Err(Status::InvalidMemoryAccess.into());
+    }
+    Ok(ptr as usize)
 }
 
 /// Reads `len` bytes at `ptr`.
@@ -56,16 +83,11 @@ fn memory(caller: &Caller<'_, Ctx>) -> Result<wasmi::Memory, HostErr> {
 /// # Errors
 ///
 /// `InvalidMemoryAccess` when the range is outside memory.
-pub fn read(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<Vec<u8>, HostErr> {
-    let mem = memory(caller)?;
-    let data = mem.data(caller.as_context());
-    let start = ptr as usize;
-    let end = start
-        .checked_add(len as usize)
-        .ok_or(Status::InvalidMemoryAccess)?;
-    data.get(start..end)
-        .map(<[u8]>::to_vec)
-        .ok_or(Status::InvalidMemoryAccess.into())
+pub fn read(g: &dyn Guest, ptr: u32, len: u32) -> Result<Vec<u8>, HostErr> {
+    let start = range(g, ptr, len as usize)?;
+    let mut out = vec![0; len as usize];
+    g.read_raw(start, &mut out);
+    Ok(out)
 }
 
 /// Reads `len` bytes at `ptr` as (lossy) UTF-8.
@@ -73,8 +95,8 @@ pub fn read(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<Vec<u8>, Hos
 /// # Errors
 ///
 /// As [`read`].
-pub fn read_string(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<String, HostErr> {
-    Ok(String::from_utf8_lossy(&read(caller, ptr, len)?).into_owned())
+pub fn read_string(g: &dyn Guest, ptr: u32, len: u32) -> Result<String, HostErr> {
+    Ok(String::from_utf8_lossy(&read(g, ptr, len)?).into_owned())
 }
 
 /// Writes bytes at `ptr`.
@@ -82,17 +104,9 @@ pub fn read_string(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<Strin
 /// # Errors
 ///
 /// `InvalidMemoryAccess` when the range is outside memory.
-pub fn write(caller: &mut Caller<'_, Ctx>, ptr: u32, bytes: &[u8]) -> Result<(), HostErr> {
-    let mem = memory(caller)?;
-    let data = mem.data_mut(caller.as_context_mut());
-    let start = ptr as usize;
-    let end = start
-        .checked_add(bytes.len())
-        .ok_or(Status::InvalidMemoryAccess)?;
-    let dst = data
-        .get_mut(start..end)
-        .ok_or(Status::InvalidMemoryAccess)?;
-    dst.copy_from_slice(bytes);
+pub fn write(g: &mut dyn Guest, ptr: u32, bytes: &[u8]) -> Result<(), HostErr> {
+    let start = range(g, ptr, bytes.len())?;
+    g.write_raw(start, bytes);
     Ok(())
 }
 
@@ -101,8 +115,8 @@ pub fn write(caller: &mut Caller<'_, Ctx>, ptr: u32, bytes: &[u8]) -> Result<(),
 /// # Errors
 ///
 /// As [`write`].
-pub fn write_u32(caller: &mut Caller<'_, Ctx>, ptr: u32, v: u32) -> Result<(), HostErr> {
-    write(caller, ptr, &v.to_le_bytes())
+pub fn write_u32(g: &mut dyn Guest, ptr: u32, v: u32) -> Result<(), HostErr> {
+    write(g, ptr, &v.to_le_bytes())
 }
 
 /// Writes a little-endian u64.
@@ -110,8 +124,8 @@ pub fn write_u32(caller: &mut Caller<'_, Ctx>, ptr: u32, v: u32) -> Result<(), H
 /// # Errors
 ///
 /// As [`write`].
-pub fn write_u64(caller: &mut Caller<'_, Ctx>, ptr: u32, v: u64) -> Result<(), HostErr> {
-    write(caller, ptr, &v.to_le_bytes())
+pub fn write_u64(g: &mut dyn Guest, ptr: u32, v: u64) -> Result<(), HostErr> {
+    write(g, ptr, &v.to_le_bytes())
 }
 
 /// Reads a little-endian u32.
@@ -119,8 +133,8 @@ pub fn write_u64(caller: &mut Caller<'_, Ctx>, ptr: u32, v: u64) -> Result<(), H
 /// # Errors
 ///
 /// As [`read`].
-pub fn read_u32(caller: &Caller<'_, Ctx>, ptr: u32) -> Result<u32, HostErr> {
-    let b = read(caller, ptr, 4)?;
+pub fn read_u32(g: &dyn Guest, ptr: u32) -> Result<u32, HostErr> {
+    let b = read(g, ptr, 4)?;
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
@@ -129,16 +143,8 @@ pub fn read_u32(caller: &Caller<'_, Ctx>, ptr: u32) -> Result<u32, HostErr> {
 /// # Errors
 ///
 /// As [`read`].
-pub fn check(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<(), HostErr> {
-    let mem = memory(caller)?;
-    let size = mem.data(caller.as_context()).len();
-    let end = (ptr as usize)
-        .checked_add(len as usize)
-        .ok_or(Status::InvalidMemoryAccess)?;
-    if end > size {
-        return Err(Status::InvalidMemoryAccess.into());
-    }
-    Ok(())
+pub fn check(g: &dyn Guest, ptr: u32, len: u32) -> Result<(), HostErr> {
+    range(g, ptr, len as usize).map(|_| ())
 }
 
 /// Copies `bytes` into freshly allocated guest memory and writes its pointer and length to
@@ -149,23 +155,23 @@ pub fn check(caller: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<(), HostErr
 /// `InvalidMemoryAccess` for bad return pointers or when the allocator returns 0; a trap
 /// when the allocator itself traps.
 pub fn return_bytes(
-    caller: &mut Caller<'_, Ctx>,
+    g: &mut dyn Guest,
     bytes: &[u8],
     ret_ptr: u32,
     ret_len: u32,
 ) -> Result<(), HostErr> {
     // cpp-host validates the return pointers before doing anything else.
-    check(caller, ret_ptr, 4)?;
-    check(caller, ret_len, 4)?;
+    check(g, ret_ptr, 4)?;
+    check(g, ret_len, 4)?;
     if bytes.is_empty() {
-        write_u32(caller, ret_ptr, 0)?;
-        write_u32(caller, ret_len, 0)?;
+        write_u32(g, ret_ptr, 0)?;
+        write_u32(g, ret_len, 0)?;
         return Ok(());
     }
-    let ptr = allocate(caller, bytes.len() as u32)?;
-    write(caller, ptr, bytes)?;
-    write_u32(caller, ret_ptr, ptr)?;
-    write_u32(caller, ret_len, bytes.len() as u32)?;
+    let ptr = allocate(g, bytes.len() as u32)?;
+    write(g, ptr, bytes)?;
+    write_u32(g, ret_ptr, ptr)?;
+    write_u32(g, ret_len, bytes.len() as u32)?;
     Ok(())
 }
 
@@ -174,12 +180,9 @@ pub fn return_bytes(
 /// # Errors
 ///
 /// `InvalidMemoryAccess` when there is no allocator or it returns 0; a trap if it traps.
-pub fn allocate(caller: &mut Caller<'_, Ctx>, size: u32) -> Result<u32, HostErr> {
+pub fn allocate(g: &mut dyn Guest, size: u32) -> Result<u32, HostErr> {
     debug_assert!(size > 0, "the host never asks for 0 bytes");
-    let Some(alloc) = caller.data().alloc else {
-        return Err(Status::InvalidMemoryAccess.into());
-    };
-    if caller.data().nested_depth >= MAX_ALLOCATOR_NESTING {
+    if g.data().nested_depth >= MAX_ALLOCATOR_NESTING {
         return Err(HostErr::Trap(wasmi::Error::host(LimitExceeded {
             kind: crate::trace::FailureKind::RestrictedCallback,
             message: format!(
@@ -187,26 +190,60 @@ pub fn allocate(caller: &mut Caller<'_, Ctx>, size: u32) -> Result<u32, HostErr>
             ),
         })));
     }
-    // A nested call cannot be paused, so give it fuel of its own on top of the slice.
-    let before = caller.get_fuel().unwrap_or(0);
-    let _ = caller.set_fuel(before.saturating_add(NESTED_CALL_FUEL));
-    caller.data_mut().nested_depth += 1;
-    let mut out = [Val::I32(0)];
-    let result = alloc.call(&mut *caller, &[Val::I32(size as i32)], &mut out);
-    caller.data_mut().nested_depth -= 1;
-    let after = caller.get_fuel().unwrap_or(0);
-    let used = before
-        .saturating_add(NESTED_CALL_FUEL)
-        .saturating_sub(after);
-    caller.data_mut().nested_fuel += used.saturating_sub(before.min(used));
-    let _ = caller.set_fuel(after.saturating_sub(NESTED_CALL_FUEL));
-    result.map_err(HostErr::Trap)?;
-    let ptr = match out[0] {
-        Val::I32(p) => p as u32,
-        _ => 0,
-    };
-    if ptr == 0 {
-        return Err(Status::InvalidMemoryAccess.into());
+    g.data_mut().nested_depth += 1;
+    let result = g.call_allocator(size);
+    g.data_mut().nested_depth -= 1;
+    match result {
+        None | Some(Ok(0)) => Err(Status::InvalidMemoryAccess.into()),
+        Some(Ok(ptr)) => Ok(ptr),
+        Some(Err(trap)) => Err(HostErr::Trap(trap)),
     }
-    Ok(ptr)
+}
+
+impl Guest for Caller<'_, Ctx> {
+    fn data(&self) -> &Ctx {
+        Caller::data(self)
+    }
+
+    fn data_mut(&mut self) -> &mut Ctx {
+        Caller::data_mut(self)
+    }
+
+    fn memory_size(&self) -> Option<usize> {
+        let mem = Caller::data(self).memory?;
+        Some(mem.data_size(self.as_context()))
+    }
+
+    fn read_raw(&self, start: usize, dst: &mut [u8]) {
+        if let Some(mem) = Caller::data(self).memory {
+            let data = mem.data(self.as_context());
+            dst.copy_from_slice(&data[start..start + dst.len()]);
+        }
+    }
+
+    fn write_raw(&mut self, start: usize, src: &[u8]) {
+        if let Some(mem) = Caller::data(self).memory {
+            let data = mem.data_mut(self.as_context_mut());
+            data[start..start + src.len()].copy_from_slice(src);
+        }
+    }
+
+    fn call_allocator(&mut self, size: u32) -> Option<Result<u32, wasmi::Error>> {
+        let alloc = Caller::data(self).alloc?;
+        // A nested call cannot be paused, so give it fuel of its own on top of the slice.
+        let before = self.get_fuel().unwrap_or(0);
+        let _ = self.set_fuel(before.saturating_add(NESTED_CALL_FUEL));
+        let mut out = [Val::I32(0)];
+        let result = alloc.call(&mut *self, &[Val::I32(size as i32)], &mut out);
+        let after = self.get_fuel().unwrap_or(0);
+        let used = before
+            .saturating_add(NESTED_CALL_FUEL)
+            .saturating_sub(after);
+        Caller::data_mut(self).nested_fuel += used.saturating_sub(before.min(used));
+        let _ = self.set_fuel(after.saturating_sub(NESTED_CALL_FUEL));
+        Some(result.map(|()| match out[0] {
+            Val::I32(p) => p as u32,
+            _ => 0,
+        }))
+    }
 }

@@ -16,8 +16,7 @@ use crate::plugin::Plugin;
 use crate::report::Report;
 use crate::scenario::{PropertyValue, Scenario};
 use crate::state::{Resolved, World};
-use crate::trace::Failure;
-use crate::vm::Vm;
+use crate::vm::{ForeignEngine, ForeignModule, Vm};
 
 /// Why a session could not start.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,6 +107,30 @@ pub struct Session {
     /// Where to stop on `StepUntil::Breakpoint`.
     pub breakpoints: Breakpoints,
     paused: Option<Pause>,
+    /// On wasmi (not on a foreign engine).
+    steppable: bool,
+}
+
+/// A VM for `plugin` on a foreign engine: the module's memory capped at `pages`, its imports
+/// resolved as wasmi's linker resolves them.
+fn foreign_vm(
+    engine: &dyn ForeignEngine,
+    plugin: &Plugin,
+    world: Rc<RefCell<World>>,
+    pages: u32,
+) -> Result<Vm, SessionError> {
+    let compiled = plugin.compiled().map_err(SessionError::Instantiate)?;
+    let imports = crate::hostcalls::imports(&compiled.module, pages)
+        .map_err(|e| SessionError::Instantiate(format!("linking failed: {e}")))?;
+    let exports = Rc::new(crate::foreign::export_types(&compiled.module));
+    let capped = crate::foreign::cap_memory(plugin.bytes(), pages);
+    let module = ForeignModule {
+        key: format!("{}:{pages}", plugin.info().sha256),
+        bytes: capped.as_deref().unwrap_or(plugin.bytes()),
+        imports: &imports,
+        allocator: crate::foreign::allocator(&exports),
+    };
+    Vm::new_foreign(engine, &module, exports, world, pages).map_err(SessionError::Instantiate)
 }
 
 impl Session {
@@ -145,6 +168,23 @@ impl Session {
     /// [`SessionError`] says why a plugin cannot run, or that the plugins do not match the
     /// chain.
     pub fn with_chain(plugins: &[&Plugin], scenario: Scenario) -> Result<Session, SessionError> {
+        Session::with_chain_on(plugins, scenario, None)
+    }
+
+    /// [`Session::with_chain`] with the plugins instantiated on `engine` (the browser's own
+    /// `WebAssembly`) instead of wasmi, when one is given and the run can do without what
+    /// only wasmi has: pausing inside a callback (stepping into host calls, concurrent
+    /// workers) and fuel. Such a run pauses only between callbacks; [`Session::steppable`]
+    /// says which engine was used.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::with_chain`].
+    pub fn with_chain_on(
+        plugins: &[&Plugin],
+        scenario: Scenario,
+        engine: Option<&dyn ForeignEngine>,
+    ) -> Result<Session, SessionError> {
         if plugins.len() != scenario.filter_count() {
             return Err(SessionError::Instantiate(format!(
                 "the scenario has {} filters but {} plugins were given",
@@ -232,13 +272,22 @@ impl Session {
             world.chain = Some(crate::state::Chain::new(vm_of, cfgs, vm_keys.len(), sha256));
         }
         let world = Rc::new(RefCell::new(world));
+        // Concurrent workers switch inside callbacks: only wasmi can.
+        let engine = engine.filter(|_| scenario.concurrency.is_none());
         let mut vms = Vec::new();
         for p in &vm_plugins {
-            let compiled = p.compiled().map_err(SessionError::Instantiate)?;
-            let vm = Vm::new(&compiled, world.clone(), pages)
-                .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
+            let vm = match engine {
+                Some(engine) => foreign_vm(engine, p, world.clone(), pages),
+                None => p
+                    .compiled()
+                    .map_err(SessionError::Instantiate)
+                    .and_then(|compiled| {
+                        Vm::new(&compiled, world.clone(), pages).map_err(SessionError::Instantiate)
+                    }),
+            }?;
             vms.push(vm);
         }
+        let steppable = engine.is_none();
         let y = Yielder::default();
         let slot = y.slot();
         let control = Rc::new(Control::default());
@@ -249,8 +298,8 @@ impl Session {
             world.borrow_mut().workers = Some(crate::state::Workers::new(workers));
             let compiled = plugin.compiled().map_err(SessionError::Instantiate)?;
             for _ in 1..workers {
-                let vm = Vm::new(&compiled, world.clone(), pages)
-                    .map_err(|f: Failure| SessionError::Instantiate(f.message))?;
+                let vm =
+                    Vm::new(&compiled, world.clone(), pages).map_err(SessionError::Instantiate)?;
                 vms.push(vm);
             }
             let scheduler = crate::driver::concurrent::Scheduler::new(
@@ -287,6 +336,7 @@ impl Session {
             Box::pin(driver.run())
         };
         Ok(Session {
+            steppable,
             future: Some(future),
             slot,
             control,
@@ -296,6 +346,12 @@ impl Session {
             breakpoints: Breakpoints::default(),
             paused: None,
         })
+    }
+
+    /// Whether the run is on wasmi, which can pause inside a callback; `false` on a foreign
+    /// engine, which pauses only between callbacks.
+    pub fn steppable(&self) -> bool {
+        self.steppable
     }
 
     /// Static facts about the plugin.

@@ -409,6 +409,11 @@ pub struct Failure {
     pub backtrace: Vec<String>,
     /// The plugin's panic text, collected from its stderr, stdout or critical logs.
     pub panic: Option<String>,
+    /// The wasm stack where a trap happened, innermost frame first, with function names from
+    /// the module's name section. Only the browser's engine reports one: the interpreter does
+    /// not walk the guest's stack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wasm_backtrace: Vec<String>,
 }
 
 impl std::fmt::Display for Failure {

@@ -1,13 +1,13 @@
 //! One call into the plugin (with pauses, fuel slices and failure reporting), and what
 //! happens after each call: deferred actions and callout answers.
 
-use wasmi::{Func, Val, ValType};
+use wasmi::{Val, ValType};
 
 use super::{CalloutAnswer, Driver, GrpcAnswer, Pause};
 use crate::scenario::{Body, GrpcMock, HttpMock, LogLevel, MockResponse, RedisMock};
 use crate::state::{Callout, CalloutStatus, Deferred, to_pairs};
 use crate::trace::{CallbackRecord, CalloutKind, Failure, FailureKind, LogSource};
-use crate::vm::{CallEnd, Progress};
+use crate::vm::{CallEnd, Export, Progress};
 
 /// How a call ended.
 pub(crate) enum CallOutcome {
@@ -21,7 +21,7 @@ pub(crate) enum CallOutcome {
 
 /// A call whose callback is recorded, ready to run.
 struct Begun {
-    func: Func,
+    export: Export,
     args: Vec<Val>,
     /// How many results the export returns.
     n_out: usize,
@@ -71,8 +71,8 @@ impl Driver {
         if self.failed {
             return None;
         }
-        let func = self.vm.func(name)?;
-        let ty = func.ty(&self.vm.store);
+        let export = self.vm.export(name)?;
+        let ty = export.ty();
         let vals: Vec<Val> = ty
             .params()
             .iter()
@@ -124,7 +124,7 @@ impl Driver {
             c.forget_changes();
         }
         Some(Begun {
-            func,
+            export,
             args: vals,
             n_out,
             index,
@@ -135,36 +135,40 @@ impl Driver {
     /// into them) and between slices; past `limits.fuel_per_callback` it fails as out of fuel.
     async fn run_slices(&mut self, begun: Begun) -> Ran {
         let Begun {
-            func,
+            export,
             args,
             n_out,
             index,
         } = begun;
         let limit = self.world.borrow().cfg().limits.fuel_per_callback;
         let slice = self.control.slice_fuel.get().min(limit).max(1);
+        // Only wasmi can pause inside a callback.
+        let steppable = self.vm.steppable();
+        let control = self.control.clone();
+        let step_into = move || steppable && control.step_into.get();
+        let interleaving = self.interleaving();
         {
-            let ctx = self.vm.store.data_mut();
+            let mut ctx = self.vm.ctx();
             ctx.hostcalls_in_callback = 0;
             ctx.nested_fuel = 0;
             ctx.limits.take_refused_growth();
-            ctx.pause_on_hostcalls = self.control.step_into.get();
+            ctx.pause_on_hostcalls = step_into();
+            ctx.pause_on_shared = interleaving;
         }
-        let interleaving = self.interleaving();
-        self.vm.store.data_mut().pause_on_shared = interleaving;
         let now = self.control.now_us.get();
         let mut elapsed = 0.0;
         let mut t0 = now();
         let mut used: u64 = 0;
         let mut given = slice;
-        let mut progress = self.vm.start_call(func, &args, slice);
+        let mut progress = self.vm.start_call(&export, &args, slice);
         let end = loop {
             match progress {
                 Progress::Done(end) => {
-                    used += given.saturating_sub(self.vm.fuel_left());
+                    used += given.saturating_sub(self.vm.fuel_left(given));
                     break end;
                 }
                 Progress::HostCall(t, results) => {
-                    let left = self.vm.fuel_left();
+                    let left = self.vm.fuel_left(given);
                     used += given.saturating_sub(left);
                     given = left;
                     elapsed += now() - t0;
@@ -174,7 +178,7 @@ impl Driver {
                         let name = calls.last().map(|h| h.name.clone()).unwrap_or_default();
                         (calls.len().saturating_sub(1), name)
                     };
-                    if self.vm.store.data().pause_on_hostcalls {
+                    if self.vm.ctx().pause_on_hostcalls {
                         self.y
                             .pause(Pause::HostCall {
                                 callback: index,
@@ -192,14 +196,14 @@ impl Driver {
                         .await;
                     }
                     t0 = now();
-                    self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();
+                    self.vm.ctx().pause_on_hostcalls = step_into();
                     progress = self.vm.resume_host(t, &results, n_out);
                 }
                 Progress::OutOfFuel(t) => {
                     // Fuel left over is fuel not spent: the next instruction needs more.
-                    let left = self.vm.fuel_left();
-                    used += given.saturating_sub(left)
-                        + std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
+                    let left = self.vm.fuel_left(given);
+                    used +=
+                        given.saturating_sub(left) + std::mem::take(&mut self.vm.ctx().nested_fuel);
                     let next = slice.max(t.required_fuel());
                     if used.saturating_add(next) > limit {
                         drop(t);
@@ -211,13 +215,13 @@ impl Driver {
                     self.y.pause(Pause::Slice).await;
                     t0 = now();
                     given = next;
-                    self.vm.store.data_mut().pause_on_hostcalls = self.control.step_into.get();
+                    self.vm.ctx().pause_on_hostcalls = step_into();
                     progress = self.vm.resume_fuel(t, given, n_out);
                 }
             }
         };
         elapsed += now() - t0;
-        used += std::mem::take(&mut self.vm.store.data_mut().nested_fuel);
+        used += std::mem::take(&mut self.vm.ctx().nested_fuel);
         Ran {
             end,
             fuel: used,
@@ -242,7 +246,7 @@ impl Driver {
             changes
         };
         let pages = self.vm.memory_pages();
-        let refused_growth = self.vm.store.data_mut().limits.take_refused_growth();
+        let refused_growth = self.vm.ctx().limits.take_refused_growth();
         let mut w = self.world.borrow_mut();
         w.flush_stdio();
         w.current_callback = None;

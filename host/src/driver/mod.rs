@@ -341,12 +341,12 @@ impl Driver {
     /// The module's start functions (`_initialize` and `main`, or `_start`).
     async fn start_functions(&mut self) -> Result<(), Failure> {
         self.world.borrow_mut().in_start = true;
-        let start = if self.vm.func("_initialize").is_some() {
+        let start = if self.vm.has("_initialize") {
             let r = self.call_checked("_initialize", &[], 0).await;
             if r.is_ok() {
-                if self.vm.func("main").is_some() {
+                if self.vm.has("main") {
                     self.call_checked("main", &[0, 0], 0).await.map(|_| ())
-                } else if self.vm.func("__main_void").is_some() {
+                } else if self.vm.has("__main_void") {
                     self.call_checked("__main_void", &[], 0).await.map(|_| ())
                 } else {
                     Ok(())
@@ -354,7 +354,7 @@ impl Driver {
             } else {
                 r.map(|_| ())
             }
-        } else if self.vm.func("_start").is_some() {
+        } else if self.vm.has("_start") {
             self.call_checked("_start", &[], 0).await.map(|_| ())
         } else {
             Ok(())
@@ -413,7 +413,7 @@ impl Driver {
                 w.cfg().plugin_config.len() as i64,
             )
         };
-        if self.vm.func("proxy_on_vm_start").is_some() {
+        if self.vm.has("proxy_on_vm_start") {
             let ok = self
                 .call_checked("proxy_on_vm_start", &[i64::from(root), vm_len], root)
                 .await?;
@@ -424,7 +424,7 @@ impl Driver {
                 ));
             }
         }
-        if self.vm.func("proxy_on_configure").is_some() {
+        if self.vm.has("proxy_on_configure") {
             let ok = self
                 .call_checked("proxy_on_configure", &[i64::from(root), cfg_len], root)
                 .await?;
@@ -463,5 +463,6 @@ fn refused(kind: FailureKind, message: &str) -> Failure {
         callback: None,
         backtrace: Vec::new(),
         panic: None,
+        wasm_backtrace: Vec::new(),
     }
 }

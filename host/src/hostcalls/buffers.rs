@@ -1,11 +1,10 @@
 //! Buffers: bodies, configurations, callout responses (spec "Buffers").
 
-use wasmi::Caller;
+use crate::memory::Guest;
 
 use super::misc::world;
 use super::{note, show};
 use crate::abi::{BufferType, Status};
-use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
 use crate::state::{Access, World};
 use pwp_model::connection::Peer;
@@ -65,7 +64,7 @@ fn peer_of(bt: BufferType) -> Peer {
     }
 }
 
-fn buffer_type(c: &mut Caller<'_, Ctx>, v: u32) -> Result<BufferType, HostErr> {
+fn buffer_type(c: &mut dyn Guest, v: u32) -> Result<BufferType, HostErr> {
     let higress = world(c).borrow().cfg().higress;
     BufferType::from_abi(v, higress).ok_or_else(|| {
         note(c, format_args!("buffer type {v} (invalid)"));
@@ -74,7 +73,7 @@ fn buffer_type(c: &mut Caller<'_, Ctx>, v: u32) -> Result<BufferType, HostErr> {
 }
 
 pub(super) fn get_bytes(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     buffer_type_id: u32,
     start: u32,
     max_size: u32,
@@ -108,7 +107,7 @@ pub(super) fn get_bytes(
 }
 
 pub(super) fn get_status(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     buffer_type_id: u32,
     length_ptr: u32,
     flags_ptr: u32,
@@ -127,7 +126,7 @@ pub(super) fn get_status(
 }
 
 pub(super) fn set_bytes(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     buffer_type_id: u32,
     start: u32,
     size: u32,
@@ -206,7 +205,7 @@ fn copy_from(
 
 /// ABI 0.1.0: plugin configuration inside root create/configure, VM configuration otherwise.
 pub(super) fn get_configuration(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     data_ptr_ptr: u32,
     data_len_ptr: u32,
 ) -> HostResult {

@@ -2,12 +2,11 @@
 //! the user) is delivered by the driver after the current VM call returns, to the root
 //! context, as Envoy does.
 
-use wasmi::Caller;
+use crate::memory::Guest;
 
 use super::misc::world;
 use super::{note, show};
 use crate::abi::Status;
-use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::pairs;
 use crate::state::{Callout, World, header};
@@ -49,7 +48,7 @@ pub(super) fn register(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn http_call(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     cluster_ptr: u32,
     cluster_len: u32,
     headers_ptr: u32,
@@ -197,7 +196,7 @@ struct GrpcMessage {
 
 /// Opens a unary gRPC call (with a message) or, without one, a stream.
 fn grpc_open(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     t: GrpcTarget,
     message: Option<GrpcMessage>,
     token_ptr: u32,
@@ -244,7 +243,7 @@ fn grpc_open(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn grpc_call(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     service_ptr: u32,
     service_len: u32,
     service_name_ptr: u32,
@@ -278,7 +277,7 @@ pub(super) fn grpc_call(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn grpc_stream(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     service_ptr: u32,
     service_len: u32,
     service_name_ptr: u32,
@@ -303,7 +302,7 @@ pub(super) fn grpc_stream(
 }
 
 pub(super) fn grpc_send(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     token: u32,
     message_ptr: u32,
     message_len: u32,
@@ -323,7 +322,7 @@ pub(super) fn grpc_send(
     }
 }
 
-fn grpc_end(c: &mut Caller<'_, Ctx>, token: u32, how: &str) -> HostResult {
+fn grpc_end(c: &mut dyn Guest, token: u32, how: &str) -> HostResult {
     note(c, format_args!("token {token}"));
     let w = world(c);
     let mut w = w.borrow_mut();
@@ -344,11 +343,11 @@ fn grpc_end(c: &mut Caller<'_, Ctx>, token: u32, how: &str) -> HostResult {
     }
 }
 
-pub(super) fn grpc_cancel(c: &mut Caller<'_, Ctx>, token: u32) -> HostResult {
+pub(super) fn grpc_cancel(c: &mut dyn Guest, token: u32) -> HostResult {
     grpc_end(c, token, "cancelled by the plugin")
 }
 
-pub(super) fn grpc_close(c: &mut Caller<'_, Ctx>, token: u32) -> HostResult {
+pub(super) fn grpc_close(c: &mut dyn Guest, token: u32) -> HostResult {
     grpc_end(c, token, "closed by the plugin")
 }
 

@@ -1,12 +1,11 @@
 //! Header and trailer maps (spec "HTTP fields"), with Envoy's availability rules: a map is
 //! readable and writable only in its own callback, or later while that phase is paused.
 
-use wasmi::Caller;
+use crate::memory::Guest;
 
 use super::misc::world;
 use super::{note, show};
 use crate::abi::{MapType, Status};
-use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
 use crate::pairs::{self, Pair};
 use crate::scenario::ReplaceHeader;
@@ -64,7 +63,7 @@ fn stream_map(mt: MapType) -> Option<StreamMap> {
     }
 }
 
-fn map_type(c: &mut Caller<'_, Ctx>, v: u32) -> Result<MapType, HostErr> {
+fn map_type(c: &mut dyn Guest, v: u32) -> Result<MapType, HostErr> {
     MapType::from_abi(v).ok_or_else(|| {
         note(c, format_args!("map type {v} (invalid)"));
         HostErr::from(Status::BadArgument)
@@ -72,19 +71,19 @@ fn map_type(c: &mut Caller<'_, Ctx>, v: u32) -> Result<MapType, HostErr> {
 }
 
 /// A header name from guest memory, lower-cased in place.
-fn lowercase_key(c: &Caller<'_, Ctx>, ptr: u32, len: u32) -> Result<Vec<u8>, HostErr> {
+fn lowercase_key(c: &dyn Guest, ptr: u32, len: u32) -> Result<Vec<u8>, HostErr> {
     let mut key = memory::read(c, ptr, len)?;
     key.make_ascii_lowercase();
     Ok(key)
 }
 
 /// [`unavailable`] for a change already noted: the note becomes the refusal's detail.
-fn unavailable_after_note(c: &mut Caller<'_, Ctx>, mt: MapType) -> HostErr {
+fn unavailable_after_note(c: &mut dyn Guest, mt: MapType) -> HostErr {
     let shown = c.data().detail.clone();
     unavailable(c, mt, &shown)
 }
 
-fn unavailable(c: &mut Caller<'_, Ctx>, mt: MapType, rest: &str) -> HostErr {
+fn unavailable(c: &mut dyn Guest, mt: MapType, rest: &str) -> HostErr {
     note(
         c,
         format_args!("{} {rest} (not available in this phase)", mt.name()),
@@ -93,7 +92,7 @@ fn unavailable(c: &mut Caller<'_, Ctx>, mt: MapType, rest: &str) -> HostErr {
 }
 
 pub(super) fn get_value(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     map_type_id: u32,
     key_ptr: u32,
     key_len: u32,
@@ -130,7 +129,7 @@ pub(super) fn get_value(
 }
 
 pub(super) fn get_pairs(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     map_type_id: u32,
     pairs_ptr_ptr: u32,
     pairs_len_ptr: u32,
@@ -149,7 +148,7 @@ pub(super) fn get_pairs(
 }
 
 pub(super) fn set_pairs(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     map_type_id: u32,
     pairs_ptr: u32,
     pairs_len: u32,
@@ -195,7 +194,7 @@ struct Entry {
 }
 
 pub(super) fn add_value(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     map_type_id: u32,
     key_ptr: u32,
     key_len: u32,
@@ -213,7 +212,7 @@ pub(super) fn add_value(
 }
 
 pub(super) fn replace_value(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     map_type_id: u32,
     key_ptr: u32,
     key_len: u32,
@@ -240,7 +239,7 @@ pub(super) fn replace_value(
 }
 
 fn edit(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     entry: Entry,
     verb: &str,
     f: impl FnOnce(&mut Vec<Pair>, Vec<u8>, Vec<u8>, ReplaceHeader),
@@ -270,7 +269,7 @@ fn edit(
 }
 
 pub(super) fn remove_value(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     map_type_id: u32,
     key_ptr: u32,
     key_len: u32,
@@ -292,7 +291,7 @@ pub(super) fn remove_value(
     OK
 }
 
-pub(super) fn get_size(c: &mut Caller<'_, Ctx>, map_type_id: u32, size_ptr: u32) -> HostResult {
+pub(super) fn get_size(c: &mut dyn Guest, map_type_id: u32, size_ptr: u32) -> HostResult {
     let mt = map_type(c, map_type_id)?;
     if !matches!(
         mt,

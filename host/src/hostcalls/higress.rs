@@ -1,12 +1,11 @@
 //! Foreign functions, and Higress's additions: Redis, injected data, upstream hosts.
 
-use wasmi::Caller;
+use crate::memory::Guest;
 
 use super::callouts::register;
 use super::misc::world;
 use super::{note, show};
 use crate::abi::Status;
-use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::pairs;
 use crate::trace::CalloutKind;
@@ -41,7 +40,7 @@ fn builtin_of(name: &str, higress: bool) -> Option<&'static str> {
 }
 
 pub(super) fn call_foreign_function(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     name_ptr: u32,
     name_len: u32,
     args_ptr: u32,
@@ -106,7 +105,7 @@ pub(super) fn call_foreign_function(
 /// Answers a foreign function from `mocks.foreign`; the trace says a mock answered, and the
 /// report says when it stood in for one of the proxy's built-ins.
 fn mocked_foreign_function(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     name: &str,
     args: &[u8],
     mock: &crate::scenario::ForeignMock,
@@ -161,7 +160,7 @@ fn cluster_name(spec: &str) -> &str {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn redis_init(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     cluster_ptr: u32,
     cluster_len: u32,
     username_ptr: u32,
@@ -205,7 +204,7 @@ pub(crate) fn resp_command(query: &[u8]) -> String {
 }
 
 pub(super) fn redis_call(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     cluster_ptr: u32,
     cluster_len: u32,
     query_ptr: u32,
@@ -240,7 +239,7 @@ pub(super) fn redis_call(
 }
 
 pub(super) fn inject_encoded_data(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     data_ptr: u32,
     data_len: u32,
     end_stream: u32,
@@ -252,7 +251,7 @@ pub(super) fn inject_encoded_data(
 }
 
 pub(super) fn get_upstream_hosts(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     hosts_ptr_ptr: u32,
     hosts_len_ptr: u32,
 ) -> HostResult {
@@ -263,7 +262,7 @@ pub(super) fn get_upstream_hosts(
 }
 
 pub(super) fn set_upstream_override_host(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     host_ptr: u32,
     host_len: u32,
 ) -> HostResult {
@@ -274,7 +273,7 @@ pub(super) fn set_upstream_override_host(
 }
 
 pub(super) fn resolve_dns(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     name_ptr: u32,
     name_len: u32,
     _token_ptr: u32,

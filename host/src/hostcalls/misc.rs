@@ -3,24 +3,23 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasmi::Caller;
+use crate::memory::Guest;
 
 use super::{note, show};
 use crate::abi::{Status, StreamType};
-use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::pairs;
 use crate::scenario::LogLevel;
 use crate::state::{Deferred, LocalReply, World};
 use crate::trace::LogSource;
 
-pub(super) fn world(caller: &Caller<'_, Ctx>) -> Rc<RefCell<World>> {
+pub(super) fn world(caller: &dyn Guest) -> Rc<RefCell<World>> {
     caller.data().world.clone()
 }
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
-pub(super) fn log(c: &mut Caller<'_, Ctx>, level: u32, msg_ptr: u32, msg_len: u32) -> HostResult {
+pub(super) fn log(c: &mut dyn Guest, level: u32, msg_ptr: u32, msg_len: u32) -> HostResult {
     let Some(level) = LogLevel::from_abi(level) else {
         note(c, format_args!("level={level} (invalid)"));
         return Err(Status::BadArgument.into());
@@ -38,21 +37,21 @@ pub(super) fn log(c: &mut Caller<'_, Ctx>, level: u32, msg_ptr: u32, msg_len: u3
     OK
 }
 
-pub(super) fn get_log_level(c: &mut Caller<'_, Ctx>, level_ptr: u32) -> HostResult {
+pub(super) fn get_log_level(c: &mut dyn Guest, level_ptr: u32) -> HostResult {
     let level = world(c).borrow().cfg().log_level;
     memory::write_u32(c, level_ptr, level.abi())?;
     note(c, format_args!("-> {}", level.as_str()));
     OK
 }
 
-pub(super) fn get_current_time(c: &mut Caller<'_, Ctx>, time_ptr: u32) -> HostResult {
+pub(super) fn get_current_time(c: &mut dyn Guest, time_ptr: u32) -> HostResult {
     let now = world(c).borrow().now_ns;
     memory::write_u64(c, time_ptr, now)?;
     note(c, format_args!("-> {now}"));
     OK
 }
 
-pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, ms: u32) -> HostResult {
+pub(super) fn set_tick_period(c: &mut dyn Guest, ms: u32) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     w.tick_period_ms = ms;
@@ -62,7 +61,7 @@ pub(super) fn set_tick_period(c: &mut Caller<'_, Ctx>, ms: u32) -> HostResult {
 }
 
 pub(super) fn get_status(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     code_ptr: u32,
     message_ptr_ptr: u32,
     message_len_ptr: u32,
@@ -79,7 +78,7 @@ pub(super) fn get_status(
     OK
 }
 
-pub(super) fn set_effective_context(c: &mut Caller<'_, Ctx>, id: u32) -> HostResult {
+pub(super) fn set_effective_context(c: &mut dyn Guest, id: u32) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     if !w.contexts.contains_key(&id) {
@@ -93,7 +92,7 @@ pub(super) fn set_effective_context(c: &mut Caller<'_, Ctx>, id: u32) -> HostRes
     OK
 }
 
-pub(super) fn done(c: &mut Caller<'_, Ctx>) -> HostResult {
+pub(super) fn done(c: &mut dyn Guest) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     if w.root_pending_done {
@@ -104,7 +103,7 @@ pub(super) fn done(c: &mut Caller<'_, Ctx>) -> HostResult {
     }
 }
 
-fn continue_stream_of(c: &mut Caller<'_, Ctx>, t: StreamType) -> HostResult {
+fn continue_stream_of(c: &mut dyn Guest, t: StreamType) -> HostResult {
     let w = world(c);
     let mut w = w.borrow_mut();
     let target = w.target_context();
@@ -124,19 +123,19 @@ fn continue_stream_of(c: &mut Caller<'_, Ctx>, t: StreamType) -> HostResult {
     OK
 }
 
-pub(super) fn continue_request(c: &mut Caller<'_, Ctx>) -> HostResult {
+pub(super) fn continue_request(c: &mut dyn Guest) -> HostResult {
     continue_stream_of(c, StreamType::Request)
 }
 
-pub(super) fn continue_response(c: &mut Caller<'_, Ctx>) -> HostResult {
+pub(super) fn continue_response(c: &mut dyn Guest) -> HostResult {
     continue_stream_of(c, StreamType::Response)
 }
 
-pub(super) fn clear_route_cache(_c: &mut Caller<'_, Ctx>) -> HostResult {
+pub(super) fn clear_route_cache(_c: &mut dyn Guest) -> HostResult {
     OK
 }
 
-pub(super) fn continue_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> HostResult {
+pub(super) fn continue_stream(c: &mut dyn Guest, stream_type: u32) -> HostResult {
     let Some(t) = StreamType::from_abi(stream_type) else {
         return Err(Status::BadArgument.into());
     };
@@ -147,7 +146,7 @@ pub(super) fn continue_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> Host
     continue_stream_of(c, t)
 }
 
-pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> HostResult {
+pub(super) fn close_stream(c: &mut dyn Guest, stream_type: u32) -> HostResult {
     let Some(t) = StreamType::from_abi(stream_type) else {
         return Err(Status::BadArgument.into());
     };
@@ -167,7 +166,7 @@ pub(super) fn close_stream(c: &mut Caller<'_, Ctx>, stream_type: u32) -> HostRes
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn send_local_response(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     status: u32,
     details_ptr: u32,
     details_len: u32,
@@ -218,7 +217,7 @@ pub(super) fn send_local_response(
 }
 
 pub(super) fn get_property(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     path_ptr: u32,
     path_len: u32,
     value_ptr_ptr: u32,
@@ -231,11 +230,7 @@ pub(super) fn get_property(
     let value = {
         let w = world(c);
         let mut w = w.borrow_mut();
-        w.memory_bytes = c
-            .data()
-            .memory
-            .map(|m| m.data_size(&*c) as u64)
-            .unwrap_or(0);
+        w.memory_bytes = c.memory_size().unwrap_or(0) as u64;
         crate::properties::get(&w, &path)
     };
     match value {
@@ -252,7 +247,7 @@ pub(super) fn get_property(
 }
 
 pub(super) fn set_property(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     path_ptr: u32,
     path_len: u32,
     value_ptr: u32,
@@ -283,9 +278,9 @@ pub(super) fn set_property(
     OK
 }
 
-pub(super) fn pthread_equal(_c: &mut Caller<'_, Ctx>, left: u32, right: u32) -> HostResult {
+pub(super) fn pthread_equal(_c: &mut dyn Guest, left: u32, right: u32) -> HostResult {
     Ok(i32::from(left == right))
 }
 
 /// Emscripten's memory-growth notice: nothing to do, nothing to answer.
-pub(super) fn notify_memory_growth(_c: &mut Caller<'_, Ctx>, _memory_index: u32) {}
+pub(super) fn notify_memory_growth(_c: &mut dyn Guest, _memory_index: u32) {}

@@ -19,9 +19,7 @@ mod wasi;
 
 use std::collections::HashSet;
 
-use wasmi::{
-    Caller, ExternType, FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType,
-};
+use wasmi::{ExternType, FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType};
 
 use typed::Param;
 pub(crate) use typed::signature;
@@ -29,7 +27,7 @@ pub(crate) use typed::signature;
 use crate::abi::{AbiVersion, Status};
 use crate::ctx::Ctx;
 use crate::interrupt::{HostPause, LimitExceeded};
-use crate::memory::{HostErr, HostResult};
+use crate::memory::{Guest, HostErr, HostResult};
 use crate::trace::{CallStatus, FailureKind};
 
 /// The import namespace.
@@ -59,6 +57,7 @@ pub enum Avail {
 }
 
 /// One host function.
+#[derive(Debug)]
 pub struct Spec {
     /// Namespace.
     pub ns: Ns,
@@ -288,16 +287,7 @@ pub fn link(
                 let mem = Memory::new(&mut *store, ty)?;
                 linker.define(&m, &n, mem)?;
             }
-            ExternType::Global(_) => {
-                return Err(wasmi::Error::new(format!(
-                    "the module imports global {m}.{n}; Envoy refuses imported globals"
-                )));
-            }
-            ExternType::Table(_) => {
-                return Err(wasmi::Error::new(format!(
-                    "the module imports table {m}.{n}; no proxy-wasm host provides tables"
-                )));
-            }
+            other => return Err(refused_import(&m, &n, other)),
         }
     }
     Ok(())
@@ -311,11 +301,7 @@ fn define_stub(
     name: &str,
     ty: FuncType,
 ) -> Result<(), wasmi::Error> {
-    let label: String = if namespace(module).is_some() {
-        name.to_string()
-    } else {
-        format!("{module}.{name}")
-    };
+    let label = stub_label(module, name);
     let types = ty.clone();
     linker.func_new(module, name, ty, move |mut caller, params, results| {
         let args: Vec<i64> = params
@@ -326,21 +312,160 @@ fn define_stub(
                 _ => 0,
             })
             .collect();
-        begin(&mut caller, &label, None)?;
-        let ret = finish(
-            &mut caller,
-            &label,
-            None,
-            &args,
-            Ok(Status::Unimplemented as i32),
-            types.results(),
-        )?;
+        let ret = stub(&mut caller, &label, &args, types.results())?;
         for r in results.iter_mut() {
             *r = result(r.ty(), ret);
         }
         Ok(())
     })?;
     Ok(())
+}
+
+/// How the trace names a stubbed import: its name, with its module when that is not one of
+/// the host's namespaces.
+fn stub_label(module: &str, name: &str) -> String {
+    if namespace(module).is_some() {
+        name.to_string()
+    } else {
+        format!("{module}.{name}")
+    }
+}
+
+/// A call of a stubbed import: recorded, answered with 12 (`Unimplemented`).
+fn stub(
+    guest: &mut dyn Guest,
+    label: &str,
+    args: &[i64],
+    results: &[ValType],
+) -> Result<i32, wasmi::Error> {
+    begin(guest, label, None)?;
+    finish(
+        guest,
+        label,
+        None,
+        args,
+        Ok(Status::Unimplemented as i32),
+        results,
+    )
+}
+
+/// One import of a module as an engine other than wasmi provides it (see
+/// [`ForeignEngine`](crate::vm::ForeignEngine)): a host function, or a memory the host
+/// creates.
+#[derive(Debug, Clone)]
+pub enum Import {
+    /// A function: a host function of the table, or a stub.
+    Func(HostImport),
+    /// A memory, in 64 KiB pages, its maximum capped at the scenario's memory limit.
+    Memory {
+        /// The import's module.
+        module: String,
+        /// The import's name.
+        name: String,
+        /// Initial size.
+        minimum: u32,
+        /// Maximum size.
+        maximum: u32,
+    },
+}
+
+/// A function import and the host function that answers it.
+#[derive(Debug, Clone)]
+pub struct HostImport {
+    /// The import's module.
+    pub module: String,
+    /// The import's name.
+    pub name: String,
+    /// Its type, as the module declares it.
+    pub ty: FuncType,
+    /// The table row whose body answers it; `None` for a stub.
+    spec: Option<&'static Spec>,
+}
+
+impl HostImport {
+    /// Runs the host function for a call with `args` (each an `i32` or `i64` as `i64`) on
+    /// `guest`: the same checks, body and record as on wasmi. Returns the guest's results.
+    ///
+    /// # Errors
+    ///
+    /// The trap the call ends in.
+    pub fn call(&self, guest: &mut dyn Guest, args: &[i64]) -> Result<Vec<Val>, wasmi::Error> {
+        let ret = match self.spec {
+            Some(spec) => spec.body().call(guest, spec, args)?.unwrap_or(0),
+            None => {
+                // As on wasmi: an `i32` argument is recorded zero-extended.
+                let args: Vec<i64> = self
+                    .ty
+                    .params()
+                    .iter()
+                    .zip(args)
+                    .map(|(t, a)| match t {
+                        ValType::I32 => Param::raw(*a as i32),
+                        _ => *a,
+                    })
+                    .collect();
+                stub(
+                    guest,
+                    &stub_label(&self.module, &self.name),
+                    &args,
+                    self.ty.results(),
+                )?
+            }
+        };
+        Ok(self.ty.results().iter().map(|t| result(*t, ret)).collect())
+    }
+}
+
+/// Every import of `module`, resolved as [`link`] resolves them for wasmi, for another engine;
+/// memories are capped at `memory_pages`.
+///
+/// # Errors
+///
+/// As [`link`].
+pub fn imports(module: &Module, memory_pages: u32) -> Result<Vec<Import>, wasmi::Error> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for import in module.imports() {
+        let (m, n) = (import.module().to_string(), import.name().to_string());
+        if !seen.insert((m.clone(), n.clone())) {
+            continue;
+        }
+        match import.ty() {
+            ExternType::Func(ft) => {
+                let spec = lookup(&m, &n).filter(|s| s.has_type(ft.params(), ft.results()));
+                out.push(Import::Func(HostImport {
+                    module: m,
+                    name: n,
+                    ty: ft.clone(),
+                    spec,
+                }));
+            }
+            ExternType::Memory(mt) => {
+                let minimum = mt.minimum() as u32;
+                let maximum = mt
+                    .maximum()
+                    .map_or(memory_pages, |x| (x as u32).min(memory_pages));
+                out.push(Import::Memory {
+                    module: m,
+                    name: n,
+                    minimum,
+                    maximum,
+                });
+            }
+            other => return Err(refused_import(&m, &n, other)),
+        }
+    }
+    Ok(out)
+}
+
+/// Why a global or table import cannot be linked.
+fn refused_import(m: &str, n: &str, ty: &ExternType) -> wasmi::Error {
+    wasmi::Error::new(match ty {
+        ExternType::Global(_) => {
+            format!("the module imports global {m}.{n}; Envoy refuses imported globals")
+        }
+        _ => format!("the module imports table {m}.{n}; no proxy-wasm host provides tables"),
+    })
 }
 
 /// A result of type `ty` for the return value `ret`.
@@ -357,7 +482,7 @@ fn result(ty: ValType, ret: i32) -> Val {
 /// Before a host call: counts it, refuses calls past the per-callback limit and (in strict
 /// mode) calls Envoy restricts at this moment, warns about stubs, and clears the detail.
 fn begin(
-    caller: &mut Caller<'_, Ctx>,
+    caller: &mut dyn Guest,
     label: &str,
     spec: Option<&'static Spec>,
 ) -> Result<(), wasmi::Error> {
@@ -408,7 +533,7 @@ fn begin(
 /// into the trap, and pauses the guest (with `results` of the return value) when stepping.
 /// Returns the value for the guest.
 fn finish(
-    caller: &mut Caller<'_, Ctx>,
+    caller: &mut dyn Guest,
     label: &str,
     spec: Option<&'static Spec>,
     args: &[i64],
@@ -471,7 +596,7 @@ fn restricted(w: &mut crate::state::World, msg: String) -> Result<(), wasmi::Err
 }
 
 fn record(
-    caller: &mut Caller<'_, Ctx>,
+    caller: &mut dyn Guest,
     label: &str,
     args: &[i64],
     ret: Option<i32>,
@@ -508,7 +633,7 @@ fn record(
 
 /// Sets the detail shown for the current host call. It is formatted into a buffer that every
 /// host call reuses, and copied once, at its exact size, into the trace.
-pub(crate) fn note(caller: &mut Caller<'_, Ctx>, detail: std::fmt::Arguments<'_>) {
+pub(crate) fn note(caller: &mut dyn Guest, detail: std::fmt::Arguments<'_>) {
     use std::fmt::Write as _;
     let buffer = &mut caller.data_mut().detail;
     buffer.clear();

@@ -2,19 +2,18 @@
 
 use std::collections::VecDeque;
 
-use wasmi::Caller;
+use crate::memory::Guest;
 
 use super::misc::world;
 use super::{note, show};
 use crate::abi::{MetricType, Status};
-use crate::ctx::Ctx;
 use crate::memory::{self, HostResult};
 use crate::state::{Deferred, Metric, Queue};
 
 const OK: HostResult = Ok(Status::Ok as i32);
 
 pub(super) fn get_shared_data(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     key_ptr: u32,
     key_len: u32,
     value_ptr_ptr: u32,
@@ -35,7 +34,7 @@ pub(super) fn get_shared_data(
 }
 
 pub(super) fn set_shared_data(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     key_ptr: u32,
     key_len: u32,
     value_ptr: u32,
@@ -62,7 +61,7 @@ pub(super) fn set_shared_data(
 }
 
 pub(super) fn register_queue(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     name_ptr: u32,
     name_len: u32,
     token_ptr: u32,
@@ -110,7 +109,7 @@ pub(super) fn register_queue(
 }
 
 pub(super) fn resolve_queue(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     vm_id_ptr: u32,
     vm_id_len: u32,
     name_ptr: u32,
@@ -140,12 +139,7 @@ pub(super) fn resolve_queue(
     OK
 }
 
-pub(super) fn enqueue(
-    c: &mut Caller<'_, Ctx>,
-    token: u32,
-    data_ptr: u32,
-    data_len: u32,
-) -> HostResult {
+pub(super) fn enqueue(c: &mut dyn Guest, token: u32, data_ptr: u32, data_len: u32) -> HostResult {
     let data = memory::read(c, data_ptr, data_len)?;
     note(c, format_args!("token {token} <- {}", show(&data)));
     let w = world(c);
@@ -165,7 +159,7 @@ pub(super) fn enqueue(
 }
 
 pub(super) fn dequeue(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     token: u32,
     data_ptr_ptr: u32,
     data_len_ptr: u32,
@@ -195,7 +189,7 @@ pub(super) fn dequeue(
 }
 
 pub(super) fn define_metric(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     metric_type: u32,
     name_ptr: u32,
     name_len: u32,
@@ -233,7 +227,7 @@ pub(super) fn define_metric(
 }
 
 fn with_metric(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     id: u32,
     f: impl FnOnce(&mut Metric) -> Result<(), Status>,
 ) -> HostResult {
@@ -246,7 +240,7 @@ fn with_metric(
     OK
 }
 
-pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, id: u32, delta: i64) -> HostResult {
+pub(super) fn increment_metric(c: &mut dyn Guest, id: u32, delta: i64) -> HostResult {
     note(c, format_args!("id {id} += {delta}"));
     with_metric(c, id, |m| match m.kind {
         MetricType::Counter if delta > 0 => {
@@ -261,7 +255,7 @@ pub(super) fn increment_metric(c: &mut Caller<'_, Ctx>, id: u32, delta: i64) -> 
     })
 }
 
-pub(super) fn record_metric(c: &mut Caller<'_, Ctx>, id: u32, value: u64) -> HostResult {
+pub(super) fn record_metric(c: &mut dyn Guest, id: u32, value: u64) -> HostResult {
     note(c, format_args!("id {id} record {value}"));
     // Metric values are kept signed (gauges go down): a value past i64::MAX wraps, as it
     // always has.
@@ -279,7 +273,7 @@ pub(super) fn record_metric(c: &mut Caller<'_, Ctx>, id: u32, value: u64) -> Hos
     })
 }
 
-pub(super) fn get_metric(c: &mut Caller<'_, Ctx>, id: u32, value_ptr: u32) -> HostResult {
+pub(super) fn get_metric(c: &mut dyn Guest, id: u32, value_ptr: u32) -> HostResult {
     let value = {
         let w = world(c);
         let w = w.borrow();

@@ -1,11 +1,12 @@
 //! Host functions as plain Rust functions with named, typed parameters.
 //!
-//! A body is `fn(&mut Caller<Ctx>, ptr: u32, len: u32, …) -> HostResult` (or `-> ()` for an
+//! A body is `fn(&mut dyn Guest, ptr: u32, len: u32, …) -> HostResult` (or `-> ()` for an
 //! import without results). Its Rust signature is the only declaration of the import's type:
 //! [`HostFn`] derives from it the wasm parameter and result types (for linking, for checking a
-//! plugin's imports and for the import report), the arguments' trace values, and a typed
-//! wasmi host function (wasmi decodes the arguments) that runs the body between the checks
-//! and the record every host call shares (`begin` and `finish` in the parent module).
+//! plugin's imports and for the import report), the arguments' trace values, and two ways in
+//! that run the body between the checks and the record every host call shares (`begin` and
+//! `finish` in the parent module): a typed wasmi host function (wasmi decodes the arguments),
+//! and [`HostFn::call`] with the arguments as raw `i64`s, for another engine.
 
 use std::marker::PhantomData;
 
@@ -13,7 +14,7 @@ use wasmi::{Caller, Linker, ValType, WasmRet, WasmTy};
 
 use super::Spec;
 use crate::ctx::Ctx;
-use crate::memory::HostResult;
+use crate::memory::{Guest, HostResult};
 
 /// A parameter type of a host function.
 pub trait Param: WasmTy + Copy {
@@ -22,12 +23,18 @@ pub trait Param: WasmTy + Copy {
     /// The value as the trace records it: an `i32` zero-extended (they are pointers, sizes
     /// and enums), an `i64` as it is.
     fn raw(self) -> i64;
+    /// The value from an argument another engine passed as an `i64` (an `i32` in its low
+    /// 32 bits).
+    fn from_raw(v: i64) -> Self;
 }
 
 impl Param for u32 {
     const TYPE: ValType = ValType::I32;
     fn raw(self) -> i64 {
         i64::from(self)
+    }
+    fn from_raw(v: i64) -> Self {
+        v as u32
     }
 }
 
@@ -36,6 +43,9 @@ impl Param for i32 {
     fn raw(self) -> i64 {
         i64::from(self as u32)
     }
+    fn from_raw(v: i64) -> Self {
+        v as i32
+    }
 }
 
 impl Param for u64 {
@@ -43,12 +53,18 @@ impl Param for u64 {
     fn raw(self) -> i64 {
         self as i64
     }
+    fn from_raw(v: i64) -> Self {
+        v as u64
+    }
 }
 
 impl Param for i64 {
     const TYPE: ValType = ValType::I64;
     fn raw(self) -> i64 {
         self
+    }
+    fn from_raw(v: i64) -> Self {
+        v
     }
 }
 
@@ -86,7 +102,7 @@ impl Ret for () {
 }
 
 /// A host function body with parameters `Args` (a tuple of [`Param`]s) returning `R`.
-/// Implemented for every `fn(&mut Caller<Ctx>, A1, …, An) -> R` up to 12 parameters.
+/// Implemented for every `fn(&mut dyn Guest, A1, …, An) -> R` up to 12 parameters.
 pub trait HostFn<Args, R: Ret>: Copy + Send + Sync + 'static {
     /// The wasm parameter types.
     const PARAMS: &'static [ValType];
@@ -101,13 +117,26 @@ pub trait HostFn<Args, R: Ret>: Copy + Send + Sync + 'static {
         module: &str,
         spec: &'static Spec,
     ) -> Result<(), wasmi::Error>;
+
+    /// Runs this body for `spec` on `guest` with `args` (one per parameter, as raw `i64`s),
+    /// between the shared checks and record; the guest's result, if the import has one.
+    ///
+    /// # Errors
+    ///
+    /// The trap the call ends in (or the pause, when stepping).
+    fn call(
+        self,
+        guest: &mut dyn Guest,
+        spec: &'static Spec,
+        args: &[i64],
+    ) -> Result<Option<i32>, wasmi::Error>;
 }
 
 macro_rules! host_fn {
     ($($arg:ident)*) => {
         impl<F, R, $($arg),*> HostFn<($($arg,)*), R> for F
         where
-            F: Fn(&mut Caller<'_, Ctx>, $($arg),*) -> R + Copy + Send + Sync + 'static,
+            F: Fn(&mut dyn Guest, $($arg),*) -> R + Copy + Send + Sync + 'static,
             R: Ret,
             Result<R::Wasm, wasmi::Error>: WasmRet,
             $($arg: Param,)*
@@ -135,6 +164,22 @@ macro_rules! host_fn {
                 )?;
                 Ok(())
             }
+
+            #[allow(non_snake_case, unused_variables, unused_mut, unused_assignments)]
+            fn call(
+                self,
+                guest: &mut dyn Guest,
+                spec: &'static Spec,
+                args: &[i64],
+            ) -> Result<Option<i32>, wasmi::Error> {
+                let mut raw = args.iter().copied().chain(std::iter::repeat(0));
+                $(let $arg = <$arg as Param>::from_raw(raw.next().unwrap_or(0));)*
+                let args: &[i64] = &[$(Param::raw($arg)),*];
+                super::begin(guest, spec.name, Some(spec))?;
+                let outcome = self(guest, $($arg),*).outcome();
+                let ret = super::finish(guest, spec.name, Some(spec), args, outcome, R::RESULTS)?;
+                Ok((!R::RESULTS.is_empty()).then_some(ret))
+            }
         }
     };
 }
@@ -161,6 +206,13 @@ pub(super) trait Body: Sync {
         module: &str,
         spec: &'static Spec,
     ) -> Result<(), wasmi::Error>;
+
+    fn call(
+        &self,
+        guest: &mut dyn Guest,
+        spec: &'static Spec,
+        args: &[i64],
+    ) -> Result<Option<i32>, wasmi::Error>;
 }
 
 /// A body and the parameter and result types it was declared with.
@@ -193,6 +245,15 @@ impl<F: HostFn<A, R>, A, R: Ret> Body for Typed<F, A, R> {
         spec: &'static Spec,
     ) -> Result<(), wasmi::Error> {
         self.0.define(linker, module, spec)
+    }
+
+    fn call(
+        &self,
+        guest: &mut dyn Guest,
+        spec: &'static Spec,
+        args: &[i64],
+    ) -> Result<Option<i32>, wasmi::Error> {
+        self.0.call(guest, spec, args)
     }
 }
 

@@ -2,12 +2,11 @@
 //! lines, the environment is the VM's, clocks are virtual, randomness is seeded, files and
 //! sockets do not exist, and `poll_oneoff` succeeds with no events (Go's runtime needs that).
 
-use wasmi::Caller;
+use crate::memory::Guest;
 
 use super::misc::world;
 use super::note;
 use crate::abi::Errno;
-use crate::ctx::Ctx;
 use crate::memory::{self, HostErr, HostResult};
 
 // The errno values come from the one table traces name them by.
@@ -34,12 +33,12 @@ fn stdio_ok_else_badf(fd: u32) -> HostResult {
     Ok(if matches!(fd, 1 | 2) { SUCCESS } else { BADF })
 }
 
-pub(super) fn args_get(_c: &mut Caller<'_, Ctx>, _argv: u32, _argv_buf: u32) -> HostResult {
+pub(super) fn args_get(_c: &mut dyn Guest, _argv: u32, _argv_buf: u32) -> HostResult {
     Ok(SUCCESS)
 }
 
 pub(super) fn fd_advise(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _offset: u64,
     _len: u64,
@@ -48,25 +47,20 @@ pub(super) fn fd_advise(
     Ok(SUCCESS)
 }
 
-pub(super) fn sched_yield(_c: &mut Caller<'_, Ctx>) -> HostResult {
+pub(super) fn sched_yield(_c: &mut dyn Guest) -> HostResult {
     Ok(SUCCESS)
 }
 
-pub(super) fn fd_allocate(
-    _c: &mut Caller<'_, Ctx>,
-    fd: u32,
-    _offset: u64,
-    _len: u64,
-) -> HostResult {
+pub(super) fn fd_allocate(_c: &mut dyn Guest, fd: u32, _offset: u64, _len: u64) -> HostResult {
     stdio_ok_else_badf(fd)
 }
 
-pub(super) fn fd_datasync(_c: &mut Caller<'_, Ctx>, fd: u32) -> HostResult {
+pub(super) fn fd_datasync(_c: &mut dyn Guest, fd: u32) -> HostResult {
     stdio_ok_else_badf(fd)
 }
 
 pub(super) fn fd_fdstat_set_rights(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     fd: u32,
     _rights_base: u64,
     _rights_inheriting: u64,
@@ -74,12 +68,12 @@ pub(super) fn fd_fdstat_set_rights(
     stdio_ok_else_badf(fd)
 }
 
-pub(super) fn fd_filestat_set_size(_c: &mut Caller<'_, Ctx>, fd: u32, _size: u64) -> HostResult {
+pub(super) fn fd_filestat_set_size(_c: &mut dyn Guest, fd: u32, _size: u64) -> HostResult {
     stdio_ok_else_badf(fd)
 }
 
 pub(super) fn fd_filestat_set_times(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     fd: u32,
     _atime: u64,
     _mtime: u64,
@@ -88,28 +82,28 @@ pub(super) fn fd_filestat_set_times(
     stdio_ok_else_badf(fd)
 }
 
-pub(super) fn fd_sync(_c: &mut Caller<'_, Ctx>, fd: u32) -> HostResult {
+pub(super) fn fd_sync(_c: &mut dyn Guest, fd: u32) -> HostResult {
     stdio_ok_else_badf(fd)
 }
 
-pub(super) fn fd_filestat_get(_c: &mut Caller<'_, Ctx>, _fd: u32, _buf: u32) -> HostResult {
+pub(super) fn fd_filestat_get(_c: &mut dyn Guest, _fd: u32, _buf: u32) -> HostResult {
     Ok(BADF)
 }
 
-pub(super) fn fd_prestat_get(_c: &mut Caller<'_, Ctx>, _fd: u32, _buf: u32) -> HostResult {
+pub(super) fn fd_prestat_get(_c: &mut dyn Guest, _fd: u32, _buf: u32) -> HostResult {
     Ok(BADF)
 }
 
-pub(super) fn fd_renumber(_c: &mut Caller<'_, Ctx>, _fd: u32, _to: u32) -> HostResult {
+pub(super) fn fd_renumber(_c: &mut dyn Guest, _fd: u32, _to: u32) -> HostResult {
     Ok(BADF)
 }
 
-pub(super) fn fd_fdstat_set_flags(_c: &mut Caller<'_, Ctx>, _fd: u32, _flags: u32) -> HostResult {
+pub(super) fn fd_fdstat_set_flags(_c: &mut dyn Guest, _fd: u32, _flags: u32) -> HostResult {
     Ok(NOSYS)
 }
 
 pub(super) fn fd_pread(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _iovs: u32,
     _iovs_len: u32,
@@ -120,7 +114,7 @@ pub(super) fn fd_pread(
 }
 
 pub(super) fn fd_prestat_dir_name(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _path: u32,
     _path_len: u32,
@@ -129,7 +123,7 @@ pub(super) fn fd_prestat_dir_name(
 }
 
 pub(super) fn fd_read(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _iovs: u32,
     _iovs_len: u32,
@@ -138,12 +132,12 @@ pub(super) fn fd_read(
     Ok(NOSYS)
 }
 
-pub(super) fn proc_raise(_c: &mut Caller<'_, Ctx>, _signal: u32) -> HostResult {
+pub(super) fn proc_raise(_c: &mut dyn Guest, _signal: u32) -> HostResult {
     Ok(NOSYS)
 }
 
 pub(super) fn path_create_directory(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _path: u32,
     _path_len: u32,
@@ -152,7 +146,7 @@ pub(super) fn path_create_directory(
 }
 
 pub(super) fn path_filestat_get(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _flags: u32,
     _path: u32,
@@ -164,7 +158,7 @@ pub(super) fn path_filestat_get(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn path_filestat_set_times(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _flags: u32,
     _path: u32,
@@ -178,7 +172,7 @@ pub(super) fn path_filestat_set_times(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn path_link(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _old_fd: u32,
     _old_flags: u32,
     _old_path: u32,
@@ -191,7 +185,7 @@ pub(super) fn path_link(
 }
 
 pub(super) fn path_remove_directory(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _path: u32,
     _path_len: u32,
@@ -200,7 +194,7 @@ pub(super) fn path_remove_directory(
 }
 
 pub(super) fn path_rename(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _old_path: u32,
     _old_path_len: u32,
@@ -212,7 +206,7 @@ pub(super) fn path_rename(
 }
 
 pub(super) fn path_symlink(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _old_path: u32,
     _old_path_len: u32,
     _fd: u32,
@@ -223,7 +217,7 @@ pub(super) fn path_symlink(
 }
 
 pub(super) fn path_unlink_file(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _path: u32,
     _path_len: u32,
@@ -231,22 +225,17 @@ pub(super) fn path_unlink_file(
     Ok(NOTSUP)
 }
 
-pub(super) fn sock_accept(
-    _c: &mut Caller<'_, Ctx>,
-    _fd: u32,
-    _flags: u32,
-    _fd_ptr: u32,
-) -> HostResult {
+pub(super) fn sock_accept(_c: &mut dyn Guest, _fd: u32, _flags: u32, _fd_ptr: u32) -> HostResult {
     Ok(NOTSUP)
 }
 
-pub(super) fn sock_shutdown(_c: &mut Caller<'_, Ctx>, _fd: u32, _how: u32) -> HostResult {
+pub(super) fn sock_shutdown(_c: &mut dyn Guest, _fd: u32, _how: u32) -> HostResult {
     Ok(NOTSUP)
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn path_open(
-    _c: &mut Caller<'_, Ctx>,
+    _c: &mut dyn Guest,
     _fd: u32,
     _dirflags: u32,
     _path: u32,
@@ -262,7 +251,7 @@ pub(super) fn path_open(
 
 // Answers that write something first.
 
-pub(super) fn fd_close(c: &mut Caller<'_, Ctx>, fd: u32) -> HostResult {
+pub(super) fn fd_close(c: &mut dyn Guest, fd: u32) -> HostResult {
     world(c).borrow_mut().note(format!(
         "fd_close({fd}) is not supported; Envoy logs an error and returns success"
     ));
@@ -270,7 +259,7 @@ pub(super) fn fd_close(c: &mut Caller<'_, Ctx>, fd: u32) -> HostResult {
 }
 
 pub(super) fn fd_seek(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     fd: u32,
     _offset: i64,
     _whence: u32,
@@ -282,7 +271,7 @@ pub(super) fn fd_seek(
     Ok(SUCCESS)
 }
 
-pub(super) fn fd_tell(c: &mut Caller<'_, Ctx>, fd: u32, offset_ptr: u32) -> HostResult {
+pub(super) fn fd_tell(c: &mut dyn Guest, fd: u32, offset_ptr: u32) -> HostResult {
     if !matches!(fd, 1 | 2) {
         return Ok(BADF);
     }
@@ -291,7 +280,7 @@ pub(super) fn fd_tell(c: &mut Caller<'_, Ctx>, fd: u32, offset_ptr: u32) -> Host
 }
 
 pub(super) fn fd_readdir(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     _fd: u32,
     _buf: u32,
     _buf_len: u32,
@@ -303,7 +292,7 @@ pub(super) fn fd_readdir(
 }
 
 pub(super) fn path_readlink(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     _fd: u32,
     _path: u32,
     _path_len: u32,
@@ -317,7 +306,7 @@ pub(super) fn path_readlink(
 
 /// Sockets do not exist; output counters are zeroed before answering.
 pub(super) fn sock_recv(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     _fd: u32,
     _ri_data: u32,
     _ri_data_len: u32,
@@ -332,7 +321,7 @@ pub(super) fn sock_recv(
 
 /// As [`sock_recv`].
 pub(super) fn sock_send(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     _fd: u32,
     _si_data: u32,
     _si_data_len: u32,
@@ -343,7 +332,7 @@ pub(super) fn sock_send(
     Ok(NOTSUP)
 }
 
-fn write_iovecs(c: &mut Caller<'_, Ctx>, fd: u32, iovs: u32, n: u32) -> Result<u32, HostErr> {
+fn write_iovecs(c: &mut dyn Guest, fd: u32, iovs: u32, n: u32) -> Result<u32, HostErr> {
     let mut parts = Vec::new();
     let mut total = 0u64;
     for i in 0..n {
@@ -373,7 +362,7 @@ fn write_iovecs(c: &mut Caller<'_, Ctx>, fd: u32, iovs: u32, n: u32) -> Result<u
 }
 
 pub(super) fn fd_write(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     fd: u32,
     iovs: u32,
     iovs_len: u32,
@@ -388,7 +377,7 @@ pub(super) fn fd_write(
 }
 
 pub(super) fn fd_pwrite(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     fd: u32,
     iovs: u32,
     iovs_len: u32,
@@ -403,7 +392,7 @@ pub(super) fn fd_pwrite(
     Ok(SUCCESS)
 }
 
-pub(super) fn fd_fdstat_get(c: &mut Caller<'_, Ctx>, fd: u32, stat_ptr: u32) -> HostResult {
+pub(super) fn fd_fdstat_get(c: &mut dyn Guest, fd: u32, stat_ptr: u32) -> HostResult {
     if !matches!(fd, 1 | 2) {
         return Ok(BADF);
     }
@@ -414,13 +403,13 @@ pub(super) fn fd_fdstat_get(c: &mut Caller<'_, Ctx>, fd: u32, stat_ptr: u32) -> 
     Ok(SUCCESS)
 }
 
-pub(super) fn args_sizes_get(c: &mut Caller<'_, Ctx>, count_ptr: u32, size_ptr: u32) -> HostResult {
+pub(super) fn args_sizes_get(c: &mut dyn Guest, count_ptr: u32, size_ptr: u32) -> HostResult {
     memory::write_u32(c, count_ptr, 0).map_err(fault)?;
     memory::write_u32(c, size_ptr, 0).map_err(fault)?;
     Ok(SUCCESS)
 }
 
-fn environ(c: &Caller<'_, Ctx>) -> Vec<Vec<u8>> {
+fn environ(c: &dyn Guest) -> Vec<Vec<u8>> {
     world(c)
         .borrow()
         .cfg()
@@ -430,11 +419,7 @@ fn environ(c: &Caller<'_, Ctx>) -> Vec<Vec<u8>> {
         .collect()
 }
 
-pub(super) fn environ_sizes_get(
-    c: &mut Caller<'_, Ctx>,
-    count_ptr: u32,
-    size_ptr: u32,
-) -> HostResult {
+pub(super) fn environ_sizes_get(c: &mut dyn Guest, count_ptr: u32, size_ptr: u32) -> HostResult {
     let env = environ(c);
     let size: usize = env.iter().map(Vec::len).sum();
     memory::write_u32(c, count_ptr, env.len() as u32).map_err(fault)?;
@@ -443,7 +428,7 @@ pub(super) fn environ_sizes_get(
     Ok(SUCCESS)
 }
 
-pub(super) fn environ_get(c: &mut Caller<'_, Ctx>, environ_ptr: u32, buf_ptr: u32) -> HostResult {
+pub(super) fn environ_get(c: &mut dyn Guest, environ_ptr: u32, buf_ptr: u32) -> HostResult {
     let (mut ptrs, mut buf) = (environ_ptr, buf_ptr);
     for entry in environ(c) {
         memory::write_u32(c, ptrs, buf).map_err(fault)?;
@@ -454,11 +439,7 @@ pub(super) fn environ_get(c: &mut Caller<'_, Ctx>, environ_ptr: u32, buf_ptr: u3
     Ok(SUCCESS)
 }
 
-pub(super) fn clock_res_get(
-    c: &mut Caller<'_, Ctx>,
-    clock: u32,
-    resolution_ptr: u32,
-) -> HostResult {
+pub(super) fn clock_res_get(c: &mut dyn Guest, clock: u32, resolution_ptr: u32) -> HostResult {
     if !matches!(clock, 0 | 1) {
         return Ok(NOTSUP);
     }
@@ -467,7 +448,7 @@ pub(super) fn clock_res_get(
 }
 
 pub(super) fn clock_time_get(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     clock: u32,
     _precision: u64,
     time_ptr: u32,
@@ -486,7 +467,7 @@ pub(super) fn clock_time_get(
     Ok(SUCCESS)
 }
 
-pub(super) fn random_get(c: &mut Caller<'_, Ctx>, buf: u32, len: u32) -> HostResult {
+pub(super) fn random_get(c: &mut dyn Guest, buf: u32, len: u32) -> HostResult {
     if len > 65536 {
         return Ok(INVAL);
     }
@@ -504,7 +485,7 @@ pub(super) fn random_get(c: &mut Caller<'_, Ctx>, buf: u32, len: u32) -> HostRes
 }
 
 pub(super) fn poll_oneoff(
-    c: &mut Caller<'_, Ctx>,
+    c: &mut dyn Guest,
     _subscriptions: u32,
     _events: u32,
     _nsubscriptions: u32,
@@ -514,7 +495,7 @@ pub(super) fn poll_oneoff(
     Ok(SUCCESS)
 }
 
-pub(super) fn proc_exit(c: &mut Caller<'_, Ctx>, code: i32) {
+pub(super) fn proc_exit(c: &mut dyn Guest, code: i32) {
     // Envoy logs and returns; the guest normally traps right after.
     world(c).borrow_mut().note(format!(
         "the plugin called proc_exit({code}); Envoy logs it and returns"

@@ -3,6 +3,7 @@
 
 mod chains;
 mod concurrency;
+mod engines;
 mod examples;
 mod fixtures;
 mod fuzz;
