@@ -142,6 +142,28 @@ pub fn refusal(invalid: &[(String, String)]) -> Option<String> {
     ))
 }
 
+/// The engine a new session runs on when driven to `until`: the browser's own `WebAssembly`
+/// for a plain run (to the end, or to breakpoints that fall between callbacks), unless the
+/// scenario asks for the interpreter; the interpreter for stepping into host calls,
+/// host-call breakpoints and stepping callback by callback, so that a step can go on inside
+/// the callback it stops before. (Concurrent workers run on the interpreter whatever is asked:
+/// the worker decides that.)
+pub fn engine_for(
+    setting: pwp_model::scenario::EngineSetting,
+    until: pwp_host::StepUntil,
+    breakpoints: &pwp_host::Breakpoints,
+) -> pwp_proto::EngineChoice {
+    use pwp_host::StepUntil;
+    use pwp_proto::EngineChoice;
+    let plain =
+        matches!(until, StepUntil::End | StepUntil::Breakpoint) && breakpoints.hostcalls.is_empty();
+    if plain && setting.is_auto() {
+        EngineChoice::Browser
+    } else {
+        EngineChoice::Interpreter
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +265,29 @@ mod tests {
         ])
         .unwrap();
         assert!(two.contains("(and 1 more)"));
+    }
+
+    #[test]
+    fn plain_runs_go_to_the_browsers_engine_and_steps_to_the_interpreter() {
+        use pwp_host::{Breakpoints, StepUntil};
+        use pwp_model::scenario::EngineSetting::{Auto, Interpreter};
+        use pwp_proto::EngineChoice::{Browser, Interpreter as Wasmi};
+        let none = Breakpoints::default();
+        assert_eq!(engine_for(Auto, StepUntil::Breakpoint, &none), Browser);
+        assert_eq!(engine_for(Auto, StepUntil::End, &none), Browser);
+        assert_eq!(engine_for(Interpreter, StepUntil::Breakpoint, &none), Wasmi);
+        assert_eq!(engine_for(Auto, StepUntil::Callback, &none), Wasmi);
+        assert_eq!(engine_for(Auto, StepUntil::HostCall, &none), Wasmi);
+        let mut on_callback = Breakpoints::default();
+        on_callback
+            .callbacks
+            .insert("proxy_on_request_headers".into());
+        assert_eq!(
+            engine_for(Auto, StepUntil::Breakpoint, &on_callback),
+            Browser
+        );
+        let mut on_hostcall = Breakpoints::default();
+        on_hostcall.hostcalls.insert("proxy_http_call".into());
+        assert_eq!(engine_for(Auto, StepUntil::Breakpoint, &on_hostcall), Wasmi);
     }
 }

@@ -8,10 +8,12 @@
 //! are old news and ignored. Cancel asks the worker to stop at its next slice; if it does not
 //! answer in time, the worker is replaced (the inputs and the results so far stay).
 
+use std::cell::Cell;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::{Pause, Scenario, StepUntil};
-use pwp_proto::{FromWorker, RunId, Snapshot, Stop, ToWorker};
+use pwp_host::{Breakpoints, Pause, Scenario, StepUntil};
+use pwp_proto::{EngineChoice, FromWorker, RunId, Snapshot, Stop, ToWorker};
 
 use crate::state::{AppState, RunStatus, RunView};
 
@@ -19,9 +21,19 @@ use crate::state::{AppState, RunStatus, RunView};
 /// "Run anyway" can override.
 type NoSession = (String, Option<pwp_host::Refusal>);
 
-/// The run the worker holds a session for, starting one for the current plugin and scenario
-/// if there is none.
-fn ensure_session(state: AppState) -> Result<RunId, NoSession> {
+thread_local! {
+    /// When the page last heard from the worker about the live run (`performance.now()`, ms):
+    /// the browser's engine cannot be interrupted, so a run that goes silent for longer than
+    /// its callback deadline is stuck in a callback.
+    static HEARD_MS: Cell<f64> = const { Cell::new(0.0) };
+    /// A replay on the interpreter (to the callback it stops before) and the step to take
+    /// once it is there.
+    static THEN: Cell<Option<(usize, StepUntil)>> = const { Cell::new(None) };
+}
+
+/// The run the worker holds a session for, starting one on `engine` for the current plugin
+/// and scenario if there is none.
+fn ensure_session(state: AppState, engine: EngineChoice) -> Result<RunId, NoSession> {
     if let Some(run) = state.live.get_value() {
         return Ok(run);
     }
@@ -67,6 +79,7 @@ fn ensure_session(state: AppState) -> Result<RunId, NoSession> {
             run,
             plugins: plugins.iter().map(|p| p.info().sha256.clone()).collect(),
             scenario: Box::new(scenario),
+            engine,
         },
         &[],
     );
@@ -99,7 +112,25 @@ pub fn drive(state: AppState, until: StepUntil) {
         });
         return;
     }
-    let run = match ensure_session(state) {
+    let breakpoints = state.breakpoints.get_untracked();
+    let setting = state.scenario.with_untracked(|s| s.settings.engine);
+    let engine = crate::gates::engine_for(setting, until, &breakpoints);
+    // A session on the browser's engine cannot stop inside a callback: to step into one,
+    // replay the run on the interpreter to where it is paused, then step.
+    if engine == EngineChoice::Interpreter
+        && state.live.get_value().is_some()
+        && state
+            .run
+            .with_untracked(|r| r.browser_engine && r.status == RunStatus::Paused)
+    {
+        let at = state.run.with_untracked(|r| match r.paused {
+            Some(Pause::BeforeCallback { index }) => index,
+            _ => r.report.as_ref().map_or(0, |rep| rep.callbacks.len()),
+        });
+        step_from(state, at, until);
+        return;
+    }
+    let run = match ensure_session(state, engine) {
         Ok(run) => run,
         Err((message, refusal)) => {
             state.run.set(RunView {
@@ -110,7 +141,6 @@ pub fn drive(state: AppState, until: StepUntil) {
             return;
         }
     };
-    let breakpoints = state.breakpoints.get_untracked();
     crate::engine::send(
         &ToWorker::Step {
             run,
@@ -122,6 +152,135 @@ pub fn drive(state: AppState, until: StepUntil) {
     state.run.update(|r| {
         r.status = RunStatus::Running;
         r.slices = 0;
+    });
+    let concurrent = state.scenario.with_untracked(|s| s.concurrency.is_some());
+    if engine == EngineChoice::Browser && !concurrent {
+        watch(state, run);
+    }
+}
+
+/// "Step from here": runs the scenario again on the interpreter to callback `at` (time,
+/// randomness and callout answers are inputs, so it is the same run), then steps `until`
+/// from there. What ran before stays on screen until the replay brings its own.
+pub fn step_from(state: AppState, at: usize, until: StepUntil) {
+    state.forget_session();
+    let run = match ensure_session(state, EngineChoice::Interpreter) {
+        Ok(run) => run,
+        Err((message, refusal)) => {
+            state.run.set(RunView {
+                status: RunStatus::Refused(message),
+                refusal,
+                ..RunView::default()
+            });
+            return;
+        }
+    };
+    THEN.set(Some((at, until)));
+    let breakpoints = Breakpoints {
+        at_callback: Some(at),
+        ..Breakpoints::default()
+    };
+    crate::engine::send(
+        &ToWorker::Step {
+            run,
+            until: StepUntil::Breakpoint,
+            breakpoints,
+        },
+        &[],
+    );
+    state.run.update(|r| {
+        r.status = RunStatus::Running;
+        r.slices = 0;
+        r.note = Some(format!(
+            "Replaying on the interpreter to {}, to step from there",
+            crate::labels::callback_no(at)
+        ));
+    });
+}
+
+/// A replay of [`step_from`] stopped: at its callback, take the step it was for.
+fn replayed(state: AppState) {
+    let Some((at, until)) = THEN.take() else {
+        return;
+    };
+    let there = state
+        .run
+        .with_untracked(|r| r.paused == Some(Pause::BeforeCallback { index: at }));
+    state.run.update(|r| r.note = None);
+    if there && until != StepUntil::Breakpoint {
+        drive(state, until);
+    }
+}
+
+/// The deadline of a callback on the browser's engine, in ms: the scenario's
+/// `limits.callback_deadline_ms`, or `window.__pwpDeadlineMs` (the e2e tests shorten it).
+fn deadline_ms(state: AppState) -> f64 {
+    web_sys::window()
+        .and_then(|w| {
+            js_sys::Reflect::get(&w, &wasm_bindgen::JsValue::from_str("__pwpDeadlineMs")).ok()
+        })
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(|| {
+            f64::from(
+                state
+                    .scenario
+                    .with_untracked(|s| s.settings.limits.callback_deadline_ms),
+            )
+        })
+}
+
+/// Watches run `run` (on the browser's engine) while it runs: the worker reports at least
+/// every quarter second between callbacks, so silence past the callback deadline means a
+/// callback that does not end. The worker is then replaced and the run repeated on the
+/// interpreter, whose fuel limit stops the loop and names the callback.
+fn watch(state: AppState, run: RunId) {
+    HEARD_MS.set(crate::browser::now_ms());
+    let generation = crate::engine::generation();
+    spawn_local(async move {
+        loop {
+            crate::browser::sleep_ms(100).await;
+            let running = state.live.get_value() == Some(run)
+                && crate::engine::generation() == generation
+                && state.run.with_untracked(|r| r.status == RunStatus::Running);
+            if !running {
+                return;
+            }
+            let deadline = deadline_ms(state);
+            if crate::browser::now_ms() - HEARD_MS.get() > deadline {
+                overran(state, deadline);
+                return;
+            }
+        }
+    });
+}
+
+/// A callback on the browser's engine ran past its deadline.
+fn overran(state: AppState, deadline: f64) {
+    crate::engine::restart();
+    state.live.set_value(None);
+    state.cancelling.set_value(None);
+    let note = format!(
+        "On the browser's engine a callback ran past its deadline of {deadline:.0} ms (settings.limits.callback_deadline_ms): the engine was stopped and replaced, and the run repeated on the interpreter, whose fuel limit finds where it loops"
+    );
+    let run = match ensure_session(state, EngineChoice::Interpreter) {
+        Ok(run) => run,
+        Err((message, _)) => {
+            engine_failed(state, &message);
+            return;
+        }
+    };
+    crate::engine::send(
+        &ToWorker::Step {
+            run,
+            until: StepUntil::Breakpoint,
+            breakpoints: state.breakpoints.get_untracked(),
+        },
+        &[],
+    );
+    state.run.update(|r| {
+        r.status = RunStatus::Running;
+        r.slices = 0;
+        r.note = Some(note.clone());
     });
 }
 
@@ -144,6 +303,7 @@ pub fn on_message(state: AppState, message: FromWorker) {
             });
         }
         FromWorker::Progress { run, snapshot } if Some(run) == live => {
+            HEARD_MS.set(crate::browser::now_ms());
             show(state, RunStatus::Running, *snapshot);
         }
         FromWorker::Stopped { run, how, snapshot } if Some(run) == live => {
@@ -159,6 +319,7 @@ pub fn on_message(state: AppState, message: FromWorker) {
             if how == Stop::Paused {
                 select_paused(state);
             }
+            replayed(state);
         }
         FromWorker::MocksUpdated { run, answered } if Some(run) == live => {
             let waiting = state.run.with_untracked(|r| {
@@ -178,7 +339,11 @@ pub fn on_message(state: AppState, message: FromWorker) {
 fn show(state: AppState, status: RunStatus, snapshot: Snapshot) {
     // The report before is taken, not copied: `set` below replaces the view anyway.
     let mut before = None;
-    state.run.update_untracked(|r| before = r.report.take());
+    let mut note = None;
+    state.run.update_untracked(|r| {
+        before = r.report.take();
+        note = r.note.take();
+    });
     let report = match pwp_proto::apply(before, snapshot.report) {
         Ok(r) => r,
         Err(e) => {
@@ -195,6 +360,8 @@ fn show(state: AppState, status: RunStatus, snapshot: Snapshot) {
         slices: snapshot.slices,
         stale: false,
         refusal: None,
+        browser_engine: snapshot.browser_engine,
+        note,
     });
 }
 

@@ -103,6 +103,11 @@ pub struct RunView {
     /// With [`RunStatus::Refused`]: the proxy's load check refused the plugin, for these
     /// reasons, and "Run anyway" (`settings.lenient`) can run it.
     pub refusal: Option<pwp_host::Refusal>,
+    /// The session runs on the browser's engine (else on the interpreter).
+    pub browser_engine: bool,
+    /// What the run is for beyond what it shows: a replay on the interpreter to a callback of
+    /// a run on the browser's engine, or the repeat of a run that overran its deadline there.
+    pub note: Option<String>,
 }
 
 /// All state, as copyable handles.

@@ -27,13 +27,21 @@ async function waitForWorkers(page, n) {
   for (let i = 0; i < 100 && engineWorkers(page).length !== n; i++) await page.waitForTimeout(50);
 }
 
-/** Uploads the looping fixture with a scenario that triggers it and ample fuel. */
+/**
+ * Uploads the looping fixture with a scenario that triggers it and ample fuel, on the
+ * interpreter: Cancel by message reaches a plugin only there (between fuel slices); the
+ * browser's engine is stopped by its deadline instead (engines.test.mjs).
+ */
 async function loadLoop(page) {
   await page.getByTestId("plugin-file").setInputFiles({ name: "loop.wasm", mimeType: "application/wasm", buffer: LOOP });
   await page.getByTestId("abi").waitFor();
   const scenario = await scenarioJson(page);
   scenario.request = { ...(scenario.request ?? {}), headers: [["x-evil", ""]] };
-  scenario.settings = { ...(scenario.settings ?? {}), limits: { ...(scenario.settings?.limits ?? {}), fuel_per_callback: 100_000_000_000 } };
+  scenario.settings = {
+    ...(scenario.settings ?? {}),
+    engine: "interpreter",
+    limits: { ...(scenario.settings?.limits ?? {}), fuel_per_callback: 100_000_000_000 },
+  };
   await applyScenario(page, scenario);
 }
 

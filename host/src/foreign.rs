@@ -12,6 +12,8 @@ pub use crate::ctx::Ctx;
 pub use crate::hostcalls::{HostImport, Import};
 pub use crate::memory::Guest;
 pub use crate::vm::{ForeignEngine, ForeignInstance, ForeignModule, ForeignTrap};
+/// The value and type vocabulary an engine speaks with the host (wasmi's).
+pub use wasmi::{Error, FuncType, Val, ValType};
 
 /// `bytes` with every defined memory's maximum lowered to `pages` (64 KiB each), so that an
 /// engine without a store limiter refuses `memory.grow` past the scenario's memory limit
@@ -89,7 +91,7 @@ fn read_leb(bytes: &[u8]) -> Option<(u64, usize)> {
 }
 
 /// The exported functions of a compiled module and their types.
-pub(crate) fn export_types(module: &wasmi::Module) -> HashMap<String, wasmi::FuncType> {
+pub(crate) fn export_types(module: &wasmi::Module) -> HashMap<String, FuncType> {
     module
         .exports()
         .filter_map(|e| match e.ty() {
@@ -101,20 +103,20 @@ pub(crate) fn export_types(module: &wasmi::Module) -> HashMap<String, wasmi::Fun
 
 /// The allocator the host returns data with: `malloc`, else `proxy_on_memory_allocate`, of
 /// type `(i32) -> i32` (as on wasmi, in `Vm::new`).
-pub(crate) fn allocator(exports: &HashMap<String, wasmi::FuncType>) -> Option<&'static str> {
+pub(crate) fn allocator(exports: &HashMap<String, FuncType>) -> Option<&'static str> {
     ["malloc", "proxy_on_memory_allocate"]
         .into_iter()
         .find(|n| {
-            exports.get(*n).is_some_and(|ty| {
-                ty.params() == [wasmi::ValType::I32] && ty.results() == [wasmi::ValType::I32]
-            })
+            exports
+                .get(*n)
+                .is_some_and(|ty| ty.params() == [ValType::I32] && ty.results() == [ValType::I32])
         })
 }
 
 /// The trap wasmi would report for an engine's trap message (V8's and SpiderMonkey's
 /// `RuntimeError` texts, and the stack overflow `RangeError`), so both engines name a failure
 /// alike. `None` for a message that is not a wasm trap.
-pub fn trap_from_message(message: &str) -> Option<wasmi::Error> {
+pub fn trap_from_message(message: &str) -> Option<Error> {
     use wasmi::TrapCode as T;
     let m = message.to_ascii_lowercase();
     let code = if m.contains("unreachable") {
@@ -141,7 +143,7 @@ pub fn trap_from_message(message: &str) -> Option<wasmi::Error> {
     } else {
         return None;
     };
-    Some(wasmi::Error::from(code))
+    Some(Error::from(code))
 }
 
 /// Frames of a JavaScript error's `stack` that are wasm functions, innermost first:

@@ -94,6 +94,10 @@ pub struct Breakpoints {
     pub hostcalls: BTreeSet<String>,
     /// Stop when a callback fails.
     pub traps: bool,
+    /// Stop before the callback with this index in the trace: "Step from here" replays a run
+    /// to it (on the interpreter, after a run on the browser's engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_callback: Option<usize>,
 }
 
 /// A scenario running against a plugin.
@@ -469,6 +473,7 @@ impl Session {
             (Pause::Failed { .. }, StepUntil::Callback | StepUntil::HostCall) => true,
             (Pause::BeforeCallback { index }, StepUntil::Breakpoint) => {
                 self.breakpoints.callbacks.contains(name(*index))
+                    || self.breakpoints.at_callback == Some(*index)
             }
             (Pause::HostCall { callback, hostcall }, StepUntil::Breakpoint) => w
                 .trace

@@ -778,6 +778,9 @@ pub struct Settings {
     pub lenient: bool,
     /// Resource limits.
     pub limits: Limits,
+    /// The engine the app runs a plain Run on (`pwp` always uses the interpreter).
+    #[serde(skip_serializing_if = "EngineSetting::is_auto")]
+    pub engine: EngineSetting,
     /// Seed of `random_get`.
     pub seed: u64,
 }
@@ -798,6 +801,7 @@ impl Default for Settings {
             strict: false,
             lenient: false,
             limits: Limits::default(),
+            engine: EngineSetting::Auto,
             seed: 1,
         }
     }
@@ -924,6 +928,28 @@ pub enum ReplaceHeader {
     InPlace,
 }
 
+/// Which engine the app runs a scenario on. The trace is the same on both (a test holds them
+/// to it); they differ in speed and in what they can do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EngineSetting {
+    /// A plain Run (to the end, or to breakpoints on callbacks) on the browser's own
+    /// `WebAssembly`, at native speed; stepping, host-call breakpoints and concurrent workers
+    /// on the interpreter.
+    #[default]
+    Auto,
+    /// Everything on the interpreter (wasmi), which meters fuel.
+    Interpreter,
+}
+
+impl EngineSetting {
+    /// The default, left out of saved scenarios.
+    pub fn is_auto(&self) -> bool {
+        *self == EngineSetting::Auto
+    }
+}
+
 /// Limits that keep a looping or greedy plugin from hurting the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -937,6 +963,10 @@ pub struct Limits {
     pub max_body_bytes: u64,
     /// Host calls one callback may make before it is stopped.
     pub max_hostcalls_per_callback: u32,
+    /// Wall-clock milliseconds one callback may run on the browser's engine, which has no
+    /// fuel: past it the app stops the engine and repeats the run on the interpreter, whose
+    /// fuel limit names the callback that loops.
+    pub callback_deadline_ms: u32,
     /// Log lines kept per run; later ones are counted, not stored.
     pub max_log_lines: u32,
     /// Bytes the plugin may make the host keep (logs, shared data, queues, properties) and
@@ -951,6 +981,7 @@ impl Default for Limits {
             memory_pages: 4096,
             max_body_bytes: 1 << 20,
             max_hostcalls_per_callback: 100_000,
+            callback_deadline_ms: 2_000,
             max_log_lines: 10_000,
             max_host_bytes: 256 << 20,
         }

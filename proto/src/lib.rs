@@ -116,6 +116,9 @@ pub enum ToWorker {
         plugins: Vec<String>,
         /// The scenario.
         scenario: Box<Scenario>,
+        /// The engine to run it on.
+        #[serde(default)]
+        engine: EngineChoice,
     },
     /// Run until `until`, a breakpoint, the end, or a [`ToWorker::Cancel`]. Answered by
     /// [`FromWorker::Progress`] while it runs and one [`FromWorker::Stopped`].
@@ -160,6 +163,20 @@ pub enum ToWorker {
     /// Run the built-in warm-up plugin if no session has run yet (answered by
     /// [`FromWorker::Warm`]).
     WarmUp,
+}
+
+/// Which engine runs a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineChoice {
+    /// wasmi, the interpreter: pauses anywhere (stepping into host calls, breakpoints on
+    /// host calls, concurrent workers), meters fuel, and stops a loop by fuel.
+    #[default]
+    Interpreter,
+    /// The browser's own `WebAssembly`, at native speed: pauses only between callbacks, and a
+    /// loop is stopped by the page's deadline. A scenario with concurrent workers runs on the
+    /// interpreter anyway.
+    Browser,
 }
 
 /// How a [`ToWorker::Step`] ended.
@@ -275,6 +292,9 @@ pub struct Snapshot {
     pub stream: Option<HttpStream>,
     /// The L4 connection now.
     pub connection: Option<TcpConnection>,
+    /// The session runs on the browser's engine (else on the interpreter).
+    #[serde(default)]
+    pub browser_engine: bool,
 }
 
 /// A report as the change to the previous one of the same run: each of the lists that grow

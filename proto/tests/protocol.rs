@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use pwp_host::scenario::{Event, MockResponse, Mocks, TickEvent};
 use pwp_host::{Breakpoints, CalloutAnswer, Pause, Refusal, Scenario, Session, Step, StepUntil};
 use pwp_proto::{
-    DeltaWriter, Envelope, FromWorker, ProtoError, ReportDelta, Snapshot, Stop, ToWorker, VERSION,
-    WireRefusal, apply, decode, encode,
+    DeltaWriter, EngineChoice, Envelope, FromWorker, ProtoError, ReportDelta, Snapshot, Stop,
+    ToWorker, VERSION, WireRefusal, apply, decode, encode,
 };
 
 fn example(name: &str) -> (Vec<u8>, Scenario) {
@@ -54,6 +54,7 @@ fn every_page_message_survives_the_round_trip() {
             run: 7,
             plugins: vec!["ab".repeat(32)],
             scenario: Box::new(scenario.clone()),
+            engine: EngineChoice::Browser,
         },
         ToWorker::Step {
             run: 7,
@@ -115,6 +116,7 @@ fn the_worker_messages_of_a_stepped_run_survive_the_round_trip() {
             report: writer.delta(session.report()),
             stream: session.world().stream().cloned(),
             connection: session.world().connection.clone(),
+            browser_engine: false,
         };
         let how = match step {
             Step::Finished => Stop::Finished,

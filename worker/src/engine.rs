@@ -5,8 +5,11 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use pwp_host::foreign::ForeignEngine;
 use pwp_host::{Plugin, Session, SessionError, Step, StepUntil};
-use pwp_proto::{DeltaWriter, FromWorker, RunId, Snapshot, Stop, ToWorker, WireRefusal};
+use pwp_proto::{
+    DeltaWriter, EngineChoice, FromWorker, RunId, Snapshot, Stop, ToWorker, WireRefusal,
+};
 
 use crate::warmup;
 
@@ -55,16 +58,20 @@ pub struct Engine {
     warm: Warm,
     /// The clock for callback durations, microseconds.
     now_us: fn() -> f64,
+    /// The browser's own engine, for [`EngineChoice::Browser`] (none natively).
+    browser: Option<Box<dyn ForeignEngine>>,
 }
 
 impl Engine {
-    /// An engine with nothing loaded; `now_us` times callbacks.
-    pub fn new(now_us: fn() -> f64) -> Engine {
+    /// An engine with nothing loaded; `now_us` times callbacks; `browser` runs sessions that
+    /// ask for the browser's engine (without one they run on the interpreter).
+    pub fn new(now_us: fn() -> f64, browser: Option<Box<dyn ForeignEngine>>) -> Engine {
         Engine {
             plugins: HashMap::new(),
             live: None,
             warm: Warm::NotYet,
             now_us,
+            browser,
         }
     }
 
@@ -93,11 +100,12 @@ impl Engine {
                 run,
                 plugins,
                 scenario,
+                engine,
             } => {
                 // The user's run warms the engine itself; the warm-up gives way for good.
                 self.warm = Warm::Over;
                 self.live = None;
-                match self.start(&plugins, *scenario) {
+                match self.start(&plugins, *scenario, engine) {
                     Ok(session) => {
                         self.live = Some(Live {
                             run,
@@ -170,6 +178,7 @@ impl Engine {
         &self,
         plugins: &[String],
         scenario: pwp_host::Scenario,
+        engine: EngineChoice,
     ) -> Result<Session, (String, Option<WireRefusal>)> {
         let mut chain = Vec::new();
         for (k, sha) in plugins.iter().enumerate() {
@@ -184,7 +193,11 @@ impl Engine {
             })?;
             chain.push(&**plugin);
         }
-        let session = Session::with_chain(&chain, scenario).map_err(|e| match e {
+        let browser = match engine {
+            EngineChoice::Browser => self.browser.as_deref(),
+            EngineChoice::Interpreter => None,
+        };
+        let session = Session::with_chain_on(&chain, scenario, browser).map_err(|e| match e {
             SessionError::Refused(refusal) => (
                 format!("{} would refuse to load this plugin", refusal.proxy),
                 Some(WireRefusal::from(&refusal)),
@@ -262,6 +275,7 @@ fn snapshot(live: &mut Live, slices: u32) -> Snapshot {
         report: live.writer.delta(s.report()),
         stream: s.world().stream().cloned(),
         connection: s.world().connection.clone(),
+        browser_engine: !s.steppable(),
     }
 }
 

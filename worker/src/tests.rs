@@ -2,7 +2,7 @@
 
 use pwp_host::StepUntil;
 use pwp_host::{Breakpoints, Scenario};
-use pwp_proto::{FromWorker, RunId, Stop, ToWorker, apply};
+use pwp_proto::{EngineChoice, FromWorker, RunId, Stop, ToWorker, apply};
 
 use crate::engine::Engine;
 
@@ -67,6 +67,7 @@ fn start(run: RunId, sha: &str, scenario: Scenario) -> ToWorker {
         run,
         plugins: vec![sha.to_string()],
         scenario: Box::new(scenario),
+        engine: EngineChoice::Interpreter,
     }
 }
 
@@ -83,7 +84,7 @@ fn a_run_in_the_engine_streams_progress_and_ends_with_the_whole_report() {
     let (sha, bytes, mut scenario) = example("go-headers");
     scenario.requests = 30;
     let expected = pwp_host::run(&bytes, scenario.clone()).unwrap();
-    let mut engine = Engine::new(ticking);
+    let mut engine = Engine::new(ticking, None);
     load(&mut engine, &sha, bytes);
     assert!(send(&mut engine, start(1, &sha, scenario), vec![]).is_empty());
     assert!(send(&mut engine, step(1, StepUntil::End), vec![]).is_empty());
@@ -130,7 +131,7 @@ fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
             "settings": {"limits": {"fuel_per_callback": 1000000000000}}}"#,
     )
     .unwrap();
-    let mut engine = Engine::new(ticking);
+    let mut engine = Engine::new(ticking, None);
     load(&mut engine, &sha, bytes.clone());
     let out = send(&mut engine, start(5, &sha, scenario.clone()), vec![]);
     assert!(out.is_empty(), "{out:?}");
@@ -183,7 +184,7 @@ fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
 
 #[test]
 fn a_module_the_engine_does_not_hold_is_refused_by_name() {
-    let mut engine = Engine::new(ticking);
+    let mut engine = Engine::new(ticking, None);
     let out = send(
         &mut engine,
         start(1, &"00".repeat(32), Scenario::default()),
@@ -215,12 +216,12 @@ fn a_module_the_engine_does_not_hold_is_refused_by_name() {
 
 #[test]
 fn the_warm_up_runs_in_slices_and_gives_way_to_a_run_for_good() {
-    let mut engine = Engine::new(ticking);
+    let mut engine = Engine::new(ticking, None);
     send(&mut engine, ToWorker::WarmUp, vec![]);
     let out = pump(&mut engine, 100_000);
     assert!(matches!(&out[..], [FromWorker::Warm]), "{out:?}");
 
-    let mut engine = Engine::new(ticking);
+    let mut engine = Engine::new(ticking, None);
     send(&mut engine, ToWorker::WarmUp, vec![]);
     assert!(pump(&mut engine, 1).is_empty());
     let (sha, bytes, scenario) = example("rust-basic-auth");
@@ -245,7 +246,7 @@ fn a_replay_of_small_callbacks_gives_control_back_between_callbacks() {
     // callbacks the whole replay would be one pump, deaf to Cancel.
     let (sha, bytes, mut scenario) = example("rust-basic-auth");
     scenario.requests = 20;
-    let mut engine = Engine::new(ticking);
+    let mut engine = Engine::new(ticking, None);
     load(&mut engine, &sha, bytes);
     send(&mut engine, start(1, &sha, scenario), vec![]);
     send(&mut engine, step(1, StepUntil::End), vec![]);

@@ -12,7 +12,10 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::engine::Engine;
 
 thread_local! {
-    static ENGINE: RefCell<Engine> = RefCell::new(Engine::new(now_us));
+    static ENGINE: RefCell<Engine> = RefCell::new(Engine::new(
+        now_us,
+        Some(Box::new(crate::browser::BrowserEngine::default())),
+    ));
     /// True while the slice loop runs (one loop at a time).
     static PUMPING: Cell<bool> = const { Cell::new(false) };
 }

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use pwp_model::scenario::{Clock, Concurrency, Limits, MAX_WORKERS, Scenario};
+use pwp_model::scenario::{Clock, Concurrency, EngineSetting, Limits, MAX_WORKERS, Scenario};
 
 use super::fields::{Check, NumberField};
 use super::{edit, part};
@@ -28,6 +28,9 @@ pub fn LimitsEditor() -> impl IntoView {
                 <Check label="Lenient" testid="lenient" value=part(state, |s| s.settings.lenient)
                     hint="Run a plugin the emulated proxy would refuse to load (bad callback signature, missing import, foreign ABI)"
                     on_change=move |b| edit(state, |s| s.settings.lenient = b) />
+                <Check label="Interpreter only" testid="interpreter-only" value=part(state, |s| !s.settings.engine.is_auto())
+                    hint="Run everything on the interpreter (wasmi), which meters fuel; by default a plain Run uses the browser's own WebAssembly engine, with the same trace"
+                    on_change=move |b| edit(state, |s| s.settings.engine = if b { EngineSetting::Interpreter } else { EngineSetting::Auto }) />
             </div>
             <h3 class="ed-sub">"Limits"</h3>
             <div class="ed-grid">
@@ -46,6 +49,9 @@ pub fn LimitsEditor() -> impl IntoView {
                     on_change=move |n| set_limit(|l, n| l.max_log_lines = u32::try_from(n).unwrap_or(u32::MAX), n) />
                 <NumberField label="Host memory the plugin may fill" unit="bytes" testid="limit-host-bytes" default=d.max_host_bytes
                     value=limit(|l| l.max_host_bytes) on_change=move |n| set_limit(|l, n| l.max_host_bytes = n, n) />
+                <NumberField label="Callback deadline" unit="ms, browser engine" testid="limit-deadline" default=u64::from(d.callback_deadline_ms) min=1 max=u32_max
+                    value=limit(|l| u64::from(l.callback_deadline_ms))
+                    on_change=move |n| set_limit(|l, n| l.callback_deadline_ms = u32::try_from(n).unwrap_or(u32::MAX), n) />
             </div>
             <h3 class="ed-sub">"Replay and time"</h3>
             <div class="ed-grid">

@@ -97,6 +97,10 @@ pub fn Controls() -> impl IntoView {
                 <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| cancel(state)>"Cancel"</button>
             </Show>
             <span class="run-status" data-testid="run-status" aria-live="polite">{move || status_text(state)}</span>
+            {move || engine_badge(state)}
+            {move || state.run.with(|r| r.note.clone()).map(|n| view! {
+                <span class="run-note" data-testid="run-note" role="status">{n}</span>
+            })}
             {move || lenient_refusal(state).map(|r| view! {
                 <span class="badge warn" data-testid="lenient-badge" role="status"
                     title=format!("settings.lenient is on. {} would refuse to load it: {}", r.proxy, r.problems.join("; "))>
@@ -168,6 +172,19 @@ fn ClockControls(blocked: Memo<gates::Blocked>) -> impl IntoView {
             <span class="unit">"ms"</span>
         </span>
     }
+}
+
+/// Which engine ran (or runs) the session.
+fn engine_badge(state: AppState) -> Option<impl IntoView> {
+    let (started, browser) = state.run.with(|r| (r.report.is_some(), r.browser_engine));
+    started.then(|| {
+        let (label, title) = if browser {
+            ("browser engine", "Ran on the browser's own WebAssembly engine, at native speed. Stepping into a callback replays the run on the interpreter to that point.")
+        } else {
+            ("interpreter", "Ran on the interpreter (wasmi), which can pause inside a callback and meters fuel.")
+        };
+        view! { <span class="badge engine" data-testid="engine" data-engine=if browser { "browser" } else { "interpreter" } title=title>{label}</span> }
+    })
 }
 
 fn status_text(state: AppState) -> String {

@@ -168,6 +168,16 @@ pub fn ErrorView() -> impl IntoView {
                 .map(|e| (e.to_string(), e.backtrace.clone(), e.panic.clone(), false))
         })
     };
+    let frames = move || {
+        state.run.with(|r| {
+            r.report
+                .as_ref()?
+                .error
+                .as_ref()
+                .map(|e| e.wasm_backtrace.clone())
+                .filter(|f| !f.is_empty())
+        })
+    };
     view! {
         <div class="error-slot" data-testid="error" role="alert">
             {move || err().map(|(msg, lines, panic, load_check)| view! {
@@ -177,6 +187,12 @@ pub fn ErrorView() -> impl IntoView {
                         {lines.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}
                     </ul>
                     {panic.map(|p| view! { <details open><summary>"The plugin's own output"</summary><pre class="mono">{p}</pre></details> })}
+                    {frames().map(|f| view! {
+                        <details open data-testid="wasm-backtrace">
+                            <summary>"Wasm backtrace (the browser's engine; innermost first)"</summary>
+                            <ol class="mono">{f.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ol>
+                        </details>
+                    })}
                     {load_check.then(|| view! {
                         <p class="run-anyway">
                             <button data-testid="run-anyway" on:click=move |_| crate::runner::run_anyway(state)

@@ -259,7 +259,14 @@ pub fn CallbackDetail() -> impl IntoView {
                     let calls = cb.hostcalls.clone();
                     let changes = cb.changes.clone();
                     view! {
-                        <h3>{format!("{} {}", labels::callback_no(cb.index), cb.name)}</h3>
+                        <h3>{format!("{} {}", labels::callback_no(cb.index), cb.name)}
+                            <button class="step-from" data-testid="step-from"
+                                title="Run the scenario again on the interpreter and pause before this callback, to step into it (the same inputs give the same run)"
+                                disabled=move || state.run.with(|r| r.status == RunStatus::Running)
+                                on:click=move |_| crate::runner::step_from(state, cb.index, pwp_host::StepUntil::Breakpoint)>
+                                "Step from here"
+                            </button>
+                        </h3>
                         <table class="hostcalls" data-testid="hostcalls">
                             <thead><tr><th>"host call"</th><th>"arguments and results"</th><th>"status"</th></tr></thead>
                             <tbody>

@@ -1,0 +1,322 @@
+//! The browser's own `WebAssembly` as the host's second engine: plain runs (no stepping into
+//! host calls, no breakpoints inside a callback) run the plugin compiled by the browser, at
+//! its speed, with every import answered by the host's functions through the plugin's
+//! exported memory.
+//!
+//! A call cannot be paused or metered here: a plugin that loops is stopped by the page, which
+//! replaces the worker when a callback runs past its deadline (`app/src/engine.rs`).
+
+use std::cell::{RefCell, RefMut};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Array, ArrayBuffer, BigInt, Function, Object, Reflect, Uint8Array, WebAssembly};
+use pwp_host::foreign::{
+    Ctx, Error, ForeignEngine, ForeignInstance, ForeignModule, ForeignTrap, FuncType, Guest,
+    HostImport, Import, Val, ValType, trap_from_message, wasm_frames,
+};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+/// Compiles modules once (by the key the host gives: sha256 and memory cap).
+#[derive(Default)]
+pub struct BrowserEngine {
+    modules: RefCell<HashMap<String, WebAssembly::Module>>,
+}
+
+/// What the import functions of one instance share.
+struct Shared {
+    ctx: Rc<RefCell<Ctx>>,
+    memory: RefCell<Option<WebAssembly::Memory>>,
+    alloc: RefCell<Option<Function>>,
+    /// The host's error behind the exception an import threw, for the call to report.
+    trap: RefCell<Option<Error>>,
+}
+
+type ImportFn = Closure<dyn FnMut(Array) -> Result<JsValue, JsValue>>;
+
+struct BrowserInstance {
+    shared: Rc<Shared>,
+    exports: Object,
+    /// Keeps the import functions alive as long as the instance.
+    _imports: Vec<ImportFn>,
+}
+
+impl ForeignEngine for BrowserEngine {
+    fn instantiate(
+        &self,
+        module: &ForeignModule<'_>,
+        ctx: Rc<RefCell<Ctx>>,
+    ) -> Result<Box<dyn ForeignInstance>, String> {
+        let compiled = self.compile(module)?;
+        let shared = Rc::new(Shared {
+            ctx,
+            memory: RefCell::new(None),
+            alloc: RefCell::new(None),
+            trap: RefCell::new(None),
+        });
+        let imports = Object::new();
+        let mut keep = Vec::new();
+        let wrap = Function::new_with_args("f", "return (...a) => f(a);");
+        for import in module.imports {
+            let (module_name, name, value): (&str, &str, JsValue) = match import {
+                Import::Func(h) => {
+                    let f = import_fn(shared.clone(), h.clone());
+                    let js = wrap
+                        .call1(&JsValue::NULL, f.as_ref())
+                        .map_err(|e| describe(&e))?;
+                    keep.push(f);
+                    (&h.module, &h.name, js)
+                }
+                Import::Memory {
+                    module,
+                    name,
+                    minimum,
+                    maximum,
+                } => {
+                    let descriptor = Object::new();
+                    set(&descriptor, "initial", &JsValue::from(*minimum))?;
+                    set(&descriptor, "maximum", &JsValue::from(*maximum))?;
+                    let memory = WebAssembly::Memory::new(&descriptor).map_err(|e| describe(&e))?;
+                    *shared.memory.borrow_mut() = Some(memory.clone());
+                    (module, name, memory.into())
+                }
+            };
+            let namespace = match Reflect::get(&imports, &JsValue::from_str(module_name)) {
+                Ok(ns) if ns.is_object() => ns.unchecked_into::<Object>(),
+                _ => {
+                    let ns = Object::new();
+                    set(&imports, module_name, &ns)?;
+                    ns
+                }
+            };
+            set(&namespace, name, &value)?;
+        }
+        let instance = WebAssembly::Instance::new(&compiled, &imports).map_err(|e| {
+            // A trap in the start section, or a host function's.
+            match shared.trap.borrow_mut().take() {
+                Some(trap) => trap.to_string(),
+                None => describe(&e),
+            }
+        })?;
+        let exports = instance.exports();
+        if let Ok(memory) = Reflect::get(&exports, &JsValue::from_str("memory"))
+            && let Ok(memory) = memory.dyn_into::<WebAssembly::Memory>()
+        {
+            *shared.memory.borrow_mut() = Some(memory);
+        }
+        if let Some(name) = module.allocator {
+            let alloc = Reflect::get(&exports, &JsValue::from_str(name))
+                .ok()
+                .and_then(|f| f.dyn_into::<Function>().ok());
+            *shared.alloc.borrow_mut() = alloc;
+        }
+        Ok(Box::new(BrowserInstance {
+            shared,
+            exports,
+            _imports: keep,
+        }))
+    }
+}
+
+impl BrowserEngine {
+    fn compile(&self, module: &ForeignModule<'_>) -> Result<WebAssembly::Module, String> {
+        if let Some(m) = self.modules.borrow().get(&module.key) {
+            return Ok(m.clone());
+        }
+        let bytes = Uint8Array::from(module.bytes);
+        let compiled = WebAssembly::Module::new(&bytes).map_err(|e| describe(&e))?;
+        self.modules
+            .borrow_mut()
+            .insert(module.key.clone(), compiled.clone());
+        Ok(compiled)
+    }
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), String> {
+    Reflect::set(target, &JsValue::from_str(key), value)
+        .map(|_| ())
+        .map_err(|e| describe(&e))
+}
+
+/// The import function for `h`: decodes the arguments, runs the host function, and turns its
+/// trap into an exception (the host's error waits in `Shared::trap` for the call to report).
+fn import_fn(shared: Rc<Shared>, h: HostImport) -> ImportFn {
+    Closure::new(move |args: Array| -> Result<JsValue, JsValue> {
+        let raw: Vec<i64> = args.iter().map(|a| to_i64(&a)).collect();
+        let outcome = {
+            let mut guest = BrowserGuest {
+                shared: &shared,
+                ctx: Some(shared.ctx.borrow_mut()),
+            };
+            h.call(&mut guest, &raw)
+        };
+        match outcome {
+            Ok(vals) => Ok(match vals.as_slice() {
+                [] => JsValue::UNDEFINED,
+                [v] => to_js(v),
+                many => many.iter().map(to_js).collect::<Array>().into(),
+            }),
+            Err(e) => {
+                *shared.trap.borrow_mut() = Some(e);
+                Err(js_sys::Error::new("the host function trapped").into())
+            }
+        }
+    })
+}
+
+/// The guest as the browser engine's host functions see it.
+struct BrowserGuest<'a> {
+    shared: &'a Shared,
+    /// Held for the host call; let go while the allocator runs (it may call host functions).
+    ctx: Option<RefMut<'a, Ctx>>,
+}
+
+impl BrowserGuest<'_> {
+    fn buffer(&self) -> Option<ArrayBuffer> {
+        let memory = self.shared.memory.borrow();
+        Some(memory.as_ref()?.buffer().unchecked_into())
+    }
+}
+
+impl Guest for BrowserGuest<'_> {
+    fn data(&self) -> &Ctx {
+        self.ctx.as_ref().expect("held outside the allocator")
+    }
+
+    fn data_mut(&mut self) -> &mut Ctx {
+        self.ctx.as_mut().expect("held outside the allocator")
+    }
+
+    fn memory_size(&self) -> Option<usize> {
+        Some(byte_length(&self.buffer()?))
+    }
+
+    fn read_raw(&self, start: usize, dst: &mut [u8]) {
+        if let Some(buffer) = self.buffer() {
+            Uint8Array::new_with_byte_offset_and_length(&buffer, start as u32, dst.len() as u32)
+                .copy_to(dst);
+        }
+    }
+
+    fn write_raw(&mut self, start: usize, src: &[u8]) {
+        if let Some(buffer) = self.buffer() {
+            Uint8Array::new_with_byte_offset_and_length(&buffer, start as u32, src.len() as u32)
+                .copy_from(src);
+        }
+    }
+
+    fn call_allocator(&mut self, size: u32) -> Option<Result<u32, Error>> {
+        let alloc = self.shared.alloc.borrow().clone()?;
+        self.ctx = None;
+        let result = alloc.call1(&JsValue::UNDEFINED, &JsValue::from(size as i32));
+        self.ctx = Some(self.shared.ctx.borrow_mut());
+        Some(match result {
+            Ok(ptr) => Ok(ptr.as_f64().unwrap_or(0.0) as i32 as u32),
+            Err(e) => Err(trap_of(self.shared, &e).error),
+        })
+    }
+}
+
+impl ForeignInstance for BrowserInstance {
+    fn call(&mut self, name: &str, args: &[Val], ty: &FuncType) -> Result<Vec<Val>, ForeignTrap> {
+        let func = Reflect::get(&self.exports, &JsValue::from_str(name))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| ForeignTrap {
+                error: Error::new(format!("the plugin exports no function {name}")),
+                backtrace: Vec::new(),
+            })?;
+        let js_args: Array = args.iter().map(to_js).collect();
+        let out = Reflect::apply(&func, &JsValue::UNDEFINED, &js_args)
+            .map_err(|e| trap_of(&self.shared, &e))?;
+        Ok(match ty.results() {
+            [] => Vec::new(),
+            [t] => vec![from_js(&out, *t)],
+            many => {
+                let items: Array = out.unchecked_into();
+                many.iter()
+                    .enumerate()
+                    .map(|(i, t)| from_js(&items.get(i as u32), *t))
+                    .collect()
+            }
+        })
+    }
+
+    fn memory_pages(&self) -> u32 {
+        let memory = self.shared.memory.borrow();
+        memory.as_ref().map_or(0, |m| {
+            (byte_length(&m.buffer().unchecked_into()) / 65536) as u32
+        })
+    }
+}
+
+/// The size of `buffer` in bytes. (`ArrayBuffer::byte_length` is a `u32`, which a 4 GiB
+/// memory overflows.)
+fn byte_length(buffer: &ArrayBuffer) -> usize {
+    Reflect::get(buffer, &JsValue::from_str("byteLength"))
+        .ok()
+        .and_then(|n| n.as_f64())
+        .map_or(0, |n| n as usize)
+}
+
+/// The trap behind exception `e`: the host function's own error if one threw it, else the
+/// engine's trap named as wasmi names it, with the engine's wasm backtrace.
+fn trap_of(shared: &Shared, e: &JsValue) -> ForeignTrap {
+    let stack = Reflect::get(e, &JsValue::from_str("stack"))
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    let backtrace = wasm_frames(&stack);
+    if let Some(error) = shared.trap.borrow_mut().take() {
+        return ForeignTrap { error, backtrace };
+    }
+    let message = describe(e);
+    let error = trap_from_message(&message).unwrap_or_else(|| Error::new(message));
+    ForeignTrap { error, backtrace }
+}
+
+/// An exception's message (`RuntimeError: unreachable`).
+fn describe(e: &JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => {
+            let name = err.name().as_string().unwrap_or_default();
+            let message = err.message().as_string().unwrap_or_default();
+            if name.is_empty() {
+                message
+            } else {
+                format!("{name}: {message}")
+            }
+        }
+        None => e.as_string().unwrap_or_else(|| format!("{e:?}")),
+    }
+}
+
+fn to_i64(v: &JsValue) -> i64 {
+    if let Some(n) = v.as_f64() {
+        return n as i64;
+    }
+    v.dyn_ref::<BigInt>()
+        .and_then(|b| i64::try_from(b.clone()).ok())
+        .unwrap_or(0)
+}
+
+fn to_js(v: &Val) -> JsValue {
+    match v {
+        Val::I32(x) => JsValue::from(*x),
+        Val::I64(x) => BigInt::from(*x).into(),
+        Val::F32(x) => JsValue::from(f32::from(*x)),
+        Val::F64(x) => JsValue::from(f64::from(*x)),
+        _ => JsValue::NULL,
+    }
+}
+
+fn from_js(v: &JsValue, t: ValType) -> Val {
+    match t {
+        ValType::I32 => Val::I32(v.as_f64().unwrap_or(0.0) as i64 as i32),
+        ValType::I64 => Val::I64(to_i64(v)),
+        ValType::F32 => Val::F32((v.as_f64().unwrap_or(0.0) as f32).into()),
+        ValType::F64 => Val::F64(v.as_f64().unwrap_or(0.0).into()),
+        other => Val::default_for_ty(other),
+    }
+}
