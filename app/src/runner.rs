@@ -28,7 +28,7 @@ thread_local! {
     static HEARD_MS: Cell<f64> = const { Cell::new(0.0) };
     /// A replay on the interpreter (to the callback it stops before) and the step to take
     /// once it is there.
-    static THEN: Cell<Option<(usize, StepUntil)>> = const { Cell::new(None) };
+    static THEN: Cell<Option<(RunId, usize, StepUntil)>> = const { Cell::new(None) };
 }
 
 /// The run the worker holds a session for, starting one on `engine` for the current plugin
@@ -175,7 +175,7 @@ pub fn step_from(state: AppState, at: usize, until: StepUntil) {
             return;
         }
     };
-    THEN.set(Some((at, until)));
+    THEN.set(Some((run, at, until)));
     let breakpoints = Breakpoints {
         at_callback: Some(at),
         ..Breakpoints::default()
@@ -198,11 +198,15 @@ pub fn step_from(state: AppState, at: usize, until: StepUntil) {
     });
 }
 
-/// A replay of [`step_from`] stopped: at its callback, take the step it was for.
-fn replayed(state: AppState) {
-    let Some((at, until)) = THEN.take() else {
+/// Run `run` stopped: if it is the replay of [`step_from`] and it is at its callback, take
+/// the step it was for.
+fn replayed(state: AppState, run: RunId) {
+    let Some((replay, at, until)) = THEN.take() else {
         return;
     };
+    if replay != run {
+        return;
+    }
     let there = state
         .run
         .with_untracked(|r| r.paused == Some(Pause::BeforeCallback { index: at }));
@@ -319,7 +323,7 @@ pub fn on_message(state: AppState, message: FromWorker) {
             if how == Stop::Paused {
                 select_paused(state);
             }
-            replayed(state);
+            replayed(state, run);
         }
         FromWorker::MocksUpdated { run, answered } if Some(run) == live => {
             let waiting = state.run.with_untracked(|r| {

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import binaryen from "binaryen";
 import { open, pickExample, root, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
 
 const app = useApp();
@@ -31,7 +32,7 @@ async function installHarness(page) {
       const out = delta.report;
       if (delta.from.every((f) => f === 0)) return out;
       const keys = ["callbacks", "logs", "timeline", "memory_pages", "requests"];
-      keys.forEach((k, i) => (out[k] = before[k].slice(0, delta.from[i]).concat(out[k])));
+      keys.forEach((k, i) => (out[k] = (before[k] ?? []).slice(0, delta.from[i]).concat(out[k] ?? [])));
       return out;
     };
     window.__bothEngines = async (modules, scenario) => {
@@ -165,6 +166,116 @@ test("every WAT fixture of the host's tests reports the same on both engines", a
     if (report) compared += 1;
   }
   assert.ok(compared >= 30, `only ${compared} fixtures compared`);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+/** The host's looping fixture: proxy_on_request_headers loops when `x-evil` is sent. */
+const LOOP = wasmFromText(readFileSync(join(fixtures, "hostile_loop_headers.wat"), "utf8"));
+
+/** A plugin that traps two calls deep in proxy_on_request_headers, its names kept. */
+function trapping() {
+  binaryen.setDebugInfo(true);
+  try {
+    return wasmFromText(`(module
+      (memory (export "memory") 1)
+      (global $heap (mut i32) (i32.const 8192))
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "_initialize"))
+      (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
+        (global.get $heap)
+        (global.set $heap (i32.add (global.get $heap) (local.get $n))))
+      (func (export "proxy_on_context_create") (param i32 i32))
+      (func $parse_token (unreachable))
+      (func $check_auth (call $parse_token))
+      (func $proxy_on_request_headers (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+        (call $check_auth)
+        (i32.const 0)))`);
+  } finally {
+    binaryen.setDebugInfo(false);
+  }
+}
+
+const engine = (page) => page.getByTestId("engine").getAttribute("data-engine");
+
+async function scenarioJson(page) {
+  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
+  return JSON.parse(await page.getByTestId("scenario-json-editor").inputValue());
+}
+
+async function applyScenario(page, scenario) {
+  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
+  await page.getByTestId("scenario-json-editor").fill(JSON.stringify(scenario, null, 2));
+  await page.getByTestId("scenario-apply").click();
+}
+
+test("Run uses the browser's engine; Step from here replays on the interpreter and steps in", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await pickExample(page, "go-headers");
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Finished$/);
+  assert.equal(await engine(page), "browser");
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
+  const headers = page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"]');
+  await headers.click();
+  const index = await page.locator('[data-testid="callback"].selected').getAttribute("data-index");
+  await page.getByTestId("step-from").click();
+  await waitForStatus(page, /^Paused before/);
+  assert.equal(await engine(page), "interpreter");
+  assert.equal(await page.locator('[data-testid="callback"].selected').getAttribute("data-index"), index);
+  await page.getByTestId("step-into").click();
+  await waitForStatus(page, /^Paused after host call 0 of/);
+  assert.equal(await page.getByTestId("run-note").count(), 0, "the replay's note is gone once it is there");
+  await screenshot(page, "engines-step-from-here");
+  // A breakpoint on a callback pauses a run on the browser's engine (between callbacks);
+  // Step into from there replays to that callback on the interpreter and steps in.
+  await headers.locator("button.bp").click();
+  await page.getByTestId("restart").click();
+  await page.getByTestId("run").click();
+  await waitForStatus(page, /^Paused before/);
+  assert.equal(await engine(page), "browser");
+  await page.getByTestId("step-into").click();
+  await waitForStatus(page, /^Paused after host call 0 of/);
+  assert.equal(await engine(page), "interpreter");
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test("a plugin that loops on the browser's engine is stopped by the deadline and named on the interpreter", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await page.getByTestId("plugin-file").setInputFiles({ name: "loop.wasm", mimeType: "application/wasm", buffer: LOOP });
+  await page.getByTestId("abi").waitFor();
+  const scenario = await scenarioJson(page);
+  scenario.request = { ...(scenario.request ?? {}), headers: [["x-evil", ""]] };
+  scenario.settings = { ...(scenario.settings ?? {}), limits: { ...(scenario.settings?.limits ?? {}), fuel_per_callback: 30_000_000 } };
+  await applyScenario(page, scenario);
+  await page.evaluate(() => (window.__pwpDeadlineMs = 300));
+  const first = page.workers().find((w) => w.url().endsWith("/pwp-worker_loader.js"));
+  const closed = new Promise((resolve) => first.once("close", resolve));
+  await page.getByTestId("run").click();
+  await closed; // the stuck worker was terminated
+  await page.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent?.includes("out_of_fuel"));
+  assert.match(await page.getByTestId("error").textContent(), /proxy_on_request_headers/);
+  assert.match(await page.getByTestId("run-note").textContent(), /ran past its deadline of 300 ms/);
+  assert.equal(await engine(page), "interpreter");
+  await screenshot(page, "engines-deadline");
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test("a trap on the browser's engine shows its wasm backtrace with function names", async () => {
+  const { page, errors } = await open(app.browser, app.server.url);
+  await page.getByTestId("plugin-file").setInputFiles({ name: "trap.wasm", mimeType: "application/wasm", buffer: trapping() });
+  await page.getByTestId("abi").waitFor();
+  await page.getByTestId("run").click();
+  await page.getByTestId("wasm-backtrace").waitFor();
+  assert.equal(await engine(page), "browser");
+  const frames = await page.locator('[data-testid="wasm-backtrace"] li').allTextContents();
+  assert.match(frames[0], /^parse_token \(wasm-function\[\d+\]:0x[0-9a-f]+\)$/);
+  assert.match(frames[1], /^check_auth /);
+  assert.match(frames[2], /^proxy_on_request_headers /);
+  assert.equal(frames.length, 3, "only the plugin's frames, not the host's");
+  assert.match(await page.getByTestId("error").textContent(), /unreachable executed/);
   assert.deepEqual(errors, []);
   await page.context().close();
 });

@@ -146,11 +146,14 @@ pub fn trap_from_message(message: &str) -> Option<Error> {
     Some(Error::from(code))
 }
 
-/// Frames of a JavaScript error's `stack` that are wasm functions, innermost first:
-/// `proxy_on_request_headers (wasm-function[412]:0x1a2b3)`.
+/// Frames of a JavaScript error's `stack` that are the plugin's wasm functions, innermost
+/// first: `proxy_on_request_headers (wasm-function[412]:0x1a2b3)`. A module compiled from
+/// bytes has `wasm://wasm/<hash>` frames; the host's own (the worker's module, loaded from a
+/// URL) are left out.
 pub fn wasm_frames(stack: &str) -> Vec<String> {
     stack
         .lines()
+        .filter(|line| line.contains("wasm://wasm/"))
         .filter_map(|line| {
             let line = line.trim().strip_prefix("at ").unwrap_or(line.trim());
             let at = line.find("wasm-function[")?;
@@ -240,7 +243,7 @@ mod tests {
 
     #[test]
     fn wasm_frames_keep_names_and_offsets() {
-        let stack = "RuntimeError: unreachable\n    at runtime.abort (wasm://wasm/0a1b2c3d:wasm-function[42]:0x1f00)\n    at proxy_on_request_headers (wasm://wasm/0a1b2c3d:wasm-function[7]:0x200)\n    at wasm://wasm/0a1b2c3d:wasm-function[3]:0x10\n    at Engine.call (worker.js:1:2)";
+        let stack = "RuntimeError: unreachable\n    at runtime.abort (wasm://wasm/0a1b2c3d:wasm-function[42]:0x1f00)\n    at proxy_on_request_headers (wasm://wasm/0a1b2c3d:wasm-function[7]:0x200)\n    at wasm://wasm/0a1b2c3d:wasm-function[3]:0x10\n    at http://127.0.0.1/pwp-worker_bg.wasm: (wasm-function[507]:0x1190e5)\n    at Engine.call (worker.js:1:2)";
         assert_eq!(
             wasm_frames(stack),
             vec![
