@@ -99,7 +99,8 @@ function comparable(value) {
   if (value && typeof value === "object") {
     const out = {};
     for (const [k, v] of Object.entries(value)) {
-      if (!["fuel", "duration_us", "wasm_backtrace"].includes(k)) out[k] = comparable(v);
+      if (["fuel", "duration_us", "wasm_backtrace"].includes(k)) continue;
+      out[k] = comparable(v);
     }
     return out;
   }
@@ -162,8 +163,15 @@ test("every WAT fixture of the host's tests reports the same on both engines", a
     }
     const modules = [{ sha: sha256(bytes), base64: bytes.toString("base64") }];
     // Lenient: fixtures of shapes Envoy refuses still run, as in the native fixture tests.
-    const report = await assertAlike(page, name, modules, { version: 2, settings: { lenient: true } }, { mayNotLoad: true });
+    const scenario = { version: 2, settings: { lenient: true } };
+    const report = await assertAlike(page, name, modules, scenario, { mayNotLoad: true });
     if (report) compared += 1;
+    // The hostile ones misbehave when the request carries `x-evil`; all but the loops (which
+    // only fuel or the page's deadline stop) end on their own.
+    const text = readFileSync(join(fixtures, name), "utf8");
+    if (report && text.includes('"x-evil"') && !name.includes("loop")) {
+      await assertAlike(page, `${name} (x-evil)`, modules, { ...scenario, request: { headers: [["x-evil", ""]] } });
+    }
   }
   assert.ok(compared >= 30, `only ${compared} fixtures compared`);
   assert.deepEqual(errors, []);

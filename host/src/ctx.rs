@@ -68,6 +68,11 @@ impl Limiter {
     pub fn take_refused_growth(&mut self) -> Option<(usize, usize)> {
         self.refused_growth.take()
     }
+
+    /// Records a growth another engine refused, as (current, desired) bytes.
+    pub(crate) fn set_refused_growth(&mut self, current: usize, desired: usize) {
+        self.refused_growth = Some((current, desired));
+    }
 }
 
 impl wasmi::ResourceLimiter for Limiter {

@@ -127,7 +127,7 @@ fn foreign_vm(
     let imports = crate::hostcalls::imports(&compiled.module, pages)
         .map_err(|e| SessionError::Instantiate(format!("linking failed: {e}")))?;
     let exports = Rc::new(crate::foreign::export_types(&compiled.module));
-    let capped = crate::foreign::cap_memory(plugin.bytes(), pages);
+    let capped = crate::foreign::prepare(plugin.bytes(), pages);
     let module = ForeignModule {
         key: format!("{}:{pages}", plugin.info().sha256),
         bytes: capped.as_deref().unwrap_or(plugin.bytes()),

@@ -62,6 +62,10 @@ pub trait ForeignInstance {
     fn call(&mut self, name: &str, args: &[Val], ty: &FuncType) -> Result<Vec<Val>, ForeignTrap>;
     /// The size of its memory in 64 KiB pages.
     fn memory_pages(&self) -> u32;
+    /// The last `memory.grow` the module refused since this was last asked, as (pages then,
+    /// pages asked for): the globals [`REFUSED_FROM`](crate::foreign::REFUSED_FROM) and
+    /// [`REFUSED_TO`](crate::foreign::REFUSED_TO) of the prepared module, read and reset.
+    fn take_refused_growth(&mut self) -> Option<(u32, u32)>;
 }
 
 /// How a call on a [`ForeignEngine`] failed.
@@ -299,8 +303,15 @@ impl Vm {
                 let r = func.call_resumable(&mut *store, args, &mut out);
                 self.progress(r, out)
             }
-            (Inner::Foreign { instance, .. }, Target::Foreign(name)) => {
-                Progress::Done(match instance.call(name, args, &export.ty) {
+            (Inner::Foreign { instance, ctx, .. }, Target::Foreign(name)) => {
+                let result = instance.call(name, args, &export.ty);
+                if let Some((from, to)) = instance.take_refused_growth() {
+                    let bytes = |pages: u32| (pages as usize).saturating_mul(65536);
+                    ctx.borrow_mut()
+                        .limits
+                        .set_refused_growth(bytes(from), bytes(to));
+                }
+                Progress::Done(match result {
                     Ok(vals) => CallEnd::Returned(vals),
                     Err(trap) => {
                         let mut failure = failure_from_error(&trap.error);

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use js_sys::{Array, ArrayBuffer, BigInt, Function, Object, Reflect, Uint8Array, WebAssembly};
 use pwp_host::foreign::{
     Ctx, Error, ForeignEngine, ForeignInstance, ForeignModule, ForeignTrap, FuncType, Guest,
-    HostImport, Import, Val, ValType, trap_from_message, wasm_frames,
+    HostImport, Import, REFUSED_FROM, REFUSED_TO, Val, ValType, trap_from_message, wasm_frames,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -241,6 +241,18 @@ impl ForeignInstance for BrowserInstance {
                     .collect()
             }
         })
+    }
+
+    fn take_refused_growth(&mut self) -> Option<(u32, u32)> {
+        let read = |name: &str| {
+            let global = Reflect::get(&self.exports, &JsValue::from_str(name)).ok()?;
+            let global: WebAssembly::Global = global.dyn_into().ok()?;
+            let value = global.value().as_f64()? as i32 as u32;
+            global.set_value(&JsValue::from(0));
+            Some(value)
+        };
+        let (from, to) = (read(REFUSED_FROM)?, read(REFUSED_TO)?);
+        (to != 0).then_some((from, to))
     }
 
     fn memory_pages(&self) -> u32 {
