@@ -28,11 +28,12 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 async function installHarness(page) {
   await page.evaluate(() => {
     const envelope = (m) => JSON.stringify({ v: 1, m });
+    // pwp-proto's `apply`: each growing list keeps its first `from[i]` items and takes the
+    // rest from the delta (an empty list may be left out of the JSON).
     const apply = (before, delta) => {
       const out = delta.report;
-      if (delta.from.every((f) => f === 0)) return out;
       const keys = ["callbacks", "logs", "timeline", "memory_pages", "requests"];
-      keys.forEach((k, i) => (out[k] = (before[k] ?? []).slice(0, delta.from[i]).concat(out[k] ?? [])));
+      keys.forEach((k, i) => (out[k] = (before?.[k] ?? []).slice(0, delta.from[i]).concat(out[k] ?? [])));
       return out;
     };
     window.__bothEngines = async (modules, scenario) => {
@@ -107,6 +108,19 @@ function comparable(value) {
   return value;
 }
 
+/** Where `a` and `b` first differ, as a path and both values; null when they are equal. */
+function firstDifference(a, b, path = "report") {
+  if (a === b) return null;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
+    return `${path}: interpreter ${JSON.stringify(a)}, browser ${JSON.stringify(b)}`;
+  }
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const d = firstDifference(a[k], b[k], `${path}.${k}`);
+    if (d) return d;
+  }
+  return null;
+}
+
 /** Runs on both engines and asserts they agree; answers the browser engine's report. */
 async function assertAlike(page, label, modules, scenario, { mayNotLoad = false } = {}) {
   const both = await page.evaluate(([m, s]) => window.__bothEngines(m, s), [modules, scenario]);
@@ -118,7 +132,8 @@ async function assertAlike(page, label, modules, scenario, { mayNotLoad = false 
   assert.equal(interpreter.browser, false, `${label}: the interpreter run`);
   assert.equal(browser.browser, !scenario.concurrency, `${label}: ran on the browser's engine`);
   assert.equal(browser.how, interpreter.how, label);
-  assert.deepEqual(comparable(browser.report), comparable(interpreter.report), `${label}: the engines disagree`);
+  const difference = firstDifference(comparable(interpreter.report), comparable(browser.report));
+  assert.equal(difference, null, `${label}: the engines disagree at ${difference}`);
   return browser.report;
 }
 

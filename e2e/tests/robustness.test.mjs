@@ -77,6 +77,9 @@ test("a looping plugin can be cancelled, is stopped by its fuel limit, and the p
 
   // With ample fuel it runs for a long while: the page answers, and Cancel stops it.
   await page.getByRole("tab", { name: "Settings" }).click();
+  // Cancel by message and fuel are the interpreter's (the browser's engine is stopped by its
+  // deadline instead: engines.test.mjs).
+  await page.getByTestId("interpreter-only").check();
   await page.getByTestId("limit-fuel").fill("100,000,000,000");
   await page.getByTestId("limit-fuel").press("Tab");
   await page.getByTestId("run").click();

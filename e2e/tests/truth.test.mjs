@@ -191,6 +191,9 @@ test("a looping plugin: Cancel says cancelled, and the default fuel ends it by i
 
   // With ample fuel it runs until cancelled; the run says so, not "Paused" or "0 fuel".
   await page.getByRole("tab", { name: "Settings" }).click();
+  // Cancel by message and fuel are the interpreter's (the browser's engine is stopped by its
+  // deadline instead: engines.test.mjs).
+  await page.getByTestId("interpreter-only").check();
   await page.getByTestId("limit-fuel").fill("100,000,000,000");
   await page.getByTestId("limit-fuel").press("Tab");
   await page.getByTestId("run").click();

@@ -33,7 +33,9 @@ struct Shared {
     trap: RefCell<Option<Error>>,
 }
 
-type ImportFn = Closure<dyn FnMut(Array) -> Result<JsValue, JsValue>>;
+// `Fn`, not `FnMut`: a host call may re-enter the same import (through the allocator), and
+// wasm-bindgen refuses to re-enter an `FnMut` closure.
+type ImportFn = Closure<dyn Fn(Array) -> Result<JsValue, JsValue>>;
 
 struct BrowserInstance {
     shared: Rc<Shared>,
