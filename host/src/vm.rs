@@ -26,7 +26,7 @@ use crate::trace::{Failure, FailureKind};
 
 /// An engine other than wasmi that runs plugins (the browser's `WebAssembly`, in the worker).
 /// It compiles and instantiates a module whose imports the host describes, and answers each
-/// import with [`Import::call`] on a [`Guest`](crate::memory::Guest) of its own.
+/// import with [`HostImport::call`](crate::hostcalls::HostImport::call) on a [`Guest`](crate::memory::Guest) of its own.
 pub trait ForeignEngine {
     /// Instantiates `module` (its start section runs here). The host functions see `ctx`.
     ///
