@@ -2,13 +2,14 @@
 //! allocator and start function, every import with what the host does with it, and whether
 //! upstream Envoy would load it.
 
-use sha2::{Digest, Sha256};
 use wasmi::ValType as WasmType;
 use wasmparser::{ExternalKind, KnownCustom, Parser, Payload, TypeRef, ValType};
 
 use crate::abi::AbiVersion;
 use crate::hostcalls;
-use crate::info::{Allocator, ImportInfo, ImportStatus, LoadError, PluginInfo, StartFunctions};
+use crate::info::{
+    Allocator, ImportInfo, ImportStatus, LoadError, PluginInfo, StartFunctions, sha256_hex,
+};
 use WasmType::I32;
 
 /// A function type from the type section, in the host's value types.
@@ -46,14 +47,6 @@ fn wasm_type(t: ValType) -> WasmType {
         ValType::Ref(r) if r.is_func_ref() => WasmType::FuncRef,
         ValType::Ref(_) => WasmType::ExternRef,
     }
-}
-
-/// Lower-case hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn not_wasm_hint(bytes: &[u8]) -> String {

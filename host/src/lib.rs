@@ -15,7 +15,9 @@
 //! `interrupt` (the host errors wasmi carries), `state` (what a run can observe), `ctx` (what
 //! wasmi keeps for the host functions), `memory` and `properties`, `hostcalls`, `inspect`,
 //! `plugin`, `vm`, `driver`, `session`. They are private; the re-exports below are what the
-//! CLI, the app, the benchmarks and the tests use.
+//! CLI, the engine worker, the benchmarks and the tests use. (The page does not link this
+//! crate: the types it shows of a run, such as [`Pause`], [`Breakpoints`] and [`HttpStream`],
+//! are `pwp-model`'s, re-exported here under their old paths.)
 
 mod ctx;
 mod driver;
@@ -31,12 +33,14 @@ mod session;
 mod state;
 mod vm;
 
-pub use pwp_model::{abi, connection, export, info, outcome, report, scenario, share, trace};
+pub use pwp_model::{
+    abi, connection, export, info, outcome, report, run, scenario, share, stream, trace,
+};
 
 pub use driver::{CalloutAnswer, Control, GrpcAnswer, Pause};
 pub use hostcalls::{Ns, SPECS, Spec};
-pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo};
-pub use inspect::{inspect, inspect_hashed, sha256_hex};
+pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo, sha256_hex};
+pub use inspect::{inspect, inspect_hashed};
 pub use pairs::encode as encode_pairs;
 pub use plugin::Plugin;
 pub use report::Report;

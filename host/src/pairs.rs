@@ -9,8 +9,7 @@
 //! Little-endian. Decoding is strict like cpp-host's: any malformed input, more than 1024
 //! entries or more than 1 MiB decodes as an *empty* list, never an error.
 
-/// A header entry as bytes (values need not be UTF-8).
-pub type Pair = (Vec<u8>, Vec<u8>);
+pub use pwp_model::stream::Pair;
 
 const MAX_PAIRS: usize = 1024;
 const MAX_BYTES: usize = 1 << 20;

@@ -2,7 +2,6 @@
 //! to the end. The app steps it from UI events and in fuel slices; `pwp` runs it to the end.
 
 use std::cell::{Ref, RefCell};
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -17,6 +16,7 @@ use crate::report::Report;
 use crate::scenario::{PropertyValue, Scenario};
 use crate::state::{Resolved, World};
 use crate::vm::{ForeignEngine, ForeignModule, Vm};
+pub use pwp_model::run::{Breakpoints, Refusal, StepUntil, load_refusal};
 
 /// Why a session could not start.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -33,47 +33,6 @@ pub enum SessionError {
     Instantiate(String),
 }
 
-/// Why the emulated proxy would refuse to load a plugin.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{proxy} would refuse to load this plugin: {}", .problems.join("; "))]
-pub struct Refusal {
-    /// `Envoy` or `Higress`: the proxy the scenario's profile emulates for this plugin.
-    pub proxy: &'static str,
-    /// Its reasons ([`PluginInfo::load_problems`], or the Higress ones), never empty.
-    pub problems: Vec<String>,
-}
-
-/// What the proxy `scenario` emulates for the plugin `info` describes would refuse at load
-/// time, whether or not the scenario is `lenient`: under Envoy a callback with a bad
-/// signature, an import Envoy lacks or does not give this ABI, a foreign ABI, no allocator;
-/// under Higress what Higress refuses (it accepts ABI 0.2.100 and its own host calls).
-pub fn load_refusal(info: &PluginInfo, scenario: &Scenario) -> Option<Refusal> {
-    if crate::state::emulates_higress(scenario, info) {
-        (!info.higress_would_load).then(|| Refusal {
-            proxy: "Higress",
-            problems: info.higress_load_problems.clone(),
-        })
-    } else {
-        (!info.envoy_would_load).then(|| Refusal {
-            proxy: "Envoy",
-            problems: info.load_problems.clone(),
-        })
-    }
-}
-
-/// How far [`Session::step`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum StepUntil {
-    /// To the next callback (step over).
-    Callback,
-    /// To the next host call or callback (step into).
-    HostCall,
-    /// To the next breakpoint (continue).
-    Breakpoint,
-    /// To the end, ignoring breakpoints.
-    End,
-}
-
 /// What a step ended on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -83,21 +42,6 @@ pub enum Step {
     Yielded,
     /// The run is over; [`Session::report`] has the result.
     Finished,
-}
-
-/// Where to stop when continuing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Breakpoints {
-    /// Callback export names, e.g. `proxy_on_response_headers`.
-    pub callbacks: BTreeSet<String>,
-    /// Host function names, e.g. `proxy_http_call`.
-    pub hostcalls: BTreeSet<String>,
-    /// Stop when a callback fails.
-    pub traps: bool,
-    /// Stop before the callback with this index in the trace: "Step from here" replays a run
-    /// to it (on the interpreter, after a run on the browser's engine).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_callback: Option<usize>,
 }
 
 /// A scenario running against a plugin.

@@ -2,6 +2,7 @@
 //! the CLI and the report show. (The inspection itself, which parses WebAssembly, is the host's.)
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::abi::AbiVersion;
 use crate::names::names;
@@ -48,6 +49,14 @@ pub struct PluginInfo {
     /// code, Higress-only imports); `profile: auto` then runs it under Higress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub higress_evidence: Option<String>,
+}
+
+/// Lower-case hex sha256 of `bytes` (what [`PluginInfo::sha256`] holds).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 names! {

@@ -3,7 +3,9 @@
 //! A [`Scenario`] is the input (versioned, JSON or YAML, with migrations
 //! and a JSON Schema); the [`Trace`], the [`outcome`]s of the requests and the
 //! [`Report`] are the output; [`info`] says what a plugin is; [`share`] packs a
-//! scenario into a link and [`export`] writes deployment files from it. `pwp-host` runs plugins
+//! scenario into a link and [`export`] writes deployment files from it; [`run`] says where a
+//! run pauses and how far it steps, and [`stream`] is the stream or connection a paused run
+//! shows. `pwp-host` runs plugins
 //! and produces these; the CLI and the browser app read and write them, and a page without the
 //! engine can too.
 
@@ -14,12 +16,14 @@ pub mod info;
 mod names;
 pub mod outcome;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod share;
+pub mod stream;
 pub mod text;
 pub mod trace;
 
-pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo};
+pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo, sha256_hex};
 pub use report::Report;
 pub use scenario::Scenario;
 pub use trace::{Failure, Trace};

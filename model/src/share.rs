@@ -13,13 +13,12 @@
 //! Links are forever: [`decode`] reads every version ever written (migrating older ones) and
 //! the tests keep fixed links from each version decoding to fixed scenarios.
 
+use crate::info::sha256_hex;
+use crate::scenario::{PluginRef, Scenario, ScenarioError};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-
-use crate::scenario::{PluginRef, Scenario, ScenarioError};
 
 /// The current version of the share payload (`"v"`).
 pub const SHARE_VERSION: u32 = 1;
@@ -263,13 +262,6 @@ pub fn plugin_ref(bytes: &[u8], origin: PluginOrigin<'_>) -> PluginRef {
             ..PluginRef::default()
         },
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -29,74 +29,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use serde::{Deserialize, Serialize};
-
-use crate::scenario::{Event, MockResponse, Scenario};
+use crate::scenario::{Event, Scenario};
 use crate::state::World;
 use crate::trace::{Failure, FailureKind};
 use crate::vm::Vm;
 
 pub(crate) use call::CallOutcome;
-
-/// Where a run is paused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Pause {
-    /// About to call a callback (`Trace::callbacks[index]`, already recorded with its args).
-    BeforeCallback {
-        /// Index in the trace.
-        index: usize,
-    },
-    /// A host call just returned (the last one of `Trace::callbacks[callback]`).
-    HostCall {
-        /// Index of the callback in the trace.
-        callback: usize,
-        /// Index of the host call in that callback.
-        hostcall: usize,
-    },
-    /// A callback failed (trap, limit).
-    Failed {
-        /// Index of the callback in the trace.
-        callback: usize,
-    },
-    /// A callout waits for an answer (interactive mode, no matching mock).
-    Callout {
-        /// Its token.
-        token: u32,
-    },
-    /// A fuel slice ended; resume to go on.
-    Slice,
-    /// Events added while paused ([`Control::injected`]: a tick, a clock advance) have run.
-    Injected,
-}
-
-/// A user's answer to a pending callout.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum CalloutAnswer {
-    /// An HTTP response (also used for gRPC: status in `:status`-less form is not needed).
-    Http(MockResponse),
-    /// A stream reset / network error.
-    Reset,
-    /// A Redis RESP reply.
-    Redis(String),
-    /// A gRPC answer.
-    Grpc(GrpcAnswer),
-}
-
-/// How a gRPC call or stream is answered.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct GrpcAnswer {
-    /// gRPC status (0 = OK).
-    pub status: u32,
-    /// Status message, read with `proxy_get_status` in `proxy_on_grpc_close`.
-    pub status_message: String,
-    /// The response message (serialized protobuf).
-    pub message: Vec<u8>,
-    /// Initial metadata (streams).
-    pub initial_metadata: Vec<(String, String)>,
-    /// Trailing metadata (streams).
-    pub trailing_metadata: Vec<(String, String)>,
-}
+pub use pwp_model::run::{CalloutAnswer, GrpcAnswer, Pause};
 
 /// Settings the session can change between steps.
 #[derive(Debug)]

@@ -5,14 +5,14 @@
 //! before the callback's first change. After the callback only the maps and bodies kept that
 //! way are compared, so a callback that changes nothing costs neither a copy nor a comparison.
 
+use super::Pair;
 use super::{HttpStream, StreamMap};
-use crate::pairs::Pair;
 use crate::trace::{Change, ChangeOp, ChangeTarget};
 
 /// The maps (in [`StreamMap::ALL`] order) and bodies (request, response) as they were before
 /// the current callback first changed them; `None` while untouched.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Originals {
+pub struct Originals {
     maps: [Option<FlatPairs>; 4],
     bodies: [Option<Vec<u8>>; 2],
 }
@@ -20,7 +20,7 @@ pub(crate) struct Originals {
 impl HttpStream {
     /// A map for a host call to change. What it was before the current callback's first change
     /// is kept for [`HttpStream::take_changes`].
-    pub(crate) fn map_to_change(&mut self, m: StreamMap) -> &mut Vec<Pair> {
+    pub fn map_to_change(&mut self, m: StreamMap) -> &mut Vec<Pair> {
         let (map, original) = match m {
             StreamMap::RequestHeaders => (&mut self.request_headers, &mut self.originals.maps[0]),
             StreamMap::ResponseHeaders => (&mut self.response_headers, &mut self.originals.maps[1]),
@@ -35,7 +35,7 @@ impl HttpStream {
 
     /// The request (or response) body for a host call to change, kept like
     /// [`HttpStream::map_to_change`] keeps maps.
-    pub(crate) fn body_to_change(&mut self, request: bool) -> &mut Vec<u8> {
+    pub fn body_to_change(&mut self, request: bool) -> &mut Vec<u8> {
         let (body, original) = if request {
             (&mut self.request_body, &mut self.originals.bodies[0])
         } else {
@@ -46,13 +46,13 @@ impl HttpStream {
     }
 
     /// Starts a callback: changes are recorded from here.
-    pub(crate) fn forget_changes(&mut self) {
+    pub fn forget_changes(&mut self) {
         self.originals = Originals::default();
     }
 
     /// What the host calls changed since [`HttpStream::forget_changes`] (maps, then bodies),
     /// as the trace shows it; starts over.
-    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+    pub fn take_changes(&mut self) -> Vec<Change> {
         let Originals { maps, bodies } = std::mem::take(&mut self.originals);
         let mut out = Vec::new();
         for (m, before) in StreamMap::ALL.into_iter().zip(maps) {

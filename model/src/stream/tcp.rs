@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::connection::{Connection, Peer};
 use crate::trace::{Change, ChangeOp, ChangeTarget};
-use pwp_model::connection::{Connection, Peer};
 
 /// The connection being proxied.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ impl TcpConnection {
 
     /// The buffer of `peer` for a host call to change; what it was before the current
     /// callback's first change is kept for [`TcpConnection::take_changes`].
-    pub(crate) fn buffer_to_change(&mut self, peer: Peer) -> &mut Vec<u8> {
+    pub fn buffer_to_change(&mut self, peer: Peer) -> &mut Vec<u8> {
         let (buf, original) = match peer {
             Peer::Downstream => (&mut self.downstream, &mut self.originals[0]),
             Peer::Upstream => (&mut self.upstream, &mut self.originals[1]),
@@ -62,12 +62,12 @@ impl TcpConnection {
     }
 
     /// Starts a callback: changes are recorded from here.
-    pub(crate) fn forget_changes(&mut self) {
+    pub fn forget_changes(&mut self) {
         self.originals = [None, None];
     }
 
     /// What the host calls changed since [`TcpConnection::forget_changes`]; starts over.
-    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+    pub fn take_changes(&mut self) -> Vec<Change> {
         let [down, up] = std::mem::take(&mut self.originals);
         let mut out = Vec::new();
         for (target, before, after) in [
