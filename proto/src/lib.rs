@@ -6,6 +6,8 @@
 //!
 //! ```text
 //!  page                                          worker (pwp-host + wasmi)
+//!   | Inspect { id, sha256 } + bytes ----------->  reads imports, exports, ABI, toolchain
+//!   | <------------------------------------------  Inspected { id, info }
 //!   | Load { plugins: [sha256] } + bytes ------->  compiles, keeps by sha256
 //!   | <------------------------------------------  Loaded { sha256, error }
 //!   | Start { run, plugins, scenario } --------->  a new Session (or Refused)
@@ -17,15 +19,18 @@
 //! ```
 //!
 //! A module's bytes are not JSON: they travel beside the message (the page posts
-//! `[json, bytes...]`), in the order [`ToWorker::Load`] names them.
+//! `[json, bytes...]`), in the order [`ToWorker::Load`] names them, or the one module of
+//! [`ToWorker::Inspect`]. The page holds no WebAssembly parser: what a module is (the import
+//! report, whether the proxy would load it) comes from the worker.
 //!
 //! Reports grow with the run (a 10,000-request replay has tens of thousands of callbacks), so
 //! a [`Snapshot`] carries a [`ReportDelta`]: only what changed since the snapshot before.
 
-use pwp_host::TcpConnection;
-use pwp_host::report::Report;
-use pwp_host::scenario::{Event, Mocks};
-use pwp_host::{Breakpoints, CalloutAnswer, HttpStream, Pause, Refusal, Scenario, StepUntil};
+use pwp_model::info::{LoadError, PluginInfo};
+use pwp_model::report::Report;
+use pwp_model::run::{Breakpoints, CalloutAnswer, Pause, Refusal, StepUntil};
+use pwp_model::scenario::{Event, Mocks, Scenario};
+use pwp_model::stream::{HttpStream, TcpConnection};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +110,15 @@ pub enum ToWorker {
     Load {
         /// The sha256 (lower-case hex) of each module.
         plugins: Vec<String>,
+    },
+    /// Say what the module whose bytes follow is (what `pwp_host::inspect` finds): answered by
+    /// one [`FromWorker::Inspected`] with the same `id`. The worker keeps a module it could
+    /// read, so that a [`ToWorker::Load`] of it does not read it again.
+    Inspect {
+        /// The page's number for this request.
+        id: u64,
+        /// The module's sha256 (lower-case hex), computed by the page.
+        sha256: String,
     },
     /// Start a session of `plugins` (the first, then the chain's further filters, all loaded
     /// before), forgetting any other. Answered by [`FromWorker::Refused`] if it cannot start;
@@ -201,6 +215,13 @@ pub enum FromWorker {
     Ready,
     /// The warm-up ran (or was skipped because a run came first).
     Warm,
+    /// What the module of [`ToWorker::Inspect`] `id` is, or why it is not a usable plugin.
+    Inspected {
+        /// The request's `id`.
+        id: u64,
+        /// The inspection.
+        info: Result<Box<PluginInfo>, LoadError>,
+    },
     /// A module of [`ToWorker::Load`] is compiled, or why it is not.
     Loaded {
         /// Its sha256.

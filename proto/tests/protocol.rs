@@ -50,6 +50,10 @@ fn every_page_message_survives_the_round_trip() {
         ToWorker::Load {
             plugins: vec!["ab".repeat(32), "cd".repeat(32)],
         },
+        ToWorker::Inspect {
+            id: 3,
+            sha256: "ab".repeat(32),
+        },
         ToWorker::Start {
             run: 7,
             plugins: vec!["ab".repeat(32)],
@@ -160,6 +164,29 @@ fn the_worker_messages_of_a_stepped_run_survive_the_round_trip() {
         },
     ] {
         text_round_trip(&m);
+    }
+}
+
+#[test]
+fn an_inspection_and_a_load_error_read_back_equal() {
+    // The page shows the worker's inspection (import report, the proxy's load check): it must
+    // arrive whole, for a plugin and for bytes that are not one.
+    let (bytes, _) = example("go-headers");
+    let info = pwp_host::inspect(&bytes).expect("go-headers is a plugin");
+    assert!(!info.imports.is_empty() && !info.callbacks.is_empty());
+    let not_wasm = pwp_host::inspect(b"hello").expect_err("not WebAssembly");
+    for (id, result) in [(1, Ok(Box::new(info))), (2, Err(not_wasm))] {
+        let text = encode(&FromWorker::Inspected {
+            id,
+            info: result.clone(),
+        });
+        match decode::<FromWorker>(&text).unwrap() {
+            FromWorker::Inspected { id: back, info } => {
+                assert_eq!(back, id);
+                assert_eq!(info, result, "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 

@@ -52,7 +52,7 @@ enum Warm {
 
 /// Everything the worker holds.
 pub struct Engine {
-    /// Loaded modules by sha256, compiled once.
+    /// Inspected or loaded modules by sha256, compiled once (on [`ToWorker::Load`]).
     plugins: HashMap<String, Rc<Plugin>>,
     live: Option<Live>,
     warm: Warm,
@@ -75,7 +75,8 @@ impl Engine {
         }
     }
 
-    /// Handles one message; `bytes` are the modules a [`ToWorker::Load`] names, in order.
+    /// Handles one message; `bytes` are the modules a [`ToWorker::Load`] names, in order, or
+    /// the one of [`ToWorker::Inspect`].
     pub fn handle(
         &mut self,
         message: ToWorker,
@@ -83,12 +84,26 @@ impl Engine {
         out: &mut dyn FnMut(FromWorker),
     ) {
         match message {
+            ToWorker::Inspect { id, sha256 } => {
+                let bytes = bytes.into_iter().next().unwrap_or_default();
+                let info = Plugin::load_hashed(bytes, Some(sha256.clone())).map(|plugin| {
+                    let info = Box::new(plugin.info().clone());
+                    self.plugins.insert(sha256, Rc::new(plugin));
+                    info
+                });
+                out(FromWorker::Inspected { id, info });
+            }
             ToWorker::Load { plugins } => {
                 for (sha256, bytes) in plugins.into_iter().zip(bytes) {
-                    let error = match Plugin::load_hashed(bytes, Some(sha256.clone())) {
+                    // A module inspected before is read already.
+                    let plugin = match self.plugins.get(&sha256) {
+                        Some(plugin) => Ok(plugin.clone()),
+                        None => Plugin::load_hashed(bytes, Some(sha256.clone())).map(Rc::new),
+                    };
+                    let error = match plugin {
                         Ok(plugin) => {
                             let error = plugin.compile().err();
-                            self.plugins.insert(sha256.clone(), Rc::new(plugin));
+                            self.plugins.insert(sha256.clone(), plugin);
                             error
                         }
                         Err(e) => Some(e.to_string()),

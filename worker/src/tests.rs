@@ -123,6 +123,74 @@ fn a_run_in_the_engine_streams_progress_and_ends_with_the_whole_report() {
 }
 
 #[test]
+fn inspect_answers_what_the_host_finds_and_keeps_the_module_for_load() {
+    let (sha, bytes, scenario) = example("rust-basic-auth");
+    let expected = pwp_host::inspect(&bytes).unwrap();
+    let mut engine = Engine::new(ticking, None);
+    let out = send(
+        &mut engine,
+        ToWorker::Inspect {
+            id: 5,
+            sha256: sha.clone(),
+        },
+        vec![bytes.clone()],
+    );
+    match &out[..] {
+        [
+            FromWorker::Inspected {
+                id: 5,
+                info: Ok(info),
+            },
+        ] => assert_eq!(**info, expected),
+        other => panic!("{other:?}"),
+    }
+    // The module is kept: a Load of it needs no bytes (the page sends them; they are not read
+    // again), and it runs.
+    load(&mut engine, &sha, Vec::new());
+    assert!(send(&mut engine, start(1, &sha, scenario.clone()), vec![]).is_empty());
+    assert!(send(&mut engine, step(1, StepUntil::End), vec![]).is_empty());
+    let finished = pump(&mut engine, 10_000).into_iter().any(|m| {
+        matches!(m, FromWorker::Stopped { how: Stop::Finished, ref snapshot, .. }
+            if snapshot.report.report.error.is_none())
+    });
+    assert!(finished);
+
+    // Bytes that are not a plugin: the host's reason, and nothing kept.
+    let junk = b"not wasm".to_vec();
+    let junk_sha = pwp_host::sha256_hex(&junk);
+    let out = send(
+        &mut engine,
+        ToWorker::Inspect {
+            id: 6,
+            sha256: junk_sha.clone(),
+        },
+        vec![junk.clone()],
+    );
+    match &out[..] {
+        [
+            FromWorker::Inspected {
+                id: 6,
+                info: Err(e),
+            },
+        ] => {
+            assert_eq!(*e, pwp_host::inspect(&junk).unwrap_err());
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = send(
+        &mut engine,
+        ToWorker::Load {
+            plugins: vec![junk_sha],
+        },
+        vec![junk],
+    );
+    assert!(
+        matches!(&out[..], [FromWorker::Loaded { error: Some(_), .. }]),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn cancel_stops_a_runaway_plugin_at_the_next_slice_and_keeps_what_ran() {
     let bytes = fixture("hostile_loop_headers");
     let sha = pwp_host::sha256_hex(&bytes);
