@@ -56,19 +56,22 @@ summary() {
 
 # pwp-host must stay free of browser crates: the CLI and native tests link it too. pwp-model (the
 # data) must stay free of browser crates and of the wasm engine: a page without the engine uses it.
-# pwp-proto (the page-worker messages) is tested natively: no browser crates either.
+# pwp-proto (the page-worker messages) is tested natively: no browser crates, and no host or engine
+# (the page links it). The page (pwp-app) holds neither the host nor an engine: plugins are
+# inspected and run in the worker.
 architecture() {
   local browser='leptos[a-z_-]*|web-sys|js-sys|wasm-bindgen[a-z_-]*|gloo[a-z_-]*'
   local engine='wasmi[a-z_-]*|wasmparser|wasmtime[a-z_-]*|wat|wast'
   forbid pwp-host "$browser" "browser crates" &&
     forbid pwp-model "$browser|$engine" "browser crates or a wasm engine" &&
-    forbid pwp-proto "$browser" "browser crates"
+    forbid pwp-proto "$browser|pwp-host|$engine" "browser crates, pwp-host or wasm engines" &&
+    forbid pwp-app "pwp-host|$engine" "pwp-host or wasm engines"
 }
 
 # The page never runs plugin code: its release wasm holds no interpreter (wasmi's translator,
-# executor and instruction set), and the engine worker's does. pwp-app still depends on pwp-host
-# for the types it shows (and inspects plugins with it), so this is checked on what the linker
-# kept, by the source paths the panic locations leave in each module's data.
+# executor and instruction set), and the engine worker's does. The `architecture` step keeps the
+# host and the engine out of the page's dependencies; this checks what the linker kept, by the
+# source paths the panic locations leave in each module's data.
 engine_split() {
   local page worker engine='wasmi-[0-9.]+/src/engine/(translator|executor)|wasmi_ir-[0-9]'
   page="$(find dist -maxdepth 1 -name 'pwp-app-*_bg.wasm' | head -n 1)"

@@ -3,15 +3,19 @@
 //! the worker when it has to be stopped.
 //!
 //! The worker (`worker/`, built by Trunk as `pwp-worker_loader.js` beside the page) holds the
-//! host and the interpreter: plugin code never runs on the page's thread.
+//! host and the interpreter: plugin code never runs on the page's thread, and the page holds no
+//! WebAssembly parser either: [`inspect`] asks the worker what a module is.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use leptos::prelude::Set;
+use pwp_model::PluginInfo;
 use pwp_proto::{FromWorker, ToWorker, decode, encode};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::state::{AppState, LoadedPlugin};
 
@@ -37,7 +41,27 @@ struct Client {
     on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
     on_error: Option<Closure<dyn FnMut(web_sys::ErrorEvent)>>,
     state: Option<AppState>,
+    /// Modules sent to [`inspect`], until the worker answers.
+    inspecting: Vec<Inspecting>,
+    /// The last [`ToWorker::Inspect`] id given out.
+    inspections: u64,
 }
+
+/// What an [`inspect`] waits for: the worker's answer to [`ToWorker::Inspect`] `id`.
+struct Inspecting {
+    id: u64,
+    sha256: String,
+    /// Kept to send again should the worker be replaced before it answers.
+    bytes: Rc<[u8]>,
+    /// Sent once more already, to the worker that replaced the one asked first.
+    resent: bool,
+    answer: Rc<RefCell<Option<Inspection>>>,
+    /// Resolves the promise [`inspect`] awaits.
+    resolve: js_sys::Function,
+}
+
+/// What [`inspect`] returns.
+type Inspection = Result<PluginInfo, String>;
 
 thread_local! {
     static CLIENT: RefCell<Client> = RefCell::new(Client::default());
@@ -73,6 +97,9 @@ fn spawn(state: AppState) {
             let text = event.data().as_string().unwrap_or_default();
             match decode::<FromWorker>(&text) {
                 Ok(FromWorker::Ready) => ready(),
+                Ok(FromWorker::Inspected { id, info }) => {
+                    answer(id, info.map(|i| *i).map_err(|e| e.to_string()));
+                }
                 Ok(message) => crate::runner::on_message(state, message),
                 Err(e) => crate::runner::engine_failed(state, &e.to_string()),
             }
@@ -169,6 +196,79 @@ pub fn ensure_loaded(plugins: &[&LoadedPlugin]) {
     send(&ToWorker::Load { plugins: shas }, &bytes);
 }
 
+/// What the module `bytes` (whose sha256 is `sha256`) is, as the engine worker's `inspect`
+/// finds it, or why it is not a usable plugin.
+///
+/// # Errors
+///
+/// The worker's [`LoadError`](pwp_model::LoadError) as text, or that there is no worker to ask.
+pub async fn inspect(bytes: Rc<[u8]>, sha256: String) -> Inspection {
+    if CLIENT.with(|c| c.borrow().worker.is_none()) {
+        return Err("the engine is not running (this browser refused its worker)".into());
+    }
+    let answer = Rc::new(RefCell::new(None));
+    let mut resolved = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| resolved = Some(resolve));
+    let resolve = resolved.expect("the promise's executor runs at once");
+    let id = CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.inspections += 1;
+        let id = c.inspections;
+        c.inspecting.push(Inspecting {
+            id,
+            sha256: sha256.clone(),
+            bytes: bytes.clone(),
+            resent: false,
+            answer: answer.clone(),
+            resolve,
+        });
+        id
+    });
+    send(&ToWorker::Inspect { id, sha256 }, &[&bytes]);
+    let _ = JsFuture::from(promise).await;
+    let answer = answer.borrow_mut().take();
+    answer.unwrap_or_else(|| Err("the engine did not say what this module is".into()))
+}
+
+/// Hands the worker's answer to the [`inspect`] that waits for it.
+fn answer(id: u64, inspection: Inspection) {
+    let waiting = CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        let at = c.inspecting.iter().position(|i| i.id == id)?;
+        Some(c.inspecting.remove(at))
+    });
+    if let Some(waiting) = waiting {
+        *waiting.answer.borrow_mut() = Some(inspection);
+        let _ = waiting.resolve.call0(&JsValue::UNDEFINED);
+    }
+}
+
+/// After the worker was replaced: asks the new one what the old one did not answer, once; a
+/// module the worker stopped on twice is reported as such.
+fn inspect_again() {
+    let (again, given_up): (Vec<_>, Vec<_>) = CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        let worker = c.worker.is_some();
+        std::mem::take(&mut c.inspecting)
+            .into_iter()
+            .partition(|i| worker && !i.resent)
+    });
+    for i in given_up {
+        *i.answer.borrow_mut() = Some(Err("the engine stopped while reading it".into()));
+        let _ = i.resolve.call0(&JsValue::UNDEFINED);
+    }
+    for mut i in again {
+        i.resent = true;
+        let message = ToWorker::Inspect {
+            id: i.id,
+            sha256: i.sha256.clone(),
+        };
+        let bytes = i.bytes.clone();
+        CLIENT.with(|c| c.borrow_mut().inspecting.push(i));
+        send(&message, &[&bytes]);
+    }
+}
+
 /// Stops the worker at once (whatever it runs) and starts a new one, which holds nothing.
 pub fn restart() {
     let old = CLIENT.with(|c| {
@@ -182,6 +282,7 @@ pub fn restart() {
     if let Some(state) = CLIENT.with(|c| c.borrow().state) {
         spawn(state);
     }
+    inspect_again();
 }
 
 /// The deadline for an answer to Cancel, in ms: [`CANCEL_DEADLINE_MS`], or what the page's

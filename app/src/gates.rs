@@ -150,10 +150,10 @@ pub fn refusal(invalid: &[(String, String)]) -> Option<String> {
 /// the worker decides that.)
 pub fn engine_for(
     setting: pwp_model::scenario::EngineSetting,
-    until: pwp_host::StepUntil,
-    breakpoints: &pwp_host::Breakpoints,
+    until: pwp_model::run::StepUntil,
+    breakpoints: &pwp_model::run::Breakpoints,
 ) -> pwp_proto::EngineChoice {
-    use pwp_host::StepUntil;
+    use pwp_model::run::StepUntil;
     use pwp_proto::EngineChoice;
     let plain =
         matches!(until, StepUntil::End | StepUntil::Breakpoint) && breakpoints.hostcalls.is_empty();
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn plain_runs_go_to_the_browsers_engine_and_steps_to_the_interpreter() {
-        use pwp_host::{Breakpoints, StepUntil};
+        use pwp_model::run::{Breakpoints, StepUntil};
         use pwp_model::scenario::EngineSetting::{Auto, Interpreter};
         use pwp_proto::EngineChoice::{Browser, Interpreter as Wasmi};
         let none = Breakpoints::default();

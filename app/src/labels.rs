@@ -5,8 +5,8 @@
 //! a replayed request is `req 1` (from 1, as the scenario lists them). The two never share a
 //! notation, so "#5" in the status is always the timeline row marked "#5".
 
-use pwp_host::Access;
-use pwp_host::Pause;
+use pwp_model::run::Pause;
+use pwp_model::stream::Access;
 
 /// A callback's number, as the timeline rows and the status show it.
 pub fn callback_no(index: usize) -> String {

@@ -1,14 +1,13 @@
 //! Loading a plugin: from a file (picker or drop), a bundled example (with its scenario), a URL
 //! (checked against a sha256 when one is given), a share link or a saved session. Every path
 //! ends in [`use_bytes`], and every download goes through [`fetch_plugin`], which hashes with
-//! WebCrypto (see [`sha256`]).
+//! WebCrypto (see [`sha256`]). What a module is, the engine worker says ([`prepare`]).
 
 use std::rc::Rc;
 
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::Plugin;
 use pwp_model::Scenario;
 use pwp_model::scenario::PluginRef;
 use wasm_bindgen_futures::JsFuture;
@@ -22,7 +21,7 @@ use pwp_model::scenario::ChainFilter;
 pub async fn sha256(bytes: &[u8]) -> String {
     match crate::browser::sha256_hex(bytes).await {
         Some(digest) => digest,
-        None => pwp_host::sha256_hex(bytes),
+        None => pwp_model::sha256_hex(bytes),
     }
 }
 
@@ -72,23 +71,28 @@ pub fn name_from_url(url: &str) -> String {
         .to_string()
 }
 
-/// Reads `bytes` (whose sha256 is `sha256`) as a plugin, or says why they are not one.
+/// Reads `bytes` (whose sha256 is `sha256`) as a plugin, or says why they are not one: the
+/// engine worker inspects them.
 ///
 /// # Errors
 ///
 /// `name: why`.
-pub fn prepare(
+pub async fn prepare(
     name: String,
     bytes: Vec<u8>,
     sha256: String,
     mut source: PluginRef,
 ) -> Result<LoadedPlugin, String> {
-    let plugin = Plugin::load_hashed(bytes, Some(sha256)).map_err(|e| format!("{name}: {e}"))?;
-    source.sha256 = Some(plugin.info().sha256.clone());
-    source.size = Some(plugin.bytes().len() as u64);
+    let bytes: Rc<[u8]> = bytes.into();
+    let info = crate::engine::inspect(bytes.clone(), sha256)
+        .await
+        .map_err(|e| format!("{name}: {e}"))?;
+    source.sha256 = Some(info.sha256.clone());
+    source.size = Some(bytes.len() as u64);
     Ok(LoadedPlugin {
         name,
-        plugin: Rc::new(plugin),
+        bytes,
+        info: Rc::new(info),
         source,
     })
 }
@@ -107,14 +111,14 @@ pub fn take(state: AppState, loaded: LoadedPlugin) {
 
 /// Takes `bytes` as the current plugin ([`prepare`], then [`take`]), or reports why they are
 /// not a usable plugin and keeps the plugin that was loaded.
-pub fn use_bytes(
+pub async fn use_bytes(
     state: AppState,
     name: String,
     bytes: Vec<u8>,
     sha256: String,
     source: PluginRef,
 ) -> bool {
-    match prepare(name, bytes, sha256, source) {
+    match prepare(name, bytes, sha256, source).await {
         Ok(loaded) => {
             take(state, loaded);
             true
@@ -147,7 +151,7 @@ pub fn load_file(state: AppState, file: web_sys::File) {
             file_name: Some(name.clone()),
             ..PluginRef::default()
         };
-        use_bytes(state, name, bytes, sha, source);
+        use_bytes(state, name, bytes, sha, source).await;
     });
 }
 
@@ -167,7 +171,7 @@ pub fn load_example(state: AppState, name: String, scenario_file: Option<String>
             Ok(text) => Scenario::parse(&text).map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
-        let loaded = match prepare(name, bytes, sha, source) {
+        let loaded = match prepare(name, bytes, sha, source).await {
             Ok(loaded) => loaded,
             Err(e) => {
                 state.load_error.set(Some(e));
@@ -195,7 +199,7 @@ pub fn load_url(state: AppState, url: String, sha256: Option<String>) {
                     url: Some(url.clone()),
                     ..PluginRef::default()
                 };
-                use_bytes(state, name_from_url(&url), bytes, sha, source);
+                use_bytes(state, name_from_url(&url), bytes, sha, source).await;
             }
             Err(e) => state.load_error.set(Some(e)),
         }
@@ -233,7 +237,7 @@ pub fn sync_chain(state: AppState) {
 async fn load_ref(r: &PluginRef) -> Result<LoadedPlugin, String> {
     if let Some(name) = &r.example {
         let (bytes, sha, source) = fetch_example(name).await?;
-        return prepare(name.clone(), bytes, sha, source);
+        return prepare(name.clone(), bytes, sha, source).await;
     }
     if let Some(url) = &r.url {
         let (bytes, sha) = fetch_plugin(url, r.sha256.as_deref()).await?;
@@ -241,7 +245,7 @@ async fn load_ref(r: &PluginRef) -> Result<LoadedPlugin, String> {
             url: Some(url.clone()),
             ..PluginRef::default()
         };
-        return prepare(name_from_url(url), bytes, sha, source);
+        return prepare(name_from_url(url), bytes, sha, source).await;
     }
     if let Some(b64) = &r.inline {
         use base64::Engine as _;
@@ -256,7 +260,7 @@ async fn load_ref(r: &PluginRef) -> Result<LoadedPlugin, String> {
         {
             return Err(format!("the inline plugin has sha256 {sha}, not {want}"));
         }
-        return prepare("inline plugin".into(), bytes, sha, r.clone());
+        return prepare("inline plugin".into(), bytes, sha, r.clone()).await;
     }
     // An uploaded plugin: stored by its digest when it was added.
     let name = r.file_name.clone().unwrap_or_else(|| "plugin.wasm".into());
@@ -264,7 +268,7 @@ async fn load_ref(r: &PluginRef) -> Result<LoadedPlugin, String> {
         && let Some(bytes) = crate::persist::stored_plugin(sha).await
     {
         let got = sha256(&bytes).await;
-        return prepare(name, bytes, got, r.clone());
+        return prepare(name, bytes, got, r.clone()).await;
     }
     Err(format!(
         "upload {name} again: this browser does not have it (any more)"
@@ -301,13 +305,13 @@ pub fn add_chain_file(state: AppState, file: web_sys::File) {
             file_name: Some(name.clone()),
             ..PluginRef::default()
         };
-        match prepare(name.clone(), bytes, sha, source) {
+        match prepare(name.clone(), bytes, sha, source).await {
             Ok(loaded) => {
                 let source = loaded.source.clone();
                 crate::persist::save_chain_plugin(
                     state,
                     loaded.info().sha256.clone(),
-                    loaded.plugin.shared_bytes(),
+                    loaded.bytes.clone(),
                 );
                 state.chain_plugins.update(|m| {
                     m.insert(chain_key(&source), ChainPlugin::Loaded(loaded));

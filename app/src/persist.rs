@@ -279,7 +279,7 @@ pub fn autosave(state: AppState) {
 pub fn save_plugin(state: AppState) {
     let Some((sha, bytes)) = state.plugin.with_untracked(|p| {
         p.as_ref()
-            .map(|p| (p.info().sha256.clone(), p.plugin.shared_bytes()))
+            .map(|p| (p.info().sha256.clone(), p.bytes.clone()))
     }) else {
         return;
     };
@@ -402,7 +402,7 @@ fn open_entry(state: AppState, entry: Entry) {
         }
         match bytes {
             Some(bytes) => {
-                crate::loader::use_bytes(state, plugin.name, bytes, sha, plugin.source);
+                crate::loader::use_bytes(state, plugin.name, bytes, sha, plugin.source).await;
             }
             None => state.notice.set(Some(format!(
                 "The plugin {} of this session is not stored in this browser: load it again.",

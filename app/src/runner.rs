@@ -12,14 +12,15 @@ use std::cell::Cell;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_host::{Breakpoints, Pause, Scenario, StepUntil};
+use pwp_model::Scenario;
+use pwp_model::run::{Breakpoints, CalloutAnswer, Pause, Refusal, StepUntil};
 use pwp_proto::{EngineChoice, FromWorker, RunId, Snapshot, Stop, ToWorker};
 
 use crate::state::{AppState, RunStatus, RunView};
 
 /// Why a session could not start: the message, and the proxy's refusal when it is one that
 /// "Run anyway" can override.
-type NoSession = (String, Option<pwp_host::Refusal>);
+type NoSession = (String, Option<Refusal>);
 
 thread_local! {
     /// When the page last heard from the worker about the live run (`performance.now()`, ms):
@@ -477,7 +478,7 @@ pub fn inject(state: AppState, event: pwp_model::scenario::Event) {
 }
 
 /// Answers the callout the run is paused on, then continues.
-pub fn answer_callout(state: AppState, token: u32, answer: pwp_host::CalloutAnswer) {
+pub fn answer_callout(state: AppState, token: u32, answer: CalloutAnswer) {
     if let Some(run) = state.live.get_value() {
         crate::engine::send(&ToWorker::AnswerCallout { run, token, answer }, &[]);
     }

@@ -6,10 +6,10 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use pwp_host::{Breakpoints, Pause, Plugin};
-use pwp_host::{HttpStream, TcpConnection};
 use pwp_model::report::Report;
+use pwp_model::run::{Breakpoints, Pause, Refusal};
 use pwp_model::scenario::PluginRef;
+use pwp_model::stream::{HttpStream, TcpConnection};
 use pwp_model::{PluginInfo, Scenario};
 
 use crate::sessions::{Current, Recent};
@@ -19,8 +19,10 @@ use crate::sessions::{Current, Recent};
 pub struct LoadedPlugin {
     /// What to call it (file name, example name, URL).
     pub name: String,
-    /// The bytes and what `inspect` found (the engine worker compiles it).
-    pub plugin: Rc<Plugin>,
+    /// The module's bytes (the engine worker compiles them).
+    pub bytes: Rc<[u8]>,
+    /// What the engine worker's `inspect` found.
+    pub info: Rc<PluginInfo>,
     /// How to find it again (share links, session files).
     pub source: PluginRef,
 }
@@ -28,12 +30,12 @@ pub struct LoadedPlugin {
 impl LoadedPlugin {
     /// The module's bytes.
     pub fn bytes(&self) -> &[u8] {
-        self.plugin.bytes()
+        &self.bytes
     }
 
     /// What `inspect` found.
     pub fn info(&self) -> &PluginInfo {
-        self.plugin.info()
+        &self.info
     }
 }
 
@@ -58,7 +60,7 @@ pub fn chain_key(r: &PluginRef) -> String {
     } else if let Some(sha) = &r.sha256 {
         format!("sha256:{}", sha.to_ascii_lowercase())
     } else if let Some(i) = &r.inline {
-        format!("inline:{}", pwp_host::sha256_hex(i.as_bytes()))
+        format!("inline:{}", pwp_model::sha256_hex(i.as_bytes()))
     } else {
         "none".into()
     }
@@ -102,7 +104,7 @@ pub struct RunView {
     pub stale: bool,
     /// With [`RunStatus::Refused`]: the proxy's load check refused the plugin, for these
     /// reasons, and "Run anyway" (`settings.lenient`) can run it.
-    pub refusal: Option<pwp_host::Refusal>,
+    pub refusal: Option<Refusal>,
     /// The session runs on the browser's engine (else on the interpreter).
     pub browser_engine: bool,
     /// What the run is for beyond what it shows: a replay on the interpreter to a callback of

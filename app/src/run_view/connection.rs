@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use pwp_model::connection::{ConnectionOutcome, Direction, FrameOutcome, Peer};
 use pwp_model::scenario::Body;
+use pwp_model::stream::Access;
 
 use crate::labels;
 use crate::state::{RunStatus, use_state};
@@ -164,7 +165,7 @@ pub fn ConnectionNow() -> impl IntoView {
         {move || now().map(|c| {
             let buffer = |title: &'static str, peer: Peer| {
                 let (bytes, open) = c.buffer(peer);
-                let access = if open { pwp_host::Access::ReadWrite } else { pwp_host::Access::None };
+                let access = if open { Access::ReadWrite } else { Access::None };
                 view! {
                     <h4>{title} " " <small class="access">{labels::access(access)}</small></h4>
                     <pre class="body mono">{format!("{} bytes: {:?}", bytes.len(), String::from_utf8_lossy(bytes))}</pre>

@@ -4,7 +4,7 @@
 
 use leptos::ev;
 use leptos::prelude::*;
-use pwp_host::{Pause, StepUntil};
+use pwp_model::run::{Pause, Refusal, StepUntil};
 use pwp_model::scenario::{Event, TickEvent};
 
 use crate::gates::{self, RunFacts};
@@ -117,14 +117,16 @@ pub fn Controls() -> impl IntoView {
 }
 
 /// The proxy's refusal of the loaded plugin when the session runs it anyway (lenient).
-fn lenient_refusal(state: AppState) -> Option<pwp_host::Refusal> {
+fn lenient_refusal(state: AppState) -> Option<Refusal> {
     let lenient = state.scenario.with(|s| s.settings.lenient);
     if !lenient {
         return None;
     }
     state.plugin.with(|p| {
         let p = p.as_ref()?;
-        state.scenario.with(|s| pwp_host::load_refusal(p.info(), s))
+        state
+            .scenario
+            .with(|s| pwp_model::run::load_refusal(p.info(), s))
     })
 }
 

@@ -1,9 +1,9 @@
 //! While paused: the request as it is right now, and the form to answer a pending callout.
 
 use leptos::prelude::*;
-use pwp_host::{Access, from_pairs};
-use pwp_host::{CalloutAnswer, Pause};
+use pwp_model::run::{CalloutAnswer, Pause};
 use pwp_model::scenario::{Body, Headers, MockResponse};
+use pwp_model::stream::{Access, from_pairs};
 use pwp_model::trace::CalloutKind;
 
 use crate::labels;

@@ -2,8 +2,8 @@
 //! host calls and changes.
 
 use leptos::prelude::*;
-use pwp_host::Pause;
 use pwp_model::abi::Action;
+use pwp_model::run::Pause;
 use pwp_model::trace::{CallbackRecord, FailureKind, TimelineEvent, TimelineMark};
 
 use crate::labels;
@@ -263,7 +263,7 @@ pub fn CallbackDetail() -> impl IntoView {
                             <button class="step-from" data-testid="step-from"
                                 title="Run the scenario again on the interpreter and pause before this callback, to step into it (the same inputs give the same run)"
                                 disabled=move || state.run.with(|r| r.status == RunStatus::Running)
-                                on:click=move |_| crate::runner::step_from(state, cb.index, pwp_host::StepUntil::Breakpoint)>
+                                on:click=move |_| crate::runner::step_from(state, cb.index, pwp_model::run::StepUntil::Breakpoint)>
                                 "Step from here"
                             </button>
                         </h3>

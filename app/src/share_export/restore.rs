@@ -123,7 +123,7 @@ fn apply(state: AppState, decoded: Decoded) {
                 if !still_here() {
                     return;
                 }
-                let missing = use_plugin(state, name, bytes, sha, source);
+                let missing = use_plugin(state, name, bytes, sha, source).await;
                 finish(state, &opened, missing);
             });
         }
@@ -137,7 +137,7 @@ fn apply(state: AppState, decoded: Decoded) {
                     return;
                 }
                 let missing = match fetched {
-                    Ok((bytes, sha, source)) => use_plugin(state, name, bytes, sha, source),
+                    Ok((bytes, sha, source)) => use_plugin(state, name, bytes, sha, source).await,
                     Err(e) => vec![format!(
                         "the example plugin {name}, which could not be loaded ({e})"
                     )],
@@ -162,7 +162,7 @@ fn apply(state: AppState, decoded: Decoded) {
                             ..PluginRef::default()
                         };
                         let name = crate::loader::name_from_url(&url);
-                        let mut missing = use_plugin(state, name, bytes, sha, source);
+                        let mut missing = use_plugin(state, name, bytes, sha, source).await;
                         if sha256.is_none() && missing.is_empty() {
                             missing.push(format!(
                                 "a check of the plugin (the link gives no sha256 for {url})"
@@ -189,14 +189,14 @@ fn apply(state: AppState, decoded: Decoded) {
 }
 
 /// Takes the link's plugin; what could not be restored, if anything.
-fn use_plugin(
+async fn use_plugin(
     state: AppState,
     name: String,
     bytes: Vec<u8>,
     sha: String,
     source: PluginRef,
 ) -> Vec<String> {
-    if crate::loader::use_bytes(state, name.clone(), bytes, sha, source) {
+    if crate::loader::use_bytes(state, name.clone(), bytes, sha, source).await {
         Vec::new()
     } else {
         let why = state.load_error.get_untracked().unwrap_or_default();
