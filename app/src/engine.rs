@@ -100,6 +100,12 @@ fn spawn(state: AppState) {
                 Ok(FromWorker::Inspected { id, info }) => {
                     answer(id, info.map(|i| *i).map_err(|e| e.to_string()));
                 }
+                Ok(FromWorker::Error { message }) => {
+                    // The worker could not read a message (a stale worker of another
+                    // version): an inspection it was sent will not be answered.
+                    give_up(&message);
+                    crate::runner::engine_failed(state, &message);
+                }
                 Ok(message) => crate::runner::on_message(state, message),
                 Err(e) => crate::runner::engine_failed(state, &e.to_string()),
             }
@@ -240,6 +246,15 @@ fn answer(id: u64, inspection: Inspection) {
     if let Some(waiting) = waiting {
         *waiting.answer.borrow_mut() = Some(inspection);
         let _ = waiting.resolve.call0(&JsValue::UNDEFINED);
+    }
+}
+
+/// Answers every waiting [`inspect`] with `why`.
+fn give_up(why: &str) {
+    let waiting = CLIENT.with(|c| std::mem::take(&mut c.borrow_mut().inspecting));
+    for i in waiting {
+        *i.answer.borrow_mut() = Some(Err(why.to_string()));
+        let _ = i.resolve.call0(&JsValue::UNDEFINED);
     }
 }
 
