@@ -12,6 +12,7 @@
 pub mod abi;
 pub mod connection;
 pub mod export;
+pub mod growth;
 pub mod info;
 mod names;
 pub mod outcome;

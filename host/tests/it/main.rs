@@ -7,6 +7,7 @@ mod engines;
 mod examples;
 mod fixtures;
 mod fuzz;
+mod growth;
 mod hostcalls;
 mod hostile;
 mod layers;
