@@ -6,6 +6,7 @@ mod logs;
 mod paused;
 mod results;
 mod timeline;
+mod window;
 
 pub use connection::{ConnectionNow, ConnectionView};
 pub use controls::Controls;

@@ -90,7 +90,7 @@ fn ensure_session(state: AppState, engine: EngineChoice) -> Result<RunId, NoSess
 
 /// Runs until `until` (or a breakpoint, the end, or a cancel): the worker does it and reports.
 pub fn drive(state: AppState, until: StepUntil) {
-    if state.run.get_untracked().status == RunStatus::Running {
+    if state.run.with_untracked(|r| r.status == RunStatus::Running) {
         return;
     }
     // The chain's plugins load when the scenario names them; a Run that comes first waits.
@@ -309,7 +309,11 @@ pub fn on_message(state: AppState, message: FromWorker) {
         }
         FromWorker::Progress { run, snapshot } if Some(run) == live => {
             HEARD_MS.set(crate::browser::now_ms());
-            show(state, RunStatus::Running, *snapshot);
+            // Taken in at once (the deltas must apply in order), shown at the next frame:
+            // at most one render per frame, however fast progress arrives.
+            if take_in(state, RunStatus::Running, *snapshot) {
+                render_next_frame(state);
+            }
         }
         FromWorker::Stopped { run, how, snapshot } if Some(run) == live => {
             if state.cancelling.get_value() == Some(run) {
@@ -340,39 +344,67 @@ pub fn on_message(state: AppState, message: FromWorker) {
     }
 }
 
-/// Applies a snapshot to what the panes show.
+/// Applies a snapshot to what the panes show, and shows it now.
 fn show(state: AppState, status: RunStatus, snapshot: Snapshot) {
-    // The report before is taken, not copied: `set` below replaces the view anyway.
-    let mut before = None;
-    let mut note = None;
+    if take_in(state, status, snapshot) {
+        state.run.notify();
+    }
+}
+
+/// Applies a snapshot to the run view without telling the panes (see [`render_next_frame`]);
+/// false when the engine failed on it.
+fn take_in(state: AppState, status: RunStatus, snapshot: Snapshot) -> bool {
+    let mut failed = None;
     state.run.update_untracked(|r| {
-        before = r.report.take();
-        note = r.note.take();
-    });
-    let report = match pwp_proto::apply(before, snapshot.report) {
-        Ok(r) => r,
-        Err(e) => {
-            engine_failed(state, &e);
-            return;
+        // The report before is taken, not copied: the view is replaced anyway.
+        match pwp_proto::apply(r.report.take(), snapshot.report) {
+            Ok(report) => {
+                let note = r.note.take();
+                *r = RunView {
+                    status,
+                    paused: snapshot.paused,
+                    report: Some(report),
+                    stream: snapshot.stream,
+                    connection: snapshot.connection,
+                    slices: snapshot.slices,
+                    stale: false,
+                    refusal: None,
+                    browser_engine: snapshot.browser_engine,
+                    note,
+                };
+            }
+            Err(e) => failed = Some(e),
         }
-    };
-    state.run.set(RunView {
-        status,
-        paused: snapshot.paused,
-        report: Some(report),
-        stream: snapshot.stream,
-        connection: snapshot.connection,
-        slices: snapshot.slices,
-        stale: false,
-        refusal: None,
-        browser_engine: snapshot.browser_engine,
-        note,
+    });
+    match failed {
+        Some(e) => {
+            engine_failed(state, &e);
+            false
+        }
+        None => true,
+    }
+}
+
+thread_local! {
+    /// A render of the run view is due at the next animation frame.
+    static RENDER_DUE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Tells the panes about the run view at the next animation frame (once, however many
+/// snapshots arrive before it).
+fn render_next_frame(state: AppState) {
+    if RENDER_DUE.with(|due| due.replace(true)) {
+        return;
+    }
+    request_animation_frame(move || {
+        RENDER_DUE.with(|due| due.set(false));
+        state.run.notify();
     });
 }
 
 /// Selects the callback the run paused in.
 fn select_paused(state: AppState) {
-    match state.run.get_untracked().paused {
+    match state.run.with_untracked(|r| r.paused.clone()) {
         Some(
             Pause::BeforeCallback { index }
             | Pause::Failed { callback: index }

@@ -1,13 +1,16 @@
 //! The timeline of callbacks, with the action each returned, and the selected callback's
 //! host calls and changes.
 
+use std::ops::Range;
+
 use leptos::prelude::*;
 use pwp_model::abi::Action;
 use pwp_model::run::Pause;
 use pwp_model::trace::{CallbackRecord, FailureKind, TimelineEvent, TimelineMark};
 
+use super::window::{self, RowRef, Rows};
 use crate::labels;
-use crate::state::{RunStatus, use_state};
+use crate::state::{AppState, RunStatus, use_state};
 
 fn paused_index(p: &Option<Pause>) -> Option<usize> {
     match p {
@@ -25,43 +28,143 @@ enum Row {
     Mark(usize, TimelineMark),
 }
 
-/// The callbacks with the timeline's marks before the callback each precedes.
-fn rows(callbacks: &[CallbackRecord], marks: &[TimelineMark]) -> Vec<Row> {
-    let mut out = Vec::with_capacity(callbacks.len() + marks.len());
-    let mut marks = marks.iter().enumerate().peekable();
-    for cb in callbacks {
-        while let Some((i, m)) = marks.next_if(|(_, m)| m.before <= cb.index) {
-            out.push(Row::Mark(i, m.clone()));
-        }
-        out.push(Row::Callback(Box::new(cb.clone())));
-    }
-    out.extend(marks.map(|(i, m)| Row::Mark(i, m.clone())));
-    out
+/// The rows in `range` (see [`window`]): only these are cloned and rendered.
+fn rows(callbacks: &[CallbackRecord], marks: &[TimelineMark], range: Range<usize>) -> Vec<Row> {
+    let all = Rows {
+        callbacks: callbacks.len(),
+        marks,
+    };
+    range
+        .map(|i| match all.at(i) {
+            RowRef::Callback(c) => Row::Callback(Box::new(callbacks[c].clone())),
+            RowRef::Mark(k) => Row::Mark(k, marks[k].clone()),
+        })
+        .collect()
+}
+
+/// `f` of the current run's rows, `None` before a run.
+fn with_rows<T>(state: AppState, f: impl FnOnce(Rows<'_>) -> T) -> Option<T> {
+    state.run.with(|r| {
+        r.report.as_ref().map(|r| {
+            f(Rows {
+                callbacks: r.callbacks.len(),
+                marks: &r.timeline,
+            })
+        })
+    })
 }
 
 /// One row per callback, with clock advances, ticks that found no period and requests that
 /// wait between them; click a callback to select it, click its dot to toggle a breakpoint.
+///
+/// A long run (a replay) is windowed: the list scrolls in a box of its own and renders only
+/// the rows in view ([`window`]); it follows new rows while scrolled to the end, and scrolls
+/// to the callback a step paused in.
 #[component]
 pub fn Timeline() -> impl IntoView {
     let state = use_state();
-    let rows = move || {
+    let list = NodeRef::<leptos::html::Ol>::new();
+    // (scroll top, visible height) of the list's box, from its scroll events.
+    let scroll = RwSignal::new((0.0, 480.0));
+    // Scrolled to the end: new rows keep it there.
+    let follow = StoredValue::new(true);
+    let total = Memo::new(move |_| with_rows(state, |rows| rows.len()).unwrap_or(0));
+    let windowed = move || total.get() > window::ALL_BELOW;
+    let range = Memo::new(move |_| {
+        let (top, height) = scroll.get();
+        with_rows(state, |rows| rows.window(top, height)).unwrap_or(0..0)
+    });
+    let spacers = Memo::new(move |_| {
+        let range = range.get();
+        with_rows(state, |rows| rows.spacers(&range)).unwrap_or((0.0, 0.0))
+    });
+    // The scroll top the list was last moved to by this component: its scroll event is not
+    // the user's, and says nothing about following.
+    let ours = StoredValue::new(None::<i32>);
+    let on_scroll = move |_| {
+        if let Some(el) = list.get_untracked() {
+            let (top, height) = (el.scroll_top(), f64::from(el.client_height()));
+            if ours.get_value() != Some(top) {
+                follow.set_value(
+                    f64::from(top) + height >= f64::from(el.scroll_height()) - window::CALLBACK_PX,
+                );
+            }
+            ours.set_value(None);
+            scroll.set((f64::from(top), height));
+        }
+    };
+    // Moves the list without reading its layout (that would force one in the frame).
+    let scroll_list = move |top: f64| {
+        if let Some(el) = list.get_untracked() {
+            let top = top.round() as i32;
+            ours.set_value(Some(top));
+            el.set_scroll_top(top);
+            scroll.update(|s| s.0 = f64::from(top));
+        }
+    };
+    // New rows while following: to the end, once they are in the DOM.
+    Effect::new(move |before: Option<usize>| {
+        let n = total.get();
+        if before.is_some_and(|b| n < b) {
+            follow.set_value(true); // a new run
+        }
+        if n > window::ALL_BELOW && follow.get_value() {
+            request_animation_frame(move || {
+                let end = untrack(|| with_rows(state, |rows| rows.offset(n)).unwrap_or(0.0));
+                let height = scroll.get_untracked().1;
+                scroll_list((end - height).max(0.0));
+            });
+        }
+        n
+    });
+    // A step paused in a callback, or a callback selected elsewhere: bring it into view.
+    let target = Memo::new(move |_| {
+        state
+            .run
+            .with(|r| paused_index(&r.paused))
+            .or_else(|| state.selected.get())
+    });
+    Effect::new(move |_| {
+        let Some(index) = target.get() else { return };
+        let (top, height) = scroll.get_untracked();
+        let to = untrack(|| {
+            with_rows(state, |rows| {
+                rows.scroll_to(rows.callback_row(index), top, height)
+            })
+        })
+        .flatten();
+        if let Some(to) = to {
+            follow.set_value(false);
+            request_animation_frame(move || scroll_list(to));
+        }
+    });
+    let visible = move || {
+        let range = range.get();
         state.run.with(|r| {
             r.report
                 .as_ref()
-                .map(|r| rows(&r.callbacks, &r.timeline))
+                .map(|r| rows(&r.callbacks, &r.timeline, range))
                 .unwrap_or_default()
         })
     };
     view! {
-        <ol class="timeline" data-testid="timeline" aria-label="Callbacks">
+        <ol class="timeline" class:windowed=windowed node_ref=list on:scroll=on_scroll
+            data-testid="timeline" data-rows=move || total.get() aria-label="Callbacks">
+            // Spacers for the rows not rendered (only in a windowed list).
+            {move || windowed().then(|| view! {
+                <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", spacers.get().0)></li>
+            })}
             // The key covers everything a row shows: a row stepped over gets its return
             // value, fuel and duration only when the callback ends, and must re-render then.
-            <For each=rows key=row_key let:row>
+            <For each=visible key=row_key let:row>
                 {match row {
                     Row::Callback(cb) => view! { <TimelineRow cb=*cb /> }.into_any(),
                     Row::Mark(_, m) => view! { <MarkRow mark=m /> }.into_any(),
                 }}
             </For>
+            {move || windowed().then(|| view! {
+                <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", spacers.get().1)></li>
+            })}
         </ol>
         <Show when=move || state.run.with(|r| r.report.as_ref().is_none_or(|r| r.callbacks.is_empty()))>
             <p class="empty" data-testid="timeline-empty">{move || {
