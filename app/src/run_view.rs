@@ -1,5 +1,6 @@
 //! The run: controls, timeline, host calls, logs and outcome.
 
+mod chart;
 mod connection;
 mod controls;
 mod logs;

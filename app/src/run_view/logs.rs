@@ -5,7 +5,12 @@ use pwp_model::scenario::LogLevel;
 
 use crate::state::use_state;
 
-/// All log lines, newest last.
+/// The most lines shown: the newest. A replay logs thousands; rendering them all on each
+/// progress message would cost the page more the longer the run, and even 300 new lines per
+/// render take the browser ~70 ms to lay out on a busy machine.
+const SHOWN: usize = 100;
+
+/// The log lines, newest last (the last [`SHOWN`] that pass the filters).
 #[component]
 pub fn Logs() -> impl IntoView {
     let state = use_state();
@@ -15,19 +20,31 @@ pub fn Logs() -> impl IntoView {
         let min = min_level.get();
         let sel = only_selected.get().then(|| state.selected.get()).flatten();
         state.run.with(|r| {
-            r.report
-                .as_ref()
-                .map(|r| {
-                    r.logs
-                        .iter()
-                        .filter(|l| l.level >= min)
-                        .filter(|l| sel.is_none() || l.callback_index == sel)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
+            let Some(r) = r.report.as_ref() else {
+                return (Vec::new(), 0);
+            };
+            let matching = r
+                .logs
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, l)| l.level >= min)
+                .filter(|(_, l)| sel.is_none() || l.callback_index == sel);
+            let mut shown: Vec<_> = matching
+                .clone()
+                .take(SHOWN)
+                .map(|(i, l)| (i, l.clone()))
+                .collect();
+            shown.reverse();
+            let hidden = if shown.len() < SHOWN {
+                0
+            } else {
+                matching.count() - SHOWN
+            };
+            (shown, hidden)
         })
     };
+    let lines = Memo::new(move |_| lines());
     view! {
         <div class="logs-bar">
             <label>
@@ -44,8 +61,17 @@ pub fn Logs() -> impl IntoView {
                 " only the selected callback"
             </label>
         </div>
+        <Show when=move || lines.with(|(_, hidden)| *hidden > 0)>
+            <p class="note" data-testid="logs-hidden">{move || format!(
+                "{} earlier lines not shown: the last {SHOWN} are (filter by level or callback to see others)",
+                lines.with(|(_, hidden)| *hidden)
+            )}</p>
+        </Show>
         <ol class="logs" data-testid="logs" aria-label="Log lines">
-            {move || lines().into_iter().map(|l| {
+            // Keyed by the line's place in the run: a new line adds a row, the rest stay.
+            <For each=move || lines.with(|(shown, _)| shown.clone()) key=|(i, _)| *i let:line>
+            {
+                let l = line.1;
                 let level = l.level.as_str();
                 let source = format!("{:?}", l.source).to_lowercase();
                 view! {
@@ -55,7 +81,8 @@ pub fn Logs() -> impl IntoView {
                         <span class="msg mono">{l.message}</span>
                     </li>
                 }
-            }).collect_view()}
+            }
+            </For>
         </ol>
     }
 }

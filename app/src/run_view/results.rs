@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use pwp_model::outcome::Message;
 use pwp_model::scenario::Body;
 
+use super::chart;
 use crate::labels;
 use crate::state::use_state;
 
@@ -81,11 +82,29 @@ pub fn ClientResponse() -> impl IntoView {
     }
 }
 
+/// The parts of the report [`SideEffects`] shows.
+struct SideEffectsView {
+    filters: Vec<pwp_model::report::FilterReport>,
+    callouts: Vec<pwp_model::report::CalloutReport>,
+    metrics: std::collections::BTreeMap<String, i64>,
+    shared_data: std::collections::BTreeMap<String, Body>,
+}
+
 /// Callouts, metrics and shared data.
 #[component]
 pub fn SideEffects() -> impl IntoView {
     let state = use_state();
-    let report = move || state.run.with(|r| r.report.clone());
+    // Only what this shows: the report's callbacks and logs are the long part of a replay.
+    let report = move || {
+        state.run.with(|r| {
+            r.report.as_ref().map(|r| SideEffectsView {
+                filters: r.filters.clone(),
+                callouts: r.callouts.clone(),
+                metrics: r.metrics.clone(),
+                shared_data: r.shared_data.clone(),
+            })
+        })
+    };
     view! {
         {move || report().map(|r| view! {
             <div data-testid="chain-results">
@@ -207,45 +226,73 @@ pub fn ErrorView() -> impl IntoView {
     }
 }
 
-/// Time and memory per replayed request, as bars.
+/// Memory and time per replayed request as two charts, the memory's growth per 1,000
+/// requests after the warm-up, and what that likely means (`pwp_model::growth`). Drawn from
+/// a fixed number of points whatever the run's length, as progress arrives.
 #[component]
 pub fn RequestsChart() -> impl IntoView {
     let state = use_state();
-    let rows = move || {
-        state.run.with(|r| {
-            r.report
-                .as_ref()
-                .map(|r| r.requests.clone())
-                .unwrap_or_default()
-        })
+    let replay = move || {
+        state
+            .run
+            .with(|r| r.report.as_ref().and_then(|r| Replay::of(&r.requests)))
     };
     view! {
-        {move || {
-            let rows = rows();
-            (rows.len() > 1).then(|| {
-                let max_t = rows.iter().map(|r| r.duration_us).fold(1.0, f64::max);
-                let max_m = rows.iter().map(|r| r.memory_pages).max().unwrap_or(1).max(1);
-                let w = 8.0;
-                let points = rows
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| format!("{},{}", i as f64 * w + w / 2.0, 60.0 - 56.0 * f64::from(r.memory_pages) / f64::from(max_m)))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let viewbox = format!("0 0 {} 60", rows.len() as f64 * w);
-                view! {
-                    <figure class="chart" data-testid="requests-chart">
-                        <figcaption>{format!("{} requests: time (bars) and memory (line, max {} pages = {} KiB)", rows.len(), max_m, max_m * 64)}</figcaption>
-                        <svg viewBox=viewbox preserveAspectRatio="none" role="img" aria-label="Time and memory per request">
-                            {rows.iter().enumerate().map(|(i, r)| {
-                                let h = 56.0 * r.duration_us / max_t;
-                                view! { <rect x=i as f64 * w y=60.0 - h width=w - 1.0 height=h><title>{format!("{}: {:.0} µs, {} pages", labels::request_no(i as u32), r.duration_us, r.memory_pages)}</title></rect> }
-                            }).collect_view()}
-                            <polyline fill="none" points=points />
-                        </svg>
-                    </figure>
-                }
-            })
-        }}
+        {move || replay().map(|p| view! {
+            <figure class="chart" data-testid="requests-chart">
+                <figcaption>{format!(
+                    "{} requests: memory {} (max {} pages), time median {:.0} µs",
+                    p.requests, pwp_model::growth::bytes(f64::from(p.max_pages) * 65_536.0), p.max_pages, p.median_us
+                )}</figcaption>
+                <div class="charts">
+                    <div><small class="chart-label">"memory after each request"</small>
+                    <svg class="memory" data-testid="memory-chart" viewBox=chart::VIEW_BOX preserveAspectRatio="none"
+                        role="img" aria-label="Memory (pages) after each request">
+                        <title>"Memory after each request (pages)"</title>
+                        <polyline fill="none" points=p.memory_points />
+                    </svg></div>
+                    <div><small class="chart-label">"time in the plugin per request"</small>
+                    <svg class="time" data-testid="time-chart" viewBox=chart::VIEW_BOX preserveAspectRatio="none"
+                        role="img" aria-label="Time in the plugin per request">
+                        <title>"Time in the plugin per request (µs)"</title>
+                        <polyline fill="none" points=p.time_points />
+                    </svg></div>
+                </div>
+                <p class="verdict" class:leak=p.leak data-testid="memory-verdict">{p.verdict}</p>
+            </figure>
+        })}
+    }
+}
+
+/// What the replay charts show: each series cut to [`chart::POINTS`] points.
+struct Replay {
+    requests: usize,
+    max_pages: u32,
+    median_us: f64,
+    memory_points: String,
+    time_points: String,
+    verdict: String,
+    leak: bool,
+}
+
+impl Replay {
+    /// The charts of `requests` (`None` for fewer than two requests).
+    fn of(requests: &[pwp_model::outcome::RequestOutcome]) -> Option<Replay> {
+        if requests.len() < 2 {
+            return None;
+        }
+        let pages: Vec<u32> = requests.iter().map(|r| r.memory_pages).collect();
+        let times: Vec<f64> = requests.iter().map(|r| r.duration_us).collect();
+        let growth = pwp_model::growth::memory_growth(&pages);
+        let memory: Vec<f64> = pages.iter().map(|&p| f64::from(p)).collect();
+        Some(Replay {
+            requests: requests.len(),
+            max_pages: pages.iter().copied().max().unwrap_or(0),
+            median_us: chart::median(&times),
+            memory_points: chart::polyline(&chart::downsample(&memory)),
+            time_points: chart::polyline(&chart::downsample(&times)),
+            verdict: growth.describe(),
+            leak: growth.verdict == pwp_model::growth::Verdict::Leak,
+        })
     }
 }
