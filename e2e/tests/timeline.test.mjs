@@ -78,3 +78,71 @@ for (const width of [1440, 800]) {
     await context.close();
   });
 }
+
+/** Whether callback `index` is rendered and wholly inside the timeline's scroll box. */
+function inView(i) {
+  const list = document.querySelector('[data-testid="timeline"]');
+  const row = list.querySelector(`[data-testid="callback"][data-index="${i}"]`);
+  if (!row) return false;
+  const a = list.getBoundingClientRect();
+  const b = row.getBoundingClientRect();
+  return b.top >= a.top - 1 && b.bottom <= a.bottom + 1;
+}
+
+for (const width of [1440, 800]) {
+  test(`at ${width} px: a long replay's timeline renders a window of rows; stepping brings the paused callback into view`, async () => {
+    const context = await app.browser.newContext({ viewport: { width, height: 900 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (err) => errors.push(`page: ${err.message}`));
+    page.on("console", (msg) => msg.type() === "error" && errors.push(`console: ${msg.text()}`));
+    await page.goto(app.server.url);
+    await pickExample(page, "go-headers");
+    await page.getByRole("tab", { name: "Settings" }).click();
+    await page.getByTestId("requests").fill("60");
+    await page.getByTestId("requests").press("Tab");
+    await page.getByTestId("run").click();
+    await waitForStatus(page, /^Finished$/);
+    const timeline = page.getByTestId("timeline");
+    if (!(await timeline.isVisible())) await page.getByTestId("pane-tab-run").click();
+    const rows = Number(await timeline.getAttribute("data-rows"));
+    assert.ok(rows > 400, `${rows} rows`);
+    assert.match(await timeline.getAttribute("class"), /\bwindowed\b/);
+    const rendered = await page.getByTestId("callback").count();
+    assert.ok(rendered > 5 && rendered < 60, `${rendered} of ${rows} rows rendered`);
+    // It followed the run to its end.
+    // (go-headers' replay has no timeline marks: rows are callbacks.)
+    await page.waitForFunction(inView, rows - 1);
+
+    // A breakpoint on proxy_on_done (its dot), then run again: each Continue pauses before the
+    // next request's proxy_on_done, and the list keeps it in view.
+    const done = page.locator('[data-testid="callback"][data-name="proxy_on_done"]').last();
+    await done.hover();
+    await done.locator(".bp").click();
+    await page.getByTestId("restart").click();
+    await page.getByTestId("run").click();
+    await waitForStatus(page, /^Paused before callback #\d+ proxy_on_done/);
+    for (let i = 0; i < 30; i++) {
+      await page.getByTestId("continue").click();
+      await waitForStatus(page, new RegExp(`^Paused before callback #\\d+ proxy_on_done`));
+    }
+    // Scrolled away to the top, the next pause scrolls the list back to it.
+    await timeline.evaluate((el) => (el.scrollTop = 0));
+    await page.getByTestId("continue").click();
+    await waitForStatus(page, /^Paused before callback #\d+ proxy_on_done/);
+    const current = page.locator('[data-testid="callback"].current');
+    await current.waitFor();
+    const index = Number(await current.getAttribute("data-index"));
+    assert.ok(index > 200, `paused in callback ${index}`);
+    assert.match(await timeline.getAttribute("class"), /\bwindowed\b/, "over 200 rows: windowed while paused too");
+    await page.waitForFunction(inView, index);
+    // Selecting a rendered row shows its host calls.
+    const row = page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"]').last();
+    await row.click();
+    assert.match(await row.getAttribute("class"), /selected/);
+    assert.ok((await page.getByTestId("hostcall").count()) > 0);
+    await screenshot(page, `timeline-windowed-${width}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
