@@ -278,7 +278,8 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
     let result = labels::callback_result(cb.ret, action.as_deref(), failure.as_deref());
     let failed = cb.error.is_some();
     // A callback that has not ended yet (paused in or before it, or cancelled) has no fuel
-    // or duration to show.
+    // or duration to show. (On the browser's engine every callback has 0 fuel: there, only
+    // the last row of a running, cancelled or paused run can be unfinished.)
     let unfinished = cb.ret.is_none() && cb.error.is_none() && cb.fuel == 0;
     let meta = {
         let calls = cb.hostcalls.len();
@@ -303,7 +304,12 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
                     return format!("{calls} calls · {what}");
                 }
             }
-            format!("{calls} calls · {fuel} fuel · {us:.0} µs")
+            // The browser's engine meters no fuel.
+            if state.run.with(|r| r.browser_engine) {
+                format!("{calls} calls · {us:.0} µs")
+            } else {
+                format!("{calls} calls · {fuel} fuel · {us:.0} µs")
+            }
         }
     };
     let request = cb.request.map(labels::request_no).unwrap_or_default();
