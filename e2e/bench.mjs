@@ -133,7 +133,7 @@ function instrument() {
       if (b.finished === undefined && status() === "Finished") b.finished = now;
     }
     const s = status();
-    if (b.stepClick !== undefined && s !== b.stepFrom && /^Paused before callback #\d+$/.test(s)) {
+    if (b.stepClick !== undefined && s !== b.stepFrom && /^Paused before callback #\d+/.test(s)) {
       const step = { click: b.stepClick, paused: now, status: s, yields: b.yields - b.stepYields, yieldWait: b.yieldWait - b.stepWait };
       b.stepClick = undefined;
       b.steps.push(step);
