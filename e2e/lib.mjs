@@ -165,6 +165,19 @@ export function waitForStatus(page, pattern, timeout = 120_000) {
   );
 }
 
+/** The scenario as the Scenario (JSON) tab shows it. */
+export async function scenarioJson(page) {
+  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
+  return JSON.parse(await page.getByTestId("scenario-json-editor").inputValue());
+}
+
+/** Puts `scenario` in the Scenario (JSON) tab and applies it. */
+export async function applyScenario(page, scenario) {
+  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
+  await page.getByTestId("scenario-json-editor").fill(JSON.stringify(scenario, null, 2));
+  await page.getByTestId("scenario-apply").click();
+}
+
 /** Compiles WebAssembly text with binaryen (already an e2e dependency: Trunk's wasm-opt). */
 export function wasmFromText(wat) {
   const module = binaryen.parseText(wat);

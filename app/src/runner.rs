@@ -131,16 +131,8 @@ pub fn drive(state: AppState, until: StepUntil) {
         step_from(state, at, until);
         return;
     }
-    let run = match ensure_session(state, engine) {
-        Ok(run) => run,
-        Err((message, refusal)) => {
-            state.run.set(RunView {
-                status: RunStatus::Refused(message),
-                refusal,
-                ..RunView::default()
-            });
-            return;
-        }
+    let Some(run) = session_or_refusal(state, engine) else {
+        return;
     };
     crate::engine::send(
         &ToWorker::Step {
@@ -160,21 +152,29 @@ pub fn drive(state: AppState, until: StepUntil) {
     }
 }
 
-/// "Step from here": runs the scenario again on the interpreter to callback `at` (time,
-/// randomness and callout answers are inputs, so it is the same run), then steps `until`
-/// from there. What ran before stays on screen until the replay brings its own.
-pub fn step_from(state: AppState, at: usize, until: StepUntil) {
-    state.forget_session();
-    let run = match ensure_session(state, EngineChoice::Interpreter) {
-        Ok(run) => run,
+/// The live run, starting a session on `engine` if there is none; when one cannot start, the
+/// run view says why (and offers "Run anyway" for the proxy's load-time refusal).
+fn session_or_refusal(state: AppState, engine: EngineChoice) -> Option<RunId> {
+    match ensure_session(state, engine) {
+        Ok(run) => Some(run),
         Err((message, refusal)) => {
             state.run.set(RunView {
                 status: RunStatus::Refused(message),
                 refusal,
                 ..RunView::default()
             });
-            return;
+            None
         }
+    }
+}
+
+/// "Step from here": runs the scenario again on the interpreter to callback `at` (time,
+/// randomness and callout answers are inputs, so it is the same run), then steps `until`
+/// from there. What ran before stays on screen until the replay brings its own.
+pub fn step_from(state: AppState, at: usize, until: StepUntil) {
+    state.forget_session();
+    let Some(run) = session_or_refusal(state, EngineChoice::Interpreter) else {
+        return;
     };
     THEN.set(Some((run, at, until)));
     let breakpoints = Breakpoints {

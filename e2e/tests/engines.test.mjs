@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import binaryen from "binaryen";
-import { open, pickExample, root, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
+import { applyScenario, open, pickExample, root, scenarioJson, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
 
 const app = useApp();
 
@@ -220,17 +220,6 @@ function trapping() {
 }
 
 const engine = (page) => page.getByTestId("engine").getAttribute("data-engine");
-
-async function scenarioJson(page) {
-  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
-  return JSON.parse(await page.getByTestId("scenario-json-editor").inputValue());
-}
-
-async function applyScenario(page, scenario) {
-  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
-  await page.getByTestId("scenario-json-editor").fill(JSON.stringify(scenario, null, 2));
-  await page.getByTestId("scenario-apply").click();
-}
 
 test("Run uses the browser's engine; Step from here replays on the interpreter and steps in", async () => {
   const { page, errors } = await open(app.browser, app.server.url);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { open, pickExample, root, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
+import { applyScenario, open, pickExample, root, scenarioJson, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
 
 const app = useApp();
 
@@ -43,18 +43,6 @@ async function loadLoop(page) {
     limits: { ...(scenario.settings?.limits ?? {}), fuel_per_callback: 100_000_000_000 },
   };
   await applyScenario(page, scenario);
-}
-
-/** The scenario as the Scenario (JSON) tab shows it. */
-async function scenarioJson(page) {
-  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
-  return JSON.parse(await page.getByTestId("scenario-json-editor").inputValue());
-}
-
-async function applyScenario(page, scenario) {
-  await page.getByRole("tab", { name: "Scenario (JSON)" }).click();
-  await page.getByTestId("scenario-json-editor").fill(JSON.stringify(scenario, null, 2));
-  await page.getByTestId("scenario-apply").click();
 }
 
 /**
