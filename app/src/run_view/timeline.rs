@@ -28,7 +28,7 @@ enum Row {
     Mark(usize, TimelineMark),
 }
 
-/// The rows in `range` (see [`window`]): only these are cloned and rendered.
+/// The rows in `range` (see [`mod@window`]): only these are cloned and rendered.
 fn rows(callbacks: &[CallbackRecord], marks: &[TimelineMark], range: Range<usize>) -> Vec<Row> {
     let all = Rows {
         callbacks: callbacks.len(),
@@ -58,7 +58,7 @@ fn with_rows<T>(state: AppState, f: impl FnOnce(Rows<'_>) -> T) -> Option<T> {
 /// wait between them; click a callback to select it, click its dot to toggle a breakpoint.
 ///
 /// A long run (a replay) is windowed: the list scrolls in a box of its own and renders only
-/// the rows in view ([`window`]); it follows new rows while scrolled to the end, and scrolls
+/// the rows in view ([`mod@window`]); it follows new rows while scrolled to the end, and scrolls
 /// to the callback a step paused in.
 #[component]
 pub fn Timeline() -> impl IntoView {
