@@ -82,15 +82,6 @@ impl Spec {
         self.results
     }
 
-    /// The body, in [`BODIES`] at the same position as this row in [`SPECS`].
-    fn body(&'static self) -> &'static dyn typed::Body {
-        let i = SPECS
-            .iter()
-            .position(|s| std::ptr::eq(s, self))
-            .expect("a row of SPECS");
-        BODIES[i]
-    }
-
     /// Whether an import of this type is this host function.
     pub fn has_type(&self, params: &[ValType], results: &[ValType]) -> bool {
         self.params() == params && self.results() == results
@@ -269,28 +260,95 @@ pub fn link(
     module: &Module,
     store: &mut Store<Ctx>,
 ) -> Result<(), wasmi::Error> {
+    for import in resolve(module)? {
+        match import {
+            Resolved::Func {
+                module,
+                row: Some(row),
+                ..
+            } => BODIES[row].define(linker, &module, &SPECS[row])?,
+            Resolved::Func {
+                module,
+                name,
+                ty,
+                row: None,
+            } => define_stub(linker, &module, &name, ty)?,
+            Resolved::Memory {
+                module,
+                name,
+                minimum,
+                maximum,
+            } => {
+                let mem = Memory::new(&mut *store, MemoryType::new(minimum, maximum))?;
+                linker.define(&module, &name, mem)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An import of a module as both engines link it: named once (a module may import the same
+/// name twice), a function matched against the table by name and type.
+enum Resolved {
+    Func {
+        module: String,
+        name: String,
+        ty: FuncType,
+        /// Its row in [`SPECS`] and [`BODIES`]; `None` for a stub.
+        row: Option<usize>,
+    },
+    Memory {
+        module: String,
+        name: String,
+        minimum: u32,
+        maximum: Option<u32>,
+    },
+}
+
+/// The imports of `module`, each once, resolved.
+///
+/// # Errors
+///
+/// When the module imports a global or a table (Envoy refuses those too).
+fn resolve(module: &Module) -> Result<Vec<Resolved>, wasmi::Error> {
     let mut seen = HashSet::new();
+    let mut out = Vec::new();
     for import in module.imports() {
         let (m, n) = (import.module().to_string(), import.name().to_string());
         if !seen.insert((m.clone(), n.clone())) {
             continue;
         }
-        match import.ty() {
+        out.push(match import.ty() {
             ExternType::Func(ft) => {
-                match lookup(&m, &n).filter(|s| s.has_type(ft.params(), ft.results())) {
-                    Some(spec) => spec.body().define(linker, &m, spec)?,
-                    None => define_stub(linker, &m, &n, ft.clone())?,
+                let row = lookup(&m, &n)
+                    .filter(|s| s.has_type(ft.params(), ft.results()))
+                    .and_then(|spec| SPECS.iter().position(|s| std::ptr::eq(s, spec)));
+                Resolved::Func {
+                    module: m,
+                    name: n,
+                    ty: ft.clone(),
+                    row,
                 }
             }
-            ExternType::Memory(mt) => {
-                let ty = MemoryType::new(mt.minimum() as u32, mt.maximum().map(|m| m as u32));
-                let mem = Memory::new(&mut *store, ty)?;
-                linker.define(&m, &n, mem)?;
+            ExternType::Memory(mt) => Resolved::Memory {
+                module: m,
+                name: n,
+                minimum: mt.minimum() as u32,
+                maximum: mt.maximum().map(|x| x as u32),
+            },
+            ExternType::Global(_) => {
+                return Err(wasmi::Error::new(format!(
+                    "the module imports global {m}.{n}; Envoy refuses imported globals"
+                )));
             }
-            other => return Err(refused_import(&m, &n, other)),
-        }
+            ExternType::Table(_) => {
+                return Err(wasmi::Error::new(format!(
+                    "the module imports table {m}.{n}; no proxy-wasm host provides tables"
+                )));
+            }
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// An import the host does not provide (or not with this type): it answers 12
@@ -378,8 +436,8 @@ pub struct HostImport {
     pub name: String,
     /// Its type, as the module declares it.
     pub ty: FuncType,
-    /// The table row whose body answers it; `None` for a stub.
-    spec: Option<&'static Spec>,
+    /// The row of [`SPECS`] and [`BODIES`] that answers it; `None` for a stub.
+    row: Option<usize>,
 }
 
 impl HostImport {
@@ -390,8 +448,8 @@ impl HostImport {
     ///
     /// The trap the call ends in.
     pub fn call(&self, guest: &mut dyn Guest, args: &[i64]) -> Result<Vec<Val>, wasmi::Error> {
-        let ret = match self.spec {
-            Some(spec) => spec.body().call(guest, spec, args)?.unwrap_or(0),
+        let ret = match self.row {
+            Some(row) => BODIES[row].call(guest, &SPECS[row], args)?.unwrap_or(0),
             None => {
                 // As on wasmi: an `i32` argument is recorded zero-extended.
                 let args: Vec<i64> = self
@@ -423,49 +481,33 @@ impl HostImport {
 ///
 /// As [`link`].
 pub fn imports(module: &Module, memory_pages: u32) -> Result<Vec<Import>, wasmi::Error> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for import in module.imports() {
-        let (m, n) = (import.module().to_string(), import.name().to_string());
-        if !seen.insert((m.clone(), n.clone())) {
-            continue;
-        }
-        match import.ty() {
-            ExternType::Func(ft) => {
-                let spec = lookup(&m, &n).filter(|s| s.has_type(ft.params(), ft.results()));
-                out.push(Import::Func(HostImport {
-                    module: m,
-                    name: n,
-                    ty: ft.clone(),
-                    spec,
-                }));
-            }
-            ExternType::Memory(mt) => {
-                let minimum = mt.minimum() as u32;
-                let maximum = mt
-                    .maximum()
-                    .map_or(memory_pages, |x| (x as u32).min(memory_pages));
-                out.push(Import::Memory {
-                    module: m,
-                    name: n,
-                    minimum,
-                    maximum,
-                });
-            }
-            other => return Err(refused_import(&m, &n, other)),
-        }
-    }
-    Ok(out)
-}
-
-/// Why a global or table import cannot be linked.
-fn refused_import(m: &str, n: &str, ty: &ExternType) -> wasmi::Error {
-    wasmi::Error::new(match ty {
-        ExternType::Global(_) => {
-            format!("the module imports global {m}.{n}; Envoy refuses imported globals")
-        }
-        _ => format!("the module imports table {m}.{n}; no proxy-wasm host provides tables"),
-    })
+    Ok(resolve(module)?
+        .into_iter()
+        .map(|import| match import {
+            Resolved::Func {
+                module,
+                name,
+                ty,
+                row,
+            } => Import::Func(HostImport {
+                module,
+                name,
+                ty,
+                row,
+            }),
+            Resolved::Memory {
+                module,
+                name,
+                minimum,
+                maximum,
+            } => Import::Memory {
+                module,
+                name,
+                minimum,
+                maximum: maximum.map_or(memory_pages, |x| x.min(memory_pages)),
+            },
+        })
+        .collect())
 }
 
 /// A result of type `ty` for the return value `ret`.
