@@ -28,6 +28,7 @@ mod interrupt;
 mod memory;
 mod pairs;
 mod plugin;
+mod prepare;
 mod properties;
 mod session;
 mod state;

@@ -22,6 +22,10 @@ pub struct Plugin {
     bytes: Rc<[u8]>,
     info: Rc<PluginInfo>,
     compiled: OnceCell<Result<Compiled, String>>,
+    /// The bytes made ready for a foreign engine ([`crate::prepare::prepare`]) for the memory
+    /// limit last asked for: preparing reads every function body, tens of milliseconds for a
+    /// Go plugin, so every run with the same limit shares it.
+    prepared: RefCell<Option<(u32, Rc<[u8]>)>>,
 }
 
 /// The engine and the module compiled with it: cheap to clone (both are shared handles).
@@ -58,6 +62,7 @@ impl Plugin {
             bytes,
             info,
             compiled: OnceCell::new(),
+            prepared: RefCell::new(None),
         })
     }
 
@@ -96,6 +101,21 @@ impl Plugin {
         self.compiled.get().is_some()
     }
 
+    /// The module for a foreign engine whose memory may hold at most `pages` (see
+    /// [`crate::prepare::prepare`]); the bytes as they are when nothing needs changing.
+    pub(crate) fn prepared(&self, pages: u32) -> Rc<[u8]> {
+        let mut cached = self.prepared.borrow_mut();
+        if let Some((p, bytes)) = cached.as_ref()
+            && *p == pages
+        {
+            return bytes.clone();
+        }
+        let bytes: Rc<[u8]> = crate::prepare::prepare(&self.bytes, pages)
+            .map_or_else(|| self.bytes.clone(), Rc::from);
+        *cached = Some((pages, bytes.clone()));
+        bytes
+    }
+
     pub(crate) fn compiled(&self) -> Result<Compiled, String> {
         self.compiled
             .get_or_init(|| {
@@ -127,4 +147,27 @@ fn engine_config() -> Config {
             fuel_per_bytes_validated: 0,
         });
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_with_one_memory_limit_share_the_prepared_module() {
+        let wat = r#"(module (memory (export "memory") 1)
+            (func (export "proxy_abi_version_0_2_1"))
+            (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 0))
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+        let plugin = Plugin::load(wat::parse_str(wat).unwrap()).unwrap();
+        let first = plugin.prepared(64);
+        assert_ne!(&*first, plugin.bytes(), "capped and routed");
+        assert!(Rc::ptr_eq(&first, &plugin.prepared(64)), "prepared once");
+        let other = plugin.prepared(32);
+        assert!(!Rc::ptr_eq(&first, &other), "another limit, another module");
+        assert_eq!(
+            &*other,
+            &*crate::prepare::prepare(plugin.bytes(), 32).unwrap()
+        );
+    }
 }

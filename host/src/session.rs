@@ -71,12 +71,12 @@ fn foreign_vm(
     let imports = crate::hostcalls::imports(&compiled.module, pages)
         .map_err(|e| SessionError::Instantiate(format!("linking failed: {e}")))?;
     let exports = Rc::new(crate::foreign::export_types(&compiled.module));
-    let capped = crate::foreign::prepare(plugin.bytes(), pages);
+    let bytes = plugin.prepared(pages);
     let module = ForeignModule {
         key: format!("{}:{pages}", plugin.info().sha256),
-        bytes: capped.as_deref().unwrap_or(plugin.bytes()),
+        bytes: &bytes,
         imports: &imports,
-        allocator: crate::foreign::allocator(&exports),
+        allocator: crate::vm::allocator(&compiled.module),
     };
     Vm::new_foreign(engine, &module, exports, world, pages).map_err(SessionError::Instantiate)
 }

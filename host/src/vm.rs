@@ -63,8 +63,8 @@ pub trait ForeignInstance {
     /// The size of its memory in 64 KiB pages.
     fn memory_pages(&self) -> u32;
     /// The last `memory.grow` the module refused since this was last asked, as (pages then,
-    /// pages asked for): the globals [`REFUSED_FROM`](crate::foreign::REFUSED_FROM) and
-    /// [`REFUSED_TO`](crate::foreign::REFUSED_TO) of the prepared module, read and reset.
+    /// pages asked for): the globals [`REFUSED_FROM`](crate::prepare::REFUSED_FROM) and
+    /// [`REFUSED_TO`](crate::prepare::REFUSED_TO) of the prepared module, read and reset.
     fn take_refused_growth(&mut self) -> Option<(u32, u32)>;
 }
 
@@ -166,6 +166,19 @@ pub enum Progress {
     OutOfFuel(wasmi::ResumableCallOutOfFuel),
 }
 
+/// The allocator the host returns data with, on either engine: `malloc`, else
+/// `proxy_on_memory_allocate`, of type `(i32) -> i32`.
+pub(crate) fn allocator(module: &wasmi::Module) -> Option<&'static str> {
+    ["malloc", "proxy_on_memory_allocate"]
+        .into_iter()
+        .find(|n| match module.get_export(n) {
+            Some(wasmi::ExternType::Func(ty)) => {
+                ty.params() == [wasmi::ValType::I32] && ty.results() == [wasmi::ValType::I32]
+            }
+            _ => false,
+        })
+}
+
 fn limits(memory_pages: u32) -> StoreLimits {
     StoreLimitsBuilder::new()
         .memory_size((memory_pages as usize).saturating_mul(65536))
@@ -200,13 +213,7 @@ impl Vm {
             .instantiate_and_start(&mut store, module)
             .map_err(|e| format!("instantiation failed: {e}"))?;
         let memory = instance.get_memory(&store, "memory");
-        let alloc = ["malloc", "proxy_on_memory_allocate"]
-            .iter()
-            .filter_map(|n| instance.get_func(&store, n))
-            .find(|f| {
-                let ty = f.ty(&store);
-                ty.params() == [wasmi::ValType::I32] && ty.results() == [wasmi::ValType::I32]
-            });
+        let alloc = allocator(module).and_then(|name| instance.get_func(&store, name));
         store.data_mut().memory = memory;
         store.data_mut().alloc = alloc;
         Ok(Vm {
