@@ -188,6 +188,26 @@ export function wasmFromText(wat) {
 }
 
 /**
+ * A minimal proxy-wasm plugin (ABI 0.2.1, a bump allocator) whose proxy_on_request_headers
+ * runs `body` and then continues; `functions` are more functions `body` may call.
+ */
+export function minimalPlugin(body, functions = "") {
+  return wasmFromText(`(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "_initialize"))
+  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
+    (global.get $heap)
+    (global.set $heap (i32.add (global.get $heap) (local.get $n))))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  ${functions}
+  (func $proxy_on_request_headers (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    ${body}
+    (i32.const 0)))`);
+}
+
+/**
  * Serves the release build and launches Chromium for the tests of one file (registering the
  * `before` and `after` hooks): `app.server` and `app.browser` are set once the tests run.
  */

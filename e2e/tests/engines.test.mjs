@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import binaryen from "binaryen";
-import { applyScenario, open, pickExample, root, scenarioJson, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
+import { applyScenario, minimalPlugin, open, pickExample, root, scenarioJson, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
 
 const app = useApp();
 
@@ -200,20 +200,7 @@ const LOOP = wasmFromText(readFileSync(join(fixtures, "hostile_loop_headers.wat"
 function trapping() {
   binaryen.setDebugInfo(true);
   try {
-    return wasmFromText(`(module
-      (memory (export "memory") 1)
-      (global $heap (mut i32) (i32.const 8192))
-      (func (export "proxy_abi_version_0_2_1"))
-      (func (export "_initialize"))
-      (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
-        (global.get $heap)
-        (global.set $heap (i32.add (global.get $heap) (local.get $n))))
-      (func (export "proxy_on_context_create") (param i32 i32))
-      (func $parse_token (unreachable))
-      (func $check_auth (call $parse_token))
-      (func $proxy_on_request_headers (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-        (call $check_auth)
-        (i32.const 0)))`);
+    return minimalPlugin("(call $check_auth)", "(func $parse_token (unreachable)) (func $check_auth (call $parse_token))");
   } finally {
     binaryen.setDebugInfo(false);
   }

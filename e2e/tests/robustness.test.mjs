@@ -4,23 +4,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { open, pickExample, root, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
+import { minimalPlugin, open, pickExample, root, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
 /** A proxy-wasm plugin whose request-headers callback never returns. */
-const LOOPING_PLUGIN = wasmFromText(`(module
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 1024))
-  (func (export "proxy_abi_version_0_2_1"))
-  (func (export "_initialize"))
-  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
-    (global.get $heap)
-    (global.set $heap (i32.add (global.get $heap) (local.get $n))))
-  (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-    (loop $forever (br $forever))
-    (i32.const 0)))`);
+const LOOPING_PLUGIN = minimalPlugin("(loop $forever (br $forever))");
 
 const status = (page) => page.getByTestId("run-status").textContent();
 test("uploading a real example file shows its import report", async () => {

@@ -6,24 +6,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { distDir, open, pickExample, screenshot, useApp, waitForStatus, wasmFromText } from "../lib.mjs";
+import { distDir, minimalPlugin, open, pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
 /** Ends `proxy_on_request_headers` in `body`, a minimal plugin around it. */
-const plugin = (body) =>
-  wasmFromText(`(module
-  (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 1024))
-  (func (export "proxy_abi_version_0_2_1"))
-  (func (export "_initialize"))
-  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
-    (global.get $heap)
-    (global.set $heap (i32.add (global.get $heap) (local.get $n))))
-  (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-    ${body}
-    (i32.const 0)))`);
+const plugin = (body) => minimalPlugin(body);
 
 /** Loops forever in the request-headers callback. */
 const LOOPING = plugin("(loop $forever (br $forever))");
