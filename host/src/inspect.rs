@@ -155,7 +155,7 @@ fn higress_evidence(bytes: &[u8], abi: AbiVersion, imports: &[RawImport]) -> Opt
     }
     if let Some(path) = HIGRESS_MODULES
         .iter()
-        .find(|p| contains(bytes, p.as_bytes()))
+        .find(|p| memchr::memmem::find(bytes, p.as_bytes()).is_some())
     {
         why.push(format!("the Go module path {path} in its code"));
     }
@@ -173,18 +173,6 @@ fn higress_evidence(bytes: &[u8], abi: AbiVersion, imports: &[RawImport]) -> Opt
         ));
     }
     (!why.is_empty()).then(|| why.join("; "))
-}
-
-/// Whether `needle` occurs in `haystack` (a scan from each occurrence of its first byte).
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    haystack
-        .iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == first)
-        .any(|(i, _)| haystack.get(i + 1..i + needle.len()) == Some(rest))
 }
 
 /// What the module's sections say, before any judgement.
