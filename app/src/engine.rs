@@ -36,6 +36,9 @@ struct Client {
     queue: Vec<js_sys::Array>,
     /// The modules (sha256) the current worker holds.
     loaded: HashSet<String>,
+    /// The modules (sha256) the current worker read for [`inspect`]: a Load of one need not
+    /// send its bytes again (megabytes copied twice).
+    held: HashSet<String>,
     /// Counts workers: a message or timer of a replaced worker is ignored.
     generation: u64,
     on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
@@ -128,6 +131,7 @@ fn spawn(state: AppState) {
         c.ready = false;
         c.queue.clear();
         c.loaded.clear();
+        c.held.clear();
         c.on_message = Some(on_message);
         c.on_error = Some(on_error);
         c.state = Some(state);
@@ -173,8 +177,10 @@ pub fn send(message: &ToWorker, bytes: &[&[u8]]) {
     });
 }
 
-/// Makes sure the worker holds `plugins` (sends the ones it lacks; it compiles them at once).
-pub fn ensure_loaded(plugins: &[&LoadedPlugin]) {
+/// Makes sure the worker holds `plugins` (sends the ones it lacks; it compiles them when it has
+/// nothing else to do). With `browser_pages`, the next run is likely on the browser's engine
+/// with that memory limit: the worker compiles for it first.
+pub fn ensure_loaded(plugins: &[&LoadedPlugin], browser_pages: Option<u32>) {
     let missing: Vec<&LoadedPlugin> = CLIENT.with(|c| {
         let c = c.borrow();
         plugins
@@ -193,13 +199,26 @@ pub fn ensure_loaded(plugins: &[&LoadedPlugin]) {
             shas.push(sha);
         }
     }
+    let held = CLIENT.with(|c| c.borrow().held.clone());
     let bytes: Vec<&[u8]> = shas
         .iter()
         .filter_map(|s| missing.iter().find(|p| &p.info().sha256 == s))
-        .map(|p| p.bytes())
+        .map(|p| {
+            if held.contains(&p.info().sha256) {
+                &[][..]
+            } else {
+                p.bytes()
+            }
+        })
         .collect();
     CLIENT.with(|c| c.borrow_mut().loaded.extend(shas.iter().cloned()));
-    send(&ToWorker::Load { plugins: shas }, &bytes);
+    send(
+        &ToWorker::Load {
+            plugins: shas,
+            browser_pages,
+        },
+        &bytes,
+    );
 }
 
 /// What the module `bytes` (whose sha256 is `sha256`) is, as the engine worker's `inspect`
@@ -241,7 +260,11 @@ fn answer(id: u64, inspection: Inspection) {
     let waiting = CLIENT.with(|c| {
         let mut c = c.borrow_mut();
         let at = c.inspecting.iter().position(|i| i.id == id)?;
-        Some(c.inspecting.remove(at))
+        let waiting = c.inspecting.remove(at);
+        if inspection.is_ok() {
+            c.held.insert(waiting.sha256.clone());
+        }
+        Some(waiting)
     });
     if let Some(waiting) = waiting {
         *waiting.answer.borrow_mut() = Some(inspection);

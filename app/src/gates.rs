@@ -164,6 +164,16 @@ pub fn engine_for(
     }
 }
 
+/// The memory limit a plain Run of `scenario` on the browser's engine compiles the plugin for,
+/// or `None` when the scenario keeps to the interpreter.
+pub fn browser_pages(scenario: &pwp_model::scenario::Scenario) -> Option<u32> {
+    let settings = &scenario.settings;
+    settings
+        .engine
+        .is_auto()
+        .then_some(settings.limits.memory_pages)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,7 +104,8 @@ pub fn take(state: AppState, loaded: LoadedPlugin) {
     state.reset_run();
     state.load_error.set(None);
     // A compile error is kept by the worker and reported by the run.
-    crate::engine::ensure_loaded(&[&loaded]);
+    let pages = state.scenario.with_untracked(crate::gates::browser_pages);
+    crate::engine::ensure_loaded(&[&loaded], pages);
     state.plugin.set(Some(loaded));
     crate::persist::save_plugin(state);
 }

@@ -72,7 +72,8 @@ fn ensure_session(state: AppState, engine: EngineChoice) -> Result<RunId, NoSess
         };
         return Err((problem, None));
     }
-    crate::engine::ensure_loaded(&plugins.iter().collect::<Vec<_>>());
+    let pages = (engine == EngineChoice::Browser).then_some(scenario.settings.limits.memory_pages);
+    crate::engine::ensure_loaded(&plugins.iter().collect::<Vec<_>>(), pages);
     state.runs.update_value(|r| *r += 1);
     let run = state.runs.get_value();
     crate::engine::send(

@@ -4,26 +4,14 @@
 //! The worker runs plain runs on the browser's own `WebAssembly`. It implements
 //! [`ForeignEngine`] with `js-sys`; everything here is plain Rust, tested natively.
 
-use std::collections::HashMap;
-
 pub use crate::ctx::Ctx;
 pub use crate::hostcalls::{HostImport, Import};
 pub use crate::memory::Guest;
 pub use crate::prepare::{REFUSED_FROM, REFUSED_TO, prepare};
+pub use crate::session::precompile;
 pub use crate::vm::{ForeignEngine, ForeignInstance, ForeignModule, ForeignTrap};
 /// The value and type vocabulary an engine speaks with the host (wasmi's).
 pub use wasmi::{Error, FuncType, Val, ValType};
-
-/// The exported functions of a compiled module and their types.
-pub(crate) fn export_types(module: &wasmi::Module) -> HashMap<String, FuncType> {
-    module
-        .exports()
-        .filter_map(|e| match e.ty() {
-            wasmi::ExternType::Func(f) => Some((e.name().to_string(), f.clone())),
-            _ => None,
-        })
-        .collect()
-}
 
 /// The trap wasmi would report for an engine's trap message (V8's and SpiderMonkey's
 /// `RuntimeError` texts, and the stack overflow `RangeError`), so both engines name a failure

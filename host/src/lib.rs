@@ -31,6 +31,7 @@ mod plugin;
 mod prepare;
 mod properties;
 mod session;
+mod shape;
 mod state;
 mod vm;
 

@@ -16,6 +16,7 @@ use wasmi::{CompilationMode, Config, Engine, Module};
 
 use crate::info::{LoadError, PluginInfo};
 use crate::inspect::inspect_hashed;
+use crate::shape::Shape;
 
 /// A plugin whose bytes were inspected; compiled on first use (or on [`Plugin::compile`]).
 pub struct Plugin {
@@ -26,6 +27,8 @@ pub struct Plugin {
     /// limit last asked for: preparing reads every function body, tens of milliseconds for a
     /// Go plugin, so every run with the same limit shares it.
     prepared: RefCell<Option<(u32, Rc<[u8]>)>>,
+    /// What it imports and exports, read from the bytes on first use by a foreign engine.
+    shape: OnceCell<Result<Rc<Shape>, String>>,
 }
 
 /// The engine and the module compiled with it: cheap to clone (both are shared handles).
@@ -63,6 +66,7 @@ impl Plugin {
             info,
             compiled: OnceCell::new(),
             prepared: RefCell::new(None),
+            shape: OnceCell::new(),
         })
     }
 
@@ -114,6 +118,13 @@ impl Plugin {
             .map_or_else(|| self.bytes.clone(), Rc::from);
         *cached = Some((pages, bytes.clone()));
         bytes
+    }
+
+    /// What the module imports and exports, without compiling it.
+    pub(crate) fn shape(&self) -> Result<Rc<Shape>, String> {
+        self.shape
+            .get_or_init(|| Shape::read(&self.bytes).map(Rc::new))
+            .clone()
     }
 
     pub(crate) fn compiled(&self) -> Result<Compiled, String> {

@@ -14,6 +14,7 @@ use crate::info::{LoadError, PluginInfo};
 use crate::plugin::Plugin;
 use crate::report::Report;
 use crate::scenario::{PropertyValue, Scenario};
+use crate::shape::Shape;
 use crate::state::{Resolved, World};
 use crate::vm::{ForeignEngine, ForeignModule, Vm};
 pub use pwp_model::run::{Breakpoints, Refusal, StepUntil, load_refusal};
@@ -60,25 +61,54 @@ pub struct Session {
 }
 
 /// A VM for `plugin` on a foreign engine: the module's memory capped at `pages`, its imports
-/// resolved as wasmi's linker resolves them.
+/// resolved as wasmi's linker resolves them. wasmi does not compile the module for it; when
+/// the engine refuses the module, wasmi's reason is given if wasmi refuses it too, so that
+/// both engines name a broken module alike.
 fn foreign_vm(
     engine: &dyn ForeignEngine,
     plugin: &Plugin,
     world: Rc<RefCell<World>>,
     pages: u32,
 ) -> Result<Vm, SessionError> {
-    let compiled = plugin.compiled().map_err(SessionError::Instantiate)?;
-    let imports = crate::hostcalls::imports(&compiled.module, pages)
-        .map_err(|e| SessionError::Instantiate(format!("linking failed: {e}")))?;
-    let exports = Rc::new(crate::foreign::export_types(&compiled.module));
-    let bytes = plugin.prepared(pages);
-    let module = ForeignModule {
-        key: format!("{}:{pages}", plugin.info().sha256),
-        bytes: &bytes,
-        imports: &imports,
-        allocator: crate::vm::allocator(&compiled.module),
+    let broken = |engine_says: String| match plugin.compiled() {
+        Err(wasmi_says) => SessionError::Instantiate(wasmi_says),
+        Ok(_) => SessionError::Instantiate(engine_says),
     };
-    Vm::new_foreign(engine, &module, exports, world, pages).map_err(SessionError::Instantiate)
+    let shape = plugin.shape().map_err(broken)?;
+    let imports = crate::hostcalls::imports(&shape, pages)
+        .map_err(|e| SessionError::Instantiate(format!("linking failed: {e}")))?;
+    let exports = Rc::new(shape.func_exports());
+    let bytes = plugin.prepared(pages);
+    let module = foreign_module(plugin, &bytes, &imports, &shape, pages);
+    Vm::new_foreign(engine, &module, exports, world, pages).map_err(broken)
+}
+
+fn foreign_module<'a>(
+    plugin: &Plugin,
+    bytes: &'a [u8],
+    imports: &'a [crate::hostcalls::Import],
+    shape: &Shape,
+    pages: u32,
+) -> ForeignModule<'a> {
+    ForeignModule {
+        key: format!("{}:{pages}", plugin.info().sha256),
+        bytes,
+        imports,
+        allocator: crate::vm::allocator(shape),
+    }
+}
+
+/// Compiles `plugin` on `engine` for runs whose memory limit is `pages`, ahead of the first
+/// one: the worker does it while the page shows the import report, so that Run does not wait.
+///
+/// # Errors
+///
+/// Why the module cannot be read or compiled (a run would say the same).
+pub fn precompile(engine: &dyn ForeignEngine, plugin: &Plugin, pages: u32) -> Result<(), String> {
+    let shape = plugin.shape()?;
+    let imports = crate::hostcalls::imports(&shape, pages).map_err(|e| e.to_string())?;
+    let bytes = plugin.prepared(pages);
+    engine.precompile(&foreign_module(plugin, &bytes, &imports, &shape, pages))
 }
 
 impl Session {

@@ -21,6 +21,7 @@ use crate::ctx::Ctx;
 use crate::hostcalls::{self, Import};
 use crate::interrupt::{HostPause, LimitExceeded};
 use crate::plugin::Compiled;
+use crate::shape::Shape;
 use crate::state::World;
 use crate::trace::{Failure, FailureKind};
 
@@ -38,6 +39,17 @@ pub trait ForeignEngine {
         module: &ForeignModule<'_>,
         ctx: Rc<RefCell<Ctx>>,
     ) -> Result<Box<dyn ForeignInstance>, String>;
+
+    /// Compiles `module` ahead of its first [`ForeignEngine::instantiate`], for an engine that
+    /// keeps compiled modules by [`ForeignModule::key`] (nothing by default).
+    ///
+    /// # Errors
+    ///
+    /// Why the engine could not compile the module.
+    fn precompile(&self, module: &ForeignModule<'_>) -> Result<(), String> {
+        let _ = module;
+        Ok(())
+    }
 }
 
 /// A module for a [`ForeignEngine`]: its bytes (memory capped) and its imports, resolved.
@@ -168,14 +180,13 @@ pub enum Progress {
 
 /// The allocator the host returns data with, on either engine: `malloc`, else
 /// `proxy_on_memory_allocate`, of type `(i32) -> i32`.
-pub(crate) fn allocator(module: &wasmi::Module) -> Option<&'static str> {
+pub(crate) fn allocator(shape: &Shape) -> Option<&'static str> {
     ["malloc", "proxy_on_memory_allocate"]
         .into_iter()
-        .find(|n| match module.get_export(n) {
-            Some(wasmi::ExternType::Func(ty)) => {
+        .find(|n| {
+            shape.export_func(n).is_some_and(|ty| {
                 ty.params() == [wasmi::ValType::I32] && ty.results() == [wasmi::ValType::I32]
-            }
-            _ => false,
+            })
         })
 }
 
@@ -213,7 +224,7 @@ impl Vm {
             .instantiate_and_start(&mut store, module)
             .map_err(|e| format!("instantiation failed: {e}"))?;
         let memory = instance.get_memory(&store, "memory");
-        let alloc = allocator(module).and_then(|name| instance.get_func(&store, name));
+        let alloc = allocator(&Shape::of(module)).and_then(|name| instance.get_func(&store, name));
         store.data_mut().memory = memory;
         store.data_mut().alloc = alloc;
         Ok(Vm {

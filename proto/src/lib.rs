@@ -8,7 +8,8 @@
 //!  page                                          worker (pwp-host + wasmi)
 //!   | Inspect { id, sha256 } + bytes ----------->  reads imports, exports, ABI, toolchain
 //!   | <------------------------------------------  Inspected { id, info }
-//!   | Load { plugins: [sha256] } + bytes ------->  compiles, keeps by sha256
+//!   | Load { plugins, browser_pages } + bytes -->  keeps by sha256; compiles when idle:
+//!   |                                              the browser's engine first, then wasmi
 //!   | <------------------------------------------  Loaded { sha256, error }
 //!   | Start { run, plugins, scenario } --------->  a new Session (or Refused)
 //!   | Step { run, until, breakpoints } --------->  fuel slices; between them it reads messages
@@ -105,11 +106,17 @@ pub type RunId = u64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ToWorker {
-    /// Keep these modules (by sha256) and compile them now; their bytes follow the message,
-    /// in this order. Answered by one [`FromWorker::Loaded`] each.
+    /// Keep these modules (by sha256) and compile them while the worker has nothing else to
+    /// do; their bytes follow the message, in this order. Answered by one
+    /// [`FromWorker::Loaded`] each, once wasmi compiled it.
     Load {
         /// The sha256 (lower-case hex) of each module.
         plugins: Vec<String>,
+        /// The memory limit (pages) of the next run on the browser's engine: the worker
+        /// compiles the modules for it first, so that a Run does not wait for that. `None`
+        /// when the next run will be on the interpreter.
+        #[serde(default)]
+        browser_pages: Option<u32>,
     },
     /// Say what the module whose bytes follow is (what `pwp_host::inspect` finds): answered by
     /// one [`FromWorker::Inspected`] with the same `id`. The worker keeps a module it could

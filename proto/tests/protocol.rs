@@ -49,6 +49,7 @@ fn every_page_message_survives_the_round_trip() {
     let messages = [
         ToWorker::Load {
             plugins: vec!["ab".repeat(32), "cd".repeat(32)],
+            browser_pages: None,
         },
         ToWorker::Inspect {
             id: 3,

@@ -119,9 +119,14 @@ impl ForeignEngine for BrowserEngine {
             _imports: keep,
         }))
     }
+
+    fn precompile(&self, module: &ForeignModule<'_>) -> Result<(), String> {
+        self.compile(module).map(|_| ())
+    }
 }
 
 impl BrowserEngine {
+    /// The compiled module for `module.key`, compiling it the first time.
     fn compile(&self, module: &ForeignModule<'_>) -> Result<WebAssembly::Module, String> {
         if let Some(m) = self.modules.borrow().get(&module.key) {
             return Ok(m.clone());

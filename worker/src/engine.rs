@@ -2,7 +2,7 @@
 //! (`web.rs`) feeds it messages and calls [`Engine::pump`] between them, one fuel slice at a
 //! time, so a [`ToWorker::Cancel`] is read at the next slice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use pwp_host::foreign::ForeignEngine;
@@ -24,6 +24,19 @@ const PROGRESS_EVERY_US: f64 = 250_000.0;
 /// How long one pump may go on through yields (between callbacks, fuel slices) before the
 /// worker reads its messages: a Cancel waits at most this plus one fuel slice.
 const PUMP_US: f64 = 10_000.0;
+
+/// How long the worker must have heard nothing before it compiles a module for wasmi that a
+/// run on the browser's engine does not need: ~100 ms of work a Run must not queue behind.
+const QUIET_US: f64 = 400_000.0;
+
+/// Work done while the page has asked for nothing else.
+enum Job {
+    /// Compile a module for the browser's engine, its memory capped at `pages`.
+    Browser { sha256: String, pages: u32 },
+    /// Compile a module for wasmi (stepping, breakpoints), then say [`FromWorker::Loaded`];
+    /// `quiet` waits for [`QUIET_US`] without a message first.
+    Wasmi { sha256: String, quiet: bool },
+}
 
 /// The session of the page's current run.
 struct Live {
@@ -52,8 +65,12 @@ enum Warm {
 
 /// Everything the worker holds.
 pub struct Engine {
-    /// Inspected or loaded modules by sha256, compiled once (on [`ToWorker::Load`]).
+    /// Inspected or loaded modules by sha256, compiled once (after [`ToWorker::Load`]).
     plugins: HashMap<String, Rc<Plugin>>,
+    /// Compilations to do when nothing else runs, in order.
+    jobs: VecDeque<Job>,
+    /// When the last message came (µs of `now_us`).
+    heard_us: f64,
     live: Option<Live>,
     warm: Warm,
     /// The clock for callback durations, microseconds.
@@ -68,6 +85,8 @@ impl Engine {
     pub fn new(now_us: fn() -> f64, browser: Option<Box<dyn ForeignEngine>>) -> Engine {
         Engine {
             plugins: HashMap::new(),
+            jobs: VecDeque::new(),
+            heard_us: now_us(),
             live: None,
             warm: Warm::NotYet,
             now_us,
@@ -83,6 +102,7 @@ impl Engine {
         bytes: Vec<Vec<u8>>,
         out: &mut dyn FnMut(FromWorker),
     ) {
+        self.heard_us = (self.now_us)();
         match message {
             ToWorker::Inspect { id, sha256 } => {
                 let bytes = bytes.into_iter().next().unwrap_or_default();
@@ -93,22 +113,31 @@ impl Engine {
                 });
                 out(FromWorker::Inspected { id, info });
             }
-            ToWorker::Load { plugins } => {
+            ToWorker::Load {
+                plugins,
+                browser_pages,
+            } => {
+                let pages = browser_pages.filter(|_| self.browser.is_some());
                 for (sha256, bytes) in plugins.into_iter().zip(bytes) {
                     // A module inspected before is read already.
-                    let plugin = match self.plugins.get(&sha256) {
-                        Some(plugin) => Ok(plugin.clone()),
-                        None => Plugin::load_hashed(bytes, Some(sha256.clone())).map(Rc::new),
-                    };
-                    let error = match plugin {
-                        Ok(plugin) => {
-                            let error = plugin.compile().err();
-                            self.plugins.insert(sha256.clone(), plugin);
-                            error
+                    if !self.plugins.contains_key(&sha256) {
+                        match Plugin::load_hashed(bytes, Some(sha256.clone())) {
+                            Ok(plugin) => {
+                                self.plugins.insert(sha256.clone(), Rc::new(plugin));
+                            }
+                            Err(e) => {
+                                let error = Some(e.to_string());
+                                out(FromWorker::Loaded { sha256, error });
+                                continue;
+                            }
                         }
-                        Err(e) => Some(e.to_string()),
-                    };
-                    out(FromWorker::Loaded { sha256, error });
+                    }
+                    if let Some(pages) = pages {
+                        let sha256 = sha256.clone();
+                        self.jobs.push_back(Job::Browser { sha256, pages });
+                    }
+                    let quiet = pages.is_some();
+                    self.jobs.push_back(Job::Wasmi { sha256, quiet });
                 }
             }
             ToWorker::Start {
@@ -226,8 +255,9 @@ impl Engine {
         Ok(session)
     }
 
-    /// Runs one fuel slice of the current step (or of the warm-up); true when there is more
-    /// to do.
+    /// Runs one fuel slice of the current step (or one compilation, or a slice of the
+    /// warm-up); true when there is more to do now ([`Engine::wake_in_ms`] says when a job that
+    /// waits for silence may run).
     pub fn pump(&mut self, out: &mut dyn FnMut(FromWorker)) -> bool {
         if let Some(live) = self.live.as_mut()
             && let Some(drive) = live.drive.as_mut()
@@ -267,6 +297,12 @@ impl Engine {
                 }
             }
         }
+        if self.live.as_ref().is_none_or(|l| l.drive.is_none())
+            && let Some(job) = self.next_job()
+        {
+            self.run(job, out);
+            return true;
+        }
         if let Warm::Running(session) = &mut self.warm {
             match session.step(StepUntil::Breakpoint) {
                 Step::Yielded => return true,
@@ -279,6 +315,45 @@ impl Engine {
             }
         }
         false
+    }
+}
+
+impl Engine {
+    /// The next job that may run now: the browser's compilations at once, wasmi's after
+    /// [`QUIET_US`] of silence when asked.
+    fn next_job(&mut self) -> Option<Job> {
+        let quiet = (self.now_us)() - self.heard_us >= QUIET_US;
+        let at = self
+            .jobs
+            .iter()
+            .position(|j| !matches!(j, Job::Wasmi { quiet: true, .. }) || quiet)?;
+        self.jobs.remove(at)
+    }
+
+    /// Milliseconds until a job waiting for silence may run, if one waits (the web glue
+    /// sets a timer to pump again then).
+    pub fn wake_in_ms(&self) -> Option<f64> {
+        self.jobs
+            .iter()
+            .any(|j| matches!(j, Job::Wasmi { quiet: true, .. }))
+            .then(|| ((self.heard_us + QUIET_US - (self.now_us)()) / 1000.0).max(0.0) + 1.0)
+    }
+
+    fn run(&mut self, job: Job, out: &mut dyn FnMut(FromWorker)) {
+        match job {
+            Job::Browser { sha256, pages } => {
+                if let (Some(plugin), Some(engine)) = (self.plugins.get(&sha256), &self.browser) {
+                    // A module the engine refuses is named by the run that uses it.
+                    let _ = pwp_host::foreign::precompile(engine.as_ref(), plugin, pages);
+                }
+            }
+            Job::Wasmi { sha256, .. } => {
+                if let Some(plugin) = self.plugins.get(&sha256) {
+                    let error = plugin.compile().err();
+                    out(FromWorker::Loaded { sha256, error });
+                }
+            }
+        }
     }
 }
 

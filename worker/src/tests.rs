@@ -30,10 +30,21 @@ fn fixture(name: &str) -> Vec<u8> {
     wat::parse_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Sends `message`, returns what the worker answered.
+/// Sends `message`, returns what the worker answered, with what it did before it would read
+/// the next message (a Load's compilations).
 fn send(engine: &mut Engine, message: ToWorker, bytes: Vec<Vec<u8>>) -> Vec<FromWorker> {
+    let loads = match &message {
+        ToWorker::Load { plugins, .. } => plugins.len(),
+        _ => 0,
+    };
+    let loaded = |out: &[FromWorker]| {
+        out.iter()
+            .filter(|m| matches!(m, FromWorker::Loaded { .. }))
+            .count()
+    };
     let mut out = Vec::new();
     engine.handle(message, bytes, &mut |m| out.push(m));
+    while loaded(&out) < loads && engine.pump(&mut |m| out.push(m)) {}
     out
 }
 
@@ -53,6 +64,7 @@ fn load(engine: &mut Engine, sha: &str, bytes: Vec<u8>) {
         engine,
         ToWorker::Load {
             plugins: vec![sha.to_string()],
+            browser_pages: None,
         },
         vec![bytes],
     );
@@ -181,6 +193,7 @@ fn inspect_answers_what_the_host_finds_and_keeps_the_module_for_load() {
         &mut engine,
         ToWorker::Load {
             plugins: vec![junk_sha],
+            browser_pages: None,
         },
         vec![junk],
     );
@@ -273,6 +286,7 @@ fn a_module_the_engine_does_not_hold_is_refused_by_name() {
         &mut engine,
         ToWorker::Load {
             plugins: vec!["11".repeat(32)],
+            browser_pages: None,
         },
         vec![b"not wasm".to_vec()],
     );
@@ -323,4 +337,57 @@ fn a_replay_of_small_callbacks_gives_control_back_between_callbacks() {
         pumps += 1;
     }
     assert!(pumps > 20 * 4, "one pump per callback at least: {pumps}");
+}
+
+/// A clock the test sets (µs).
+static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn set_clock() -> f64 {
+    CLOCK.load(std::sync::atomic::Ordering::Relaxed) as f64
+}
+
+/// A foreign engine that only remembers what it was asked to compile.
+#[derive(Default)]
+struct Compiles(std::rc::Rc<std::cell::RefCell<Vec<String>>>);
+
+impl pwp_host::foreign::ForeignEngine for Compiles {
+    fn instantiate(
+        &self,
+        _: &pwp_host::foreign::ForeignModule<'_>,
+        _: std::rc::Rc<std::cell::RefCell<pwp_host::foreign::Ctx>>,
+    ) -> Result<Box<dyn pwp_host::foreign::ForeignInstance>, String> {
+        Err("not an engine".into())
+    }
+
+    fn precompile(&self, module: &pwp_host::foreign::ForeignModule<'_>) -> Result<(), String> {
+        self.0.borrow_mut().push(module.key.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_load_compiles_for_the_browsers_engine_first_and_for_wasmi_once_the_page_is_quiet() {
+    let (sha, bytes, _) = example("go-headers");
+    let compiles = Compiles::default();
+    let asked = compiles.0.clone();
+    let mut engine = Engine::new(set_clock, Some(Box::new(compiles)));
+    let load = ToWorker::Load {
+        plugins: vec![sha.clone()],
+        browser_pages: Some(512),
+    };
+    let mut out = Vec::new();
+    engine.handle(load, vec![bytes], &mut |m| out.push(m));
+    while engine.pump(&mut |m| out.push(m)) {}
+    assert_eq!(*asked.borrow(), [format!("{sha}:512")]);
+    // wasmi's compilation waits: a Run sent now would not queue behind it.
+    assert!(out.is_empty(), "{out:?}");
+    let wait = engine.wake_in_ms().expect("a compilation waits");
+    assert!(wait > 1.0, "{wait}");
+    CLOCK.fetch_add((wait * 1000.0) as u64, std::sync::atomic::Ordering::Relaxed);
+    while engine.pump(&mut |m| out.push(m)) {}
+    assert!(
+        matches!(&out[..], [FromWorker::Loaded { error: None, sha256 }] if *sha256 == sha),
+        "{out:?}"
+    );
+    assert_eq!(engine.wake_in_ms(), None);
 }

@@ -69,7 +69,18 @@ fn pump() {
             yield_now().await;
         }
         PUMPING.with(|p| p.set(false));
+        if let Some(ms) = ENGINE.with(|e| e.borrow().wake_in_ms()) {
+            wake_in(ms);
+        }
     });
+}
+
+/// Pumps again in `ms` milliseconds (a compilation that waits for the page to be quiet).
+fn wake_in(ms: f64) {
+    let wake = Closure::once_into_js(pump);
+    #[allow(clippy::cast_possible_truncation)] // a delay of at most a second
+    let _ = scope()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(wake.unchecked_ref(), ms as i32);
 }
 
 /// Lets the worker read its messages, then continues: a message to itself on a

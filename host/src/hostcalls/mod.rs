@@ -19,7 +19,7 @@ mod wasi;
 
 use std::collections::HashSet;
 
-use wasmi::{ExternType, FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType};
+use wasmi::{FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType};
 
 use typed::Param;
 pub(crate) use typed::signature;
@@ -28,6 +28,7 @@ use crate::abi::{AbiVersion, Status};
 use crate::ctx::Ctx;
 use crate::interrupt::{HostPause, LimitExceeded};
 use crate::memory::{Guest, HostErr, HostResult};
+use crate::shape::{Extern, Shape};
 use crate::trace::{CallStatus, FailureKind};
 
 /// The import namespace.
@@ -260,7 +261,7 @@ pub fn link(
     module: &Module,
     store: &mut Store<Ctx>,
 ) -> Result<(), wasmi::Error> {
-    for import in resolve(module)? {
+    for import in resolve(&Shape::of(module))? {
         match import {
             Resolved::Func {
                 module,
@@ -310,16 +311,16 @@ enum Resolved {
 /// # Errors
 ///
 /// When the module imports a global or a table (Envoy refuses those too).
-fn resolve(module: &Module) -> Result<Vec<Resolved>, wasmi::Error> {
+fn resolve(shape: &Shape) -> Result<Vec<Resolved>, wasmi::Error> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for import in module.imports() {
-        let (m, n) = (import.module().to_string(), import.name().to_string());
-        if !seen.insert((m.clone(), n.clone())) {
+    for (m, n, ty) in &shape.imports {
+        if !seen.insert((m, n)) {
             continue;
         }
-        out.push(match import.ty() {
-            ExternType::Func(ft) => {
+        let (m, n) = (m.clone(), n.clone());
+        out.push(match ty {
+            Extern::Func(ft) => {
                 let row = lookup(&m, &n)
                     .filter(|s| s.has_type(ft.params(), ft.results()))
                     .and_then(|spec| SPECS.iter().position(|s| std::ptr::eq(s, spec)));
@@ -330,20 +331,25 @@ fn resolve(module: &Module) -> Result<Vec<Resolved>, wasmi::Error> {
                     row,
                 }
             }
-            ExternType::Memory(mt) => Resolved::Memory {
+            &Extern::Memory { minimum, maximum } => Resolved::Memory {
                 module: m,
                 name: n,
-                minimum: mt.minimum() as u32,
-                maximum: mt.maximum().map(|x| x as u32),
+                minimum,
+                maximum,
             },
-            ExternType::Global(_) => {
+            Extern::Global => {
                 return Err(wasmi::Error::new(format!(
                     "the module imports global {m}.{n}; Envoy refuses imported globals"
                 )));
             }
-            ExternType::Table(_) => {
+            Extern::Table => {
                 return Err(wasmi::Error::new(format!(
                     "the module imports table {m}.{n}; no proxy-wasm host provides tables"
+                )));
+            }
+            Extern::Other => {
+                return Err(wasmi::Error::new(format!(
+                    "the module imports {m}.{n}, which is neither a function nor a memory"
                 )));
             }
         });
@@ -474,14 +480,14 @@ impl HostImport {
     }
 }
 
-/// Every import of `module`, resolved as [`link`] resolves them for wasmi, for another engine;
+/// Every import of a module of this `shape`, resolved as [`link`] resolves them for wasmi, for another engine;
 /// memories are capped at `memory_pages`.
 ///
 /// # Errors
 ///
 /// As [`link`].
-pub fn imports(module: &Module, memory_pages: u32) -> Result<Vec<Import>, wasmi::Error> {
-    Ok(resolve(module)?
+pub(crate) fn imports(shape: &Shape, memory_pages: u32) -> Result<Vec<Import>, wasmi::Error> {
+    Ok(resolve(shape)?
         .into_iter()
         .map(|import| match import {
             Resolved::Func {
