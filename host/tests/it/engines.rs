@@ -332,3 +332,32 @@ fn every_fixture_runs_alike_on_both_engines() {
         }
     }
 }
+
+/// A module whose exports do not validate: the foreign engine refuses it, and the failure is
+/// named with wasmi's words, as a run on the interpreter names it. (A function body that does
+/// not validate is another matter: wasmi finds it when the function is first called.)
+#[test]
+fn a_module_both_engines_refuse_is_named_alike() {
+    let bytes = wat::parse_str(
+        r#"(module
+             (memory (export "memory") 1)
+             (func (export "_initialize"))
+             (func (export "proxy_abi_version_0_2_0"))
+             (func (export "malloc") (param i32) (result i32) i32.const 0)
+             (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) i32.const 0)
+             (export "proxy_on_response_headers" (func 99)))"#,
+    )
+    .unwrap();
+    let plugin = Plugin::load(bytes).expect("inspect reads no function body");
+    let scenario = Scenario::default();
+    let refused = |engine: Option<&dyn ForeignEngine>| {
+        let session = Session::with_chain_on(&[&plugin], scenario.clone(), engine);
+        session
+            .err()
+            .expect("an invalid module does not run")
+            .to_string()
+    };
+    let on_wasmi = refused(None);
+    assert!(on_wasmi.contains("99"), "{on_wasmi}");
+    assert_eq!(refused(Some(&SecondWasmi)), on_wasmi);
+}
