@@ -136,7 +136,21 @@ pub async fn use_bytes(
     }
 }
 
-/// Loads a file the user picked or dropped.
+/// The `localStorage` key of "Run on upload" (`off` when the user turned it off).
+const RUN_ON_FILE: &str = "pwp.run-on-file";
+
+/// Whether a file the user picks or drops runs the scenario at once (the default): the loop
+/// of a plugin author is rebuild, drop, look.
+pub fn run_on_file() -> bool {
+    crate::browser::stored(RUN_ON_FILE).as_deref() != Some("off")
+}
+
+/// Remembers "Run on upload" in this browser.
+pub fn set_run_on_file(on: bool) {
+    crate::browser::store(RUN_ON_FILE, if on { "on" } else { "off" });
+}
+
+/// Loads a file the user picked or dropped, and runs it when [`run_on_file`].
 pub fn load_file(state: AppState, file: web_sys::File) {
     let name = file.name();
     spawn_local(async move {
@@ -152,7 +166,9 @@ pub fn load_file(state: AppState, file: web_sys::File) {
             file_name: Some(name.clone()),
             ..PluginRef::default()
         };
-        use_bytes(state, name, bytes, sha, source).await;
+        if use_bytes(state, name, bytes, sha, source).await && run_on_file() {
+            crate::run_view::controls::run(state);
+        }
     });
 }
 

@@ -2,7 +2,7 @@
 
 mod chart;
 mod connection;
-mod controls;
+pub mod controls;
 mod logs;
 mod paused;
 mod results;

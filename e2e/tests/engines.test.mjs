@@ -240,6 +240,29 @@ test("Run uses the browser's engine; Step from here replays on the interpreter a
   await page.context().close();
 });
 
+test("a file chosen runs at once on the browser's engine (Run on upload), and not once that is off", async () => {
+  const { page, errors } = await open(app.browser, app.server.url, { runOnFile: true });
+  await pickExample(page, "go-headers");
+  assert.equal(await page.getByTestId("run-status").textContent(), "Ready", "an example waits for Run");
+  assert.equal(await page.getByTestId("run-on-file").isChecked(), true, "on by default");
+  const bytes = readFileSync(join(examples, "go-headers.wasm"));
+  await page.getByTestId("plugin-file").setInputFiles({ name: "rebuilt.wasm", mimeType: "application/wasm", buffer: bytes });
+  await waitForStatus(page, /^Finished$/);
+  assert.equal(await engine(page), "browser");
+  assert.equal(await page.getByTestId("client-status").textContent(), "200");
+  assert.match(await page.getByTestId("import-report").textContent(), /rebuilt\.wasm/);
+  // Off, remembered across a reload: a file chosen waits for Run.
+  await page.getByTestId("run-on-file").uncheck();
+  await page.reload();
+  await pickExample(page, "go-headers");
+  assert.equal(await page.getByTestId("run-on-file").isChecked(), false);
+  await page.getByTestId("plugin-file").setInputFiles({ name: "again.wasm", mimeType: "application/wasm", buffer: bytes });
+  await page.waitForFunction(() => document.querySelector('[data-testid="import-report"]')?.textContent?.includes("again.wasm"));
+  assert.equal(await page.getByTestId("run-status").textContent(), "Ready");
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test("a plugin that loops on the browser's engine is stopped by the deadline and named on the interpreter", async () => {
   const { page, errors } = await open(app.browser, app.server.url);
   await page.getByTestId("plugin-file").setInputFiles({ name: "loop.wasm", mimeType: "application/wasm", buffer: LOOP });

@@ -26,8 +26,9 @@ const PROGRESS_EVERY_US: f64 = 250_000.0;
 const PUMP_US: f64 = 10_000.0;
 
 /// How long the worker must have heard nothing before it compiles a module for wasmi that a
-/// run on the browser's engine does not need: ~100 ms of work a Run must not queue behind.
-const QUIET_US: f64 = 400_000.0;
+/// run on the browser's engine does not need: ~100 ms of work that a file chosen or a Run
+/// clicked must not queue behind. Stepping, which needs it, comes later than this.
+const QUIET_US: f64 = 1_500_000.0;
 
 /// Work done while the page has asked for nothing else.
 enum Job {

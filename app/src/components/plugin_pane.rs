@@ -55,6 +55,7 @@ pub fn PluginPane() -> impl IntoView {
             loader::load_file(state, file);
         }
     };
+    let run_on_file = RwSignal::new(loader::run_on_file());
     // What is wrong with the URL box's text; network and plugin errors go to the report.
     let url_error = RwSignal::new(None::<String>);
     let load_url = move || {
@@ -79,6 +80,15 @@ pub fn PluginPane() -> impl IntoView {
                         <span>"Upload .wasm…"</span>
                         <input type="file" accept=".wasm,application/wasm" data-testid="plugin-file"
                             aria-label="Upload or drop a .wasm" on:change=on_file />
+                    </label>
+                    <label class="run-on-file" title="Run the scenario as soon as a file is chosen or dropped (remembered in this browser)">
+                        <input type="checkbox" data-testid="run-on-file" prop:checked=run_on_file
+                            on:change=move |e| {
+                                let on = event_target_checked(&e);
+                                run_on_file.set(on);
+                                loader::set_run_on_file(on);
+                            } />
+                        "Run on upload"
                     </label>
                     <span class="plugin-or">"or"</span>
                     <ExampleSelect />

@@ -30,18 +30,26 @@ fn show_run(state: AppState) {
     state.pane.set(Pane::Run);
 }
 
+/// Runs from the start, as the Run button does, unless a run cannot start now (no plugin, a
+/// run going on); false then.
+pub fn run(state: AppState) -> bool {
+    if gates::blocked(facts(state)).run.is_some() {
+        return false;
+    }
+    restart(state);
+    drive(state, StepUntil::Breakpoint);
+    true
+}
+
 /// The run toolbar.
 #[component]
 pub fn Controls() -> impl IntoView {
     let state = use_state();
     let blocked = Memo::new(move |_| gates::blocked(facts(state)));
     let run = move || {
-        if blocked.get_untracked().run.is_some() {
-            return;
+        if run(state) {
+            show_run(state);
         }
-        restart(state);
-        drive(state, StepUntil::Breakpoint);
-        show_run(state);
     };
     let step = move |until: StepUntil| {
         if blocked.get_untracked().step.is_some() {
