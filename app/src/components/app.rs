@@ -28,6 +28,16 @@ pub fn App() -> impl IntoView {
         state.scenario.track();
         crate::loader::sync_chain(state);
     });
+    // The panes mount one task each, after the header and the run bar: building the whole
+    // page in one task kept the main thread busy for over 100 ms (a long task) at load.
+    let mounted = RwSignal::new(0u8);
+    leptos::task::spawn_local(async move {
+        for pane in 1..=3 {
+            crate::browser::yield_now().await;
+            mounted.set(pane);
+        }
+    });
+    let shown = move |pane: u8| mounted.get() >= pane;
     view! {
         <Header />
         {move || state.notice.get().map(|n| view! {
@@ -50,9 +60,9 @@ pub fn App() -> impl IntoView {
             Pane::Inputs => "inputs",
             Pane::Run => "run",
         }>
-            <PluginPane />
-            <TimelinePane />
-            <ResultsPane />
+            <Show when=move || shown(1)><PluginPane /></Show>
+            <Show when=move || shown(2)><TimelinePane /></Show>
+            <Show when=move || shown(3)><ResultsPane /></Show>
         </main>
     }
 }

@@ -38,13 +38,24 @@ fn next_tab(current: usize, key: &str) -> Option<usize> {
 }
 
 /// The scenario editors in tabs (WAI-ARIA tabs: arrows move between tabs, Tab enters the
-/// panel). Every panel stays in the page, hidden when not chosen; the chosen tab is remembered.
+/// panel). Every panel stays in the page once built, hidden when not chosen; the chosen tab
+/// is remembered.
 #[component]
 pub fn Editors() -> impl IntoView {
     let remembered = browser::stored(TAB_KEY).and_then(|id| TABS.iter().position(|t| t.0 == id));
     let active = RwSignal::new(remembered.unwrap_or(0));
     let refs: Vec<NodeRef<html::Button>> = TABS.iter().map(|_| NodeRef::new()).collect();
+    // Panels built so far (bit i for tab i): the chosen one at once, the others one per task
+    // after it, so that no single task builds all seven editors. Once built, a panel stays.
+    let built = RwSignal::new(1u32 << active.get_untracked());
+    leptos::task::spawn_local(async move {
+        for i in 0..TABS.len() {
+            browser::yield_now().await;
+            built.update(|b| *b |= 1 << i);
+        }
+    });
     let choose = move |i: usize| {
+        built.update(|b| *b |= 1 << i);
         active.set(i);
         browser::store(TAB_KEY, TABS[i].0);
     };
@@ -60,12 +71,12 @@ pub fn Editors() -> impl IntoView {
             }
         }
     };
-    let panel = move |i: usize, content: AnyView| {
+    let panel = move |i: usize, content: fn() -> AnyView| {
         let (id, _) = TABS[i];
         view! {
             <div class="ed-panel" role="tabpanel" id=format!("ed-panel-{id}") aria-labelledby=format!("ed-tab-{id}")
                 hidden=move || active.get() != i>
-                {content}
+                <Show when=move || built.get() & (1 << i) != 0>{content()}</Show>
             </div>
         }
     };
@@ -79,13 +90,13 @@ pub fn Editors() -> impl IntoView {
                         on:click=move |_| choose(i)>{*label}</button>
                 }).collect_view()}
             </div>
-            {panel(0, view! { <RequestEditor /> }.into_any())}
-            {panel(1, view! { <ResponseEditor /> }.into_any())}
-            {panel(2, view! { <ConfigEditor vm=false /><ConfigEditor vm=true /> }.into_any())}
-            {panel(3, view! { <SettingsEditor /><LimitsEditor /><EventsEditor /> }.into_any())}
-            {panel(4, view! { <MocksEditor /> }.into_any())}
-            {panel(5, view! { <ChainEditor /> }.into_any())}
-            {panel(6, view! { <ScenarioJson /> }.into_any())}
+            {panel(0, || view! { <RequestEditor /> }.into_any())}
+            {panel(1, || view! { <ResponseEditor /> }.into_any())}
+            {panel(2, || view! { <ConfigEditor vm=false /><ConfigEditor vm=true /> }.into_any())}
+            {panel(3, || view! { <SettingsEditor /><LimitsEditor /><EventsEditor /> }.into_any())}
+            {panel(4, || view! { <MocksEditor /> }.into_any())}
+            {panel(5, || view! { <ChainEditor /> }.into_any())}
+            {panel(6, || view! { <ScenarioJson /> }.into_any())}
         </section>
     }
 }
