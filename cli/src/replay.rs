@@ -1,37 +1,16 @@
 //! The summary of a replay (`pwp run --requests N`): per-request time percentiles, memory
 //! growth with a verdict, and the first request whose outcome differs from the first.
 //!
-//! Memory verdicts, over the pages after each request (wasm memory never shrinks):
-//! - **flat**: the pages after the last request equal those after request 1;
-//! - **growing**: memory rose more than once after request 1, at least once in the second
-//!   half of the replay (it had not settled: a leak, or a cache that is still filling);
-//! - **step**: it rose, but once only, or only in the first half and then stayed put
-//!   (warm-up, a cache that filled, a heap that found its size).
+//! The memory verdict is the page's (`pwp_model::growth`): the growth per 1,000 requests over
+//! the replay's second half (the first is warm-up), and whether it looks like a leak. The
+//! summary adds when memory rose.
 
 use std::fmt::Write as _;
 
+use pwp_model::growth::{Verdict as GrowthVerdict, memory_growth};
 use pwp_model::outcome::{ClientResponse, Message, RequestOutcome};
 use pwp_model::text::thousands;
 use serde::Serialize;
-
-/// What the memory did over the replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Flat,
-    Step,
-    Growing,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Flat => "flat",
-            Verdict::Step => "step",
-            Verdict::Growing => "growing",
-        }
-    }
-}
 
 /// Per-request wall time, in microseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -49,9 +28,14 @@ pub struct Memory {
     pub first: u32,
     /// Pages after the last request.
     pub last: u32,
-    /// (last − first) per 1,000 requests, rounded to 0.01.
-    pub growth_per_1000: f64,
-    pub verdict: Verdict,
+    /// Requests left out as warm-up (the first half).
+    pub warm_up: usize,
+    /// Growth per 1,000 requests after the warm-up, in bytes (least squares), rounded to 0.01.
+    pub bytes_per_1000: f64,
+    /// `too_few`, `flat`, `settling` or `leak` (`pwp_model::growth::Verdict`).
+    pub verdict: &'static str,
+    /// The verdict in words, as the page says it.
+    pub says: String,
     /// How many requests grew memory after request 1.
     pub rises: usize,
     /// The 1-based request numbers of the first and last rise.
@@ -128,30 +112,24 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// The memory part of the summary, from the pages after each request.
 pub fn memory(pages: &[u32]) -> Memory {
-    let first = pages.first().copied().unwrap_or_default();
-    let last = pages.last().copied().unwrap_or_default();
+    let growth = memory_growth(pages);
     // 1-based numbers of the requests that grew memory.
     let rises: Vec<u32> = (1..pages.len())
         .filter(|&i| pages[i] > pages[i - 1])
         .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX))
         .collect();
-    let n = pages.len();
-    let second_half_starts = u32::try_from(n / 2 + 1).unwrap_or(u32::MAX);
-    let verdict = match rises.last() {
-        None => Verdict::Flat,
-        Some(&last_rise) if rises.len() > 1 && last_rise >= second_half_starts => Verdict::Growing,
-        Some(_) => Verdict::Step,
-    };
-    let growth = if n > 1 {
-        (f64::from(last) - f64::from(first)) * 1000.0 / (n - 1) as f64
-    } else {
-        0.0
-    };
     Memory {
-        first,
-        last,
-        growth_per_1000: round2(growth),
-        verdict,
+        first: pages.first().copied().unwrap_or_default(),
+        last: pages.last().copied().unwrap_or_default(),
+        warm_up: growth.warm_up,
+        bytes_per_1000: round2(growth.bytes_per_1000),
+        verdict: match growth.verdict {
+            GrowthVerdict::TooFew => "too_few",
+            GrowthVerdict::Flat => "flat",
+            GrowthVerdict::Settling => "settling",
+            GrowthVerdict::Leak => "leak",
+        },
+        says: growth.describe(),
         rises: rises.len(),
         first_rise: rises.first().copied(),
         last_rise: rises.last().copied(),
@@ -304,41 +282,22 @@ pub fn render(s: &Summary, first: &RequestOutcome) -> String {
         micros(t.max)
     );
     let m = &s.memory_pages;
-    let detail = match (m.verdict, m.first_rise, m.last_rise) {
-        (Verdict::Flat, ..) => String::new(),
-        (Verdict::Growing, _, Some(last)) => format!(
-            " (rose at {} requests, the last #{})",
+    let rose = match (m.first_rise, m.last_rise) {
+        (Some(first), Some(last)) if first == last => {
+            format!("; rose once, at request #{}", thousands(u64::from(first)))
+        }
+        (Some(first), Some(last)) => format!(
+            "; rose at {} requests, #{} to #{}",
             count(m.rises),
+            thousands(u64::from(first)),
             thousands(u64::from(last))
         ),
-        (Verdict::Step, Some(first), Some(last)) => {
-            let when = if first == last {
-                format!("at request #{}", thousands(u64::from(first)))
-            } else {
-                format!(
-                    "{} times between requests #{} and #{}",
-                    count(m.rises),
-                    thousands(u64::from(first)),
-                    thousands(u64::from(last))
-                )
-            };
-            let later = u64::from(last) * 2 > s.requests as u64;
-            let hint = if later {
-                "; replay more requests to tell a step from slow growth"
-            } else {
-                ""
-            };
-            format!(" (rose {when}, then stayed{hint})")
-        }
         _ => String::new(),
     };
     let _ = writeln!(
         o,
-        "  memory            {} → {} pages ({:+.2} per 1,000 requests): {}{detail}",
-        m.first,
-        m.last,
-        m.growth_per_1000,
-        m.verdict.as_str()
+        "  memory            {} → {} pages · {}{rose}",
+        m.first, m.last, m.says
     );
     let status = first
         .client_response
@@ -383,21 +342,22 @@ mod tests {
     }
 
     #[test]
-    fn memory_verdicts_follow_their_definitions() {
-        assert_eq!(memory(&[18; 10]).verdict, Verdict::Flat);
-        // One rise, even late: a step (with a hint in the text).
-        let one_late = [18, 18, 18, 18, 18, 18, 18, 18, 19, 19];
-        assert_eq!(memory(&one_late).verdict, Verdict::Step);
-        // Several rises, all in the first half: settled.
-        let warm_up = [18, 19, 20, 21, 21, 21, 21, 21, 21, 21];
+    fn memory_carries_the_pages_verdict_and_when_it_rose() {
+        assert_eq!(memory(&[18; 10]).verdict, "too_few");
+        assert_eq!(memory(&[18; 40]).verdict, "flat");
+        // Rises in the warm-up only: flat after it.
+        let mut warm_up = [21; 40];
+        warm_up[..3].copy_from_slice(&[18, 19, 20]);
         let m = memory(&warm_up);
-        assert_eq!(m.verdict, Verdict::Step);
+        assert_eq!(m.verdict, "flat");
         assert_eq!((m.first_rise, m.last_rise, m.rises), (Some(2), Some(4), 3));
-        // Several rises, the last in the second half: still growing.
-        let leak = [18, 18, 19, 19, 20, 20, 21, 21, 22, 22];
-        assert_eq!(memory(&leak).verdict, Verdict::Growing);
-        // 4 pages over 9 intervals: 444.44 per 1,000.
-        assert_eq!(memory(&leak).growth_per_1000, 444.44);
+        // A page every 4 requests to the end: 16 MiB per 1,000 requests.
+        let leak: Vec<u32> = (0..40).map(|i| 18 + i / 4).collect();
+        let m = memory(&leak);
+        assert_eq!(m.verdict, "leak");
+        assert_eq!(m.says, memory_growth(&leak).describe());
+        assert_eq!(m.warm_up, 20);
+        assert!(m.says.contains("likely a leak"), "{}", m.says);
     }
 
     #[test]

@@ -59,7 +59,7 @@ fn a_ten_thousand_request_replay_of_a_real_plugin_is_summarised_in_a_few_lines()
     // The Rust allocator reuses what each request frees.
     let memory = line(&block, "memory");
     assert!(
-        memory.contains("(+0.00 per 1,000 requests): flat"),
+        memory.contains("17 → 17 pages · flat after warm-up (0 B per 1,000 requests)"),
         "{memory}"
     );
     let outcomes = line(&block, "outcomes");
@@ -93,47 +93,43 @@ fn the_first_request_that_differs_is_named() {
         ),
         "{outcomes}"
     );
-    assert!(line(&block, "memory").contains(" pages ("), "{block:#?}");
+    assert!(line(&block, "memory").contains(" pages · "), "{block:#?}");
 }
 
 #[test]
-fn memory_that_keeps_rising_is_growing() {
+fn memory_that_keeps_rising_is_a_likely_leak() {
     // A page every 100 requests, for ever: 20 rises over 2,000 requests.
     let o = replay_wasm("growing", &growing_plugin(100, u32::MAX), 2000, false);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let block = summary(&stdout(&o));
     let memory = line(&block, "memory");
     assert!(
-        memory.contains("1 → 21 pages (+10.01 per 1,000 requests): growing"),
+        memory.contains("1 → 21 pages · memory grows 634 KiB per 1,000 requests: likely a leak"),
         "{memory}"
     );
     assert!(
-        memory.contains("rose at 20 requests, the last #2,000"),
+        memory.contains("; rose at 20 requests, #100 to #2,000"),
         "{memory}"
     );
 }
 
 #[test]
-fn memory_that_rises_and_settles_is_a_step() {
+fn memory_that_rises_in_the_warm_up_and_settles_is_flat_after_it() {
     // A page at requests 50, 100, 150 and 200, then never again.
     let o = replay_wasm("step", &growing_plugin(50, 200), 2000, false);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let memory = line(&summary(&stdout(&o)), "memory").to_string();
-    assert!(memory.contains("1 → 5 pages"), "{memory}");
     assert!(
-        memory.contains(": step (rose 4 times between requests #50 and #200, then stayed)"),
+        memory.contains("1 → 5 pages · flat after warm-up (0 B per 1,000 requests); rose at 4 requests, #50 to #200"),
         "{memory}"
     );
 
-    // A single rise late in the replay is a step too, but may be slow growth.
+    // A single rise late in the replay: it grew, then stopped; a longer replay tells.
     let o = replay_wasm("late-step", &growing_plugin(1500, 1500), 2000, false);
     let memory = line(&summary(&stdout(&o)), "memory").to_string();
     assert!(
-        memory.contains(": step (rose at request #1,500"),
-        "{memory}"
-    );
-    assert!(
-        memory.contains("replay more requests to tell a step from slow growth"),
+        memory
+            .contains(", then stopped: replay more requests to tell; rose once, at request #1,500"),
         "{memory}"
     );
 }
@@ -144,7 +140,7 @@ fn memory_that_never_rises_is_flat() {
     let o = replay_wasm("flat", &growing_plugin(5000, 5000), 2000, false);
     let memory = line(&summary(&stdout(&o)), "memory").to_string();
     assert!(
-        memory.contains("1 → 1 pages (+0.00 per 1,000 requests): flat"),
+        memory.contains("1 → 1 pages · flat after warm-up (0 B per 1,000 requests)"),
         "{memory}"
     );
 }
@@ -200,15 +196,20 @@ fn json_keeps_every_request_with_rounded_numbers_and_the_summary() {
         replay["time_us"]["p99"].as_f64().unwrap() <= replay["time_us"]["max"].as_f64().unwrap()
     );
     assert!(
-        ["flat", "step", "growing"].contains(&replay["memory_pages"]["verdict"].as_str().unwrap())
+        ["too_few", "flat", "settling", "leak"]
+            .contains(&replay["memory_pages"]["verdict"].as_str().unwrap())
     );
 
     let o = replay_wasm("json-growing", &growing_plugin(10, u32::MAX), 100, true);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["replay"]["memory_pages"]["verdict"], "growing");
-    assert_eq!(v["replay"]["memory_pages"]["first"], 1);
-    assert_eq!(v["replay"]["memory_pages"]["last"], 11);
-    assert_eq!(v["replay"]["memory_pages"]["growth_per_1000"], 101.01);
+    let memory = &v["replay"]["memory_pages"];
+    assert_eq!(memory["verdict"], "leak");
+    assert_eq!((&memory["first"], &memory["last"]), (&1.into(), &11.into()));
+    // A page every 10 requests: 100 pages, 6.25 MiB, per 1,000 requests (a least-squares
+    // slope over a staircase of 50 requests comes a little under).
+    let growth = memory["bytes_per_1000"].as_f64().unwrap() / 1_048_576.0;
+    assert!((6.0..=6.25).contains(&growth), "{growth} MiB");
+    assert_eq!(memory["warm_up"], 50);
 }
 
 #[test]
