@@ -112,7 +112,7 @@ impl Entry {
             id,
             saved_at,
             origin,
-            scenario: serde_json::to_value(scenario).unwrap_or_default(),
+            scenario: pwp_model::json::to_value(scenario).unwrap_or_default(),
             plugin,
             opened: None,
         }

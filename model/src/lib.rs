@@ -14,6 +14,7 @@ pub mod connection;
 pub mod export;
 pub mod growth;
 pub mod info;
+pub mod json;
 mod names;
 pub mod outcome;
 pub mod report;

@@ -437,7 +437,7 @@ impl Scenario {
 
     /// The scenario as pretty JSON.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        crate::json::to_string_pretty(self).unwrap_or_default()
     }
 }
 

@@ -9,7 +9,7 @@ pub fn config_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        other => pwp_model::json::to_string_pretty(other).unwrap_or_default(),
     }
 }
 

@@ -6,7 +6,7 @@ use super::config_text::json_error;
 use super::follow;
 
 fn pretty<T: Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
+    pwp_model::json::to_string_pretty(v).unwrap_or_default()
 }
 
 /// A part of the scenario as a JSON textarea, checked against its type as you type: unknown

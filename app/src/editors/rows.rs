@@ -120,7 +120,7 @@ pub fn parse_number(text: &str, default: u64, max: u64) -> Result<u64, String> {
 
 /// The serde name of an enum value (`"cumulative"`), or `default` for `None`.
 pub fn enum_name<T: Serialize>(v: Option<&T>) -> String {
-    v.and_then(|v| serde_json::to_value(v).ok())
+    v.and_then(|v| pwp_model::json::to_value(v).ok())
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_else(|| "default".into())
 }

@@ -518,7 +518,7 @@ fn HigressRulesEditor(form: RwSignal<FormData>) -> impl IntoView {
                 <span>"What the plugin receives (_rules_ built as Higress's controller does)"</span>
                 <pre class="output" data-testid="higress-preview">{move || preview.with(|p| match &p.0 {
                     Value::Null => "nothing: the plugin gets no configuration".to_string(),
-                    v => serde_json::to_string_pretty(v).unwrap_or_default(),
+                    v => pwp_model::json::to_string_pretty(v).unwrap_or_default(),
                 })}</pre>
                 <ul class="export-warnings" data-testid="higress-problems">
                     {move || preview.with(|p| p.1.iter().map(|w| view! { <li class="error">{w.clone()}</li> }).collect_view())}

@@ -383,7 +383,7 @@ fn last_segment(url: &str) -> Option<String> {
 
 /// The serde name of an enum value (`FAIL_CLOSE`).
 fn enum_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
+    pwp_model::json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
@@ -462,7 +462,7 @@ fn object_text(value: &Value) -> String {
         Value::Null => String::new(),
         Value::Object(m) if m.is_empty() => String::new(),
         Value::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        other => pwp_model::json::to_string_pretty(other).unwrap_or_default(),
     }
 }
 
