@@ -17,6 +17,8 @@
 //!   | <------------------------------------------  Stopped { run, how, snapshot }
 //!   | Cancel { run } --------------------------->  Stopped { how: Cancelled } at the next slice
 //!   | AnswerCallout / Inject / UpdateMocks ----->  changes the paused session
+//!   | Detail { run, callback } ----------------->  (a summarised run: what one callback did)
+//!   | <------------------------------------------  Detail { run, callback, detail }
 //! ```
 //!
 //! A module's bytes are not JSON: they travel beside the message (the page posts
@@ -25,7 +27,16 @@
 //! report, whether the proxy would load it) comes from the worker.
 //!
 //! Reports grow with the run (a 10,000-request replay has tens of thousands of callbacks), so
-//! a [`Snapshot`] carries a [`ReportDelta`]: only what changed since the snapshot before.
+//! a [`Snapshot`] carries a [`ReportDelta`]: only what changed since the snapshot before. A
+//! step the page asks to summarise (a run of many requests) sends less still: the callbacks
+//! without their host calls, the newest log lines, the requests without their messages (see
+//! [`mod@summary`]); the page asks for one callback's host calls and logs when it shows them.
+
+mod summary;
+
+pub use summary::{
+    CallbackDetail, CallbackRow, LOG_TAIL, RunLists, Summary, SummaryWriter, apply_summary,
+};
 
 use pwp_model::info::{LoadError, PluginInfo};
 use pwp_model::report::Report;
@@ -37,7 +48,7 @@ use serde::{Deserialize, Serialize};
 
 /// The protocol's version: a page and a worker of different builds refuse each other's
 /// messages with [`ProtoError::Version`] rather than misreading them.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A message with the protocol version it was written in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +161,10 @@ pub enum ToWorker {
         until: StepUntil,
         /// Where to stop.
         breakpoints: Breakpoints,
+        /// Summarise the run's snapshots (a run of many requests): see [`mod@summary`]. Once
+        /// asked, the rest of the session is summarised.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        summaries: bool,
     },
     /// Stop the run at its next fuel slice, keeping what ran.
     Cancel {
@@ -178,6 +193,14 @@ pub enum ToWorker {
         run: RunId,
         /// The new mocks.
         mocks: Box<Mocks>,
+    },
+    /// What callback `callback` of a summarised run did: answered by one
+    /// [`FromWorker::Detail`].
+    Detail {
+        /// The run.
+        run: RunId,
+        /// The callback's index.
+        callback: usize,
     },
     /// Forget the session (the inputs changed).
     Forget,
@@ -268,6 +291,15 @@ pub enum FromWorker {
         /// Whether a waiting callout got its answer from the new mocks.
         answered: bool,
     },
+    /// What a callback of a summarised run did (`None`: the run has no such callback).
+    Detail {
+        /// The run.
+        run: RunId,
+        /// The callback's index.
+        callback: usize,
+        /// Its record, host calls included, and its log lines.
+        detail: Option<Box<CallbackDetail>>,
+    },
     /// A message the worker could not read (a version mismatch names both versions).
     Error {
         /// Why.
@@ -323,6 +355,10 @@ pub struct Snapshot {
     /// The session runs on the browser's engine (else on the interpreter).
     #[serde(default)]
     pub browser_engine: bool,
+    /// Set when the report is summarised: it then holds the callbacks without their host
+    /// calls and changes, the newest log lines and the requests without their messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
 }
 
 /// A report as the change to the previous one of the same run: each of the lists that grow

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use pwp_host::scenario::{Event, MockResponse, Mocks, TickEvent};
 use pwp_host::{Breakpoints, CalloutAnswer, Pause, Refusal, Scenario, Session, Step, StepUntil};
 use pwp_proto::{
-    DeltaWriter, EngineChoice, Envelope, FromWorker, ProtoError, ReportDelta, Snapshot, Stop,
-    ToWorker, VERSION, WireRefusal, apply, decode, encode,
+    CallbackDetail, DeltaWriter, EngineChoice, Envelope, FromWorker, LOG_TAIL, ProtoError,
+    ReportDelta, RunLists, Snapshot, Stop, Summary, SummaryWriter, ToWorker, VERSION, WireRefusal,
+    apply, apply_summary, decode, encode,
 };
 
 fn example(name: &str) -> (Vec<u8>, Scenario) {
@@ -64,7 +65,18 @@ fn every_page_message_survives_the_round_trip() {
         ToWorker::Step {
             run: 7,
             until: StepUntil::HostCall,
+            breakpoints: breakpoints.clone(),
+            summaries: false,
+        },
+        ToWorker::Step {
+            run: 7,
+            until: StepUntil::Breakpoint,
             breakpoints,
+            summaries: true,
+        },
+        ToWorker::Detail {
+            run: 7,
+            callback: 12,
         },
         ToWorker::Cancel { run: 7 },
         ToWorker::AnswerCallout {
@@ -122,6 +134,7 @@ fn the_worker_messages_of_a_stepped_run_survive_the_round_trip() {
             stream: session.world().stream().cloned(),
             connection: session.world().connection.clone(),
             browser_engine: false,
+            summary: None,
         };
         let how = match step {
             Step::Finished => Stop::Finished,
@@ -280,6 +293,106 @@ fn a_replay_streams_far_less_than_whole_reports() {
     assert!(
         deltas * 5 < full,
         "60 requests: {deltas} bytes of deltas against {full} of whole reports"
+    );
+}
+
+/// `report` as a summary carries it (see `pwp_proto::summary`), expectations left out.
+fn light(mut report: pwp_host::Report) -> pwp_host::Report {
+    for c in &mut report.callbacks {
+        c.hostcalls.clear();
+        c.changes.clear();
+    }
+    let tail = report.logs.len().saturating_sub(LOG_TAIL);
+    report.logs.drain(..tail);
+    for r in &mut report.requests {
+        r.upstream_request = None;
+        r.client_response = None;
+    }
+    report.expectations.clear();
+    report
+}
+
+/// Runs go-headers' scenario replayed `requests` times in slices of `slice_fuel`, summarising
+/// it after every slice as the worker does, and checks that the page's summary equals the
+/// summary of the session's whole report at every step. Returns the JSON size of the
+/// summaries and of report deltas, and the session.
+fn summarised(requests: u32, slice_fuel: u64) -> (usize, usize, Session) {
+    let (bytes, mut scenario) = example("go-headers");
+    scenario.requests = requests;
+    let mut session = Session::new(&bytes, scenario).unwrap();
+    session.control().slice_fuel.set(slice_fuel);
+    let (mut writer, mut deltas) = (SummaryWriter::default(), DeltaWriter::default());
+    let (mut page, mut counts) = (None, Vec::new());
+    let (mut summary_bytes, mut delta_bytes, mut steps) = (0, 0, 0);
+    loop {
+        let step = session.step(StepUntil::End);
+        let world = session.world();
+        let (delta, summary) = writer.delta(
+            world.report_head(session.info()),
+            RunLists {
+                callbacks: &world.trace.callbacks,
+                logs: &world.trace.logs,
+                timeline: &world.trace.timeline,
+                requests: &world.outcomes,
+            },
+        );
+        drop(world);
+        let text = encode(&(&delta, &summary));
+        summary_bytes += text.len();
+        delta_bytes += encode(&deltas.delta(session.report())).len();
+        let (delta, summary): (ReportDelta, Summary) = decode(&text).unwrap();
+        assert!(delta.report.callbacks.is_empty(), "callbacks go as rows");
+        let rebuilt;
+        (rebuilt, counts) = apply_summary(page.take(), counts, delta, summary.clone()).unwrap();
+        let whole = session.report();
+        assert_eq!(rebuilt, light(whole.clone()), "after slice {steps}");
+        let want: Vec<u32> = whole
+            .callbacks
+            .iter()
+            .map(|c| c.hostcalls.len() as u32)
+            .collect();
+        assert_eq!(counts, want, "after slice {steps}");
+        assert_eq!(summary.logs, whole.logs.len());
+        page = Some(rebuilt);
+        steps += 1;
+        if matches!(step, Step::Finished) {
+            break;
+        }
+    }
+    assert!(steps > 3, "{steps} slices");
+    (summary_bytes, delta_bytes, session)
+}
+
+#[test]
+fn a_summarised_replay_adds_up_to_the_summary_of_the_whole_report_at_every_slice() {
+    // Slices small enough to end inside callbacks: a callback sent while it ran is sent again.
+    let (_, _, session) = summarised(30, 100_000);
+    // A callback's detail reads back equal.
+    let world = session.world();
+    let late = world
+        .trace
+        .callbacks
+        .iter()
+        .rposition(|c| c.name == "proxy_on_request_headers")
+        .unwrap();
+    let detail = CallbackDetail::of(&world.trace.callbacks, &world.trace.logs, late).unwrap();
+    assert!(!detail.record.hostcalls.is_empty());
+    assert_eq!(detail.logs.len(), 3, "three request edits, each logged");
+    round_trip(&detail);
+    text_round_trip(&FromWorker::Detail {
+        run: 1,
+        callback: late,
+        detail: Some(Box::new(detail)),
+    });
+}
+
+#[test]
+fn a_summarised_replay_streams_far_less_than_report_deltas() {
+    // The worker's fuel slices (it reports at most every 250 ms, so less often still).
+    let (summaries, deltas, _) = summarised(200, 3_000_000);
+    assert!(
+        summaries * 3 < deltas,
+        "200 requests: {summaries} bytes of summaries against {deltas} of deltas"
     );
 }
 
