@@ -8,7 +8,8 @@ use std::rc::Rc;
 use pwp_host::foreign::ForeignEngine;
 use pwp_host::{Plugin, Session, SessionError, Step, StepUntil};
 use pwp_proto::{
-    DeltaWriter, EngineChoice, FromWorker, RunId, Snapshot, Stop, ToWorker, WireRefusal,
+    CallbackDetail, DeltaWriter, EngineChoice, FromWorker, ReportDelta, RunId, RunLists, Snapshot,
+    Stop, Summary, SummaryWriter, ToWorker, WireRefusal,
 };
 
 use crate::warmup;
@@ -18,7 +19,7 @@ use crate::warmup;
 pub const SLICE_FUEL: u64 = 3_000_000;
 
 /// A progress message at most this often (µs of the engine's clock): each one carries a
-/// report delta, and building the report is linear in the run so far.
+/// report delta; building a whole report's is linear in the run so far (a summary's is not).
 const PROGRESS_EVERY_US: f64 = 250_000.0;
 
 /// How long one pump may go on through yields (between callbacks, fuel slices) before the
@@ -44,6 +45,8 @@ struct Live {
     run: RunId,
     session: Session,
     writer: DeltaWriter,
+    /// Set once a step asked for summaries: every snapshot after is one.
+    summaries: Option<SummaryWriter>,
     /// Set while a [`ToWorker::Step`] runs.
     drive: Option<Drive>,
 }
@@ -156,6 +159,7 @@ impl Engine {
                             run,
                             session,
                             writer: DeltaWriter::default(),
+                            summaries: None,
                             drive: None,
                         });
                     }
@@ -170,10 +174,14 @@ impl Engine {
                 run,
                 until,
                 breakpoints,
+                summaries,
             } => {
                 let now = (self.now_us)();
                 if let Some(live) = self.live_mut(run) {
                     live.session.breakpoints = breakpoints;
+                    if summaries && live.summaries.is_none() {
+                        live.summaries = Some(SummaryWriter::default());
+                    }
                     live.drive = Some(Drive {
                         until,
                         slices: 0,
@@ -202,6 +210,20 @@ impl Engine {
                 if let Some(live) = self.live_mut(run) {
                     let answered = live.session.update_mocks(*mocks);
                     out(FromWorker::MocksUpdated { run, answered });
+                }
+            }
+            ToWorker::Detail { run, callback } => {
+                if let Some(live) = self.live_mut(run) {
+                    let detail = {
+                        let world = live.session.world();
+                        let trace = &world.trace;
+                        CallbackDetail::of(&trace.callbacks, &trace.logs, callback).map(Box::new)
+                    };
+                    out(FromWorker::Detail {
+                        run,
+                        callback,
+                        detail,
+                    });
                 }
             }
             ToWorker::Forget => self.live = None,
@@ -275,7 +297,7 @@ impl Engine {
                             let slices = drive.slices;
                             out(FromWorker::Progress {
                                 run: live.run,
-                                snapshot: Box::new(snapshot(live, slices)),
+                                snapshot: Box::new(snapshot(live, slices, false)),
                             });
                             return true;
                         }
@@ -358,22 +380,59 @@ impl Engine {
     }
 }
 
-fn snapshot(live: &mut Live, slices: u32) -> Snapshot {
+/// What the panes show now; `end`: the step ended (a summary then checks the expectations).
+fn snapshot(live: &mut Live, slices: u32, end: bool) -> Snapshot {
     let s = &live.session;
+    let (report, summary) = match &mut live.summaries {
+        None => (live.writer.delta(s.report()), None),
+        Some(writer) => {
+            let (delta, summary) = summarise(s, writer, end);
+            (delta, Some(summary))
+        }
+    };
     Snapshot {
         slices,
         paused: s.paused_at().cloned(),
-        report: live.writer.delta(s.report()),
+        report,
         stream: s.world().stream().cloned(),
         connection: s.world().connection.clone(),
         browser_engine: !s.steppable(),
+        summary,
     }
+}
+
+/// A summarised snapshot's report: the head of the report and the summaries of what was
+/// added since the last; at the end of a step, with the scenario's expectations checked
+/// against the whole run (what they read, the callbacks aside).
+fn summarise(s: &Session, writer: &mut SummaryWriter, end: bool) -> (ReportDelta, Summary) {
+    let world = s.world();
+    let head = world.report_head(s.info());
+    let expectations = end.then(|| {
+        let mut whole = head.clone();
+        whole.logs = world.trace.logs.clone();
+        whole.memory_pages = world.outcomes.iter().map(|o| o.memory_pages).collect();
+        whole.requests = world.outcomes.clone();
+        pwp_host::report::check(&whole, &s.scenario().expect)
+    });
+    let (mut delta, summary) = writer.delta(
+        head,
+        RunLists {
+            callbacks: &world.trace.callbacks,
+            logs: &world.trace.logs,
+            timeline: &world.trace.timeline,
+            requests: &world.outcomes,
+        },
+    );
+    if let Some(e) = expectations {
+        delta.report.expectations = e;
+    }
+    (delta, summary)
 }
 
 fn stopped(live: &mut Live, how: Stop, slices: u32) -> FromWorker {
     FromWorker::Stopped {
         run: live.run,
         how,
-        snapshot: Box::new(snapshot(live, slices)),
+        snapshot: Box::new(snapshot(live, slices, true)),
     }
 }

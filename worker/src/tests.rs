@@ -2,7 +2,7 @@
 
 use pwp_host::StepUntil;
 use pwp_host::{Breakpoints, Scenario};
-use pwp_proto::{EngineChoice, FromWorker, RunId, Stop, ToWorker, apply};
+use pwp_proto::{EngineChoice, FromWorker, LOG_TAIL, RunId, Stop, ToWorker, apply, apply_summary};
 
 use crate::engine::Engine;
 
@@ -88,6 +88,7 @@ fn step(run: RunId, until: StepUntil) -> ToWorker {
         run,
         until,
         breakpoints: Breakpoints::default(),
+        summaries: false,
     }
 }
 
@@ -390,4 +391,157 @@ fn a_load_compiles_for_the_browsers_engine_first_and_for_wasmi_once_the_page_is_
         "{out:?}"
     );
     assert_eq!(engine.wake_in_ms(), None);
+}
+
+/// `report` as a summary shows it: callbacks without host calls and changes, the newest log
+/// lines, requests without their messages, durations zeroed (wall time).
+fn summarised(mut report: pwp_host::Report) -> pwp_host::Report {
+    for c in &mut report.callbacks {
+        c.hostcalls.clear();
+        c.changes.clear();
+        c.duration_us = 0.0;
+    }
+    let tail = report.logs.len().saturating_sub(LOG_TAIL);
+    report.logs.drain(..tail);
+    for r in &mut report.requests {
+        r.upstream_request = None;
+        r.client_response = None;
+        r.duration_us = 0.0;
+    }
+    report
+}
+
+#[test]
+fn a_summarised_replay_streams_summaries_and_answers_each_callback_on_request() {
+    let (sha, bytes, mut scenario) = example("go-headers");
+    scenario.requests = 40;
+    let whole = pwp_host::run(&bytes, scenario.clone()).unwrap();
+    let mut engine = Engine::new(ticking, None);
+    load(&mut engine, &sha, bytes);
+    send(&mut engine, start(1, &sha, scenario), vec![]);
+    let ToWorker::Step {
+        run,
+        until,
+        breakpoints,
+        ..
+    } = step(1, StepUntil::End)
+    else {
+        unreachable!()
+    };
+    send(
+        &mut engine,
+        ToWorker::Step {
+            run,
+            until,
+            breakpoints,
+            summaries: true,
+        },
+        vec![],
+    );
+    let mut report = None;
+    let mut counts = Vec::new();
+    let mut progress = 0;
+    let mut logs = 0;
+    let mut finished = false;
+    for m in pump(&mut engine, 100_000) {
+        let (FromWorker::Progress { snapshot, .. } | FromWorker::Stopped { snapshot, .. }) = &m
+        else {
+            panic!("unexpected {m:?}");
+        };
+        let summary = snapshot
+            .summary
+            .clone()
+            .expect("every snapshot is a summary");
+        // Callbacks as rows (no host call records), and never more than the newest log lines.
+        assert!(snapshot.report.report.callbacks.is_empty(), "{m:?}");
+        assert!(snapshot.report.report.logs.len() <= LOG_TAIL);
+        logs = summary.logs;
+        let rebuilt;
+        (rebuilt, counts) =
+            apply_summary(report.take(), counts, snapshot.report.clone(), summary).unwrap();
+        report = Some(rebuilt);
+        match m {
+            FromWorker::Progress { .. } => progress += 1,
+            FromWorker::Stopped { how, .. } => finished = how == Stop::Finished,
+            _ => unreachable!(),
+        }
+    }
+    assert!(finished);
+    assert!(progress >= 1, "a 40-request replay reports progress");
+    let report = report.unwrap();
+    // The host call counts are the whole report's, and so is the rest of what it holds.
+    let want: Vec<u32> = whole
+        .callbacks
+        .iter()
+        .map(|c| c.hostcalls.len() as u32)
+        .collect();
+    assert_eq!(counts, want);
+    assert_eq!(logs, whole.logs.len());
+    assert!(
+        whole.logs.len() > LOG_TAIL,
+        "go-headers logs 6 lines a request"
+    );
+    assert_eq!(report.expectations, whole.expectations);
+    assert!(report.passed());
+    assert_eq!(summarised(report), summarised(whole.clone()));
+
+    // A callback late in the run, on request: its host calls, changes and log lines.
+    let late = whole
+        .callbacks
+        .iter()
+        .rposition(|c| c.name == "proxy_on_request_headers")
+        .unwrap();
+    let out = send(
+        &mut engine,
+        ToWorker::Detail {
+            run: 1,
+            callback: late,
+        },
+        vec![],
+    );
+    let [
+        FromWorker::Detail {
+            run: 1,
+            callback,
+            detail: Some(detail),
+        },
+    ] = &out[..]
+    else {
+        panic!("{out:?}");
+    };
+    assert_eq!(*callback, late);
+    let mut record = detail.record.clone();
+    record.duration_us = whole.callbacks[late].duration_us;
+    assert_eq!(record, whole.callbacks[late]);
+    assert!(!record.hostcalls.is_empty());
+    let lines: Vec<_> = whole
+        .logs
+        .iter()
+        .filter(|l| l.callback_index == Some(late))
+        .cloned()
+        .collect();
+    assert_eq!(detail.logs, lines);
+    assert_eq!(detail.logs.len(), 3, "three request edits, each logged");
+    // No such callback; another run: nothing, or no answer.
+    let out = send(
+        &mut engine,
+        ToWorker::Detail {
+            run: 1,
+            callback: whole.callbacks.len(),
+        },
+        vec![],
+    );
+    assert!(
+        matches!(&out[..], [FromWorker::Detail { detail: None, .. }]),
+        "{out:?}"
+    );
+    let out = send(
+        &mut engine,
+        ToWorker::Detail {
+            run: 2,
+            callback: 0,
+        },
+        vec![],
+    );
+    assert!(out.is_empty(), "{out:?}");
 }
