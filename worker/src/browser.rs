@@ -10,7 +10,9 @@ use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Array, ArrayBuffer, BigInt, Function, Object, Reflect, Uint8Array, WebAssembly};
+use js_sys::{
+    Array, ArrayBuffer, BigInt, Float64Array, Function, Object, Reflect, Uint8Array, WebAssembly,
+};
 use pwp_host::foreign::{
     Ctx, Error, ForeignEngine, ForeignInstance, ForeignModule, ForeignTrap, FuncType, Guest,
     HostImport, Import, REFUSED_FROM, REFUSED_TO, Val, ValType, trap_from_message, wasm_frames,
@@ -28,18 +30,36 @@ pub struct BrowserEngine {
 struct Shared {
     ctx: Rc<RefCell<Ctx>>,
     memory: RefCell<Option<WebAssembly::Memory>>,
+    /// A view of the memory's buffer, kept while the memory does not grow (growing detaches
+    /// the buffer, and the view's length becomes 0): reading it costs no call for the buffer.
+    view: RefCell<Option<Uint8Array>>,
     alloc: RefCell<Option<Function>>,
     /// The host's error behind the exception an import threw, for the call to report.
     trap: RefCell<Option<Error>>,
 }
 
-// `Fn`, not `FnMut`: a host call may re-enter the same import (through the allocator), and
-// wasm-bindgen refuses to re-enter an `FnMut` closure.
-type ImportFn = Closure<dyn Fn(Array) -> Result<JsValue, JsValue>>;
+/// An import function. `Fn`, not `FnMut`: a host call may re-enter the same import (through
+/// the allocator), and wasm-bindgen refuses to re-enter an `FnMut` closure.
+enum ImportFn {
+    /// Any signature: the arguments as an array of numbers and BigInts.
+    Any(Closure<dyn Fn(Array) -> Result<JsValue, JsValue>>),
+    /// `i32` parameters and at most one `i32` result (most of proxy-wasm's and WASI's): the
+    /// arguments in one typed array, the result as a number, without a call per value.
+    I32(Closure<dyn Fn(Float64Array) -> Result<f64, JsValue>>),
+}
+
+/// Whether [`ImportFn::I32`] can answer an import of type `ty`.
+fn only_i32(ty: &FuncType) -> bool {
+    ty.params().iter().all(|t| *t == ValType::I32) && matches!(ty.results(), [] | [ValType::I32])
+}
 
 struct BrowserInstance {
     shared: Rc<Shared>,
     exports: Object,
+    /// The exported functions called so far, by name.
+    funcs: RefCell<HashMap<String, Function>>,
+    /// The globals [`REFUSED_FROM`] and [`REFUSED_TO`], if the module has them.
+    refused: Option<(WebAssembly::Global, WebAssembly::Global)>,
     /// Keeps the import functions alive as long as the instance.
     _imports: Vec<ImportFn>,
 }
@@ -54,18 +74,31 @@ impl ForeignEngine for BrowserEngine {
         let shared = Rc::new(Shared {
             ctx,
             memory: RefCell::new(None),
+            view: RefCell::new(None),
             alloc: RefCell::new(None),
             trap: RefCell::new(None),
         });
         let imports = Object::new();
         let mut keep = Vec::new();
         let wrap = Function::new_with_args("f", "return (...a) => f(a);");
+        let wrap_i32 = Function::new_with_args("f", "return (...a) => f(new Float64Array(a));");
         for import in module.imports {
             let (module_name, name, value): (&str, &str, JsValue) = match import {
                 Import::Func(h) => {
-                    let f = import_fn(shared.clone(), h.clone());
+                    let (f, wrap) = if only_i32(&h.ty) {
+                        (
+                            ImportFn::I32(import_fn_i32(shared.clone(), h.clone())),
+                            &wrap_i32,
+                        )
+                    } else {
+                        (ImportFn::Any(import_fn(shared.clone(), h.clone())), &wrap)
+                    };
+                    let closure: &JsValue = match &f {
+                        ImportFn::Any(f) => f.as_ref(),
+                        ImportFn::I32(f) => f.as_ref(),
+                    };
                     let js = wrap
-                        .call1(&JsValue::NULL, f.as_ref())
+                        .call1(&JsValue::NULL, closure)
                         .map_err(|e| describe(&e))?;
                     keep.push(f);
                     (&h.module, &h.name, js)
@@ -113,9 +146,18 @@ impl ForeignEngine for BrowserEngine {
                 .and_then(|f| f.dyn_into::<Function>().ok());
             *shared.alloc.borrow_mut() = alloc;
         }
+        let global = |name: &str| {
+            Reflect::get(&exports, &JsValue::from_str(name))
+                .ok()?
+                .dyn_into::<WebAssembly::Global>()
+                .ok()
+        };
+        let refused = global(REFUSED_FROM).zip(global(REFUSED_TO));
         Ok(Box::new(BrowserInstance {
             shared,
             exports,
+            funcs: RefCell::new(HashMap::new()),
+            refused,
             _imports: keep,
         }))
     }
@@ -148,27 +190,49 @@ fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), String> {
 
 /// The import function for `h`: decodes the arguments, runs the host function, and turns its
 /// trap into an exception (the host's error waits in `Shared::trap` for the call to report).
-fn import_fn(shared: Rc<Shared>, h: HostImport) -> ImportFn {
+fn import_fn(
+    shared: Rc<Shared>,
+    h: HostImport,
+) -> Closure<dyn Fn(Array) -> Result<JsValue, JsValue>> {
     Closure::new(move |args: Array| -> Result<JsValue, JsValue> {
         let raw: Vec<i64> = args.iter().map(|a| to_i64(&a)).collect();
-        let outcome = {
-            let mut guest = BrowserGuest {
-                shared: &shared,
-                ctx: Some(shared.ctx.borrow_mut()),
-            };
-            h.call(&mut guest, &raw)
+        let vals = host_call(&shared, &h, &raw)?;
+        Ok(match vals.as_slice() {
+            [] => JsValue::UNDEFINED,
+            [v] => to_js(v),
+            many => many.iter().map(to_js).collect::<Array>().into(),
+        })
+    })
+}
+
+/// [`import_fn`] for an import of `i32`s ([`only_i32`]).
+fn import_fn_i32(
+    shared: Rc<Shared>,
+    h: HostImport,
+) -> Closure<dyn Fn(Float64Array) -> Result<f64, JsValue>> {
+    Closure::new(move |args: Float64Array| -> Result<f64, JsValue> {
+        let raw: Vec<i64> = args.to_vec().into_iter().map(|a| a as i64).collect();
+        let vals = host_call(&shared, &h, &raw)?;
+        Ok(match vals.first() {
+            Some(Val::I32(x)) => f64::from(*x),
+            _ => 0.0,
+        })
+    })
+}
+
+/// Runs the host function of `h` with `raw`; its trap waits in `Shared::trap`, and the
+/// exception that unwinds the guest is returned.
+fn host_call(shared: &Shared, h: &HostImport, raw: &[i64]) -> Result<Vec<Val>, JsValue> {
+    let outcome = {
+        let mut guest = BrowserGuest {
+            shared,
+            ctx: Some(shared.ctx.borrow_mut()),
         };
-        match outcome {
-            Ok(vals) => Ok(match vals.as_slice() {
-                [] => JsValue::UNDEFINED,
-                [v] => to_js(v),
-                many => many.iter().map(to_js).collect::<Array>().into(),
-            }),
-            Err(e) => {
-                *shared.trap.borrow_mut() = Some(e);
-                Err(js_sys::Error::new("the host function trapped").into())
-            }
-        }
+        h.call(&mut guest, raw)
+    };
+    outcome.map_err(|e| {
+        *shared.trap.borrow_mut() = Some(e);
+        js_sys::Error::new("the host function trapped").into()
     })
 }
 
@@ -179,10 +243,23 @@ struct BrowserGuest<'a> {
     ctx: Option<RefMut<'a, Ctx>>,
 }
 
-impl BrowserGuest<'_> {
-    fn buffer(&self) -> Option<ArrayBuffer> {
-        let memory = self.shared.memory.borrow();
-        Some(memory.as_ref()?.buffer().unchecked_into())
+impl Shared {
+    /// `f` of a view of the whole memory (`None` without a memory).
+    fn with_view<T>(&self, f: impl FnOnce(&Uint8Array) -> T) -> Option<T> {
+        let mut view = self.view.borrow_mut();
+        // A view of a detached buffer (the memory grew) has length 0; so has a view of an
+        // empty memory, which costs a new view each time.
+        if view.as_ref().is_none_or(|v| v.length() == 0) {
+            let memory = self.memory.borrow();
+            let buffer: ArrayBuffer = memory.as_ref()?.buffer().unchecked_into();
+            *view = Some(Uint8Array::new(&buffer));
+        }
+        view.as_ref().map(f)
+    }
+
+    /// The memory's size in bytes.
+    fn memory_bytes(&self) -> Option<usize> {
+        self.with_view(byte_length)
     }
 }
 
@@ -196,21 +273,17 @@ impl Guest for BrowserGuest<'_> {
     }
 
     fn memory_size(&self) -> Option<usize> {
-        Some(byte_length(&self.buffer()?))
+        self.shared.memory_bytes()
     }
 
     fn read_raw(&self, start: usize, dst: &mut [u8]) {
-        if let Some(buffer) = self.buffer() {
-            Uint8Array::new_with_byte_offset_and_length(&buffer, start as u32, dst.len() as u32)
-                .copy_to(dst);
-        }
+        self.shared
+            .with_view(|v| part(v, start, dst.len()).copy_to(dst));
     }
 
     fn write_raw(&mut self, start: usize, src: &[u8]) {
-        if let Some(buffer) = self.buffer() {
-            Uint8Array::new_with_byte_offset_and_length(&buffer, start as u32, src.len() as u32)
-                .copy_from(src);
-        }
+        self.shared
+            .with_view(|v| part(v, start, src.len()).copy_from(src));
     }
 
     fn call_allocator(&mut self, size: u32) -> Option<Result<u32, Error>> {
@@ -227,13 +300,21 @@ impl Guest for BrowserGuest<'_> {
 
 impl ForeignInstance for BrowserInstance {
     fn call(&mut self, name: &str, args: &[Val], ty: &FuncType) -> Result<Vec<Val>, ForeignTrap> {
-        let func = Reflect::get(&self.exports, &JsValue::from_str(name))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok())
-            .ok_or_else(|| ForeignTrap {
-                error: Error::new(format!("the plugin exports no function {name}")),
-                backtrace: Vec::new(),
-            })?;
+        let cached = self.funcs.borrow().get(name).cloned();
+        let func = match cached {
+            Some(f) => f,
+            None => {
+                let f = Reflect::get(&self.exports, &JsValue::from_str(name))
+                    .ok()
+                    .and_then(|f| f.dyn_into::<Function>().ok())
+                    .ok_or_else(|| ForeignTrap {
+                        error: Error::new(format!("the plugin exports no function {name}")),
+                        backtrace: Vec::new(),
+                    })?;
+                self.funcs.borrow_mut().insert(name.to_string(), f.clone());
+                f
+            }
+        };
         let js_args: Array = args.iter().map(to_js).collect();
         let out = Reflect::apply(&func, &JsValue::UNDEFINED, &js_args)
             .map_err(|e| trap_of(&self.shared, &e))?;
@@ -251,32 +332,48 @@ impl ForeignInstance for BrowserInstance {
     }
 
     fn take_refused_growth(&mut self) -> Option<(u32, u32)> {
-        let read = |name: &str| {
-            let global = Reflect::get(&self.exports, &JsValue::from_str(name)).ok()?;
-            let global: WebAssembly::Global = global.dyn_into().ok()?;
+        let (from, to) = self.refused.as_ref()?;
+        let read = |global: &WebAssembly::Global| {
             let value = global.value().as_f64()? as i32 as u32;
-            global.set_value(&JsValue::from(0));
+            if value != 0 {
+                global.set_value(&JsValue::from(0));
+            }
             Some(value)
         };
-        let (from, to) = (read(REFUSED_FROM)?, read(REFUSED_TO)?);
+        let (from, to) = (read(from)?, read(to)?);
         (to != 0).then_some((from, to))
     }
 
     fn memory_pages(&self) -> u32 {
-        let memory = self.shared.memory.borrow();
-        memory.as_ref().map_or(0, |m| {
-            (byte_length(&m.buffer().unchecked_into()) / 65536) as u32
-        })
+        self.shared
+            .memory_bytes()
+            .map_or(0, |bytes| (bytes / 65536) as u32)
     }
 }
 
-/// The size of `buffer` in bytes. (`ArrayBuffer::byte_length` is a `u32`, which a 4 GiB
-/// memory overflows.)
-fn byte_length(buffer: &ArrayBuffer) -> usize {
-    Reflect::get(buffer, &JsValue::from_str("byteLength"))
-        .ok()
-        .and_then(|n| n.as_f64())
-        .map_or(0, |n| n as usize)
+#[wasm_bindgen]
+extern "C" {
+    /// Any object with a `byteLength` (a typed array), read as a number: `Uint8Array`'s
+    /// `byte_length` is a `u32`, which a 4 GiB memory overflows.
+    type ByteLength;
+    #[wasm_bindgen(method, getter, js_name = byteLength)]
+    fn byte_length(this: &ByteLength) -> f64;
+}
+
+/// The `len` bytes at `start` of the memory `view` covers (a range inside it).
+fn part(view: &Uint8Array, start: usize, len: usize) -> Uint8Array {
+    match u32::try_from(start + len) {
+        Ok(end) => view.subarray(start as u32, end),
+        // To the end of a 4 GiB memory, beyond what `subarray` takes as a `u32`.
+        Err(_) => {
+            Uint8Array::new_with_byte_offset_and_length(&view.buffer(), start as u32, len as u32)
+        }
+    }
+}
+
+/// The size of the buffer `view` covers whole, in bytes.
+fn byte_length(view: &Uint8Array) -> usize {
+    view.unchecked_ref::<ByteLength>().byte_length() as usize
 }
 
 /// The trap behind exception `e`: the host function's own error if one threw it, else the

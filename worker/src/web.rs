@@ -24,9 +24,14 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
+thread_local! {
+    /// The worker's `performance`, looked up once (the clock is read around every callback).
+    static PERFORMANCE: Option<web_sys::Performance> = scope().performance();
+}
+
 /// `performance.now()` in microseconds, for callback durations.
 fn now_us() -> f64 {
-    scope().performance().map_or(0.0, |p| p.now() * 1000.0)
+    PERFORMANCE.with(|p| p.as_ref().map_or(0.0, |p| p.now() * 1000.0))
 }
 
 fn post(message: FromWorker) {
