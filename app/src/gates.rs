@@ -174,9 +174,24 @@ pub fn browser_pages(scenario: &pwp_model::scenario::Scenario) -> Option<u32> {
         .then_some(settings.limits.memory_pages)
 }
 
+/// Whether a run of `requests` replayed requests has the worker summarise its snapshots
+/// (`pwp_proto::Summary`): a run of one request shows its whole report at every step, a replay
+/// the callbacks without their host calls, which the worker sends for the callback shown.
+pub fn summarise(requests: u32) -> bool {
+    requests > 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_replay_of_several_requests_is_summarised() {
+        assert!(!summarise(0));
+        assert!(!summarise(1));
+        assert!(summarise(2));
+        assert!(summarise(10_000));
+    }
 
     #[test]
     fn without_a_plugin_nothing_can_act() {

@@ -16,7 +16,7 @@ use pwp_model::Scenario;
 use pwp_model::run::{Breakpoints, CalloutAnswer, Pause, Refusal, StepUntil};
 use pwp_proto::{EngineChoice, FromWorker, RunId, Snapshot, Stop, ToWorker};
 
-use crate::state::{AppState, RunStatus, RunView};
+use crate::state::{AppState, RunStatus, RunSummary, RunView};
 
 /// Why a session could not start: the message, and the proxy's refusal when it is one that
 /// "Run anyway" can override.
@@ -30,6 +30,33 @@ thread_local! {
     /// A replay on the interpreter (to the callback it stops before) and the step to take
     /// once it is there.
     static THEN: Cell<Option<(RunId, usize, StepUntil)>> = const { Cell::new(None) };
+}
+
+/// Whether the worker is to summarise the run's snapshots: a run of many requests, whose
+/// whole report would be MBs of JSON a progress message (see `pwp_proto::Summary`).
+fn summaries(state: AppState) -> bool {
+    state
+        .scenario
+        .with_untracked(|s| crate::gates::summarise(s.requests))
+}
+
+/// Asks the worker what callback `index` of the live, summarised run did (once: the answer
+/// sets [`AppState::detail`]).
+pub fn ask_detail(state: AppState, index: usize) {
+    let Some(run) = state.live.get_value() else {
+        return;
+    };
+    if state.asked.get_value() == Some((run, index)) {
+        return;
+    }
+    state.asked.set_value(Some((run, index)));
+    crate::engine::send(
+        &ToWorker::Detail {
+            run,
+            callback: index,
+        },
+        &[],
+    );
 }
 
 /// The run the worker holds a session for, starting one on `engine` for the current plugin
@@ -140,6 +167,7 @@ pub fn drive(state: AppState, until: StepUntil) {
             run,
             until,
             breakpoints,
+            summaries: summaries(state),
         },
         &[],
     );
@@ -187,6 +215,7 @@ pub fn step_from(state: AppState, at: usize, until: StepUntil) {
             run,
             until: StepUntil::Breakpoint,
             breakpoints,
+            summaries: summaries(state),
         },
         &[],
     );
@@ -280,6 +309,7 @@ fn overran(state: AppState, deadline: f64) {
             run,
             until: StepUntil::Breakpoint,
             breakpoints: state.breakpoints.get_untracked(),
+            summaries: summaries(state),
         },
         &[],
     );
@@ -339,6 +369,16 @@ pub fn on_message(state: AppState, message: FromWorker) {
                 drive(state, StepUntil::Breakpoint);
             }
         }
+        FromWorker::Detail {
+            run,
+            callback,
+            detail,
+        } if Some(run) == live => {
+            if state.asked.get_value() == Some((run, callback)) {
+                state.asked.set_value(None);
+            }
+            state.detail.set(Some((callback, detail.map(|d| *d))));
+        }
         FromWorker::Error { message } => engine_failed(state, &message),
         // About a run the page has forgotten.
         _ => {}
@@ -356,10 +396,21 @@ fn show(state: AppState, status: RunStatus, snapshot: Snapshot) {
 /// false when the engine failed on it.
 fn take_in(state: AppState, status: RunStatus, snapshot: Snapshot) -> bool {
     let mut failed = None;
+    let changed_from = snapshot.report.from[0];
     state.run.update_untracked(|r| {
         // The report before is taken, not copied: the view is replaced anyway.
-        match pwp_proto::apply(r.report.take(), snapshot.report) {
-            Ok(report) => {
+        let before = r.report.take();
+        let applied = match (snapshot.summary, r.summary.take()) {
+            (None, _) => pwp_proto::apply(before, snapshot.report).map(|report| (report, None)),
+            (Some(s), was) => {
+                let counts = was.map(|w| w.hostcalls).unwrap_or_default();
+                let logs = s.logs;
+                pwp_proto::apply_summary(before, counts, snapshot.report, s)
+                    .map(|(report, hostcalls)| (report, Some(RunSummary { hostcalls, logs })))
+            }
+        };
+        match applied {
+            Ok((report, summary)) => {
                 let note = r.note.take();
                 *r = RunView {
                     status,
@@ -372,6 +423,7 @@ fn take_in(state: AppState, status: RunStatus, snapshot: Snapshot) -> bool {
                     refusal: None,
                     browser_engine: snapshot.browser_engine,
                     note,
+                    summary,
                 };
             }
             Err(e) => failed = Some(e),
@@ -382,7 +434,20 @@ fn take_in(state: AppState, status: RunStatus, snapshot: Snapshot) -> bool {
             engine_failed(state, &e);
             false
         }
-        None => true,
+        None => {
+            // A callback shown that changed since (it ran on) is asked for again.
+            let stale = |i: usize| i >= changed_from;
+            if state
+                .detail
+                .with_untracked(|d| d.as_ref().is_some_and(|(i, _)| stale(*i)))
+            {
+                state.detail.set(None);
+            }
+            if state.asked.get_value().is_some_and(|(_, i)| stale(i)) {
+                state.asked.set_value(None);
+            }
+            true
+        }
     }
 }
 

@@ -110,6 +110,33 @@ pub struct RunView {
     /// What the run is for beyond what it shows: a replay on the interpreter to a callback of
     /// a run on the browser's engine, or the repeat of a run that overran its deadline there.
     pub note: Option<String>,
+    /// Set when the report is a summary (a run of many requests, `pwp_proto::Summary`): its
+    /// callbacks carry no host calls or changes and its logs are the newest lines only; a
+    /// callback's own come from the worker when it is shown ([`AppState::detail`]).
+    pub summary: Option<RunSummary>,
+}
+
+/// What the page knows of a summarised run beyond its report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    /// How many host calls each callback made.
+    pub hostcalls: Vec<u32>,
+    /// How many log lines the run wrote (the report holds the newest).
+    pub logs: usize,
+}
+
+impl RunView {
+    /// How many host calls callback `index` made (its record holds them unless summarised).
+    pub fn hostcall_count(&self, index: usize) -> usize {
+        match &self.summary {
+            Some(s) => s.hostcalls.get(index).map_or(0, |&n| n as usize),
+            None => self
+                .report
+                .as_ref()
+                .and_then(|r| r.callbacks.get(index))
+                .map_or(0, |c| c.hostcalls.len()),
+        }
+    }
 }
 
 /// All state, as copyable handles.
@@ -135,6 +162,11 @@ pub struct AppState {
     pub run: RwSignal<RunView>,
     /// The callback selected in the timeline.
     pub selected: RwSignal<Option<usize>>,
+    /// What a callback of a summarised run did, as the worker answered (its index, and `None`
+    /// when the worker has no such callback): the one shown, asked for when selected.
+    pub detail: RwSignal<Option<(usize, Option<pwp_proto::CallbackDetail>)>>,
+    /// The callback of the live run whose detail was asked for and not answered yet.
+    pub asked: StoredValue<Option<(pwp_proto::RunId, usize)>>,
     /// Breakpoints.
     pub breakpoints: RwSignal<Breakpoints>,
     /// The saved session being edited (autosaved under its id).
@@ -175,6 +207,8 @@ impl AppState {
             cancelling: StoredValue::new(None),
             run: RwSignal::new(RunView::default()),
             selected: RwSignal::new(None),
+            detail: RwSignal::new(None),
+            asked: StoredValue::new(None),
             breakpoints: RwSignal::new(Breakpoints::default()),
             current: StoredValue::new(None),
             recent: RwSignal::new(Recent::default()),
@@ -211,6 +245,7 @@ impl AppState {
         self.forget_session();
         self.run.set(RunView::default());
         self.selected.set(None);
+        self.detail.set(None);
     }
 }
 

@@ -104,6 +104,21 @@ test("a replay runs in the engine worker, which streams its progress to the page
   assert.ok(rendered > 0 && rendered < 100, `${rendered} rows rendered`);
   const last = await page.getByTestId("callback").last().getAttribute("data-index");
   assert.equal(Number(last), rows - 1, "the last callback is in view");
+  // A replay's progress carries no host calls (a summary); selecting a callback late in the
+  // run asks the worker for its host calls and log lines.
+  const late = page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"]').last();
+  const index = Number(await late.getAttribute("data-index"));
+  assert.ok(index > rows - 100, `callback ${index} of ${rows}`);
+  assert.match(await late.locator(".cb-meta").textContent(), /^9 calls/, "its host calls counted in the row");
+  await late.click();
+  await page.getByTestId("hostcall").first().waitFor();
+  const calls = await page.getByTestId("hostcall").evaluateAll((rows) => rows.map((r) => r.dataset.name));
+  assert.equal(calls.length, 9, calls.join(", "));
+  assert.ok(calls.includes("proxy_replace_header_map_value"), calls.join(", "));
+  assert.match(await page.locator(".callback-detail h3").textContent(), new RegExp(`^#${index} proxy_on_request_headers`));
+  await page.getByText("only the selected callback").click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="logs"] li').length === 3);
+  assert.match(await page.getByTestId("logs").textContent(), /request: added x-request-source: proxy-wasm/);
   await screenshot(page, `replay-${REPLAY}`);
   assert.deepEqual(errors, []);
   await page.context().close();

@@ -10,7 +10,7 @@ use pwp_model::trace::{CallbackRecord, FailureKind, TimelineEvent, TimelineMark}
 
 use super::window::{self, RowRef, Rows};
 use crate::labels;
-use crate::state::{AppState, RunStatus, use_state};
+use crate::state::{AppState, RunStatus, RunView, use_state};
 
 fn paused_index(p: &Option<Pause>) -> Option<usize> {
     match p {
@@ -24,19 +24,27 @@ fn paused_index(p: &Option<Pause>) -> Option<usize> {
 /// a request started or waits, a delayed answer arrived).
 #[derive(Clone)]
 enum Row {
-    Callback(Box<CallbackRecord>),
+    /// A callback, and how many host calls it made.
+    Callback(Box<CallbackRecord>, usize),
     Mark(usize, TimelineMark),
 }
 
-/// The rows in `range` (see [`mod@window`]): only these are cloned and rendered.
-fn rows(callbacks: &[CallbackRecord], marks: &[TimelineMark], range: Range<usize>) -> Vec<Row> {
+/// The rows in `range` of the run `view` shows (see [`mod@window`]): only these are cloned
+/// and rendered.
+fn rows(view: &RunView, range: Range<usize>) -> Vec<Row> {
+    let Some(report) = view.report.as_ref() else {
+        return Vec::new();
+    };
+    let (callbacks, marks) = (&report.callbacks, &report.timeline);
     let all = Rows {
         callbacks: callbacks.len(),
         marks,
     };
     range
         .map(|i| match all.at(i) {
-            RowRef::Callback(c) => Row::Callback(Box::new(callbacks[c].clone())),
+            RowRef::Callback(c) => {
+                Row::Callback(Box::new(callbacks[c].clone()), view.hostcall_count(c))
+            }
             RowRef::Mark(k) => Row::Mark(k, marks[k].clone()),
         })
         .collect()
@@ -140,12 +148,7 @@ pub fn Timeline() -> impl IntoView {
     });
     let visible = move || {
         let range = range.get();
-        state.run.with(|r| {
-            r.report
-                .as_ref()
-                .map(|r| rows(&r.callbacks, &r.timeline, range))
-                .unwrap_or_default()
-        })
+        state.run.with(|r| rows(r, range))
     };
     view! {
         <ol class="timeline" class:windowed=windowed node_ref=list on:scroll=on_scroll
@@ -158,7 +161,7 @@ pub fn Timeline() -> impl IntoView {
             // value, fuel and duration only when the callback ends, and must re-render then.
             <For each=visible key=row_key let:row>
                 {match row {
-                    Row::Callback(cb) => view! { <TimelineRow cb=*cb /> }.into_any(),
+                    Row::Callback(cb, calls) => view! { <TimelineRow cb=*cb calls=calls /> }.into_any(),
                     Row::Mark(_, m) => view! { <MarkRow mark=m /> }.into_any(),
                 }}
             </For>
@@ -203,10 +206,10 @@ enum RowKey {
 fn row_key(row: &Row) -> RowKey {
     match row {
         Row::Mark(i, m) => RowKey::Mark(*i, m.event.describe()),
-        Row::Callback(cb) => RowKey::Callback((
+        Row::Callback(cb, calls) => RowKey::Callback((
             cb.index,
             cb.request,
-            cb.hostcalls.len(),
+            *calls,
             cb.action,
             cb.ret,
             cb.fuel,
@@ -243,8 +246,10 @@ fn MarkRow(mark: TimelineMark) -> impl IntoView {
     }
 }
 
+/// A callback's row; `calls`: how many host calls it made (a summarised run's records hold
+/// none).
 #[component]
-fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
+fn TimelineRow(cb: CallbackRecord, calls: usize) -> impl IntoView {
     let state = use_state();
     let index = cb.index;
     let name = cb.name.clone();
@@ -282,7 +287,6 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
     // the last row of a running, cancelled or paused run can be unfinished.)
     let unfinished = cb.ret.is_none() && cb.error.is_none() && cb.fuel == 0;
     let meta = {
-        let calls = cb.hostcalls.len();
         let (fuel, us) = (cb.fuel, cb.duration_us);
         let is_last = move || {
             state.run.with(|r| {
@@ -350,21 +354,71 @@ fn TimelineRow(cb: CallbackRecord) -> impl IntoView {
     }
 }
 
+/// The selected callback as the detail pane has it.
+enum Selected {
+    /// Nothing selected (or no such callback).
+    None,
+    /// A callback of a summarised run whose detail the worker has not sent (yet).
+    Waiting(usize),
+    /// A callback of a summarised run whose session is gone (the engine restarted, the inputs
+    /// changed): its host calls cannot be asked for.
+    Gone(usize),
+    /// The callback, host calls included.
+    Shown(Box<CallbackRecord>),
+}
+
+/// The selected callback: from the report, or for a summarised run from what the worker sent
+/// ([`AppState::detail`]).
+fn selected(state: AppState) -> Selected {
+    let Some(i) = state.selected.get() else {
+        return Selected::None;
+    };
+    let (summarised, exists) = state.run.with(|r| {
+        (
+            r.summary.is_some(),
+            r.report.as_ref().is_some_and(|rep| i < rep.callbacks.len()),
+        )
+    });
+    if !exists {
+        return Selected::None;
+    }
+    if !summarised {
+        return state
+            .run
+            .with(|r| r.report.as_ref().and_then(|r| r.callbacks.get(i).cloned()))
+            .map_or(Selected::None, |cb| Selected::Shown(Box::new(cb)));
+    }
+    match state.detail.with(|d| match d {
+        Some((k, detail)) if *k == i => Some(detail.as_ref().map(|d| d.record.clone())),
+        _ => None,
+    }) {
+        Some(Some(record)) => Selected::Shown(Box::new(record)),
+        Some(None) => Selected::None,
+        None if state.live.get_value().is_some() && !state.run.with(|r| r.stale) => {
+            Selected::Waiting(i)
+        }
+        None => Selected::Gone(i),
+    }
+}
+
 /// The selected callback: its host calls with decoded arguments, and what it changed.
 #[component]
 pub fn CallbackDetail() -> impl IntoView {
     let state = use_state();
-    let selected = move || {
-        let i = state.selected.get()?;
-        state
-            .run
-            .with(|r| r.report.as_ref().and_then(|r| r.callbacks.get(i).cloned()))
-    };
+    // A summarised run's callback: ask the worker for it (again after it changed).
+    Effect::new(move |_| {
+        if let Selected::Waiting(i) = selected(state) {
+            crate::runner::ask_detail(state, i);
+        }
+    });
     view! {
         <div class="callback-detail">
-            {move || match selected() {
-                None => view! { <p class="empty" data-testid="hostcalls">"Select a callback to see its host calls."</p> }.into_any(),
-                Some(cb) => {
+            {move || match selected(state) {
+                Selected::None => view! { <p class="empty" data-testid="hostcalls">"Select a callback to see its host calls."</p> }.into_any(),
+                Selected::Waiting(i) => view! { <p class="empty" data-testid="hostcalls-waiting">{format!("Asking the engine for the host calls of {}…", labels::callback_no(i))}</p> }.into_any(),
+                Selected::Gone(i) => view! { <p class="empty" data-testid="hostcalls-gone">{format!("The host calls of {} went with the engine's session (a replay keeps them there): run again to see them.", labels::callback_no(i))}</p> }.into_any(),
+                Selected::Shown(cb) => {
+                    let cb = *cb;
                     let calls = cb.hostcalls.clone();
                     let changes = cb.changes.clone();
                     view! {
