@@ -140,8 +140,12 @@ for (const width of [1440, 800]) {
     const row = page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"]').last();
     await row.click();
     assert.match(await row.getAttribute("class"), /selected/);
-    // (A replay's host calls come from the worker when a callback is selected.)
+    // (A replay's host calls come from the worker when a callback is selected, and so do its
+    // log lines.)
     await page.getByTestId("hostcall").first().waitFor();
+    await page.locator(".logs-bar").getByText("only the selected callback").click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="logs"] li').length === 3);
+    assert.match(await page.getByTestId("logs").textContent(), /request: added x-request-source: proxy-wasm/);
     await screenshot(page, `timeline-windowed-${width}`);
     assert.deepEqual(errors, []);
     await context.close();

@@ -105,7 +105,7 @@ test("a replay runs in the engine worker, which streams its progress to the page
   const last = await page.getByTestId("callback").last().getAttribute("data-index");
   assert.equal(Number(last), rows - 1, "the last callback is in view");
   // A replay's progress carries no host calls (a summary); selecting a callback late in the
-  // run asks the worker for its host calls and log lines.
+  // run asks the worker for its host calls.
   const late = page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"]').last();
   const index = Number(await late.getAttribute("data-index"));
   assert.ok(index > rows - 100, `callback ${index} of ${rows}`);
@@ -116,9 +116,7 @@ test("a replay runs in the engine worker, which streams its progress to the page
   assert.equal(calls.length, 9, calls.join(", "));
   assert.ok(calls.includes("proxy_replace_header_map_value"), calls.join(", "));
   assert.match(await page.locator(".callback-detail h3").textContent(), new RegExp(`^#${index} proxy_on_request_headers`));
-  await page.getByText("only the selected callback").click();
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="logs"] li').length === 3);
-  assert.match(await page.getByTestId("logs").textContent(), /request: added x-request-source: proxy-wasm/);
+  // (Its log lines are past limits.max_log_lines: timeline.test.mjs shows a replay's lines.)
   await screenshot(page, `replay-${REPLAY}`);
   assert.deepEqual(errors, []);
   await page.context().close();
