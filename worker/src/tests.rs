@@ -545,3 +545,34 @@ fn a_summarised_replay_streams_summaries_and_answers_each_callback_on_request() 
     );
     assert!(out.is_empty(), "{out:?}");
 }
+
+/// Expectations are checked on the whole report, not the summary: a summarised run of a
+/// scenario that counts host calls (two workers racing, a CasMismatch each) passes as the
+/// whole run does.
+#[test]
+fn a_summarised_run_checks_its_expectations_on_the_whole_report() {
+    let (sha, bytes, _) = example("go-rate-limit");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../public/examples");
+    let json =
+        std::fs::read_to_string(dir.join("go-rate-limit.scenario-cas-conflict.json")).unwrap();
+    let scenario = Scenario::parse(&json).unwrap();
+    assert!(!scenario.expect.hostcalls.is_empty());
+    let whole = pwp_host::run(&bytes, scenario.clone()).unwrap();
+    assert!(whole.passed(), "{:?}", whole.expectations);
+    let mut engine = Engine::new(ticking, None);
+    load(&mut engine, &sha, bytes);
+    send(&mut engine, start(1, &sha, scenario), vec![]);
+    let summarised = ToWorker::Step {
+        run: 1,
+        until: StepUntil::End,
+        breakpoints: Breakpoints::default(),
+        summaries: true,
+    };
+    send(&mut engine, summarised, vec![]);
+    let out = pump(&mut engine, 100_000);
+    let Some(FromWorker::Stopped { snapshot, .. }) = out.last() else {
+        panic!("{out:?}")
+    };
+    assert!(snapshot.summary.is_some());
+    assert_eq!(snapshot.report.report.expectations, whole.expectations);
+}
