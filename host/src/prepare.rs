@@ -96,6 +96,16 @@ impl Module {
                     }
                 }
                 Payload::CodeSectionEntry(body) => {
+                    // Most bodies cannot hold a `memory.grow` (0x40, then its memory index 0
+                    // as a LEB: 0x00, or a longer encoding whose first byte is >= 0x80):
+                    // only the few that hold those bytes are decoded.
+                    let raw = &bytes[body.range()];
+                    let maybe = memchr::memchr_iter(0x40, raw)
+                        .any(|at| raw.get(at + 1).is_some_and(|&b| b == 0 || b >= 0x80));
+                    if !maybe {
+                        m.bodies.push((body.range(), Vec::new()));
+                        continue;
+                    }
                     let mut ops = body.get_operators_reader().ok()?;
                     let mut grows = Vec::new();
                     while !ops.eof() {
@@ -287,6 +297,33 @@ fn read_leb(bytes: &[u8]) -> Option<(u64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `memory.grow` with its memory index as a two-byte LEB (`0x40 0x80 0x00`, valid if
+    /// unusual) is found like the usual `0x40 0x00`; a body without either is not decoded.
+    #[test]
+    fn a_grow_with_a_long_memory_index_is_found() {
+        let module = |grow: &[u8]| {
+            let body = [&[0x00, 0x20, 0x00][..], grow, &[0x0b]].concat();
+            let mut code = vec![0x01, body.len() as u8];
+            code.extend_from_slice(&body);
+            let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+            bytes.extend_from_slice(&[0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f]);
+            bytes.extend_from_slice(&[0x03, 0x02, 0x01, 0x00]);
+            bytes.extend_from_slice(&[0x05, 0x04, 0x01, 0x01, 0x01, 0x04]);
+            bytes.extend_from_slice(&[0x07, 0x05, 0x01, 0x01, b'g', 0x00, 0x00]);
+            bytes.extend_from_slice(&[0x0a, code.len() as u8]);
+            bytes.extend_from_slice(&code);
+            bytes
+        };
+        for grow in [&[0x40, 0x00][..], &[0x40, 0x80, 0x00]] {
+            let bytes = module(grow);
+            let read = Module::read(&bytes).expect("a valid module");
+            assert_eq!(read.bodies[0].1.len(), 1, "{grow:x?}");
+        }
+        // `local.get 0; drop; local.get 0`: no grow, nothing to route.
+        let bytes = module(&[0x1a, 0x20, 0x00]);
+        assert!(Module::read(&bytes).unwrap().bodies[0].1.is_empty());
+    }
 
     fn memory_limits(bytes: &[u8]) -> Vec<(u64, Option<u64>)> {
         let mut out = Vec::new();
