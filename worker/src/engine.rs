@@ -109,12 +109,18 @@ impl Engine {
         self.heard_us = (self.now_us)();
         match message {
             ToWorker::Inspect { id, sha256 } => {
-                let bytes = bytes.into_iter().next().unwrap_or_default();
-                let info = Plugin::load_hashed(bytes, Some(sha256.clone())).map(|plugin| {
-                    let info = Box::new(plugin.info().clone());
-                    self.plugins.insert(sha256, Rc::new(plugin));
-                    info
-                });
+                // A module held already (chosen again) keeps what was compiled for it.
+                let info = match self.plugins.get(&sha256) {
+                    Some(plugin) => Ok(Box::new(plugin.info().clone())),
+                    None => {
+                        let bytes = bytes.into_iter().next().unwrap_or_default();
+                        Plugin::load_hashed(bytes, Some(sha256.clone())).map(|plugin| {
+                            let info = Box::new(plugin.info().clone());
+                            self.plugins.insert(sha256, Rc::new(plugin));
+                            info
+                        })
+                    }
+                };
                 out(FromWorker::Inspected { id, info });
             }
             ToWorker::Load {
