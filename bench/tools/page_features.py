@@ -17,64 +17,7 @@ import subprocess
 import sys
 from collections import defaultdict
 
-from wasm_sizes import leb, sections
-
-
-def bodies_and_names(b):
-    imported = 0
-    names = {}
-    bodies = []
-    data = b""
-    for sid, body, _ in sections(b):
-        if sid == 2:
-            j = 0
-            n, j = leb(body, j)
-            for _ in range(n):
-                for _ in range(2):
-                    length, j = leb(body, j)
-                    j += length
-                kind = body[j]
-                j += 1
-                if kind == 0:
-                    _, j = leb(body, j)
-                    imported += 1
-                elif kind in (1, 2):
-                    if kind == 1:
-                        j += 1
-                    flags = body[j]
-                    j += 1
-                    _, j = leb(body, j)
-                    if flags & 1:
-                        _, j = leb(body, j)
-                elif kind == 3:
-                    j += 2
-        elif sid == 10:
-            j = 0
-            n, j = leb(body, j)
-            for _ in range(n):
-                length, k = leb(body, j)
-                bodies.append(body[k:k + length])
-                j = k + length
-        elif sid == 11:
-            data = body
-        elif sid == 0:
-            length, j = leb(body, 0)
-            if body[j:j + length] != b"name":
-                continue
-            j += length
-            while j < len(body):
-                sub = body[j]
-                size, j = leb(body, j + 1)
-                if sub == 1:
-                    k = j
-                    n, k = leb(body, k)
-                    for _ in range(n):
-                        index, k = leb(body, k)
-                        length, k = leb(body, k)
-                        names[index] = body[k:k + length].decode("utf8", "replace")
-                        k += length
-                j += size
-    return imported, names, bodies, data
+from wasm_sizes import read
 
 
 def feature(name):
@@ -115,7 +58,8 @@ def brotli(b):
 
 def main():
     b = open(sys.argv[1], "rb").read()
-    imported, names, bodies, data = bodies_and_names(b)
+    m = read(b)
+    imported, names, bodies, data = m.imported, m.names, m.bodies, m.data
     groups = defaultdict(list)
     for i, body in enumerate(bodies):
         groups[feature(names.get(imported + i, "?"))].append(body)

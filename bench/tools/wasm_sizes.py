@@ -12,7 +12,7 @@ core/alloc/std when no other crate is named.
 """
 import re
 import sys
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 
 STD = {"core", "alloc", "std", "compiler_builtins", "hashbrown", "__rustc"}
 
@@ -38,11 +38,18 @@ def sections(b):
         i = j + size
 
 
-def parse(b):
-    sizes = {}
+Module = namedtuple("Module", "imported names bodies entries data sections")
+
+
+def read(b):
+    """The parts of `b` the tools look at: imported function count, {function index: name},
+    code bodies, each body's entry size (with its size field), the data section, and the
+    size of each section."""
     imported = 0
-    code = []
+    entries = []
+    bodies = []
     names = {}
+    data = b""
     sec_sizes = defaultdict(int)
     for sid, body, total in sections(b):
         name = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
@@ -77,14 +84,8 @@ def parse(b):
                 if kind == 0:
                     _, q = leb(body, q)
                     imported += 1
-                elif kind == 1:
-                    q += 1
-                    flags = body[q]
-                    q += 1
-                    _, q = leb(body, q)
-                    if flags & 1:
-                        _, q = leb(body, q)
-                elif kind == 2:
+                elif kind in (1, 2):
+                    q += kind == 1  # a table's element type
                     flags = body[q]
                     q += 1
                     _, q = leb(body, q)
@@ -98,12 +99,20 @@ def parse(b):
             cnt, q = leb(body, 0)
             for _ in range(cnt):
                 sz, q2 = leb(body, q)
-                code.append(q2 - q + sz)
+                bodies.append(body[q2:q2 + sz])
+                entries.append(q2 - q + sz)
                 q = q2 + sz
+        elif sid == 11:
+            data = body
         sec_sizes[name] += total
-    for k, sz in enumerate(code):
-        sizes[imported + k] = sz
-    return sizes, names, sec_sizes
+    return Module(imported, names, bodies, entries, data, sec_sizes)
+
+
+def parse(b):
+    """({function index: code size with its size field}, names, {section: size})."""
+    m = read(b)
+    sizes = {m.imported + k: size for k, size in enumerate(m.entries)}
+    return sizes, m.names, m.sections
 
 
 CRATE = re.compile(r"(?<![:\w])([A-Za-z_][A-Za-z0-9_]*)::")
