@@ -30,7 +30,7 @@
 //! a [`Snapshot`] carries a [`ReportDelta`]: only what changed since the snapshot before. A
 //! step the page asks to summarise (a run of many requests) sends less still: the callbacks
 //! without their host calls, the newest log lines, the requests without their messages (see
-//! [`mod@summary`]); the page asks for one callback's host calls and logs when it shows them.
+//! [`Summary`]); the page asks for one callback's host calls and logs when it shows them.
 
 mod summary;
 
@@ -161,7 +161,7 @@ pub enum ToWorker {
         until: StepUntil,
         /// Where to stop.
         breakpoints: Breakpoints,
-        /// Summarise the run's snapshots (a run of many requests): see [`mod@summary`]. Once
+        /// Summarise the run's snapshots (a run of many requests): see [`Summary`]. Once
         /// asked, the rest of the session is summarised.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         summaries: bool,
