@@ -81,6 +81,8 @@ pub fn PluginPane() -> impl IntoView {
                         <input type="file" accept=".wasm,application/wasm" data-testid="plugin-file"
                             aria-label="Upload or drop a .wasm" on:change=on_file />
                     </label>
+                    <span class="plugin-or">"or"</span>
+                    <ExampleSelect />
                     <label class="run-on-file" title="Run the scenario as soon as a file is chosen or dropped (remembered in this browser)">
                         <input type="checkbox" data-testid="run-on-file" prop:checked=run_on_file
                             on:change=move |e| {
@@ -90,8 +92,6 @@ pub fn PluginPane() -> impl IntoView {
                             } />
                         "Run on upload"
                     </label>
-                    <span class="plugin-or">"or"</span>
-                    <ExampleSelect />
                 </div>
                 <form class="url-row" novalidate on:submit=move |e| { e.prevent_default(); load_url(); }>
                     <input type="url" data-testid="plugin-url" aria-label="Load a plugin from a URL (add #sha256=… to pin it)"
