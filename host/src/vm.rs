@@ -218,13 +218,14 @@ impl Vm {
         // A `start` section runs during instantiation; bound it like any callback.
         let _ = store.set_fuel(crate::scenario::Limits::default().fuel_per_callback);
         let mut linker = Linker::<Ctx>::new(engine);
-        hostcalls::link(&mut linker, module, &mut store)
+        let shape = Shape::of(module);
+        hostcalls::link(&mut linker, &shape, &mut store)
             .map_err(|e| format!("linking failed: {e}"))?;
         let instance = linker
             .instantiate_and_start(&mut store, module)
             .map_err(|e| format!("instantiation failed: {e}"))?;
         let memory = instance.get_memory(&store, "memory");
-        let alloc = allocator(&Shape::of(module)).and_then(|name| instance.get_func(&store, name));
+        let alloc = allocator(&shape).and_then(|name| instance.get_func(&store, name));
         store.data_mut().memory = memory;
         store.data_mut().alloc = alloc;
         Ok(Vm {

@@ -19,7 +19,7 @@ mod wasi;
 
 use std::collections::HashSet;
 
-use wasmi::{FuncType, Linker, Memory, MemoryType, Module, Store, Val, ValType};
+use wasmi::{FuncType, Linker, Memory, MemoryType, Store, Val, ValType};
 
 use typed::Param;
 pub(crate) use typed::signature;
@@ -250,18 +250,18 @@ pub fn envoy_registers(spec: &Spec, abi: AbiVersion, higress: bool) -> bool {
     }
 }
 
-/// Defines every import of `module` in `linker`: the real body where the name and type match
-/// a table row, a generated stub (status 12, `Unimplemented`) otherwise.
+/// Defines every import of a module of this `shape` in `linker`: the real body where the name
+/// and type match a table row, a generated stub (status 12, `Unimplemented`) otherwise.
 ///
 /// # Errors
 ///
 /// When the module imports a global or a table (Envoy refuses those too).
 pub fn link(
     linker: &mut Linker<Ctx>,
-    module: &Module,
+    shape: &Shape,
     store: &mut Store<Ctx>,
 ) -> Result<(), wasmi::Error> {
-    for import in resolve(&Shape::of(module))? {
+    for import in resolve(shape)? {
         match import {
             Resolved::Func {
                 module,
