@@ -61,24 +61,35 @@ impl HttpStream {
             }
         }
         let [request, response] = bodies;
-        for (target, before, after) in [
-            (ChangeTarget::RequestBody, request, &self.request_body),
-            (ChangeTarget::ResponseBody, response, &self.response_body),
-        ] {
-            if let Some(before) = before
-                && before != *after
-            {
-                out.push(Change {
-                    target,
-                    op: ChangeOp::Changed,
-                    name: String::new(),
-                    old: Some(String::from_utf8_lossy(&before).into_owned()),
-                    new: Some(String::from_utf8_lossy(after).into_owned()),
-                });
-            }
-        }
+        out.extend(buffer_change(
+            ChangeTarget::RequestBody,
+            request,
+            &self.request_body,
+        ));
+        out.extend(buffer_change(
+            ChangeTarget::ResponseBody,
+            response,
+            &self.response_body,
+        ));
         out
     }
+}
+
+/// The change of a body or connection buffer that was `before` when the callback first
+/// changed it (`None`: untouched) and is `after` now; `None` when it is as it was.
+pub(super) fn buffer_change(
+    target: ChangeTarget,
+    before: Option<Vec<u8>>,
+    after: &[u8],
+) -> Option<Change> {
+    let before = before.filter(|b| b != after)?;
+    Some(Change {
+        target,
+        op: ChangeOp::Changed,
+        name: String::new(),
+        old: Some(String::from_utf8_lossy(&before).into_owned()),
+        new: Some(String::from_utf8_lossy(after).into_owned()),
+    })
 }
 
 /// A copy of a header list in one buffer: two allocations whatever the number of entries

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::changes::buffer_change;
 use crate::connection::{Connection, Peer};
-use crate::trace::{Change, ChangeOp, ChangeTarget};
+use crate::trace::{Change, ChangeTarget};
 
 /// The connection being proxied.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -69,23 +70,8 @@ impl TcpConnection {
     /// What the host calls changed since [`TcpConnection::forget_changes`]; starts over.
     pub fn take_changes(&mut self) -> Vec<Change> {
         let [down, up] = std::mem::take(&mut self.originals);
-        let mut out = Vec::new();
-        for (target, before, after) in [
-            (ChangeTarget::DownstreamData, down, &self.downstream),
-            (ChangeTarget::UpstreamData, up, &self.upstream),
-        ] {
-            if let Some(before) = before
-                && before != *after
-            {
-                out.push(Change {
-                    target,
-                    op: ChangeOp::Changed,
-                    name: String::new(),
-                    old: Some(String::from_utf8_lossy(&before).into_owned()),
-                    new: Some(String::from_utf8_lossy(after).into_owned()),
-                });
-            }
-        }
-        out
+        let down = buffer_change(ChangeTarget::DownstreamData, down, &self.downstream);
+        let up = buffer_change(ChangeTarget::UpstreamData, up, &self.upstream);
+        down.into_iter().chain(up).collect()
     }
 }
