@@ -245,22 +245,32 @@ pub fn RequestsChart() -> impl IntoView {
                     p.requests, pwp_model::growth::bytes(f64::from(p.max_pages) * 65_536.0), p.max_pages, p.median_us
                 )}</figcaption>
                 <div class="charts">
-                    <div><small class="chart-label">"memory after each request"</small>
-                    <svg class="memory" data-testid="memory-chart" viewBox=chart::VIEW_BOX preserveAspectRatio="none"
-                        role="img" aria-label="Memory (pages) after each request">
-                        <title>"Memory after each request (pages)"</title>
-                        <polyline fill="none" points=p.memory_points />
-                    </svg></div>
-                    <div><small class="chart-label">"time in the plugin per request"</small>
-                    <svg class="time" data-testid="time-chart" viewBox=chart::VIEW_BOX preserveAspectRatio="none"
-                        role="img" aria-label="Time in the plugin per request">
-                        <title>"Time in the plugin per request (µs)"</title>
-                        <polyline fill="none" points=p.time_points />
-                    </svg></div>
+                    {series("memory", "memory after each request", "Memory (pages) after each request",
+                        "Memory after each request (pages)", p.memory_points)}
+                    {series("time", "time in the plugin per request", "Time in the plugin per request",
+                        "Time in the plugin per request (µs)", p.time_points)}
                 </div>
                 <p class="verdict" class:leak=p.leak data-testid="memory-verdict">{p.verdict}</p>
             </figure>
         })}
+    }
+}
+
+/// One replay chart: `kind` is its class and names its test id (`{kind}-chart`).
+fn series(
+    kind: &'static str,
+    label: &'static str,
+    aria: &'static str,
+    title: &'static str,
+    points: String,
+) -> impl IntoView {
+    view! {
+        <div><small class="chart-label">{label}</small>
+        <svg class=kind data-testid=format!("{kind}-chart") viewBox=chart::VIEW_BOX preserveAspectRatio="none"
+            role="img" aria-label=aria>
+            <title>{title}</title>
+            <polyline fill="none" points=points />
+        </svg></div>
     }
 }
 
