@@ -93,13 +93,13 @@ export function launch() {
 }
 
 /**
- * Opens `url` in a fresh 1280x720 context and collects every console error, page error and
- * failed request into `errors`. "Run on upload" is off unless `runOnFile` (the app's default
- * is on): most suites upload, then drive the run themselves.
+ * Opens `url` in a fresh context (1280x720 unless `width`/`height`) and collects every console
+ * error, page error and failed request into `errors`. "Run on upload" is off unless
+ * `runOnFile` (the app's default is on): most suites upload, then drive the run themselves.
  * @returns {Promise<{page: import("playwright-core").Page, errors: string[]}>}
  */
-export async function open(browser, url, { runOnFile = false } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+export async function open(browser, url, { runOnFile = false, width = 1280, height = 720 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
   if (!runOnFile) await context.addInitScript(() => localStorage.setItem("pwp.run-on-file", "off"));
   const page = await context.newPage();
   const errors = [];

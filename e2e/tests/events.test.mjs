@@ -5,18 +5,13 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
+import { open, pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
 async function openAt(width) {
-  const context = await app.browser.newContext({ viewport: { width, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (err) => errors.push(`page: ${err.message}`));
-  page.on("console", (msg) => msg.type() === "error" && errors.push(`console: ${msg.text()}`));
-  await page.goto(app.server.url);
-  return { page, errors, context };
+  const { page, errors } = await open(app.browser, app.server.url, { width, height: 900 });
+  return { page, errors, context: page.context() };
 }
 
 /** Brings `testid` on screen: its pane's tab first when the pane is hidden (800 px). */

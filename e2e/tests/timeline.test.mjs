@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
+import { open, pickExample, screenshot, useApp, waitForStatus } from "../lib.mjs";
 
 const app = useApp();
 
@@ -13,12 +13,8 @@ const marks = (page) => page.getByTestId("timeline-mark").allTextContents();
 
 for (const width of [1440, 800]) {
   test(`at ${width} px: pause, tick, see the tick, advance the clock, finish`, async () => {
-    const context = await app.browser.newContext({ viewport: { width, height: 900 } });
-    const page = await context.newPage();
-    const errors = [];
-    page.on("pageerror", (err) => errors.push(`page: ${err.message}`));
-    page.on("console", (msg) => msg.type() === "error" && errors.push(`console: ${msg.text()}`));
-    await page.goto(app.server.url);
+    const { page, errors } = await open(app.browser, app.server.url, { width, height: 900 });
+    const context = page.context();
     // Three requests 100 ms apart through a token bucket that refills every 1000 ms.
     await pickExample(page, "go-rate-limit");
 
@@ -91,12 +87,8 @@ function inView(i) {
 
 for (const width of [1440, 800]) {
   test(`at ${width} px: a long replay's timeline renders a window of rows; stepping brings the paused callback into view`, async () => {
-    const context = await app.browser.newContext({ viewport: { width, height: 900 } });
-    const page = await context.newPage();
-    const errors = [];
-    page.on("pageerror", (err) => errors.push(`page: ${err.message}`));
-    page.on("console", (msg) => msg.type() === "error" && errors.push(`console: ${msg.text()}`));
-    await page.goto(app.server.url);
+    const { page, errors } = await open(app.browser, app.server.url, { width, height: 900 });
+    const context = page.context();
     await pickExample(page, "go-headers");
     await page.getByRole("tab", { name: "Settings" }).click();
     await page.getByTestId("requests").fill("60");
