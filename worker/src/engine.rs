@@ -2,11 +2,12 @@
 //! (`web.rs`) feeds it messages and calls [`Engine::pump`] between them, one fuel slice at a
 //! time, so a [`ToWorker::Cancel`] is read at the next slice.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use pwp_host::foreign::ForeignEngine;
-use pwp_host::{Plugin, Session, SessionError, Step, StepUntil};
+use pwp_host::{LoadError, Plugin, Session, SessionError, Step, StepUntil};
 use pwp_proto::{
     CallbackDetail, DeltaWriter, EngineChoice, FromWorker, ReportDelta, RunId, RunLists, Snapshot,
     Stop, Summary, SummaryWriter, ToWorker, WireRefusal,
@@ -109,18 +110,10 @@ impl Engine {
         self.heard_us = (self.now_us)();
         match message {
             ToWorker::Inspect { id, sha256 } => {
-                // A module held already (chosen again) keeps what was compiled for it.
-                let info = match self.plugins.get(&sha256) {
-                    Some(plugin) => Ok(Box::new(plugin.info().clone())),
-                    None => {
-                        let bytes = bytes.into_iter().next().unwrap_or_default();
-                        Plugin::load_hashed(bytes, Some(sha256.clone())).map(|plugin| {
-                            let info = Box::new(plugin.info().clone());
-                            self.plugins.insert(sha256, Rc::new(plugin));
-                            info
-                        })
-                    }
-                };
+                let bytes = bytes.into_iter().next().unwrap_or_default();
+                let info = self
+                    .hold(sha256, bytes)
+                    .map(|plugin| Box::new(plugin.info().clone()));
                 out(FromWorker::Inspected { id, info });
             }
             ToWorker::Load {
@@ -129,18 +122,10 @@ impl Engine {
             } => {
                 let pages = browser_pages.filter(|_| self.browser.is_some());
                 for (sha256, bytes) in plugins.into_iter().zip(bytes) {
-                    // A module inspected before is read already.
-                    if !self.plugins.contains_key(&sha256) {
-                        match Plugin::load_hashed(bytes, Some(sha256.clone())) {
-                            Ok(plugin) => {
-                                self.plugins.insert(sha256.clone(), Rc::new(plugin));
-                            }
-                            Err(e) => {
-                                let error = Some(e.to_string());
-                                out(FromWorker::Loaded { sha256, error });
-                                continue;
-                            }
-                        }
+                    if let Err(e) = self.hold(sha256.clone(), bytes) {
+                        let error = Some(e.to_string());
+                        out(FromWorker::Loaded { sha256, error });
+                        continue;
                     }
                     if let Some(pages) = pages {
                         let sha256 = sha256.clone();
@@ -238,6 +223,18 @@ impl Engine {
                     self.warm =
                         warmup::session().map_or(Warm::Over, |s| Warm::Running(Box::new(s)));
                 }
+            }
+        }
+    }
+
+    /// The module `sha256`, read from `bytes` unless it is held already: a module inspected
+    /// before, or chosen again, keeps what was compiled for it.
+    fn hold(&mut self, sha256: String, bytes: Vec<u8>) -> Result<&Rc<Plugin>, LoadError> {
+        match self.plugins.entry(sha256) {
+            Entry::Occupied(held) => Ok(held.into_mut()),
+            Entry::Vacant(slot) => {
+                let plugin = Plugin::load_hashed(bytes, Some(slot.key().clone()))?;
+                Ok(slot.insert(Rc::new(plugin)))
             }
         }
     }
