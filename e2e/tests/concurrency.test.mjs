@@ -34,7 +34,9 @@ test("two workers race for the bucket: worker badges, switch marks and the CasMi
     switches.join("\n"),
   );
   // Worker 2's request headers: its first write is refused, its retry goes through.
+  // A run of two requests is summarised: the page asks the worker for the callback's calls.
   await page.locator('[data-testid="callback"][data-name="proxy_on_request_headers"]').nth(1).click();
+  await page.getByTestId("hostcall").first().waitFor();
   const sets = await page
     .locator('[data-testid="hostcall"][data-name="proxy_set_shared_data"]')
     .evaluateAll((els) => els.map((e) => e.dataset.status));
