@@ -154,15 +154,13 @@ fn Closes(c: ConnectionOutcome) -> impl IntoView {
 #[component]
 pub fn ConnectionNow() -> impl IntoView {
     let state = use_state();
-    let now = move || {
-        state.run.with(|r| {
-            r.connection
-                .clone()
-                .filter(|_| r.status == RunStatus::Paused)
-        })
-    };
+    let now = super::of_run(state, |r| {
+        r.connection
+            .clone()
+            .filter(|_| r.status == RunStatus::Paused)
+    });
     view! {
-        {move || now().map(|c| {
+        {move || now.get().map(|c| {
             let buffer = |title: &'static str, peer: Peer| {
                 let (bytes, open) = c.buffer(peer);
                 let access = if open { Access::ReadWrite } else { Access::None };

@@ -7,10 +7,11 @@ use leptos::prelude::*;
 use pwp_model::run::{Pause, Refusal, StepUntil};
 use pwp_model::scenario::{Event, TickEvent};
 
+use super::of_run;
 use crate::gates::{self, RunFacts};
 use crate::labels;
 use crate::runner::{cancel, drive, inject, restart};
-use crate::state::{AppState, Pane, RunStatus, use_state};
+use crate::state::{AppState, Pane, RunStatus, RunView, use_state};
 
 /// What the controls can do now.
 fn facts(state: AppState) -> RunFacts {
@@ -93,6 +94,11 @@ pub fn Controls() -> impl IntoView {
             </button>
         }
     };
+    let running = of_run(state, |r| r.status == RunStatus::Running);
+    let status = of_run(state, status_text);
+    let engine = of_run(state, |r| r.report.is_some().then_some(r.browser_engine));
+    let note = of_run(state, |r| r.note.clone());
+    let stale = of_run(state, |r| r.stale);
     view! {
         <div class="toolbar" role="toolbar" aria-label="Run controls" data-testid="run-bar">
             {button("run", "▶ Run", "Run from the start (Ctrl+Enter, ⌘+Enter on a Mac)", |b| b.run, Box::new(run))}
@@ -101,12 +107,12 @@ pub fn Controls() -> impl IntoView {
             {button("continue", "Continue", "Continue to the next breakpoint or the end (F8)", |b| b.step, Box::new(move || step(StepUntil::Breakpoint)))}
             {button("restart", "Restart", "Throw the run away and start over", |b| b.restart, Box::new(move || restart(state)))}
             <ClockControls blocked=blocked />
-            <Show when=move || state.run.with(|r| r.status == RunStatus::Running)>
+            <Show when=move || running.get()>
                 <button data-testid="cancel" title="Stop at the next fuel slice, keeping what ran" on:click=move |_| cancel(state)>"Cancel"</button>
             </Show>
-            <span class="run-status" data-testid="run-status" aria-live="polite">{move || status_text(state)}</span>
-            {move || engine_badge(state)}
-            {move || state.run.with(|r| r.note.clone()).map(|n| view! {
+            <span class="run-status" data-testid="run-status" aria-live="polite">{move || status.get()}</span>
+            {move || engine.get().map(engine_badge)}
+            {move || note.get().map(|n| view! {
                 <span class="run-note" data-testid="run-note" role="status">{n}</span>
             })}
             {move || lenient_refusal(state).map(|r| view! {
@@ -115,7 +121,7 @@ pub fn Controls() -> impl IntoView {
                     {format!("running a plugin {} would refuse", r.proxy)}
                 </span>
             })}
-            <Show when=move || state.run.with(|r| r.stale)>
+            <Show when=move || stale.get()>
                 <span class="stale-note" data-testid="stale" role="status">
                     "Results are from before your edit — Run again to see the new ones."
                 </span>
@@ -184,21 +190,25 @@ fn ClockControls(blocked: Memo<gates::Blocked>) -> impl IntoView {
     }
 }
 
-/// Which engine ran (or runs) the session.
-fn engine_badge(state: AppState) -> Option<impl IntoView> {
-    let (started, browser) = state.run.with(|r| (r.report.is_some(), r.browser_engine));
-    started.then(|| {
-        let (label, title) = if browser {
-            ("browser engine", "Ran on the browser's own WebAssembly engine, at native speed. Stepping into a callback replays the run on the interpreter to that point.")
-        } else {
-            ("interpreter", "Ran on the interpreter (wasmi), which can pause inside a callback and meters fuel.")
-        };
-        view! { <span class="badge engine" data-testid="engine" data-engine=if browser { "browser" } else { "interpreter" } title=title>{label}</span> }
-    })
+/// Which engine ran (or runs) the session: the browser's or the interpreter.
+fn engine_badge(browser: bool) -> impl IntoView {
+    let (label, title) = if browser {
+        (
+            "browser engine",
+            "Ran on the browser's own WebAssembly engine, at native speed. Stepping into a callback replays the run on the interpreter to that point.",
+        )
+    } else {
+        (
+            "interpreter",
+            "Ran on the interpreter (wasmi), which can pause inside a callback and meters fuel.",
+        )
+    };
+    view! { <span class="badge engine" data-testid="engine" data-engine=if browser { "browser" } else { "interpreter" } title=title>{label}</span> }
 }
 
-fn status_text(state: AppState) -> String {
-    let text = state.run.with(|r| match &r.status {
+/// The run's status in words.
+fn status_text(r: &RunView) -> String {
+    let text = match &r.status {
         RunStatus::Idle => "Ready".to_string(),
         RunStatus::Running => format!("Running… ({} slices)", r.slices),
         RunStatus::Paused => labels::pause(r.paused.as_ref(), |i| {
@@ -219,8 +229,8 @@ fn status_text(state: AppState) -> String {
             format!("Cancelled{during}: stopped by you, what ran so far is kept")
         }
         RunStatus::Refused(m) => m.lines().next().unwrap_or_default().to_string(),
-    });
-    if state.run.with(|r| r.stale) {
+    };
+    if r.stale {
         format!("{text} (before your edit)")
     } else {
         text

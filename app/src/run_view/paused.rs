@@ -15,63 +15,80 @@ use crate::state::{RunStatus, use_state};
 #[component]
 pub fn StreamNow() -> impl IntoView {
     let state = use_state();
-    let stream = move || {
-        state.run.with(|r| {
-            let s = r.stream.clone().filter(|_| r.status == RunStatus::Paused)?;
-            let at = match &r.paused {
-                Some(
-                    Pause::BeforeCallback { index: i }
-                    | Pause::HostCall { callback: i, .. }
-                    | Pause::Failed { callback: i },
-                ) => r
-                    .report
-                    .as_ref()
-                    .and_then(|rep| rep.callbacks.get(*i))
-                    .map(|c| {
-                        let before = matches!(r.paused, Some(Pause::BeforeCallback { .. }));
-                        format!(
-                            "{} {} {}",
-                            if before { "before" } else { "in" },
-                            labels::callback_no(*i),
-                            c.name
-                        )
-                    }),
-                _ => None,
-            };
-            Some((s, at))
+    let stream = super::of_run(state, |r| {
+        let s = r
+            .stream
+            .as_ref()
+            .filter(|_| r.status == RunStatus::Paused)?;
+        let at = match &r.paused {
+            Some(
+                Pause::BeforeCallback { index: i }
+                | Pause::HostCall { callback: i, .. }
+                | Pause::Failed { callback: i },
+            ) => r
+                .report
+                .as_ref()
+                .and_then(|rep| rep.callbacks.get(*i))
+                .map(|c| {
+                    let before = matches!(r.paused, Some(Pause::BeforeCallback { .. }));
+                    format!(
+                        " ({} {} {})",
+                        if before { "before" } else { "in" },
+                        labels::callback_no(*i),
+                        c.name
+                    )
+                }),
+            _ => None,
+        };
+        Some(Shown {
+            heading: format!(
+                "The stream now{}, {}",
+                at.unwrap_or_default(),
+                labels::request_no(s.index)
+            ),
+            request_headers: (from_pairs(&s.request_headers), s.req_headers),
+            request_body: (s.request_body.clone(), s.req_body),
+            response_headers: (from_pairs(&s.response_headers), s.resp_headers),
+            response_body: (s.response_body.clone(), s.resp_body),
         })
-    };
+    });
     view! {
-        {move || stream().map(|(s, at)| {
-            let part = |title: &'static str, pairs: Vec<(String, String)>, access: Access, testid: &'static str| view! {
+        {move || stream.get().map(|s| {
+            let part = |title: &'static str, (pairs, access): (Vec<(String, String)>, Access), testid: &'static str| view! {
                 <h4>{title} " " <small class="access" data-testid=testid>{labels::access(access)}</small></h4>
                 <table class="headers"><tbody>
                     {pairs.into_iter().map(|(k, v)| view! { <tr><td class="mono k">{k}</td><td class="mono">{v}</td></tr> }).collect_view()}
                 </tbody></table>
             };
-            let body = |title: &'static str, bytes: &[u8], access: Access| (!bytes.is_empty()).then(|| {
-                let text = String::from_utf8_lossy(bytes).into_owned();
+            let body = |title: &'static str, (bytes, access): (Vec<u8>, Access)| (!bytes.is_empty()).then(|| {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
                 view! {
                     <h4>{title} " " <small class="access">{labels::access(access)}</small></h4>
                     <pre class="body mono">{text}</pre>
                 }
             });
-            let heading = format!(
-                "The stream now{}, {}",
-                at.map(|a| format!(" ({a})")).unwrap_or_default(),
-                labels::request_no(s.index)
-            );
+            let responded = !s.response_headers.0.is_empty();
             view! {
                 <section class="stream-now" data-testid="stream-now" aria-label="The stream at the pause">
-                    <h3 class="panel-title">{heading}</h3>
-                    {part("Request headers", from_pairs(&s.request_headers), s.req_headers, "access-request-headers")}
-                    {body("Request body", &s.request_body, s.req_body)}
-                    {(!s.response_headers.is_empty()).then(|| part("Response headers", from_pairs(&s.response_headers), s.resp_headers, "access-response-headers"))}
-                    {body("Response body", &s.response_body, s.resp_body)}
+                    <h3 class="panel-title">{s.heading}</h3>
+                    {part("Request headers", s.request_headers, "access-request-headers")}
+                    {body("Request body", s.request_body)}
+                    {responded.then(|| part("Response headers", s.response_headers, "access-response-headers"))}
+                    {body("Response body", s.response_body)}
                 </section>
             }
         })}
     }
+}
+
+/// What [`StreamNow`] shows: each part with what the plugin may do with it now.
+#[derive(Clone, PartialEq)]
+struct Shown {
+    heading: String,
+    request_headers: (Vec<(String, String)>, Access),
+    request_body: (Vec<u8>, Access),
+    response_headers: (Vec<(String, String)>, Access),
+    response_body: (Vec<u8>, Access),
 }
 
 fn parse_headers(text: &str) -> Headers {
@@ -87,19 +104,17 @@ fn parse_headers(text: &str) -> Headers {
 #[component]
 pub fn CalloutAnswerForm() -> impl IntoView {
     let state = use_state();
-    let pending = move || {
-        state.run.with(|r| match (&r.paused, &r.report) {
-            (Some(Pause::Callout { token }), Some(rep)) => {
-                rep.callouts.iter().find(|c| c.token == *token).cloned()
-            }
-            _ => None,
-        })
-    };
+    let pending = super::of_run(state, |r| match (&r.paused, &r.report) {
+        (Some(Pause::Callout { token }), Some(rep)) => {
+            rep.callouts.iter().find(|c| c.token == *token).cloned()
+        }
+        _ => None,
+    });
     let status = RwSignal::new("200".to_string());
     let headers = RwSignal::new("content-type: application/json".to_string());
     let body = RwSignal::new(String::new());
     view! {
-        {move || pending().map(|c| {
+        {move || pending.get().map(|c| {
             let token = c.token;
             let redis = c.kind == CalloutKind::Redis;
             view! {

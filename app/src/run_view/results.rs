@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use pwp_model::outcome::Message;
 use pwp_model::scenario::Body;
 
-use super::chart;
+use super::{chart, of_run};
 use crate::labels;
 use crate::state::use_state;
 
@@ -32,16 +32,14 @@ fn message_view(m: Message) -> impl IntoView {
 #[component]
 pub fn UpstreamRequest() -> impl IntoView {
     let state = use_state();
-    let req = move || {
-        state.run.with(|r| {
-            r.report
-                .as_ref()
-                .map(|r| (r.upstream_request.clone(), r.requests.len()))
-        })
-    };
+    let req = of_run(state, |r| {
+        r.report
+            .as_ref()
+            .map(|r| (r.upstream_request.clone(), r.requests.len()))
+    });
     view! {
         <div data-testid="upstream-request">
-            {move || match req() {
+            {move || match req.get() {
                 None => view! { <p class="empty">"Not run yet."</p> }.into_any(),
                 Some((None, 0)) => view! { <p class="empty">"The request has not reached the upstream yet."</p> }.into_any(),
                 Some((None, _)) => view! { <p class="note">"The request never reached the upstream."</p> }.into_any(),
@@ -55,16 +53,14 @@ pub fn UpstreamRequest() -> impl IntoView {
 #[component]
 pub fn ClientResponse() -> impl IntoView {
     let state = use_state();
-    let resp = move || {
-        state.run.with(|r| {
-            r.report
-                .as_ref()
-                .map(|rep| (rep.client_response.clone(), rep.requests.last().cloned()))
-        })
-    };
+    let resp = of_run(state, |r| {
+        r.report
+            .as_ref()
+            .map(|rep| (rep.client_response.clone(), rep.requests.last().cloned()))
+    });
     view! {
         <div data-testid="client-response">
-            {move || match resp() {
+            {move || match resp.get() {
                 None | Some((None, None)) => view! { <p class="empty">"No response yet."</p> }.into_any(),
                 Some((None, Some(o))) => {
                     let why = if o.reset { "The stream was reset: the client got no response.".to_string() } else { o.stalled.unwrap_or_else(|| "No response.".into()) };
@@ -83,6 +79,7 @@ pub fn ClientResponse() -> impl IntoView {
 }
 
 /// The parts of the report [`SideEffects`] shows.
+#[derive(Clone, PartialEq)]
 struct SideEffectsView {
     filters: Vec<pwp_model::report::FilterReport>,
     callouts: Vec<pwp_model::report::CalloutReport>,
@@ -95,18 +92,16 @@ struct SideEffectsView {
 pub fn SideEffects() -> impl IntoView {
     let state = use_state();
     // Only what this shows: the report's callbacks and logs are the long part of a replay.
-    let report = move || {
-        state.run.with(|r| {
-            r.report.as_ref().map(|r| SideEffectsView {
-                filters: r.filters.clone(),
-                callouts: r.callouts.clone(),
-                metrics: r.metrics.clone(),
-                shared_data: r.shared_data.clone(),
-            })
+    let report = of_run(state, |r| {
+        r.report.as_ref().map(|r| SideEffectsView {
+            filters: r.filters.clone(),
+            callouts: r.callouts.clone(),
+            metrics: r.metrics.clone(),
+            shared_data: r.shared_data.clone(),
         })
-    };
+    });
     view! {
-        {move || report().map(|r| view! {
+        {move || report.get().map(|r| view! {
             <div data-testid="chain-results">
                 {(!r.filters.is_empty()).then(|| view! { <h4>"Filter chain"</h4> })}
                 <ol class="chain-results">
@@ -145,20 +140,18 @@ pub fn SideEffects() -> impl IntoView {
 #[component]
 pub fn Expectations() -> impl IntoView {
     let state = use_state();
-    let list = move || {
-        state.run.with(|r| {
-            if r.status != crate::state::RunStatus::Finished {
-                return Vec::new();
-            }
-            r.report
-                .as_ref()
-                .map(|r| r.expectations.clone())
-                .unwrap_or_default()
-        })
-    };
+    let list = of_run(state, |r| {
+        if r.status != crate::state::RunStatus::Finished {
+            return Vec::new();
+        }
+        r.report
+            .as_ref()
+            .map(|r| r.expectations.clone())
+            .unwrap_or_default()
+    });
     view! {
         <ul class="expectations" data-testid="expectations">
-            {move || list().into_iter().map(|e| view! {
+            {move || list.get().into_iter().map(|e| view! {
                 <li class:pass=e.passed class:fail=!e.passed>
                     <span>{if e.passed { "✓ " } else { "✗ " }}{e.name}</span>
                     {(!e.detail.is_empty()).then(|| view! { <pre class="mono">{e.detail}</pre> })}
@@ -173,40 +166,36 @@ pub fn Expectations() -> impl IntoView {
 #[component]
 pub fn ErrorView() -> impl IntoView {
     let state = use_state();
-    let err = move || {
-        state.run.with(|r| {
-            if let crate::state::RunStatus::Refused(m) = &r.status {
-                let reasons = r.refusal.as_ref().map(|f| f.problems.clone());
-                let load_check = reasons.is_some();
-                return Some((m.clone(), reasons.unwrap_or_default(), None, load_check));
-            }
-            r.report
-                .as_ref()?
-                .error
-                .as_ref()
-                .map(|e| (e.to_string(), e.backtrace.clone(), e.panic.clone(), false))
-        })
-    };
-    let frames = move || {
-        state.run.with(|r| {
-            r.report
-                .as_ref()?
-                .error
-                .as_ref()
-                .map(|e| e.wasm_backtrace.clone())
-                .filter(|f| !f.is_empty())
-        })
-    };
+    let err = of_run(state, |r| {
+        if let crate::state::RunStatus::Refused(m) = &r.status {
+            let reasons = r.refusal.as_ref().map(|f| f.problems.clone());
+            let load_check = reasons.is_some();
+            return Some((m.clone(), reasons.unwrap_or_default(), None, load_check));
+        }
+        r.report
+            .as_ref()?
+            .error
+            .as_ref()
+            .map(|e| (e.to_string(), e.backtrace.clone(), e.panic.clone(), false))
+    });
+    let frames = of_run(state, |r| {
+        r.report
+            .as_ref()?
+            .error
+            .as_ref()
+            .map(|e| e.wasm_backtrace.clone())
+            .filter(|f| !f.is_empty())
+    });
     view! {
         <div class="error-slot" data-testid="error" role="alert">
-            {move || err().map(|(msg, lines, panic, load_check)| view! {
+            {move || err.get().map(|(msg, lines, panic, load_check)| view! {
                 <div class="error-box">
                     <strong>{msg}</strong>
                     <ul class="mono" data-testid=load_check.then_some("refusal-reasons")>
                         {lines.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}
                     </ul>
                     {panic.map(|p| view! { <details open><summary>"The plugin's own output"</summary><pre class="mono">{p}</pre></details> })}
-                    {frames().map(|f| view! {
+                    {frames.get().map(|f| view! {
                         <details open data-testid="wasm-backtrace">
                             <summary>"Wasm backtrace (the browser's engine; innermost first)"</summary>
                             <ol class="mono">{f.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ol>
@@ -232,13 +221,11 @@ pub fn ErrorView() -> impl IntoView {
 #[component]
 pub fn RequestsChart() -> impl IntoView {
     let state = use_state();
-    let replay = move || {
-        state
-            .run
-            .with(|r| r.report.as_ref().and_then(|r| Replay::of(&r.requests)))
-    };
+    let replay = of_run(state, |r| {
+        r.report.as_ref().and_then(|r| Replay::of(&r.requests))
+    });
     view! {
-        {move || replay().map(|p| view! {
+        {move || replay.get().map(|p| view! {
             <figure class="chart" data-testid="requests-chart">
                 <figcaption>{format!(
                     "{} requests: memory {} (max {} pages), time median {:.0} µs",
@@ -275,6 +262,7 @@ fn series(
 }
 
 /// What the replay charts show: each series cut to [`chart::POINTS`] points.
+#[derive(Clone, PartialEq)]
 struct Replay {
     requests: usize,
     max_pages: u32,

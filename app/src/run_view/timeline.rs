@@ -8,6 +8,7 @@ use pwp_model::abi::Action;
 use pwp_model::run::Pause;
 use pwp_model::trace::{CallbackRecord, FailureKind, TimelineEvent, TimelineMark};
 
+use super::of_run;
 use super::window::{self, RowRef, Rows};
 use crate::labels;
 use crate::state::{AppState, RunStatus, RunView, use_state};
@@ -150,6 +151,17 @@ pub fn Timeline() -> impl IntoView {
         let range = range.get();
         state.run.with(|r| rows(r, range))
     };
+    // What every row reads of the run, each recomputed once per change and not per row.
+    let now = RowsNow {
+        paused: of_run(state, |r| paused_index(&r.paused)),
+        tail: of_run(state, |r| {
+            (
+                r.report.as_ref().map_or(0, |rep| rep.callbacks.len()),
+                r.status.clone(),
+                r.browser_engine,
+            )
+        }),
+    };
     view! {
         <ol class="timeline" class:windowed=windowed node_ref=list on:scroll=on_scroll
             data-testid="timeline" data-rows=move || total.get() aria-label="Callbacks">
@@ -161,7 +173,7 @@ pub fn Timeline() -> impl IntoView {
             // value, fuel and duration only when the callback ends, and must re-render then.
             <For each=visible key=row_key let:row>
                 {match row {
-                    Row::Callback(cb, calls) => view! { <TimelineRow cb=*cb calls=calls /> }.into_any(),
+                    Row::Callback(cb, calls) => view! { <TimelineRow cb=*cb calls=calls now=now /> }.into_any(),
                     Row::Mark(_, m) => view! { <MarkRow mark=m /> }.into_any(),
                 }}
             </For>
@@ -246,10 +258,19 @@ fn MarkRow(mark: TimelineMark) -> impl IntoView {
     }
 }
 
+/// What the rows show of the run besides their own callback.
+#[derive(Clone, Copy)]
+struct RowsNow {
+    /// The callback a step paused in or before.
+    paused: Memo<Option<usize>>,
+    /// How many callbacks ran, the run's status, and whether the browser's engine ran them.
+    tail: Memo<(usize, RunStatus, bool)>,
+}
+
 /// A callback's row; `calls`: how many host calls it made (a summarised run's records hold
 /// none).
 #[component]
-fn TimelineRow(cb: CallbackRecord, calls: usize) -> impl IntoView {
+fn TimelineRow(cb: CallbackRecord, calls: usize, now: RowsNow) -> impl IntoView {
     let state = use_state();
     let index = cb.index;
     let name = cb.name.clone();
@@ -272,7 +293,7 @@ fn TimelineRow(cb: CallbackRecord, calls: usize) -> impl IntoView {
         if state.selected.get() == Some(index) {
             c.push_str(" selected");
         }
-        if state.run.with(|r| paused_index(&r.paused)) == Some(index) {
+        if now.paused.get() == Some(index) {
             c.push_str(" current");
         }
         c
@@ -288,16 +309,9 @@ fn TimelineRow(cb: CallbackRecord, calls: usize) -> impl IntoView {
     let unfinished = cb.ret.is_none() && cb.error.is_none() && cb.fuel == 0;
     let meta = {
         let (fuel, us) = (cb.fuel, cb.duration_us);
-        let is_last = move || {
-            state.run.with(|r| {
-                r.report
-                    .as_ref()
-                    .is_some_and(|rep| rep.callbacks.len() == index + 1)
-            })
-        };
         move || {
-            if unfinished && is_last() {
-                let status = state.run.with(|r| r.status.clone());
+            let (ran, status, browser) = now.tail.get();
+            if unfinished && ran == index + 1 {
                 let what = match status {
                     RunStatus::Cancelled => "cancelled",
                     RunStatus::Running => "running…",
@@ -309,7 +323,7 @@ fn TimelineRow(cb: CallbackRecord, calls: usize) -> impl IntoView {
                 }
             }
             // The browser's engine meters no fuel.
-            if state.run.with(|r| r.browser_engine) {
+            if browser {
                 format!("{calls} calls · {us:.0} µs")
             } else {
                 format!("{calls} calls · {fuel} fuel · {us:.0} µs")
@@ -355,6 +369,7 @@ fn TimelineRow(cb: CallbackRecord, calls: usize) -> impl IntoView {
 }
 
 /// The selected callback as the detail pane has it.
+#[derive(Clone, PartialEq)]
 enum Selected {
     /// Nothing selected (or no such callback).
     None,
@@ -405,15 +420,16 @@ fn selected(state: AppState) -> Selected {
 #[component]
 pub fn CallbackDetail() -> impl IntoView {
     let state = use_state();
+    let shown = Memo::new(move |_| selected(state));
     // A summarised run's callback: ask the worker for it (again after it changed).
     Effect::new(move |_| {
-        if let Selected::Waiting(i) = selected(state) {
+        if let Selected::Waiting(i) = shown.get() {
             crate::runner::ask_detail(state, i);
         }
     });
     view! {
         <div class="callback-detail">
-            {move || match selected(state) {
+            {move || match shown.get() {
                 Selected::None => view! { <p class="empty" data-testid="hostcalls">"Select a callback to see its host calls."</p> }.into_any(),
                 Selected::Waiting(i) => view! { <p class="empty" data-testid="hostcalls-waiting">{format!("Asking the engine for the host calls of {}…", labels::callback_no(i))}</p> }.into_any(),
                 Selected::Gone(i) => view! { <p class="empty" data-testid="hostcalls-gone">{format!("The host calls of {} went with the engine's session (a replay keeps them there): run again to see them.", labels::callback_no(i))}</p> }.into_any(),

@@ -8,7 +8,7 @@ use crate::connection::{Connection, Peer};
 use crate::trace::{Change, ChangeTarget};
 
 /// The connection being proxied.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TcpConnection {
     /// Context id.
     pub id: u32,
