@@ -25,7 +25,9 @@
 //   step       go-headers stepped with step-over: click → run-status shows the next
 //              "Paused before callback #n" (and → the next animation frame after it).
 //              Step 1 creates the session (instantiate; compiled after the upload); step 2 runs
-//              _initialize (Go runtime start).
+//              _initialize (Go runtime start). Beside it, "echo": a button in the same page
+//              whose click a do-nothing worker answers, click → answer shown and → the next
+//              frame: the floor under any step that goes through a worker.
 //   replay     go-headers with its scenario replayed PWP_BENCH_REPLAY times (1000): Run click
 //              → "Finished", and the long tasks meanwhile
 //   native     the same Go plugin in the browser's own engine: fetch the bytes, then
@@ -263,6 +265,38 @@ async function measureReplay(browser, url, name, requests) {
   return { finished: b.finished - b.click, longCount: long.count, longest: long.longest };
 }
 
+// The floor under a step: in the same page, a button whose click posts to a worker that
+// answers at once, and the answer written into the page. Chromium holds a worker's message
+// back until the frame after a click has been produced, so even this answer shows a frame
+// later than the click's own.
+async function measureEcho(browser, url) {
+  const { context, page } = await freshPage(browser, url);
+  await page.evaluate(() => {
+    const worker = new Worker(URL.createObjectURL(new Blob(["onmessage = (e) => postMessage(e.data)"], { type: "text/javascript" })));
+    const button = Object.assign(document.createElement("button"), { textContent: "echo" });
+    button.dataset.testid = "bench-echo";
+    button.style.cssText = "position:fixed;left:8px;bottom:8px;z-index:99999";
+    const out = document.createElement("output");
+    document.body.append(button, out);
+    const echoes = (window.__bench.echoes = []);
+    button.addEventListener("click", () => worker.postMessage(performance.now()));
+    worker.onmessage = (e) => {
+      const echo = { answered: performance.now() - e.data };
+      out.textContent = String(echoes.length);
+      echoes.push(echo);
+      requestAnimationFrame(() => (echo.frame = performance.now() - e.data));
+    };
+  });
+  for (let i = 0; i < STEPS; i++) {
+    await page.getByTestId("bench-echo").click();
+    await page.waitForFunction((n) => window.__bench.echoes[n]?.frame !== undefined, i, { timeout: TIMEOUT });
+    await page.waitForTimeout(50);
+  }
+  const echoes = await page.evaluate(() => window.__bench.echoes);
+  await context.close();
+  return echoes;
+}
+
 async function measureSteps(browser, url, name) {
   const { context, page } = await freshPage(browser, url);
   await pickExample(page, name);
@@ -380,10 +414,13 @@ async function main() {
         yieldWait: round(median(stepRuns.map((r) => r[i]?.yieldWait))),
       }));
       const later = stepRuns.flatMap((r) => r.slice(2));
+      const echoes = [];
+      for (let i = 0; i < Math.max(1, Math.min(RUNS, 3)); i++) echoes.push(...(await measureEcho(browser, server.url)));
       result.step = {
         plugin: STEP_PLUGIN,
         steps: byStep,
         later: { paused: summary(later.map((s) => s.paused)), frame: summary(later.map((s) => s.frame)) },
+        echo: { answered: summary(echoes.map((e) => e.answered)), frame: summary(echoes.map((e) => e.frame)) },
       };
 
     }
