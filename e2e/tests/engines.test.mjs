@@ -27,7 +27,8 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
  */
 async function installHarness(page) {
   await page.evaluate(() => {
-    const envelope = (m) => JSON.stringify({ v: 2, m });
+    // pwp-proto's envelope; the worker's messages are {"t": kind, "c": fields}.
+    const envelope = (m) => JSON.stringify({ v: 3, m });
     // pwp-proto's `apply`: each growing list keeps its first `from[i]` items and takes the
     // rest from the delta (an empty list may be left out of the JSON).
     const apply = (before, delta) => {
@@ -41,7 +42,8 @@ async function installHarness(page) {
       const inbox = [];
       let wake = null;
       worker.onmessage = (e) => {
-        inbox.push(JSON.parse(e.data).m);
+        const { t, c } = JSON.parse(e.data).m;
+        inbox.push({ t, ...c });
         wake?.();
       };
       const next = async (pred) => {

@@ -43,12 +43,14 @@ use pwp_model::report::Report;
 use pwp_model::run::{Breakpoints, CalloutAnswer, Pause, Refusal, StepUntil};
 use pwp_model::scenario::{Event, Mocks, Scenario};
 use pwp_model::stream::{HttpStream, TcpConnection};
+use std::marker::PhantomData;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The protocol's version: a page and a worker of different builds refuse each other's
 /// messages with [`ProtoError::Version`] rather than misreading them.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// A message with the protocol version it was written in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,7 +89,10 @@ pub fn encode<T: Serialize>(message: &T) -> String {
     .expect("protocol messages serialize")
 }
 
-/// Reads a message written by [`encode`].
+/// Reads a message written by [`encode`], in one pass over the text: [`encode`] writes the
+/// version first, so the message is read straight into `T` once the version is known (a
+/// replay's progress is a megabyte of JSON; reading it twice, or into a buffer first, would
+/// double the page's work).
 ///
 /// # Errors
 ///
@@ -95,19 +100,64 @@ pub fn encode<T: Serialize>(message: &T) -> String {
 /// is read, so a changed message shape still reports the version), else
 /// [`ProtoError::Malformed`].
 pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ProtoError> {
-    #[derive(Deserialize)]
-    struct VersionOnly {
-        v: u32,
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let read = serde::Deserializer::deserialize_map(&mut reader, EnvelopeVisitor(PhantomData))?;
+    reader.end()?;
+    match read {
+        Read::Message(m) => Ok(m),
+        Read::OtherVersion(got) => Err(ProtoError::Version { got, want: VERSION }),
     }
-    let VersionOnly { v } = serde_json::from_str(text)?;
-    if v != VERSION {
-        return Err(ProtoError::Version {
-            got: v,
-            want: VERSION,
-        });
+}
+
+/// What [`EnvelopeVisitor`] read.
+enum Read<T> {
+    Message(T),
+    /// An envelope of another version (its message left unread).
+    OtherVersion(u32),
+}
+
+/// Reads an envelope: `v`, then `m` as `T` if `v` is [`VERSION`]. An envelope written with
+/// `m` first has its message held as JSON until the version is known.
+struct EnvelopeVisitor<T>(PhantomData<T>);
+
+impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for EnvelopeVisitor<T> {
+    type Value = Read<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an envelope {\"v\": version, \"m\": message}")
     }
-    let envelope: Envelope<T> = serde_json::from_str(text)?;
-    Ok(envelope.m)
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Read<T>, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let (mut version, mut held, mut message) = (None, None::<serde_json::Value>, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "v" => {
+                    let v: u32 = map.next_value()?;
+                    if v != VERSION {
+                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                        return Ok(Read::OtherVersion(v));
+                    }
+                    version = Some(v);
+                }
+                "m" if version.is_some() => message = Some(map.next_value::<T>()?),
+                "m" => held = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if version.is_none() {
+            return Err(A::Error::missing_field("v"));
+        }
+        match (message, held) {
+            (Some(m), _) => Ok(Read::Message(m)),
+            (None, Some(m)) => T::deserialize(m)
+                .map(Read::Message)
+                .map_err(A::Error::custom),
+            (None, None) => Err(A::Error::missing_field("m")),
+        }
+    }
 }
 
 /// Identifies a session: the page numbers its runs, and ignores messages about older ones.
@@ -235,11 +285,13 @@ pub enum Stop {
     Cancelled,
 }
 
-/// What the worker tells the page.
+/// What the worker tells the page: `{"t": kind, "c": fields}`. The kind comes first, so the
+/// page reads the fields straight into their variant (an internally tagged enum would first
+/// buffer a whole progress message to find its kind).
 ///
 /// (Not `PartialEq`: the host's stream and connection types are not; tests compare the JSON.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
+#[serde(tag = "t", content = "c", rename_all = "snake_case")]
 pub enum FromWorker {
     /// The worker's module is running and reads messages.
     Ready,

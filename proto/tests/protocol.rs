@@ -432,3 +432,43 @@ fn the_paused_position_reads_back() {
         round_trip(&p);
     }
 }
+
+#[test]
+fn an_envelope_is_read_whatever_the_order_of_its_fields() {
+    let message = FromWorker::Loaded {
+        sha256: "ab".into(),
+        error: None,
+    };
+    let v_first = encode(&message);
+    assert!(
+        v_first.starts_with(&format!(r#"{{"v":{VERSION},"m":{{"t":"loaded","c":"#)),
+        "{v_first}"
+    );
+    let m_first = format!(
+        r#"{{"m": {{"t": "loaded", "c": {{"sha256": "ab", "error": null}}}}, "x": 1, "v": {VERSION}}}"#
+    );
+    for text in [v_first.as_str(), m_first.as_str()] {
+        match decode::<FromWorker>(text).unwrap() {
+            FromWorker::Loaded { sha256, error } => {
+                assert_eq!((sha256.as_str(), error), ("ab", None))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // An envelope of another version that puts its message first still names the version.
+    let later = format!(r#"{{"m": {{"t": "teleport"}}, "v": {}}}"#, VERSION + 1);
+    assert!(matches!(
+        decode::<FromWorker>(&later),
+        Err(ProtoError::Version { .. })
+    ));
+    for broken in [
+        r#"{"m": {"t": "ready"}}"#.to_string(),
+        format!(r#"{{"v": {VERSION}}}"#),
+        format!(r#"{{"v": {VERSION}, "m": {{"t": "ready"}}}} trailing"#),
+    ] {
+        assert!(
+            matches!(decode::<FromWorker>(&broken), Err(ProtoError::Malformed(_))),
+            "{broken}"
+        );
+    }
+}
