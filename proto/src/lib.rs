@@ -123,7 +123,7 @@ struct EnvelopeVisitor<T>(PhantomData<T>);
 impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for EnvelopeVisitor<T> {
     type Value = Read<T>;
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an envelope {\"v\": version, \"m\": message}")
     }
 

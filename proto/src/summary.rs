@@ -214,6 +214,11 @@ pub struct RunLists<'a> {
 }
 
 impl SummaryWriter {
+    /// How many callbacks the summaries sent so far hold.
+    pub fn sent(&self) -> usize {
+        self.callbacks.len()
+    }
+
     /// The summary of the run whose report without its lists is `head` and whose lists are
     /// `lists`. The memory pages are the requests' (as in `Session::report`).
     pub fn delta(&mut self, head: Report, lists: RunLists<'_>) -> (ReportDelta, Summary) {

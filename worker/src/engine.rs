@@ -23,6 +23,11 @@ pub const SLICE_FUEL: u64 = 3_000_000;
 /// report delta; building a whole report's is linear in the run so far (a summary's is not).
 const PROGRESS_EVERY_US: f64 = 250_000.0;
 
+/// A summarised run's progress goes out sooner once this many callbacks wait to be sent:
+/// ~300 KB of JSON, which the page reads within a frame or two even before the browser has
+/// optimised its decoder (a fast replay makes ~40,000 callbacks a second).
+const PROGRESS_ROWS: usize = 3_000;
+
 /// How long one pump may go on through yields (between callbacks, fuel slices) before the
 /// worker reads its messages: a Cancel waits at most this plus one fuel slice.
 const PUMP_US: f64 = 10_000.0;
@@ -295,7 +300,16 @@ impl Engine {
                     Step::Yielded => {
                         drive.slices += 1;
                         let now = (self.now_us)();
-                        if now - drive.reported_us >= PROGRESS_EVERY_US {
+                        let waiting = live.summaries.as_ref().map_or(0, |w| {
+                            live.session
+                                .world()
+                                .trace
+                                .callbacks
+                                .len()
+                                .saturating_sub(w.sent())
+                        });
+                        if now - drive.reported_us >= PROGRESS_EVERY_US || waiting >= PROGRESS_ROWS
+                        {
                             drive.reported_us = now;
                             let slices = drive.slices;
                             out(FromWorker::Progress {
