@@ -452,20 +452,37 @@ fn take_in(state: AppState, status: RunStatus, snapshot: Snapshot) -> bool {
 }
 
 thread_local! {
-    /// A render of the run view is due at the next animation frame.
+    /// A render of the run view is due.
     static RENDER_DUE: Cell<bool> = const { Cell::new(false) };
+    /// When the run view was last rendered for progress (ms of `now_ms`).
+    static RENDERED_MS: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
 }
 
-/// Tells the panes about the run view at the next animation frame (once, however many
-/// snapshots arrive before it).
+/// How often progress is rendered at most: a fast replay sends several snapshots a second,
+/// and redrawing the panes for each would keep the page busy; the charts still move four
+/// times a second.
+const RENDER_EVERY_MS: f64 = 250.0;
+
+/// Tells the panes about the run view at an animation frame, no sooner than
+/// [`RENDER_EVERY_MS`] after the last such render (once, however many snapshots arrive
+/// before it).
 fn render_next_frame(state: AppState) {
     if RENDER_DUE.with(|due| due.replace(true)) {
         return;
     }
-    request_animation_frame(move || {
-        RENDER_DUE.with(|due| due.set(false));
-        state.run.notify();
-    });
+    let render = move || {
+        request_animation_frame(move || {
+            RENDER_DUE.with(|due| due.set(false));
+            RENDERED_MS.set(crate::browser::now_ms());
+            state.run.notify();
+        });
+    };
+    let wait = RENDERED_MS.get() + RENDER_EVERY_MS - crate::browser::now_ms();
+    if wait > 0.0 {
+        set_timeout(render, std::time::Duration::from_millis(wait as u64));
+    } else {
+        render();
+    }
 }
 
 /// Selects the callback the run paused in.
