@@ -28,15 +28,17 @@ pub fn App() -> impl IntoView {
         state.scenario.track();
         crate::loader::sync_chain(state);
     });
-    // The panes mount one task each, after the header and the run bar: building the whole
-    // page in one task kept the main thread busy for over 100 ms (a long task) at load.
+    // The panes mount one frame each, after the header and the run bar: building and laying
+    // out the whole page at once kept the main thread busy for over 100 ms (a long task) at
+    // load. The inputs pane mounts its editors a frame after its plugin panel.
     let mounted = RwSignal::new(0u8);
     leptos::task::spawn_local(async move {
-        for pane in 1..=3 {
-            crate::browser::yield_now().await;
+        for pane in 1..=4 {
+            crate::browser::next_frame().await;
             mounted.set(pane);
         }
     });
+    provide_context(Mounted(mounted));
     let shown = move |pane: u8| mounted.get() >= pane;
     view! {
         <Header />
@@ -61,8 +63,13 @@ pub fn App() -> impl IntoView {
             Pane::Run => "run",
         }>
             <Show when=move || shown(1)><PluginPane /></Show>
-            <Show when=move || shown(2)><TimelinePane /></Show>
-            <Show when=move || shown(3)><ResultsPane /></Show>
+            <Show when=move || shown(3)><TimelinePane /></Show>
+            <Show when=move || shown(4)><ResultsPane /></Show>
         </main>
     }
 }
+
+/// How far the page has mounted at load: 1 the inputs pane's plugin panel, 2 its editors, 3
+/// the timeline, 4 the results.
+#[derive(Clone, Copy)]
+pub struct Mounted(pub RwSignal<u8>);

@@ -13,6 +13,8 @@ use crate::{gates, loader};
 #[component]
 pub fn PluginPane() -> impl IntoView {
     let state = use_state();
+    // The editors mount a frame after the plugin panel (see `App`).
+    let mounted = use_context::<super::app::Mounted>();
     let url = RwSignal::new(String::new());
     let dragging = RwSignal::new(false);
     // The report folds away to give the editors room; a new plugin (or error) unfolds it.
@@ -109,7 +111,9 @@ pub fn PluginPane() -> impl IntoView {
                     <ImportReport />
                 </details>
             </Panel>
-            <Editors />
+            <Show when=move || mounted.is_none_or(|m| m.0.get() >= 2)>
+                <Editors />
+            </Show>
         </div>
     }
 }
