@@ -27,7 +27,7 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
  */
 async function installHarness(page) {
   await page.evaluate(() => {
-    // pwp-proto's envelope; the worker's messages are {"t": kind, "c": fields}.
+    // pwp-proto's envelope; the worker's messages are {kind: fields}, or "kind" alone.
     const envelope = (m) => JSON.stringify({ v: 3, m });
     // pwp-proto's `apply`: each growing list keeps its first `from[i]` items and takes the
     // rest from the delta (an empty list may be left out of the JSON).
@@ -42,8 +42,9 @@ async function installHarness(page) {
       const inbox = [];
       let wake = null;
       worker.onmessage = (e) => {
-        const { t, c } = JSON.parse(e.data).m;
-        inbox.push({ t, ...c });
+        const m = JSON.parse(e.data).m;
+        const t = typeof m === "string" ? m : Object.keys(m)[0];
+        inbox.push({ t, ...(typeof m === "string" ? {} : m[t]) });
         wake?.();
       };
       const next = async (pred) => {

@@ -89,16 +89,16 @@ pub fn encode<T: Serialize>(message: &T) -> String {
     .expect("protocol messages serialize")
 }
 
-/// Reads a message written by [`encode`], in one pass over the text: [`encode`] writes the
-/// version first, so the message is read straight into `T` once the version is known (a
-/// replay's progress is a megabyte of JSON; reading it twice, or into a buffer first, would
-/// double the page's work).
+/// Reads a message written by [`encode`], in one pass over the text: the version comes first
+/// (as [`encode`] writes it), and the message is read straight into `T` once the version is
+/// known. A replay's progress is a megabyte of JSON; reading it twice, or into a buffer first,
+/// would double the page's work.
 ///
 /// # Errors
 ///
 /// [`ProtoError::Version`] when the envelope has another version (checked before the message
 /// is read, so a changed message shape still reports the version), else
-/// [`ProtoError::Malformed`].
+/// [`ProtoError::Malformed`] (an envelope whose version does not come first is one).
 pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ProtoError> {
     let mut reader = serde_json::Deserializer::from_str(text);
     let read = serde::Deserializer::deserialize_map(&mut reader, EnvelopeVisitor(PhantomData))?;
@@ -116,47 +116,39 @@ enum Read<T> {
     OtherVersion(u32),
 }
 
-/// Reads an envelope: `v`, then `m` as `T` if `v` is [`VERSION`]. An envelope written with
-/// `m` first has its message held as JSON until the version is known.
+/// Reads an envelope: `v` first, then `m` as `T` if `v` is [`VERSION`].
 struct EnvelopeVisitor<T>(PhantomData<T>);
 
 impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for EnvelopeVisitor<T> {
     type Value = Read<T>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an envelope {\"v\": version, \"m\": message}")
+        f.write_str("an envelope {\"v\": version, \"m\": message}, version first")
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Read<T>, A::Error> {
         use serde::de::{Error, IgnoredAny};
-        let (mut version, mut held, mut message) = (None, None::<serde_json::Value>, None);
+        if map.next_key::<std::borrow::Cow<'de, str>>()?.as_deref() != Some("v") {
+            return Err(A::Error::custom(
+                "an envelope starts with its version, \"v\"",
+            ));
+        }
+        let v: u32 = map.next_value()?;
+        if v != VERSION {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(Read::OtherVersion(v));
+        }
+        let mut message = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
-                "v" => {
-                    let v: u32 = map.next_value()?;
-                    if v != VERSION {
-                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                        return Ok(Read::OtherVersion(v));
-                    }
-                    version = Some(v);
-                }
-                "m" if version.is_some() => message = Some(map.next_value::<T>()?),
-                "m" => held = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+            if key == "m" && message.is_none() {
+                message = Some(map.next_value::<T>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        if version.is_none() {
-            return Err(A::Error::missing_field("v"));
-        }
-        match (message, held) {
-            (Some(m), _) => Ok(Read::Message(m)),
-            (None, Some(m)) => T::deserialize(m)
-                .map(Read::Message)
-                .map_err(A::Error::custom),
-            (None, None) => Err(A::Error::missing_field("m")),
-        }
+        message
+            .map(Read::Message)
+            .ok_or_else(|| A::Error::missing_field("m"))
     }
 }
 
@@ -285,13 +277,14 @@ pub enum Stop {
     Cancelled,
 }
 
-/// What the worker tells the page: `{"t": kind, "c": fields}`. The kind comes first, so the
-/// page reads the fields straight into their variant (an internally tagged enum would first
-/// buffer a whole progress message to find its kind).
+/// What the worker tells the page: `{"kind": fields}`, or `"kind"` alone. The page reads the
+/// fields straight into their variant (an internally tagged enum would first buffer a whole
+/// progress message to find its kind, and carry the code to read every message from that
+/// buffer as well).
 ///
 /// (Not `PartialEq`: the host's stream and connection types are not; tests compare the JSON.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "t", content = "c", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum FromWorker {
     /// The worker's module is running and reads messages.
     Ready,
