@@ -33,7 +33,10 @@ struct Client {
     worker: Option<web_sys::Worker>,
     /// The worker said [`FromWorker::Ready`]: messages posted before are lost, so they wait.
     ready: bool,
-    queue: Vec<js_sys::Array>,
+    /// Messages for a worker that is not ready yet, with what they transfer.
+    queue: Vec<(js_sys::Array, Option<js_sys::Array>)>,
+    /// The browser's own copy of a module's bytes (sha256, bytes), offered by [`offer`].
+    offered: Option<(String, js_sys::Uint8Array)>,
     /// The modules (sha256) the current worker holds.
     loaded: HashSet<String>,
     /// The modules (sha256) the current worker read for [`inspect`]: a Load of one need not
@@ -151,8 +154,8 @@ fn ready() {
         c.ready = true;
         let queue = std::mem::take(&mut c.queue);
         if let Some(w) = &c.worker {
-            for m in queue {
-                let _ = w.post_message(&m);
+            for (m, transfer) in queue {
+                let _ = post(w, &m, transfer.as_ref());
             }
         }
     });
@@ -166,15 +169,39 @@ pub fn send(message: &ToWorker, bytes: &[&[u8]]) {
     for b in bytes {
         data.push(&js_sys::Uint8Array::from(*b));
     }
+    deliver(data, None);
+}
+
+/// Posts `data`, moving the buffers in `transfer` to the worker, or queues it until the
+/// worker is ready.
+fn deliver(data: js_sys::Array, transfer: Option<js_sys::Array>) {
     CLIENT.with(|c| {
         let mut c = c.borrow_mut();
         match (&c.worker, c.ready) {
             (Some(w), true) => {
-                let _ = w.post_message(&data);
+                let _ = post(w, &data, transfer.as_ref());
             }
-            _ => c.queue.push(data),
+            _ => c.queue.push((data, transfer)),
         }
     });
+}
+
+fn post(
+    worker: &web_sys::Worker,
+    data: &js_sys::Array,
+    transfer: Option<&js_sys::Array>,
+) -> Result<(), JsValue> {
+    match transfer {
+        Some(t) => worker.post_message_with_transfer(data, t),
+        None => worker.post_message(data),
+    }
+}
+
+/// Offers the browser's own copy of module `sha256` (a file as read): the next [`inspect`] of
+/// that module moves it to the worker instead of copying the page's bytes twice more (into a
+/// message, then across), megabytes on the way from a file chosen to a run.
+pub fn offer(sha256: &str, bytes: js_sys::Uint8Array) {
+    CLIENT.with(|c| c.borrow_mut().offered = Some((sha256.to_string(), bytes)));
 }
 
 /// Makes sure the worker holds `plugins` (sends the ones it lacks; it compiles them when it has
@@ -249,7 +276,22 @@ pub async fn inspect(bytes: Rc<[u8]>, sha256: String) -> Inspection {
         });
         id
     });
-    send(&ToWorker::Inspect { id, sha256 }, &[&bytes]);
+    let offered = CLIENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.offered
+            .take()
+            .filter(|(s, b)| *s == sha256 && b.length() as usize == bytes.len())
+    });
+    match offered {
+        Some((_, own)) => {
+            let data = js_sys::Array::of2(
+                &JsValue::from_str(&encode(&ToWorker::Inspect { id, sha256 })),
+                &own,
+            );
+            deliver(data, Some(js_sys::Array::of1(&own.buffer())));
+        }
+        None => send(&ToWorker::Inspect { id, sha256 }, &[&bytes]),
+    }
     let _ = JsFuture::from(promise).await;
     let answer = answer.borrow_mut().take();
     answer.unwrap_or_else(|| Err("the engine did not say what this module is".into()))

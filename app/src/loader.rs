@@ -160,8 +160,10 @@ pub fn load_file(state: AppState, file: web_sys::File) {
                 .set(Some(format!("{name}: the file could not be read")));
             return;
         };
-        let bytes = Uint8Array::new(&buffer).to_vec();
+        let own = Uint8Array::new(&buffer);
+        let bytes = own.to_vec();
         let sha = sha256(&bytes).await;
+        crate::engine::offer(&sha, own);
         let source = PluginRef {
             file_name: Some(name.clone()),
             ..PluginRef::default()
@@ -316,8 +318,10 @@ pub fn add_chain_file(state: AppState, file: web_sys::File) {
                 .set(Some(format!("{name}: the file could not be read")));
             return;
         };
-        let bytes = Uint8Array::new(&buffer).to_vec();
+        let own = Uint8Array::new(&buffer);
+        let bytes = own.to_vec();
         let sha = sha256(&bytes).await;
+        crate::engine::offer(&sha, own);
         let source = PluginRef {
             file_name: Some(name.clone()),
             ..PluginRef::default()
