@@ -153,10 +153,15 @@ fn higress_evidence(bytes: &[u8], abi: AbiVersion, imports: &[RawImport]) -> Opt
     if abi == AbiVersion::V0_2_100 {
         why.push("the ABI 0.2.100 marker Higress's Go SDK exports".to_string());
     }
-    if let Some(path) = HIGRESS_MODULES
-        .iter()
-        .find(|p| memchr::memmem::find(bytes, p.as_bytes()).is_some())
-    {
+    // Every path names Higress: one scan for that word passes over a module without it
+    // (most of them: megabytes); the paths are looked for only from where it first is.
+    let from = memchr::memmem::find(bytes, b"higress")
+        .map(|at| at.saturating_sub(HIGRESS_MODULES.iter().map(|p| p.len()).max().unwrap_or(0)));
+    if let Some(path) = from.and_then(|from| {
+        HIGRESS_MODULES
+            .iter()
+            .find(|p| memchr::memmem::find(&bytes[from..], p.as_bytes()).is_some())
+    }) {
         why.push(format!("the Go module path {path} in its code"));
     }
     let higress_only: Vec<&str> = imports
