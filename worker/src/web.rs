@@ -45,8 +45,13 @@ pub fn start() {
         // `[json, module bytes...]`
         let data: js_sys::Array = event.data().unchecked_into();
         let text = data.get(0).as_string().unwrap_or_default();
+        // Each is a Uint8Array (`new Uint8Array(it)` would copy it once more); anything else
+        // is read as the bytes it converts to.
         let bytes = (1..data.length())
-            .map(|i| js_sys::Uint8Array::new(&data.get(i)).to_vec())
+            .map(|i| match data.get(i).dyn_into::<js_sys::Uint8Array>() {
+                Ok(array) => array.to_vec(),
+                Err(other) => js_sys::Uint8Array::new(&other).to_vec(),
+            })
             .collect();
         match decode::<ToWorker>(&text) {
             Ok(message) => {
