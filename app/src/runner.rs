@@ -340,10 +340,10 @@ pub fn on_message(state: AppState, message: FromWorker) {
         }
         FromWorker::Progress { run, snapshot } if Some(run) == live => {
             HEARD_MS.set(crate::browser::now_ms());
-            // Taken in at once (the deltas must apply in order), shown at the next frame:
-            // at most one render per frame, however fast progress arrives.
+            // Taken in at once (the deltas must apply in order), shown at a frame at most four
+            // times a second, however fast progress arrives.
             if take_in(state, RunStatus::Running, *snapshot) {
-                render_next_frame(state);
+                render_progress(state);
             }
         }
         FromWorker::Stopped { run, how, snapshot } if Some(run) == live => {
@@ -392,7 +392,7 @@ fn show(state: AppState, status: RunStatus, snapshot: Snapshot) {
     }
 }
 
-/// Applies a snapshot to the run view without telling the panes (see [`render_next_frame`]);
+/// Applies a snapshot to the run view without telling the panes (see [`render_progress`]);
 /// false when the engine failed on it.
 fn take_in(state: AppState, status: RunStatus, snapshot: Snapshot) -> bool {
     let mut failed = None;
@@ -466,7 +466,7 @@ const RENDER_EVERY_MS: f64 = 250.0;
 /// Tells the panes about the run view at an animation frame, no sooner than
 /// [`RENDER_EVERY_MS`] after the last such render (once, however many snapshots arrive
 /// before it).
-fn render_next_frame(state: AppState) {
+fn render_progress(state: AppState) {
     if RENDER_DUE.with(|due| due.replace(true)) {
         return;
     }

@@ -420,13 +420,14 @@ fn selected(state: AppState) -> Selected {
 #[component]
 pub fn CallbackDetail() -> impl IntoView {
     let state = use_state();
-    let shown = Memo::new(move |_| selected(state));
-    // A summarised run's callback: ask the worker for it (again after it changed).
+    // A summarised run's callback: ask the worker for it (again after it changed, or when
+    // another session runs; `ask_detail` asks each session once).
     Effect::new(move |_| {
-        if let Selected::Waiting(i) = shown.get() {
+        if let Selected::Waiting(i) = selected(state) {
             crate::runner::ask_detail(state, i);
         }
     });
+    let shown = Memo::new(move |_| selected(state));
     view! {
         <div class="callback-detail">
             {move || match shown.get() {
