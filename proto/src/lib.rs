@@ -418,7 +418,7 @@ pub struct ReportDelta {
 }
 
 /// The first index where `a` and `b` differ (the shorter length if one is a prefix).
-fn common_prefix<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+pub(crate) fn common_prefix<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 

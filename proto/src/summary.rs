@@ -223,17 +223,10 @@ impl SummaryWriter {
     /// `lists`. The memory pages are the requests' (as in `Session::report`).
     pub fn delta(&mut self, head: Report, lists: RunLists<'_>) -> (ReportDelta, Summary) {
         let cb = first_change(&mut self.callbacks, lists.callbacks, callback_key);
-        let marks = {
-            let sent = &self.timeline;
-            let from = sent
-                .iter()
-                .zip(lists.timeline)
-                .take_while(|(a, b)| a == b)
-                .count();
-            self.timeline.truncate(from);
-            self.timeline.extend_from_slice(&lists.timeline[from..]);
-            from
-        };
+        // The marks are few and kept whole: compared as they are, not by key.
+        let marks = crate::common_prefix(&self.timeline, lists.timeline);
+        self.timeline.truncate(marks);
+        self.timeline.extend_from_slice(&lists.timeline[marks..]);
         let req = first_change(&mut self.requests, lists.requests, request_key);
         let mut report = head;
         let tail = lists.logs.len().saturating_sub(LOG_TAIL);
