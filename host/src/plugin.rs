@@ -26,9 +26,28 @@ pub struct Plugin {
     /// The bytes made ready for a foreign engine ([`crate::prepare::prepare`]) for the memory
     /// limit last asked for: preparing reads every function body, tens of milliseconds for a
     /// Go plugin, so every run with the same limit shares it.
-    prepared: RefCell<Option<(u32, Rc<[u8]>)>>,
+    prepared: RefCell<Option<(u32, Prepared)>>,
     /// What it imports and exports, read from the bytes on first use by a foreign engine.
     shape: OnceCell<Result<Rc<Shape>, String>>,
+}
+
+/// A module as [`Plugin::prepared`] made it: the plugin's own bytes, or a changed copy (kept
+/// as built: `Rc<[u8]>` from a `Vec` would copy megabytes once more).
+#[derive(Clone)]
+pub(crate) enum Prepared {
+    Same(Rc<[u8]>),
+    Changed(Rc<Vec<u8>>),
+}
+
+impl std::ops::Deref for Prepared {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Prepared::Same(bytes) => bytes,
+            Prepared::Changed(bytes) => bytes,
+        }
+    }
 }
 
 /// The engine and the module compiled with it: cheap to clone (both are shared handles).
@@ -107,15 +126,17 @@ impl Plugin {
 
     /// The module for a foreign engine whose memory may hold at most `pages` (see
     /// [`crate::prepare::prepare`]); the bytes as they are when nothing needs changing.
-    pub(crate) fn prepared(&self, pages: u32) -> Rc<[u8]> {
+    pub(crate) fn prepared(&self, pages: u32) -> Prepared {
         let mut cached = self.prepared.borrow_mut();
         if let Some((p, bytes)) = cached.as_ref()
             && *p == pages
         {
             return bytes.clone();
         }
-        let bytes: Rc<[u8]> = crate::prepare::prepare(&self.bytes, pages)
-            .map_or_else(|| self.bytes.clone(), Rc::from);
+        let bytes = crate::prepare::prepare(&self.bytes, pages).map_or_else(
+            || Prepared::Same(self.bytes.clone()),
+            |changed| Prepared::Changed(Rc::new(changed)),
+        );
         *cached = Some((pages, bytes.clone()));
         bytes
     }
@@ -173,9 +194,15 @@ mod tests {
         let plugin = Plugin::load(wat::parse_str(wat).unwrap()).unwrap();
         let first = plugin.prepared(64);
         assert_ne!(&*first, plugin.bytes(), "capped and routed");
-        assert!(Rc::ptr_eq(&first, &plugin.prepared(64)), "prepared once");
+        assert!(
+            std::ptr::eq(first.as_ptr(), plugin.prepared(64).as_ptr()),
+            "prepared once"
+        );
         let other = plugin.prepared(32);
-        assert!(!Rc::ptr_eq(&first, &other), "another limit, another module");
+        assert!(
+            !std::ptr::eq(first.as_ptr(), other.as_ptr()),
+            "another limit, another module"
+        );
         assert_eq!(
             &*other,
             &*crate::prepare::prepare(plugin.bytes(), 32).unwrap()

@@ -26,10 +26,10 @@ pub fn prepare(bytes: &[u8], pages: u32) -> Option<Vec<u8>> {
     if capped.is_none() && !grows {
         return None;
     }
-    let mut sections: Vec<(u8, Vec<u8>)> = module
+    let mut sections: Vec<(u8, Part)> = module
         .sections
         .iter()
-        .map(|&(id, ref r)| (id, bytes[r.clone()].to_vec()))
+        .map(|&(id, ref r)| (id, Part::Kept(r.clone())))
         .collect();
     if let Some(memory) = capped {
         replace(&mut sections, 5, memory);
@@ -37,13 +37,37 @@ pub fn prepare(bytes: &[u8], pages: u32) -> Option<Vec<u8>> {
     if grows {
         module.route_grows(bytes, &mut sections)?;
     }
-    let mut out = bytes[..8].to_vec();
-    for (id, content) in sections {
-        out.push(id);
+    // One copy of the module, into a buffer of its final size: a Go plugin is megabytes.
+    let size = |part: &Part| part.bytes(bytes).len();
+    let total = 8 + sections
+        .iter()
+        .map(|(_, part)| 1 + leb_len(size(part) as u64) + size(part))
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&bytes[..8]);
+    for (id, part) in &sections {
+        let content = part.bytes(bytes);
+        out.push(*id);
         leb(&mut out, content.len() as u64);
-        out.extend_from_slice(&content);
+        out.extend_from_slice(content);
     }
     Some(out)
+}
+
+/// A section's content in the prepared module: as it was, or rewritten.
+enum Part {
+    /// This range of the original module.
+    Kept(std::ops::Range<usize>),
+    New(Vec<u8>),
+}
+
+impl Part {
+    fn bytes<'a>(&'a self, module: &'a [u8]) -> &'a [u8] {
+        match self {
+            Part::Kept(range) => &module[range.clone()],
+            Part::New(content) => content,
+        }
+    }
 }
 
 /// What [`prepare`] reads of a module: its sections' contents, and the counts it appends to.
@@ -156,27 +180,27 @@ impl Module {
 
     /// Appends the recording function (its type, two globals and their exports) and calls it
     /// wherever a body had `memory.grow`.
-    fn route_grows(&self, bytes: &[u8], sections: &mut Vec<(u8, Vec<u8>)>) -> Option<()> {
+    fn route_grows(&self, bytes: &[u8], sections: &mut Vec<(u8, Part)>) -> Option<()> {
         let grow_fn = self.imported_functions + self.functions;
         let (from, to) = (
             self.imported_globals + self.globals,
             self.imported_globals + self.globals + 1,
         );
         // Type: (i32) -> i32, after every other.
-        append(sections, 1, |count, body| {
+        append(sections, bytes, 1, |count, body| {
             *count += 1;
             body.extend_from_slice(&[0x60, 0x01, 0x7f, 0x01, 0x7f]);
         })?;
-        append(sections, 3, |count, body| {
+        append(sections, bytes, 3, |count, body| {
             *count += 1;
             leb(body, u64::from(self.types));
         })?;
-        append(sections, 6, |count, body| {
+        append(sections, bytes, 6, |count, body| {
             *count += 2;
             // Two mutable i32 globals, 0.
             body.extend_from_slice(&[0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b]);
         })?;
-        append(sections, 7, |count, body| {
+        append(sections, bytes, 7, |count, body| {
             *count += 2;
             for (name, index) in [(REFUSED_FROM, from), (REFUSED_TO, to)] {
                 leb(body, name.len() as u64);
@@ -186,20 +210,29 @@ impl Module {
             }
         })?;
         // The code: every body again, `memory.grow` replaced by a call; then the new one.
-        let mut code = Vec::new();
+        // Written straight into the section, each body's new size computed first.
+        let call = 1 + leb_len(u64::from(grow_fn));
+        let code_len: usize = self
+            .bodies
+            .iter()
+            .map(|(r, g)| r.len() + 5 + call * g.len())
+            .sum();
+        let mut code = Vec::with_capacity(code_len + 64);
         leb(&mut code, self.bodies.len() as u64 + 1);
         for (range, body_grows) in &self.bodies {
-            let mut body = Vec::new();
+            let removed: usize = body_grows.iter().map(|g| g.len()).sum();
+            leb(
+                &mut code,
+                (range.len() - removed + call * body_grows.len()) as u64,
+            );
             let mut at = range.start;
             for g in body_grows {
-                body.extend_from_slice(&bytes[at..g.start]);
-                body.push(0x10);
-                leb(&mut body, u64::from(grow_fn));
+                code.extend_from_slice(&bytes[at..g.start]);
+                code.push(0x10);
+                leb(&mut code, u64::from(grow_fn));
                 at = g.end;
             }
-            body.extend_from_slice(&bytes[at..range.end]);
-            leb(&mut code, body.len() as u64);
-            code.extend_from_slice(&body);
+            code.extend_from_slice(&bytes[at..range.end]);
         }
         let mut recorder = vec![0x01, 0x01, 0x7f]; // one local: the result
         recorder.extend_from_slice(&[0x20, 0x00, 0x40, 0x00, 0x22, 0x01]); // grow, keep result
@@ -237,38 +270,43 @@ fn rank(id: u8) -> u8 {
 }
 
 /// Puts `content` in section `id`, replacing it or inserting it in its place.
-fn replace(sections: &mut Vec<(u8, Vec<u8>)>, id: u8, content: Vec<u8>) {
+fn replace(sections: &mut Vec<(u8, Part)>, id: u8, content: Vec<u8>) {
     if let Some(s) = sections.iter_mut().find(|(i, _)| *i == id) {
-        s.1 = content;
+        s.1 = Part::New(content);
         return;
     }
     let at = sections
         .iter()
         .position(|(i, _)| rank(*i) > rank(id))
         .unwrap_or(sections.len());
-    sections.insert(at, (id, content));
+    sections.insert(at, (id, Part::New(content)));
 }
 
 /// Appends to the vector section `id` (a count, then items), creating it when absent: `add`
 /// gets the count to raise and the items' bytes to extend.
 fn append(
-    sections: &mut Vec<(u8, Vec<u8>)>,
+    sections: &mut Vec<(u8, Part)>,
+    module: &[u8],
     id: u8,
     add: impl FnOnce(&mut u64, &mut Vec<u8>),
 ) -> Option<()> {
     let old = sections
         .iter()
         .find(|(i, _)| *i == id)
-        .map(|(_, c)| c.clone())
-        .unwrap_or_else(|| vec![0]);
-    let (mut count, n) = read_leb(&old)?;
+        .map_or(&[0][..], |(_, part)| part.bytes(module));
+    let (mut count, n) = read_leb(old)?;
     let mut items = old[n..].to_vec();
     add(&mut count, &mut items);
-    let mut content = Vec::new();
+    let mut content = Vec::with_capacity(items.len() + 5);
     leb(&mut content, count);
     content.extend_from_slice(&items);
     replace(sections, id, content);
     Some(())
+}
+
+/// How many bytes [`leb`] writes for `v`.
+fn leb_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn leb(out: &mut Vec<u8>, mut v: u64) {
@@ -323,6 +361,24 @@ mod tests {
         // `local.get 0; drop; local.get 0`: no grow, nothing to route.
         let bytes = module(&[0x1a, 0x20, 0x00]);
         assert!(Module::read(&bytes).unwrap().bodies[0].1.is_empty());
+    }
+
+    #[test]
+    fn leb_len_counts_what_leb_writes() {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            leb(&mut out, v);
+            assert_eq!(leb_len(v), out.len(), "{v}");
+        }
     }
 
     fn memory_limits(bytes: &[u8]) -> Vec<(u64, Option<u64>)> {

@@ -173,13 +173,26 @@ impl BrowserEngine {
         if let Some(m) = self.modules.borrow().get(&module.key) {
             return Ok(m.clone());
         }
-        let bytes = Uint8Array::from(module.bytes);
+        let bytes = view(module.bytes);
         let compiled = WebAssembly::Module::new(&bytes).map_err(|e| describe(&e))?;
         self.modules
             .borrow_mut()
             .insert(module.key.clone(), compiled.clone());
         Ok(compiled)
     }
+}
+
+/// `bytes` as a view of this module's memory, not a copy: megabytes for a Go plugin. A view
+/// is only good until the memory grows, so it must be used at once, before anything
+/// allocates; `new WebAssembly.Module` copies what it reads before it returns.
+fn view(bytes: &[u8]) -> Uint8Array {
+    let memory: WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    #[allow(clippy::cast_possible_truncation)] // wasm32: addresses and lengths are 32-bit
+    Uint8Array::new_with_byte_offset_and_length(
+        &memory.buffer(),
+        bytes.as_ptr() as usize as u32,
+        bytes.len() as u32,
+    )
 }
 
 fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), String> {
