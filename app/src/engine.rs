@@ -35,8 +35,6 @@ struct Client {
     ready: bool,
     /// Messages for a worker that is not ready yet, with what they transfer.
     queue: Vec<(js_sys::Array, Option<js_sys::Array>)>,
-    /// The browser's own copy of a module's bytes (sha256, bytes), offered by [`offer`].
-    offered: Option<(String, js_sys::Uint8Array)>,
     /// The modules (sha256) the current worker holds.
     loaded: HashSet<String>,
     /// The modules (sha256) the current worker read for [`inspect`]: a Load of one need not
@@ -56,9 +54,9 @@ struct Client {
 /// What an [`inspect`] waits for: the worker's answer to [`ToWorker::Inspect`] `id`.
 struct Inspecting {
     id: u64,
-    sha256: String,
     /// Kept to send again should the worker be replaced before it answers.
-    bytes: Rc<[u8]>,
+    module: Module,
+    browser_pages: Option<u32>,
     /// Sent once more already, to the worker that replaced the one asked first.
     resent: bool,
     answer: Rc<RefCell<Option<Inspection>>>,
@@ -68,6 +66,42 @@ struct Inspecting {
 
 /// What [`inspect`] returns.
 type Inspection = Result<PluginInfo, String>;
+
+/// A module to inspect.
+#[derive(Clone)]
+enum Module {
+    /// Bytes the page has read, and their sha256.
+    Read { sha256: String, bytes: Rc<[u8]> },
+    /// A file the user chose, handed to the worker unread: the worker reads and hashes it.
+    File(web_sys::File),
+}
+
+impl Module {
+    /// Posts the [`ToWorker::Inspect`] of this module.
+    fn send(&self, id: u64, browser_pages: Option<u32>) {
+        match self {
+            Module::Read { sha256, bytes } => {
+                let message = ToWorker::Inspect {
+                    id,
+                    sha256: Some(sha256.clone()),
+                    browser_pages,
+                };
+                send(&message, &[bytes]);
+            }
+            Module::File(file) => {
+                let message = ToWorker::Inspect {
+                    id,
+                    sha256: None,
+                    browser_pages,
+                };
+                deliver(
+                    js_sys::Array::of2(&JsValue::from_str(&encode(&message)), file),
+                    None,
+                );
+            }
+        }
+    }
+}
 
 thread_local! {
     static CLIENT: RefCell<Client> = RefCell::new(Client::default());
@@ -197,13 +231,6 @@ fn post(
     }
 }
 
-/// Offers the browser's own copy of module `sha256` (a file as read): the next [`inspect`] of
-/// that module moves it to the worker instead of copying the page's bytes twice more (into a
-/// message, then across), megabytes on the way from a file chosen to a run.
-pub fn offer(sha256: &str, bytes: js_sys::Uint8Array) {
-    CLIENT.with(|c| c.borrow_mut().offered = Some((sha256.to_string(), bytes)));
-}
-
 /// Makes sure the worker holds `plugins` (sends the ones it lacks; it compiles them when it has
 /// nothing else to do). With `browser_pages`, the next run is likely on the browser's engine
 /// with that memory limit: the worker compiles for it first.
@@ -255,46 +282,55 @@ pub fn ensure_loaded(plugins: &[&LoadedPlugin], browser_pages: Option<u32>) {
 ///
 /// The worker's [`LoadError`](pwp_model::LoadError) as text, or that there is no worker to ask.
 pub async fn inspect(bytes: Rc<[u8]>, sha256: String) -> Inspection {
-    if CLIENT.with(|c| c.borrow().worker.is_none()) {
-        return Err("the engine is not running (this browser refused its worker)".into());
-    }
+    ask(Module::Read { sha256, bytes }, None).await
+}
+
+/// What the module in `file` is: the worker reads and hashes the file itself, so that the
+/// page's thread does no more than post it, and the answer's `sha256` names it. With
+/// `browser_pages`, the worker compiles it for the browser's engine at once (a run is next).
+/// The message is posted before this returns; the answer is what it resolves to.
+///
+/// # Errors
+///
+/// As [`inspect`].
+pub fn inspect_file(
+    file: &web_sys::File,
+    browser_pages: Option<u32>,
+) -> impl Future<Output = Inspection> + use<> {
+    ask(Module::File(file.clone()), browser_pages)
+}
+
+fn ask(module: Module, browser_pages: Option<u32>) -> impl Future<Output = Inspection> + use<> {
     let answer = Rc::new(RefCell::new(None));
     let mut resolved = None;
     let promise = js_sys::Promise::new(&mut |resolve, _reject| resolved = Some(resolve));
     let resolve = resolved.expect("the promise's executor runs at once");
-    let id = CLIENT.with(|c| {
-        let mut c = c.borrow_mut();
-        c.inspections += 1;
-        let id = c.inspections;
-        c.inspecting.push(Inspecting {
-            id,
-            sha256: sha256.clone(),
-            bytes: bytes.clone(),
-            resent: false,
-            answer: answer.clone(),
-            resolve,
+    let running = CLIENT.with(|c| c.borrow().worker.is_some());
+    if running {
+        let id = CLIENT.with(|c| {
+            let mut c = c.borrow_mut();
+            c.inspections += 1;
+            let id = c.inspections;
+            c.inspecting.push(Inspecting {
+                id,
+                module: module.clone(),
+                browser_pages,
+                resent: false,
+                answer: answer.clone(),
+                resolve,
+            });
+            id
         });
-        id
-    });
-    let offered = CLIENT.with(|c| {
-        let mut c = c.borrow_mut();
-        c.offered
-            .take()
-            .filter(|(s, b)| *s == sha256 && b.length() as usize == bytes.len())
-    });
-    match offered {
-        Some((_, own)) => {
-            let data = js_sys::Array::of2(
-                &JsValue::from_str(&encode(&ToWorker::Inspect { id, sha256 })),
-                &own,
-            );
-            deliver(data, Some(js_sys::Array::of1(&own.buffer())));
-        }
-        None => send(&ToWorker::Inspect { id, sha256 }, &[&bytes]),
+        module.send(id, browser_pages);
     }
-    let _ = JsFuture::from(promise).await;
-    let answer = answer.borrow_mut().take();
-    answer.unwrap_or_else(|| Err("the engine did not say what this module is".into()))
+    async move {
+        if !running {
+            return Err("the engine is not running (this browser refused its worker)".into());
+        }
+        let _ = JsFuture::from(promise).await;
+        let answer = answer.borrow_mut().take();
+        answer.unwrap_or_else(|| Err("the engine did not say what this module is".into()))
+    }
 }
 
 /// Hands the worker's answer to the [`inspect`] that waits for it.
@@ -303,8 +339,8 @@ fn answer(id: u64, inspection: Inspection) {
         let mut c = c.borrow_mut();
         let at = c.inspecting.iter().position(|i| i.id == id)?;
         let waiting = c.inspecting.remove(at);
-        if inspection.is_ok() {
-            c.held.insert(waiting.sha256.clone());
+        if let Ok(info) = &inspection {
+            c.held.insert(info.sha256.clone());
         }
         Some(waiting)
     });
@@ -339,13 +375,9 @@ fn inspect_again() {
     }
     for mut i in again {
         i.resent = true;
-        let message = ToWorker::Inspect {
-            id: i.id,
-            sha256: i.sha256.clone(),
-        };
-        let bytes = i.bytes.clone();
+        let (module, id, pages) = (i.module.clone(), i.id, i.browser_pages);
         CLIENT.with(|c| c.borrow_mut().inspecting.push(i));
-        send(&message, &[&bytes]);
+        module.send(id, pages);
     }
 }
 

@@ -119,7 +119,13 @@ pub async fn use_bytes(
     sha256: String,
     source: PluginRef,
 ) -> bool {
-    match prepare(name, bytes, sha256, source).await {
+    use_loaded(state, prepare(name, bytes, sha256, source).await)
+}
+
+/// Takes `loaded` as the current plugin, or shows why there is none (keeping the plugin that
+/// was loaded); true when it was taken.
+fn use_loaded(state: AppState, loaded: Result<LoadedPlugin, String>) -> bool {
+    match loaded {
         Ok(loaded) => {
             take(state, loaded);
             true
@@ -152,26 +158,55 @@ pub fn set_run_on_file(on: bool) {
 
 /// Loads a file the user picked or dropped, and runs it when [`run_on_file`].
 pub fn load_file(state: AppState, file: web_sys::File) {
-    let name = file.name();
+    // Posted to the worker at once: the page's thread has a frame to draw.
+    let read = open_file(
+        file,
+        state.scenario.with_untracked(crate::gates::browser_pages),
+    );
     spawn_local(async move {
-        let Ok(buffer) = JsFuture::from(file.array_buffer()).await else {
-            state
-                .load_error
-                .set(Some(format!("{name}: the file could not be read")));
-            return;
-        };
-        let own = Uint8Array::new(&buffer);
-        let bytes = own.to_vec();
-        let sha = sha256(&bytes).await;
-        crate::engine::offer(&sha, own);
-        let source = PluginRef {
-            file_name: Some(name.clone()),
-            ..PluginRef::default()
-        };
-        if use_bytes(state, name, bytes, sha, source).await && run_on_file() {
+        if use_loaded(state, read.await) && run_on_file() {
             crate::run_view::controls::run(state);
         }
     });
+}
+
+/// A file the user chose, as a plugin: the engine worker reads it, hashes it and says what it
+/// is (with `browser_pages`, it compiles it for the browser's engine too), while the page reads
+/// its own copy of the bytes (for the session's storage and share links).
+///
+/// # Errors
+///
+/// The file's name and what went wrong (reading it, or why it is not a usable plugin).
+pub fn open_file(
+    file: web_sys::File,
+    browser_pages: Option<u32>,
+) -> impl Future<Output = Result<LoadedPlugin, String>> {
+    let inspection = crate::engine::inspect_file(&file, browser_pages);
+    async move {
+        let name = file.name();
+        let read = JsFuture::from(file.array_buffer()).await;
+        let info = inspection.await;
+        let Ok(buffer) = read else {
+            return Err(format!("{name}: the file could not be read"));
+        };
+        let bytes: Rc<[u8]> = Uint8Array::new(&buffer).to_vec().into();
+        let info = info.map_err(|e| format!("{name}: {e}"))?;
+        if info.size != bytes.len() {
+            return Err(format!("{name}: the file changed while it was read"));
+        }
+        let source = PluginRef {
+            file_name: Some(name.clone()),
+            sha256: Some(info.sha256.clone()),
+            size: Some(bytes.len() as u64),
+            ..PluginRef::default()
+        };
+        Ok(LoadedPlugin {
+            name,
+            bytes,
+            info: Rc::new(info),
+            source,
+        })
+    }
 }
 
 /// Loads a bundled example and its scenario, as a new session (the one it replaces stays in
@@ -311,22 +346,9 @@ pub fn add_chain_example(state: AppState, name: String) {
 /// Reads a file the user picked and adds it as the chain's last filter.
 pub fn add_chain_file(state: AppState, file: web_sys::File) {
     let name = file.name();
+    let read = open_file(file, None);
     spawn_local(async move {
-        let Ok(buffer) = JsFuture::from(file.array_buffer()).await else {
-            state
-                .load_error
-                .set(Some(format!("{name}: the file could not be read")));
-            return;
-        };
-        let own = Uint8Array::new(&buffer);
-        let bytes = own.to_vec();
-        let sha = sha256(&bytes).await;
-        crate::engine::offer(&sha, own);
-        let source = PluginRef {
-            file_name: Some(name.clone()),
-            ..PluginRef::default()
-        };
-        match prepare(name.clone(), bytes, sha, source).await {
+        match read.await {
             Ok(loaded) => {
                 let source = loaded.source.clone();
                 crate::persist::save_chain_plugin(

@@ -28,7 +28,7 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 async function installHarness(page) {
   await page.evaluate(() => {
     // pwp-proto's envelope; the worker's messages are {kind: fields}, or "kind" alone.
-    const envelope = (m) => JSON.stringify({ v: 3, m });
+    const envelope = (m) => JSON.stringify({ v: 4, m });
     // pwp-proto's `apply`: each growing list keeps its first `from[i]` items and takes the
     // rest from the delta (an empty list may be left out of the JSON).
     const apply = (before, delta) => {

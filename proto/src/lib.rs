@@ -6,7 +6,8 @@
 //!
 //! ```text
 //!  page                                          worker (pwp-host + wasmi)
-//!   | Inspect { id, sha256 } + bytes ----------->  reads imports, exports, ABI, toolchain
+//!   | Inspect { id, browser_pages } + file ----->  reads and hashes it; imports, exports, ABI,
+//!   |                                              toolchain; compiles for the browser at once
 //!   | <------------------------------------------  Inspected { id, info }
 //!   | Load { plugins, browser_pages } + bytes -->  keeps by sha256; compiles when idle:
 //!   |                                              the browser's engine first, then wasmi
@@ -23,7 +24,7 @@
 //!
 //! A module's bytes are not JSON: they travel beside the message (the page posts
 //! `[json, bytes...]`), in the order [`ToWorker::Load`] names them, or the one module of
-//! [`ToWorker::Inspect`]. The page holds no WebAssembly parser: what a module is (the import
+//! [`ToWorker::Inspect`] (there a `File` too: the worker reads what the user chose). The page holds no WebAssembly parser: what a module is (the import
 //! report, whether the proxy would load it) comes from the worker.
 //!
 //! Reports grow with the run (a 10,000-request replay has tens of thousands of callbacks), so
@@ -50,7 +51,7 @@ use serde::{Deserialize, Serialize};
 
 /// The protocol's version: a page and a worker of different builds refuse each other's
 /// messages with [`ProtoError::Version`] rather than misreading them.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// A message with the protocol version it was written in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,8 +178,16 @@ pub enum ToWorker {
     Inspect {
         /// The page's number for this request.
         id: u64,
-        /// The module's sha256 (lower-case hex), computed by the page.
-        sha256: String,
+        /// The module's sha256 (lower-case hex) if the page computed it; `None` for a file
+        /// the page hands over unread: the worker reads and hashes it, and the answer's
+        /// [`PluginInfo::sha256`] names it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+        /// Compile the module for the browser's engine with this memory limit (pages) as
+        /// soon as it is read: a run on it is next (a file chosen with "Run on upload"), and
+        /// compiling need not wait for the page's [`ToWorker::Load`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        browser_pages: Option<u32>,
     },
     /// Start a session of `plugins` (the first, then the chain's further filters, all loaded
     /// before), forgetting any other. Answered by [`FromWorker::Refused`] if it cannot start;

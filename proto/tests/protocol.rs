@@ -54,7 +54,13 @@ fn every_page_message_survives_the_round_trip() {
         },
         ToWorker::Inspect {
             id: 3,
-            sha256: "ab".repeat(32),
+            sha256: Some("ab".repeat(32)),
+            browser_pages: None,
+        },
+        ToWorker::Inspect {
+            id: 4,
+            sha256: None,
+            browser_pages: Some(1024),
         },
         ToWorker::Start {
             run: 7,

@@ -114,11 +114,22 @@ impl Engine {
     ) {
         self.heard_us = (self.now_us)();
         match message {
-            ToWorker::Inspect { id, sha256 } => {
+            ToWorker::Inspect {
+                id,
+                sha256,
+                browser_pages,
+            } => {
                 let bytes = bytes.into_iter().next().unwrap_or_default();
+                let sha256 = sha256.unwrap_or_else(|| pwp_host::sha256_hex(&bytes));
                 let info = self
-                    .hold(sha256, bytes)
+                    .hold(sha256.clone(), bytes)
                     .map(|plugin| Box::new(plugin.info().clone()));
+                // The module the user just chose is compiled before anything queued earlier.
+                if let Some(pages) = browser_pages.filter(|_| self.browser.is_some())
+                    && info.is_ok()
+                {
+                    self.jobs.push_front(Job::Browser { sha256, pages });
+                }
                 out(FromWorker::Inspected { id, info });
             }
             ToWorker::Load {

@@ -144,7 +144,8 @@ fn inspect_answers_what_the_host_finds_and_keeps_the_module_for_load() {
         &mut engine,
         ToWorker::Inspect {
             id: 5,
-            sha256: sha.clone(),
+            sha256: Some(sha.clone()),
+            browser_pages: None,
         },
         vec![bytes.clone()],
     );
@@ -175,7 +176,8 @@ fn inspect_answers_what_the_host_finds_and_keeps_the_module_for_load() {
         &mut engine,
         ToWorker::Inspect {
             id: 6,
-            sha256: junk_sha.clone(),
+            sha256: None,
+            browser_pages: None,
         },
         vec![junk.clone()],
     );
@@ -391,6 +393,65 @@ fn a_load_compiles_for_the_browsers_engine_first_and_for_wasmi_once_the_page_is_
         "{out:?}"
     );
     assert_eq!(engine.wake_in_ms(), None);
+}
+
+#[test]
+fn a_file_handed_over_unread_is_hashed_and_compiled_for_the_browser_before_older_work() {
+    let (example_sha, example_bytes, _) = example("go-headers");
+    let (sha, bytes, _) = example("rust-basic-auth");
+    let compiles = Compiles::default();
+    let asked = compiles.0.clone();
+    let mut engine = Engine::new(set_clock, Some(Box::new(compiles)));
+    let mut out = Vec::new();
+    // An example loaded a moment ago, its compilations still queued.
+    let load = ToWorker::Load {
+        plugins: vec![example_sha.clone()],
+        browser_pages: Some(512),
+    };
+    engine.handle(load, vec![example_bytes], &mut |m| out.push(m));
+    let inspect = ToWorker::Inspect {
+        id: 9,
+        sha256: None,
+        browser_pages: Some(256),
+    };
+    engine.handle(inspect, vec![bytes], &mut |m| out.push(m));
+    match &out[..] {
+        [
+            FromWorker::Inspected {
+                id: 9,
+                info: Ok(info),
+            },
+        ] => assert_eq!(info.sha256, sha),
+        other => panic!("{other:?}"),
+    }
+    while engine.pump(&mut |m| out.push(m)) {}
+    assert_eq!(
+        *asked.borrow(),
+        [format!("{sha}:256"), format!("{example_sha}:512")],
+        "the file first"
+    );
+
+    // A module that is not a plugin is answered, and nothing is compiled for it.
+    asked.borrow_mut().clear();
+    out.clear();
+    let inspect = ToWorker::Inspect {
+        id: 10,
+        sha256: None,
+        browser_pages: Some(256),
+    };
+    engine.handle(inspect, vec![b"not wasm".to_vec()], &mut |m| out.push(m));
+    assert!(
+        matches!(
+            &out[..],
+            [FromWorker::Inspected {
+                id: 10,
+                info: Err(_)
+            }]
+        ),
+        "{out:?}"
+    );
+    while engine.pump(&mut |m| out.push(m)) {}
+    assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
 }
 
 /// `report` as a summary shows it: callbacks without host calls and changes, the newest log

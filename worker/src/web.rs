@@ -42,22 +42,16 @@ fn post(message: FromWorker) {
 pub fn start() {
     console_error_panic_hook::set_once();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
-        // `[json, module bytes...]`
+        // `[json, module bytes or file...]`
         let data: js_sys::Array = event.data().unchecked_into();
         let text = data.get(0).as_string().unwrap_or_default();
-        // Each is a Uint8Array (`new Uint8Array(it)` would copy it once more); anything else
-        // is read as the bytes it converts to.
-        let bytes = (1..data.length())
-            .map(|i| match data.get(i).dyn_into::<js_sys::Uint8Array>() {
-                Ok(array) => array.to_vec(),
-                Err(other) => js_sys::Uint8Array::new(&other).to_vec(),
-            })
-            .collect();
+        let attached: Vec<JsValue> = (1..data.length()).map(|i| data.get(i)).collect();
         match decode::<ToWorker>(&text) {
-            Ok(message) => {
-                ENGINE.with(|e| e.borrow_mut().handle(message, bytes, &mut post));
-                pump();
+            // A file the page handed over unread: read and hashed here, off the page's thread.
+            Ok(message @ ToWorker::Inspect { sha256: None, .. }) => {
+                wasm_bindgen_futures::spawn_local(read_then_handle(message, attached));
             }
+            Ok(message) => handle(message, attached.into_iter().map(bytes_of).collect()),
             Err(e) => post(FromWorker::Error {
                 message: e.to_string(),
             }),
@@ -66,6 +60,69 @@ pub fn start() {
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(FromWorker::Ready);
+}
+
+fn handle(message: ToWorker, bytes: Vec<Vec<u8>>) {
+    ENGINE.with(|e| e.borrow_mut().handle(message, bytes, &mut post));
+    pump();
+}
+
+/// A module's bytes as posted: a `Uint8Array` (`new Uint8Array(it)` would copy it once more),
+/// or anything else as the bytes it converts to.
+fn bytes_of(value: JsValue) -> Vec<u8> {
+    match value.dyn_into::<js_sys::Uint8Array>() {
+        Ok(array) => array.to_vec(),
+        Err(other) => js_sys::Uint8Array::new(&other).to_vec(),
+    }
+}
+
+/// Handles `inspect` once its module (a `File`, or bytes) is read and hashed with the
+/// browser's SHA-256 (the engine hashes it itself should that fail). A file that cannot be
+/// read is inspected as empty: the page reads it too and names that failure.
+async fn read_then_handle(inspect: ToWorker, attached: Vec<JsValue>) {
+    let mut bytes = Vec::new();
+    let mut sha256 = None;
+    if let Some(value) = attached.into_iter().next() {
+        let buffer = match value.dyn_into::<web_sys::Blob>() {
+            Ok(file) => JsFuture::from(file.array_buffer()).await.ok(),
+            Err(other) => Some(other),
+        };
+        if let Some(buffer) = buffer {
+            let digest = digest(&buffer);
+            bytes = bytes_of(buffer);
+            if let Some(digest) = digest {
+                sha256 = JsFuture::from(digest).await.ok().map(|d| hex(&bytes_of(d)));
+            }
+        }
+    }
+    let message = match inspect {
+        ToWorker::Inspect {
+            id, browser_pages, ..
+        } => ToWorker::Inspect {
+            id,
+            sha256,
+            browser_pages,
+        },
+        other => other,
+    };
+    handle(message, vec![bytes]);
+}
+
+/// `crypto.subtle.digest("SHA-256", buffer)`, if this worker has it.
+fn digest(buffer: &JsValue) -> Option<js_sys::Promise> {
+    let subtle = scope().crypto().ok()?.subtle();
+    let buffer: &js_sys::Object = buffer.dyn_ref()?;
+    subtle
+        .digest_with_str_and_buffer_source("SHA-256", buffer)
+        .ok()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Runs fuel slices until there is nothing to run, yielding to the worker's event loop
