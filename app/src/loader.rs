@@ -1,7 +1,10 @@
 //! Loading a plugin: from a file (picker or drop), a bundled example (with its scenario), a URL
 //! (checked against a sha256 when one is given), a share link or a saved session. Every path
-//! ends in [`use_bytes`], and every download goes through [`fetch_plugin`], which hashes with
-//! WebCrypto (see [`sha256`]). What a module is, the engine worker says ([`prepare`]).
+//! ends in [`use_loaded`], which keeps the plugin that was loaded when the new one is not a
+//! plugin; of several loads at once, the one chosen last wins. A chosen file goes to the
+//! engine worker unread ([`open_file`]: the worker reads and hashes it); every download goes
+//! through [`fetch_plugin`], which hashes with WebCrypto (see [`sha256`]). What a module is,
+//! the engine worker says.
 
 use std::rc::Rc;
 
@@ -163,11 +166,32 @@ pub fn load_file(state: AppState, file: web_sys::File) {
         file,
         state.scenario.with_untracked(crate::gates::browser_pages),
     );
+    let latest = choose();
     spawn_local(async move {
-        if use_loaded(state, read.await) && run_on_file() {
+        let read = read.await;
+        if !latest() {
+            return;
+        }
+        if use_loaded(state, read) && run_on_file() {
             crate::run_view::controls::run(state);
         }
     });
+}
+
+thread_local! {
+    /// Counts the plugins chosen (a file, an example, a URL): see [`choose`].
+    static CHOSEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Records that the user chose a plugin; the answer says whether it is still the latest
+/// choice. Loads finish in any order (a small file is read before a large one chosen first),
+/// and the plugin the user wants is the one chosen last.
+fn choose() -> impl Fn() -> bool {
+    let mine = CHOSEN.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    move || CHOSEN.with(std::cell::Cell::get) == mine
 }
 
 /// A file the user chose, as a plugin: the engine worker reads it, hashes it and says what it
@@ -212,6 +236,7 @@ pub fn open_file(
 /// Loads a bundled example and its scenario, as a new session (the one it replaces stays in
 /// the recent sessions).
 pub fn load_example(state: AppState, name: String, scenario_file: Option<String>) {
+    let latest = choose();
     spawn_local(async move {
         let (bytes, sha, source) = match fetch_example(&name).await {
             Ok(found) => found,
@@ -225,7 +250,11 @@ pub fn load_example(state: AppState, name: String, scenario_file: Option<String>
             Ok(text) => Scenario::parse(&text).map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
-        let loaded = match prepare(name, bytes, sha, source).await {
+        let loaded = prepare(name, bytes, sha, source).await;
+        if !latest() {
+            return;
+        }
+        let loaded = match loaded {
             Ok(loaded) => loaded,
             Err(e) => {
                 state.load_error.set(Some(e));
@@ -246,16 +275,20 @@ pub fn load_example(state: AppState, name: String, scenario_file: Option<String>
 
 /// Loads a plugin from a URL, checking `sha256` when given.
 pub fn load_url(state: AppState, url: String, sha256: Option<String>) {
+    let latest = choose();
     spawn_local(async move {
-        match fetch_plugin(&url, sha256.as_deref()).await {
+        let loaded = match fetch_plugin(&url, sha256.as_deref()).await {
             Ok((bytes, sha)) => {
                 let source = PluginRef {
                     url: Some(url.clone()),
                     ..PluginRef::default()
                 };
-                use_bytes(state, name_from_url(&url), bytes, sha, source).await;
+                prepare(name_from_url(&url), bytes, sha, source).await
             }
-            Err(e) => state.load_error.set(Some(e)),
+            Err(e) => Err(e),
+        };
+        if latest() {
+            use_loaded(state, loaded);
         }
     });
 }

@@ -26,6 +26,30 @@ test("uploading a real example file shows its import report", async () => {
   await page.context().close();
 });
 
+test("of two files chosen in a row, the second is the one loaded, even when the first is read last", async () => {
+  const { page, errors } = await open(app.browser, app.server.url, { runOnFile: true });
+  // Both chosen in one task: the worker reads, hashes and inspects a 6 MB Go plugin well
+  // after a 130 KB Rust one.
+  await page.evaluate(async () => {
+    const file = async (name) => new File([await (await fetch(`examples/${name}`)).arrayBuffer()], name);
+    const files = [await file("higress-redis-counter.wasm"), await file("rust-basic-auth.wasm")];
+    const input = document.querySelector('[data-testid="plugin-file"]');
+    for (const f of files) {
+      const chosen = new DataTransfer();
+      chosen.items.add(f);
+      input.files = chosen.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+  await waitForStatus(page, /^Finished$/);
+  // Long enough for the first file's answer to have come back.
+  await page.waitForTimeout(1500);
+  assert.match(await page.getByTestId("import-report").textContent(), /rust-basic-auth\.wasm/);
+  assert.match(await page.getByTestId("toolchain").textContent(), /Rust/);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test("files that are not plugins are refused with a clear message, and the scenario is kept", async () => {
   const { page, errors } = await open(app.browser, app.server.url);
   await pickExample(page, "go-headers");
