@@ -108,9 +108,13 @@ async fn read_then_handle(inspect: ToWorker, attached: Vec<JsValue>) {
     handle(message, vec![bytes]);
 }
 
-/// `crypto.subtle.digest("SHA-256", buffer)`, if this worker has it.
+/// `crypto.subtle.digest("SHA-256", buffer)`, if this worker has it (not on a page served
+/// over plain HTTP from another host than localhost).
 fn digest(buffer: &JsValue) -> Option<js_sys::Promise> {
     let subtle = scope().crypto().ok()?.subtle();
+    if subtle.is_undefined() {
+        return None;
+    }
     let buffer: &js_sys::Object = buffer.dyn_ref()?;
     subtle
         .digest_with_str_and_buffer_source("SHA-256", buffer)
