@@ -241,7 +241,9 @@ pub fn load_example(state: AppState, name: String, scenario_file: Option<String>
         let (bytes, sha, source) = match fetch_example(&name).await {
             Ok(found) => found,
             Err(e) => {
-                state.load_error.set(Some(e));
+                if latest() {
+                    state.load_error.set(Some(e));
+                }
                 return;
             }
         };
