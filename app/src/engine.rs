@@ -33,8 +33,7 @@ struct Client {
     worker: Option<web_sys::Worker>,
     /// The worker said [`FromWorker::Ready`]: messages posted before are lost, so they wait.
     ready: bool,
-    /// Messages for a worker that is not ready yet, with what they transfer.
-    queue: Vec<(js_sys::Array, Option<js_sys::Array>)>,
+    queue: Vec<js_sys::Array>,
     /// The modules (sha256) the current worker holds.
     loaded: HashSet<String>,
     /// The modules (sha256) the current worker read for [`inspect`]: a Load of one need not
@@ -79,26 +78,21 @@ enum Module {
 impl Module {
     /// Posts the [`ToWorker::Inspect`] of this module.
     fn send(&self, id: u64, browser_pages: Option<u32>) {
+        let sha256 = match self {
+            Module::Read { sha256, .. } => Some(sha256.clone()),
+            Module::File(_) => None,
+        };
+        let message = ToWorker::Inspect {
+            id,
+            sha256,
+            browser_pages,
+        };
         match self {
-            Module::Read { sha256, bytes } => {
-                let message = ToWorker::Inspect {
-                    id,
-                    sha256: Some(sha256.clone()),
-                    browser_pages,
-                };
-                send(&message, &[bytes]);
-            }
-            Module::File(file) => {
-                let message = ToWorker::Inspect {
-                    id,
-                    sha256: None,
-                    browser_pages,
-                };
-                deliver(
-                    js_sys::Array::of2(&JsValue::from_str(&encode(&message)), file),
-                    None,
-                );
-            }
+            Module::Read { bytes, .. } => send(&message, &[bytes]),
+            Module::File(file) => deliver(js_sys::Array::of2(
+                &JsValue::from_str(&encode(&message)),
+                file,
+            )),
         }
     }
 }
@@ -188,8 +182,8 @@ fn ready() {
         c.ready = true;
         let queue = std::mem::take(&mut c.queue);
         if let Some(w) = &c.worker {
-            for (m, transfer) in queue {
-                let _ = post(w, &m, transfer.as_ref());
+            for m in queue {
+                let _ = w.post_message(&m);
             }
         }
     });
@@ -203,32 +197,20 @@ pub fn send(message: &ToWorker, bytes: &[&[u8]]) {
     for b in bytes {
         data.push(&js_sys::Uint8Array::from(*b));
     }
-    deliver(data, None);
+    deliver(data);
 }
 
-/// Posts `data`, moving the buffers in `transfer` to the worker, or queues it until the
-/// worker is ready.
-fn deliver(data: js_sys::Array, transfer: Option<js_sys::Array>) {
+/// Posts `data` (`[json, attachments...]`), or queues it until the worker is ready.
+fn deliver(data: js_sys::Array) {
     CLIENT.with(|c| {
         let mut c = c.borrow_mut();
         match (&c.worker, c.ready) {
             (Some(w), true) => {
-                let _ = post(w, &data, transfer.as_ref());
+                let _ = w.post_message(&data);
             }
-            _ => c.queue.push((data, transfer)),
+            _ => c.queue.push(data),
         }
     });
-}
-
-fn post(
-    worker: &web_sys::Worker,
-    data: &js_sys::Array,
-    transfer: Option<&js_sys::Array>,
-) -> Result<(), JsValue> {
-    match transfer {
-        Some(t) => worker.post_message_with_transfer(data, t),
-        None => worker.post_message(data),
-    }
 }
 
 /// Makes sure the worker holds `plugins` (sends the ones it lacks; it compiles them when it has
