@@ -200,7 +200,7 @@ pub async fn sha256_hex(bytes: &[u8]) -> Option<String> {
     }
     let promise = subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?;
     let digest = js_sys::Uint8Array::new(&JsFuture::from(promise).await.ok()?).to_vec();
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Some(pwp_model::hex(&digest))
 }
 
 /// Saves `text` as a file named `name` (a Blob download through a hidden link).

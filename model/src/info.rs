@@ -53,10 +53,12 @@ pub struct PluginInfo {
 
 /// Lower-case hex sha256 of `bytes` (what [`PluginInfo::sha256`] holds).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// `digest` in lower-case hex, as [`sha256_hex`] writes it (for a digest the browser made).
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 names! {

@@ -25,7 +25,7 @@ pub mod stream;
 pub mod text;
 pub mod trace;
 
-pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo, sha256_hex};
+pub use info::{ImportInfo, ImportStatus, LoadError, PluginInfo, hex, sha256_hex};
 pub use report::Report;
 pub use scenario::Scenario;
 pub use trace::{Failure, Trace};

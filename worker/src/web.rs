@@ -91,7 +91,10 @@ async fn read_then_handle(inspect: ToWorker, attached: Vec<JsValue>) {
             let digest = digest(&buffer);
             bytes = bytes_of(buffer);
             if let Some(digest) = digest {
-                sha256 = JsFuture::from(digest).await.ok().map(|d| hex(&bytes_of(d)));
+                sha256 = JsFuture::from(digest)
+                    .await
+                    .ok()
+                    .map(|d| pwp_model::hex(&bytes_of(d)));
             }
         }
     }
@@ -119,14 +122,6 @@ fn digest(buffer: &JsValue) -> Option<js_sys::Promise> {
     subtle
         .digest_with_str_and_buffer_source("SHA-256", buffer)
         .ok()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// Runs fuel slices until there is nothing to run, yielding to the worker's event loop
