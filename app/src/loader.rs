@@ -11,8 +11,8 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use pwp_model::Scenario;
 use pwp_model::scenario::PluginRef;
+use pwp_model::{PluginInfo, Scenario};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::sessions::Origin;
@@ -84,20 +84,26 @@ pub async fn prepare(
     name: String,
     bytes: Vec<u8>,
     sha256: String,
-    mut source: PluginRef,
+    source: PluginRef,
 ) -> Result<LoadedPlugin, String> {
     let bytes: Rc<[u8]> = bytes.into();
     let info = crate::engine::inspect(bytes.clone(), sha256)
         .await
         .map_err(|e| format!("{name}: {e}"))?;
+    Ok(loaded(name, bytes, info, source))
+}
+
+/// The plugin `name`, whose `bytes` the worker found to be `info`; `source` says where it
+/// came from and gains the digest and size.
+fn loaded(name: String, bytes: Rc<[u8]>, info: PluginInfo, mut source: PluginRef) -> LoadedPlugin {
     source.sha256 = Some(info.sha256.clone());
     source.size = Some(bytes.len() as u64);
-    Ok(LoadedPlugin {
+    LoadedPlugin {
         name,
         bytes,
         info: Rc::new(info),
         source,
-    })
+    }
 }
 
 /// Takes a prepared plugin as the current one and stores its bytes for the session. The run is
@@ -220,16 +226,9 @@ pub fn open_file(
         }
         let source = PluginRef {
             file_name: Some(name.clone()),
-            sha256: Some(info.sha256.clone()),
-            size: Some(bytes.len() as u64),
             ..PluginRef::default()
         };
-        Ok(LoadedPlugin {
-            name,
-            bytes,
-            info: Rc::new(info),
-            source,
-        })
+        Ok(loaded(name, bytes, info, source))
     }
 }
 
