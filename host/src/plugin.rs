@@ -24,8 +24,8 @@ pub struct Plugin {
     info: Rc<PluginInfo>,
     compiled: OnceCell<Result<Compiled, String>>,
     /// The bytes made ready for a foreign engine ([`crate::prepare::prepare`]) for the memory
-    /// limit last asked for: preparing reads every function body, tens of milliseconds for a
-    /// Go plugin, so every run with the same limit shares it.
+    /// limit last asked for: preparing scans every function body and copies the module
+    /// (megabytes for a Go plugin), so every run with the same limit shares it.
     prepared: RefCell<Option<(u32, Prepared)>>,
     /// What it imports and exports, read from the bytes on first use by a foreign engine.
     shape: OnceCell<Result<Rc<Shape>, String>>,
